@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { Dispatcher } from 'undici'
+import { Authenticator, compilePolicy } from './auth/index.js'
+import type { Clock } from './clock.js'
+import type { BrokerConfig } from './config/index.js'
+import { LwaClient } from './lwa/index.js'
+import { AuditLog } from './observability/audit.js'
+import { installErrorHandling } from './routes/error-handler.js'
+import { healthRoutes, type ReadinessCheck } from './routes/health.js'
+import { tokenRoutes } from './routes/token.js'
+import type { SecretStore } from './secrets/index.js'
+import { TokenService } from './tokens/index.js'
+
+export interface AppDeps {
+  config: BrokerConfig
+  logger: Logger
+  clock: Clock
+  secrets: SecretStore
+  /** undici dispatcher for LWA calls (a keep-alive pool in production). */
+  lwaDispatcher?: Dispatcher
+  /** Audit events go here; defaults to a child of `logger`. */
+  auditLogger?: Logger
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokens: TokenService
+  }
+}
+
+/** A caller-supplied request id is kept only if it is short and plain (it lands in logs). */
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,64}$/
+
+/**
+ * Builds the broker from its dependencies. Never listens: main.ts does, tests inject.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, clock } = deps
+  const app = Fastify({
+    // pino's Logger is richer than FastifyBaseLogger; fastify only needs the latter.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID()
+    },
+    bodyLimit: 64 * 1024,
+    return503OnClosing: true,
+  })
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  installErrorHandling(app)
+
+  const lwa = new LwaClient({ timeoutMs: config.lwa.timeoutMs, clock, ...(deps.lwaDispatcher ? { dispatcher: deps.lwaDispatcher } : {}) })
+  const tokens = new TokenService({ config, secrets: deps.secrets, lwa, clock, logger: deps.logger.child({ component: 'tokens' }) })
+  app.decorate('tokens', tokens)
+  app.addHook('onClose', async () => tokens.settled())
+
+  await app.register(healthRoutes(readinessOf(config, deps.secrets)))
+  await app.register(tokenRoutes({
+    authenticator: new Authenticator(config.issuers, clock),
+    policy: compilePolicy(config.policy),
+    tokens,
+    audit: new AuditLog(deps.auditLogger ?? deps.logger.child({ log: 'audit' })),
+    clock,
+    defaultMinTtlSeconds: config.tokens.defaultMinTtlSeconds,
+  }))
+  return app
+}
+
+/** Ready when every secret a credential names can be read (issuer keys and config are checked at build time). */
+function readinessOf(config: BrokerConfig, secrets: SecretStore): ReadinessCheck {
+  const secretIds = [...new Set(Object.values(config.credentials).flatMap((c) => [c.app, c.secret].filter((id): id is string => id !== undefined)))]
+  return async () => {
+    const results = await Promise.allSettled(secretIds.map((id) => secrets.get(id)))
+    return { config: 'ok', issuers: 'ok', secrets: results.every((r) => r.status === 'fulfilled') ? 'ok' : 'failing' }
+  }
+}

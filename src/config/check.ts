@@ -1,0 +1,47 @@
+import type { BrokerConfig } from './schema.js'
+import type { ConfigProblem } from './config-error.js'
+
+/**
+ * Rules the JSON schema cannot say (or cannot say readably): which fields a backend,
+ * a grant or an API needs together. Returns every problem, not just the first.
+ */
+export function checkConfig(config: BrokerConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  const need = (ok: boolean, field: string, message: string): void => {
+    if (!ok) problems.push({ field, message })
+  }
+
+  need(config.secrets.backend !== 'file' || config.secrets.path !== undefined,
+    'secrets.path', 'is required when secrets.backend is "file"')
+
+  const seenIssuers = new Set<string>()
+  config.issuers.forEach((issuer, i) => {
+    const at = `issuers.${i}`
+    need(!seenIssuers.has(issuer.issuer), `${at}.issuer`, `duplicates another issuer (${issuer.issuer})`)
+    seenIssuers.add(issuer.issuer)
+    need((issuer.jwks.keys === undefined) !== (issuer.jwks.file === undefined),
+      `${at}.jwks`, 'needs exactly one of "keys" (inline JWKS) or "file"')
+  })
+
+  for (const [name, cred] of Object.entries(config.credentials)) {
+    const at = `credentials.${name}`
+    if (cred.grant === 'refresh_token') {
+      need(cred.secret !== undefined, `${at}.secret`, 'is required for the refresh_token grant (it holds refresh_token)')
+      need(cred.scope === undefined, `${at}.scope`, 'applies only to the client_credentials grant')
+    } else {
+      need(cred.scope !== undefined, `${at}.scope`, 'is required for the client_credentials grant')
+      need(cred.app !== undefined || cred.secret !== undefined, `${at}.app`, 'is required for the client_credentials grant (it holds client_id and client_secret)')
+    }
+    need(cred.api !== 'ads' || cred.grant === 'refresh_token', `${at}.grant`, 'the Ads API only uses the refresh_token grant')
+    need(cred.api !== 'appstore' || cred.grant === 'client_credentials', `${at}.grant`, 'the Appstore APIs only use the client_credentials grant')
+    need(cred.profileId === undefined || cred.api === 'ads', `${at}.profileId`, 'applies only to api "ads"')
+  }
+
+  config.policy.forEach((rule, i) => {
+    need(rule.credentials.length > 0 || rule.admin, `policy.${i}`, 'grants nothing: give it "credentials" or "admin: true"')
+    need(rule.issuer === undefined || seenIssuers.has(rule.issuer), `policy.${i}.issuer`, 'is not one of the configured issuers')
+    // Without it, any trusted issuer could mint a token with this subject.
+    need(rule.issuer !== undefined || config.issuers.length === 1, `policy.${i}.issuer`, 'is required when more than one issuer is configured')
+  })
+  return problems
+}

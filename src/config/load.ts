@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { Ajv, type ErrorObject } from 'ajv'
+import { parse as parseYaml, YAMLParseError } from 'yaml'
+import { ConfigSchema, type BrokerConfig } from './schema.js'
+import { ConfigError, type ConfigProblem } from './config-error.js'
+import { checkConfig } from './check.js'
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
+const validate = ajv.compile<BrokerConfig>(ConfigSchema)
+
+/** Environment variables that override the file (12-factor style), and nothing else. */
+export interface ConfigEnv {
+  LWA_BROKER_HOST?: string | undefined
+  LWA_BROKER_PORT?: string | undefined
+  LWA_BROKER_LOG_LEVEL?: string | undefined
+}
+
+/** Reads, validates and freezes the config file. Throws ConfigError naming the file and fields. */
+export function loadConfig(file: string, env: ConfigEnv = {}): BrokerConfig {
+  const path = resolve(file)
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(path, [{ field: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }])
+  }
+  let raw: unknown
+  try {
+    raw = parseYaml(text)
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : ''
+    throw new ConfigError(path, [{ field: '', message: `not valid YAML${where}` }])
+  }
+  return parseConfig(raw, path, env)
+}
+
+/** Validates an already-parsed config object; `path` is used in messages and to resolve relative files. */
+export function parseConfig(raw: unknown, path: string, env: ConfigEnv = {}): BrokerConfig {
+  const config = structuredClone(raw ?? {}) as Record<string, unknown>
+  if (typeof config !== 'object' || Array.isArray(config)) {
+    throw new ConfigError(path, [{ field: '', message: 'must be a YAML mapping' }])
+  }
+  applyEnv(config, env)
+  if (!validate(config)) throw new ConfigError(path, (validate.errors ?? []).map(describe))
+  const problems = checkConfig(config)
+  if (problems.length > 0) throw new ConfigError(path, problems)
+  resolvePaths(config, dirname(path))
+  return deepFreeze(config)
+}
+
+function applyEnv(config: Record<string, unknown>, env: ConfigEnv): void {
+  const listen = { ...(config.listen as object | undefined) } as Record<string, unknown>
+  if (env.LWA_BROKER_HOST) listen.host = env.LWA_BROKER_HOST
+  if (env.LWA_BROKER_PORT) listen.port = Number(env.LWA_BROKER_PORT)
+  config.listen = listen
+  if (env.LWA_BROKER_LOG_LEVEL) config.logLevel = env.LWA_BROKER_LOG_LEVEL
+}
+
+function describe(error: ErrorObject): ConfigProblem {
+  const field = error.instancePath.split('/').slice(1).map(decodePointer).join('.')
+  const child = (name: string): string => (field ? `${field}.${name}` : name)
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const name = String(error.params.additionalProperty)
+      return field === 'credentials'
+        ? { field: child(name), message: 'is not a valid credential name (letters, digits, ".", "_", "-"; up to 128)' }
+        : { field: child(name), message: 'is not a known setting' }
+    }
+    case 'required':
+      return { field: child(String(error.params.missingProperty)), message: 'is required' }
+    case 'enum':
+      return { field, message: `must be one of: ${(error.params.allowedValues as unknown[]).join(', ')}` }
+    default:
+      return { field, message: error.message ?? 'is invalid' }
+  }
+}
+
+const decodePointer = (segment: string): string => segment.replace(/~1/g, '/').replace(/~0/g, '~')
+
+function resolvePaths(config: BrokerConfig, base: string): void {
+  if (config.secrets.path) config.secrets.path = resolve(base, config.secrets.path)
+  for (const issuer of config.issuers) {
+    if (issuer.jwks.file) issuer.jwks.file = resolve(base, issuer.jwks.file)
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}

@@ -1,0 +1,37 @@
+import { createBroker } from './broker.js'
+import { ConfigError, loadConfig } from './config/index.js'
+import { createLogger } from './observability/logger.js'
+
+/** Process entry: config -> broker -> listen; SIGTERM/SIGINT close it gracefully. */
+async function main(): Promise<void> {
+  const configPath = process.env.LWA_BROKER_CONFIG ?? './broker.yaml'
+  let config
+  try {
+    config = loadConfig(configPath, process.env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`lwa-broker: ${err.message}\n`)
+    process.exit(2)
+  }
+  const logger = createLogger(config.logLevel)
+  const broker = await createBroker(config, logger)
+  await broker.app.listen({ host: config.listen.host, port: config.listen.port })
+
+  let closing = false
+  const shutdown = (signal: string): void => {
+    if (closing) return
+    closing = true
+    logger.info({ signal }, 'shutting down')
+    broker.close().then(() => process.exit(0), (err: unknown) => {
+      logger.error({ err }, 'shutdown failed')
+      process.exit(1)
+    })
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`lwa-broker: failed to start: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { Principal } from '../auth/index.js'
+
+/** A short, stable, non-reversible handle on a token: enough to correlate, useless to replay. */
+export function fingerprint(token: string): string {
+  return 'sha256:' + createHash('sha256').update(token).digest('hex').slice(0, 16)
+}
+
+export interface AuditContext {
+  requestId: string
+  principal: Principal | undefined
+  credential: string | undefined
+}
+
+/**
+ * One structured event per issuance and per denial, on its own logger (`log: "audit"`),
+ * so it can be routed and kept apart from operational logs. Never the token itself.
+ */
+export class AuditLog {
+  constructor(private readonly logger: Logger) {}
+
+  issued(ctx: AuditContext, token: { accessToken: string; expiresAtMs: number }): void {
+    this.logger.info({
+      ...base(ctx),
+      event: 'token.issued',
+      outcome: 'allowed',
+      tokenFingerprint: fingerprint(token.accessToken),
+      expiresAt: new Date(token.expiresAtMs).toISOString(),
+    }, 'token issued')
+  }
+
+  denied(ctx: AuditContext, error: string, reason?: string): void {
+    this.logger.info({ ...base(ctx), event: 'token.denied', outcome: 'denied', error, reason }, 'token denied')
+  }
+}
+
+function base(ctx: AuditContext): Record<string, unknown> {
+  return {
+    log: 'audit',
+    requestId: ctx.requestId,
+    callerIssuer: ctx.principal?.issuer,
+    callerSubject: ctx.principal?.subject,
+    credential: ctx.credential,
+  }
+}

@@ -1,0 +1,16 @@
+import { pino, type DestinationStream, type Logger } from 'pino'
+
+/**
+ * Paths pino blanks in every log line. Code never logs these on purpose; this is the net
+ * under it, and a test scans every line the suite writes for the real values.
+ */
+export const redactPaths = [
+  'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'authorization',
+  'access_token', 'refresh_token', 'client_secret', 'accessToken', 'refreshToken', 'clientSecret', 'jwt', 'token',
+  '*.access_token', '*.refresh_token', '*.client_secret', '*.accessToken', '*.refreshToken', '*.clientSecret', '*.jwt', '*.token',
+]
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = { level, redact: { paths: redactPaths, censor: '[redacted]' } }
+  return destination ? pino(options, destination) : pino(options)
+}

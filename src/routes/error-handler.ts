@@ -1,0 +1,39 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { BrokerError, isBrokerError } from '../errors.js'
+import type { ErrorResponse } from './schemas.js'
+
+/**
+ * Every error leaves as `{error, message, request_id}` with a stable code. Fastify's own
+ * client errors (validation, bad content type, too large) become `invalid_request`; anything
+ * else is a bug: logged in full, answered as a bare `internal_error`.
+ */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    sendError(request, reply, toBrokerError(err, request))
+  })
+  app.setNotFoundHandler((request, reply) => {
+    sendError(request, reply, new BrokerError('not_found', `no route ${request.method} ${request.routeOptions.url ?? 'here'}`))
+  })
+}
+
+function toBrokerError(err: FastifyError, request: FastifyRequest): BrokerError {
+  if (isBrokerError(err)) return err
+  if (err.validation) return new BrokerError('invalid_request', `${err.validationContext ?? 'request'} ${err.validation[0]?.instancePath ?? ''} ${err.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' '))
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new BrokerError('invalid_request', err.code ? `request rejected (${err.code})` : 'request rejected')
+  }
+  request.log.error({ err }, 'unhandled error')
+  return new BrokerError('internal_error', 'internal error')
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: BrokerError): FastifyReply {
+  if (err.status >= 500 && err.code !== 'internal_error') {
+    request.log.warn({ error: err.code, ...err.logDetail }, err.message)
+  } else if (err.logDetail) {
+    request.log.info({ error: err.code, ...err.logDetail }, err.message)
+  }
+  if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
+  if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer realm="lwa-broker", error="invalid_token"')
+  const body: ErrorResponse = { error: err.code, message: err.message, request_id: request.id }
+  return reply.code(err.status).header('cache-control', 'no-store').send(body)
+}

@@ -1,0 +1,39 @@
+import { Type, type Static } from 'typebox'
+import { credentialNamePattern } from '../config/schema.js'
+import { errorStatus } from '../errors.js'
+
+/** Route schemas: they validate input, serialise output, and are what openapi.yaml must agree with. */
+export const maxMinTtlSeconds = 3000
+
+export const TokenQuery = Type.Object({
+  credential: Type.String({ pattern: credentialNamePattern }),
+  min_ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: maxMinTtlSeconds })),
+}, { additionalProperties: false })
+export type TokenQuery = Static<typeof TokenQuery>
+
+export const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.String(),
+  expires_in: Type.Integer(),
+  expires_at: Type.String(),
+  credential: Type.String(),
+  api: Type.String(),
+  region: Type.String(),
+  headers: Type.Record(Type.String(), Type.String()),
+})
+export type TokenResponse = Static<typeof TokenResponse>
+
+export const ErrorResponse = Type.Object({
+  error: Type.Enum(Object.keys(errorStatus) as (keyof typeof errorStatus)[]),
+  message: Type.String(),
+  request_id: Type.String(),
+})
+export type ErrorResponse = Static<typeof ErrorResponse>
+
+export const HealthResponse = Type.Object({ status: Type.Literal('ok') })
+
+export const ReadyResponse = Type.Object({
+  status: Type.Enum(['ready', 'not_ready']),
+  checks: Type.Record(Type.String(), Type.Enum(['ok', 'failing'])),
+})
+export type ReadyResponse = Static<typeof ReadyResponse>

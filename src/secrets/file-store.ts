@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
+import { parse as parseYaml } from 'yaml'
+import { SecretError, parseSecretString, type SecretStage, type SecretStore, type SecretValue } from './secret-store.js'
+
+/**
+ * Secrets from a local JSON/YAML file mapping secret id -> secret (an object, or a JSON
+ * string like a SecretString). For local use and demos only: the file sits on disk in
+ * plain text. It is re-read when its modification time changes, so editing it is a
+ * rotation without a restart.
+ */
+export class FileSecretStore implements SecretStore {
+  private readonly path: string
+  private loaded: { mtimeMs: number; secrets: Map<string, SecretValue> } | undefined
+
+  constructor(path: string) {
+    this.path = path
+  }
+
+  async get(secretId: string, stage: SecretStage = 'AWSCURRENT'): Promise<SecretValue> {
+    const secrets = await this.secrets()
+    const value = stage === 'AWSCURRENT' ? secrets.get(secretId) : undefined
+    if (!value) throw new SecretError('not_found', secretId, stage === 'AWSCURRENT' ? 'not found' : `has no ${stage} version`)
+    return value
+  }
+
+  async close(): Promise<void> {}
+
+  private async secrets(): Promise<Map<string, SecretValue>> {
+    let mtimeMs: number
+    try {
+      mtimeMs = (await stat(this.path)).mtimeMs
+    } catch (err) {
+      throw new SecretError('unavailable', this.path, `cannot read the secrets file (${(err as NodeJS.ErrnoException).code})`, { cause: err })
+    }
+    if (this.loaded?.mtimeMs !== mtimeMs) {
+      this.loaded = { mtimeMs, secrets: parseSecretsFile(this.path, await readFile(this.path, 'utf8')) }
+    }
+    return this.loaded.secrets
+  }
+}
+
+function parseSecretsFile(path: string, text: string): Map<string, SecretValue> {
+  let doc: unknown
+  try {
+    doc = parseYaml(text)
+  } catch (err) {
+    throw new SecretError('malformed', path, 'the secrets file is not valid JSON or YAML', { cause: err })
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new SecretError('malformed', path, 'the secrets file must map secret ids to secrets')
+  }
+  const secrets = new Map<string, SecretValue>()
+  for (const [id, raw] of Object.entries(doc)) {
+    const fields = typeof raw === 'string' ? parseSecretString(id, raw) : raw
+    if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+      throw new SecretError('malformed', id, 'is not an object')
+    }
+    const versionId = createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 32)
+    secrets.set(id, { id, versionId, fields: fields as Record<string, unknown> })
+  }
+  return secrets
+}

@@ -1,0 +1,50 @@
+/** Staging labels as Secrets Manager names them; the file backend only knows AWSCURRENT. */
+export type SecretStage = 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS'
+
+export interface SecretValue {
+  /** The secret id as configured (never an ARN we were not given). */
+  id: string
+  /** Identifies the version read, so callers can tell a rotation happened. */
+  versionId: string
+  fields: Readonly<Record<string, unknown>>
+}
+
+/** The port every secret backend implements. Adapters live beside it; one place chooses. */
+export interface SecretStore {
+  get(secretId: string, stage?: SecretStage): Promise<SecretValue>
+  close(): Promise<void>
+}
+
+export type SecretErrorReason = 'not_found' | 'malformed' | 'missing_field' | 'unavailable'
+
+/**
+ * A secret could not be used. `message` names the secret id and field, never a value;
+ * it is for logs and operators. Callers only ever see the credential name.
+ */
+export class SecretError extends Error {
+  readonly reason: SecretErrorReason
+  readonly secretId: string
+  readonly field: string | undefined
+
+  constructor(reason: SecretErrorReason, secretId: string, detail: string, options: { field?: string; cause?: unknown } = {}) {
+    super(`secret ${secretId}: ${detail}`, { cause: options.cause })
+    this.name = 'SecretError'
+    this.reason = reason
+    this.secretId = secretId
+    this.field = options.field
+  }
+}
+
+/** Parses a SecretString: it must be a JSON object. */
+export function parseSecretString(secretId: string, text: string): Record<string, unknown> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw new SecretError('malformed', secretId, 'is not JSON')
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new SecretError('malformed', secretId, 'is not a JSON object')
+  }
+  return parsed as Record<string, unknown>
+}

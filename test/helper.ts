@@ -1,0 +1,174 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose'
+import { Agent } from 'undici'
+import { buildApp } from '../src/app.js'
+import { parseConfig, type BrokerConfig } from '../src/config/index.js'
+import { createLogger } from '../src/observability/logger.js'
+import { FileSecretStore, type SecretStore } from '../src/secrets/index.js'
+import { FakeClock } from './support/fake-clock.js'
+import { LogCapture } from './support/log-capture.js'
+import { LwaEmulator } from './support/lwa-emulator.js'
+
+type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0]
+
+export const issuerUrl = 'https://oidc.test.example/id/CLUSTER'
+export const audience = 'lwa-broker'
+
+/** The LWA apps, grants and secrets every test starts with. */
+export const fixtures = {
+  adsClient: { clientId: 'amzn1.application-oa2-client.ads0001', clientSecret: 'amzn1.oa2-cs.v1.ads-secret-0001' },
+  spClient: { clientId: 'amzn1.application-oa2-client.sp0001', clientSecret: 'amzn1.oa2-cs.v1.sp-secret-0001' },
+  appstoreClient: { clientId: 'amzn1.application-oa2-client.as0001', clientSecret: 'amzn1.oa2-cs.v1.as-secret-0001' },
+  adsRefreshToken: 'Atzr|IwEBIAds-refresh-token-0001',
+  spRefreshToken: 'Atzr|IwEBISp-refresh-token-0001',
+}
+
+export function baseConfig(lwa: LwaEmulator, secretsPath: string, jwks: { keys: JWK[] }): Record<string, unknown> {
+  return {
+    secrets: { backend: 'file', path: secretsPath },
+    lwa: { endpoints: { na: lwa.tokenUrl, eu: lwa.tokenUrl, fe: lwa.tokenUrl }, timeoutMs: 2000 },
+    issuers: [{ issuer: issuerUrl, audiences: [audience], algorithms: ['RS256', 'ES256'], jwks }],
+    credentials: {
+      'ads-us': { api: 'ads', region: 'na', secret: 'lwa/ads-us', profileId: '2502259796' },
+      'sp-acme-eu': { api: 'sp-api', region: 'eu', app: 'lwa/apps/sp', secret: 'lwa/sellers/acme' },
+      'sp-notifications': { api: 'sp-api', region: 'na', grant: 'client_credentials', scope: 'sellingpartnerapi::notifications', app: 'lwa/apps/sp' },
+      'appstore-main': { api: 'appstore', region: 'na', grant: 'client_credentials', scope: 'appstore::apps:readwrite', secret: 'lwa/appstore' },
+    },
+    policy: [
+      { subject: 'system:serviceaccount:ads:*', credentials: ['ads-*'] },
+      { subject: 'system:serviceaccount:platform:all', credentials: ['*'] },
+    ],
+  }
+}
+
+export function baseSecrets(): Record<string, unknown> {
+  const { adsClient, spClient, appstoreClient } = fixtures
+  return {
+    'lwa/ads-us': { client_id: adsClient.clientId, client_secret: adsClient.clientSecret, refresh_token: fixtures.adsRefreshToken },
+    'lwa/apps/sp': { client_id: spClient.clientId, client_secret: spClient.clientSecret },
+    'lwa/sellers/acme': { refresh_token: fixtures.spRefreshToken },
+    'lwa/appstore': { client_id: appstoreClient.clientId, client_secret: appstoreClient.clientSecret },
+  }
+}
+
+export function seedEmulator(lwa: LwaEmulator): void {
+  lwa.addClient(fixtures.adsClient)
+  lwa.addClient(fixtures.spClient)
+  lwa.addClient(fixtures.appstoreClient)
+  lwa.addRefreshToken({ refreshToken: fixtures.adsRefreshToken, clientId: fixtures.adsClient.clientId })
+  lwa.addRefreshToken({ refreshToken: fixtures.spRefreshToken, clientId: fixtures.spClient.clientId })
+}
+
+/** A caller's signing key and the public JWKS the broker trusts. */
+export interface CallerKeys {
+  rsa: CryptoKey
+  ec: CryptoKey
+  jwks: { keys: JWK[] }
+}
+
+export async function callerKeys(): Promise<CallerKeys> {
+  const rsa = await generateKeyPair('RS256')
+  const ec = await generateKeyPair('ES256')
+  const rsaJwk = { ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' }
+  const ecJwk = { ...(await exportJWK(ec.publicKey)), kid: 'ec-1', alg: 'ES256', use: 'sig' }
+  return { rsa: rsa.privateKey, ec: ec.privateKey, jwks: { keys: [rsaJwk, ecJwk] } }
+}
+
+export interface MintOptions {
+  claims?: JWTPayload
+  /** Remove these claims entirely. */
+  omit?: string[]
+  alg?: 'RS256' | 'ES256'
+  kid?: string
+  key?: CryptoKey
+  nowMs?: number
+  lifetimeSeconds?: number
+}
+
+/** A JWT shaped like a Kubernetes projected service-account token, really signed. */
+export async function mintJwt(keys: CallerKeys, options: MintOptions = {}): Promise<string> {
+  const alg = options.alg ?? 'RS256'
+  const now = Math.floor((options.nowMs ?? Date.now()) / 1000)
+  const payload: JWTPayload = {
+    iss: issuerUrl,
+    aud: [audience],
+    sub: 'system:serviceaccount:ads:reporter',
+    iat: now,
+    nbf: now,
+    exp: now + (options.lifetimeSeconds ?? 600),
+    'kubernetes.io': { namespace: 'ads', serviceaccount: { name: 'reporter', uid: '9e7d0c1a' }, pod: { name: 'reporter-7d9f8c6b5-x2k4q', uid: 'a1c3' } },
+    ...options.claims,
+  }
+  for (const claim of options.omit ?? []) delete payload[claim]
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg, kid: options.kid ?? (alg === 'RS256' ? 'rsa-1' : 'ec-1') })
+    .sign(options.key ?? (alg === 'RS256' ? keys.rsa : keys.ec))
+}
+
+export interface Harness {
+  app: FastifyInstance
+  lwa: LwaEmulator
+  clock: FakeClock
+  logs: LogCapture
+  keys: CallerKeys
+  config: BrokerConfig
+  secretsPath: string
+  writeSecrets(secrets: Record<string, unknown>): void
+  jwt(options?: MintOptions): Promise<string>
+  getToken(credential: string, jwt: string | undefined, extraQuery?: string): Promise<LightMyRequestResponse>
+}
+
+export interface BuildOptions {
+  config?: (base: Record<string, unknown>) => Record<string, unknown>
+  secrets?: (base: Record<string, unknown>) => Record<string, unknown>
+  secretStore?: SecretStore
+  lwaOptions?: { expiresInSeconds?: number; latencyMs?: number }
+}
+
+const sharedKeys = callerKeys()
+
+/**
+ * The broker with real peers: the LWA emulator on loopback, a secrets file, really signed
+ * JWTs, a fake clock, and a log capture that fails the test if a token or secret leaks.
+ */
+export async function build(t: Test, options: BuildOptions = {}): Promise<Harness> {
+  const keys = await sharedKeys
+  const lwa = await LwaEmulator.start(options.lwaOptions)
+  seedEmulator(lwa)
+  const dir = t.testdir({})
+  const secretsPath = join(dir, 'secrets.json')
+  const writeSecrets = (secrets: Record<string, unknown>): void => writeFileSync(secretsPath, JSON.stringify(secrets))
+  writeSecrets((options.secrets ?? ((s) => s))(baseSecrets()))
+
+  const raw = (options.config ?? ((c) => c))(baseConfig(lwa, secretsPath, keys.jwks))
+  const config = parseConfig(raw, join(dir, 'broker.yaml'))
+  const logs = new LogCapture()
+  for (const client of [fixtures.adsClient, fixtures.spClient, fixtures.appstoreClient]) logs.secrets.add(client.clientSecret)
+  const clock = new FakeClock()
+  const lwaDispatcher = new Agent({ connections: 8 })
+  const app = await buildApp({
+    config,
+    logger: createLogger('info', logs),
+    clock,
+    secrets: options.secretStore ?? new FileSecretStore(secretsPath),
+    lwaDispatcher,
+  })
+  t.teardown(async () => {
+    await app.close()
+    await lwaDispatcher.close()
+    await lwa.close()
+    const leaks = logs.leaks()
+    if (leaks.length > 0) throw new Error(`a log line contains a ${leaks.join(', ')}`)
+  })
+  return {
+    app, lwa, clock, logs, keys, config, secretsPath, writeSecrets,
+    jwt: (mint) => mintJwt(keys, { nowMs: clock.now(), ...mint }),
+    getToken: (credential, jwt, extraQuery = '') => app.inject({
+      method: 'GET',
+      url: `/token?credential=${encodeURIComponent(credential)}${extraQuery}`,
+      headers: jwt === undefined ? {} : { authorization: `Bearer ${jwt}` },
+    }),
+  }
+}
