@@ -46,6 +46,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID()
     },
     bodyLimit: 64 * 1024,
+    // A misspelt query parameter (min-ttl) is an error, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
     return503OnClosing: true,
   })
   app.addHook('onSend', async (request, reply) => {

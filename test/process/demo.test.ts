@@ -1,0 +1,16 @@
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+
+t.test('npm run demo prints a token obtained through the whole path and a curl line', async (t) => {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/demo/run.ts', '--once'], {
+    cwd: join(import.meta.dirname, '../..'),
+    env: { ...process.env, LWA_BROKER_PORT: '0' },
+    timeout: 30_000,
+  })
+  t.match(stdout, 'GET /token?credential=ads-us -> HTTP 200 (LWA calls so far: 1)')
+  t.match(stdout, /"access_token": "Atza\|/)
+  t.match(stdout, /"Amazon-Advertising-API-Scope": "2502259796"/)
+  t.match(stdout, /curl -s -H 'Authorization: Bearer eyJ[\w-]+\.[\w-]+\.[\w-]+' 'http:\/\/127\.0\.0\.1:\d+\/token\?credential=sp-acme-eu'/)
+})

@@ -1,0 +1,187 @@
+import t from 'tap'
+import { TokenCache, TokenTooShortError, type Expiring } from '../../src/tokens/index.js'
+import { FakeClock } from '../support/fake-clock.js'
+
+interface Tok extends Expiring {
+  value: string
+}
+
+const hourMs = 3600_000
+
+/** A loader whose calls the test can count and finish by hand. */
+function controlledLoader(clock: FakeClock, lifetimeMs = hourMs) {
+  const pending: Array<{ resolve: (t: Tok) => void; reject: (e: unknown) => void }> = []
+  let calls = 0
+  return {
+    get calls() {
+      return calls
+    },
+    load: (): Promise<Tok> => {
+      calls++
+      return new Promise<Tok>((resolve, reject) => pending.push({ resolve, reject }))
+    },
+    /** Finishes the oldest pending call with a token obtained now. */
+    succeed(value = `token-${calls}`, lifetime = lifetimeMs): void {
+      const now = clock.now()
+      pending.shift()?.resolve({ value, obtainedAtMs: now, expiresAtMs: now + lifetime })
+    },
+    fail(error: unknown): void {
+      pending.shift()?.reject(error)
+    },
+  }
+}
+
+function setup(retryDelayMs = 10_000) {
+  const clock = new FakeClock()
+  const backgroundErrors: unknown[] = []
+  const cache = new TokenCache<Tok>({
+    clock,
+    refreshAheadRatio: 0.5,
+    retryDelayMs: () => retryDelayMs,
+    onBackgroundError: (_key, err) => backgroundErrors.push(err),
+  })
+  return { clock, cache, loader: controlledLoader(clock), backgroundErrors }
+}
+
+/** Lets queued promise callbacks run. */
+const tick = () => new Promise((resolve) => setImmediate(resolve))
+
+t.test('200 concurrent misses share exactly one load', async (t) => {
+  const { cache, loader } = setup()
+  const callers = Array.from({ length: 200 }, () => cache.get('ads-us', 60_000, loader.load))
+  await tick()
+  t.equal(loader.calls, 1)
+  loader.succeed('only-one')
+  const tokens = await Promise.all(callers)
+  t.ok(tokens.every((tok) => tok.value === 'only-one'))
+  t.equal(loader.calls, 1)
+})
+
+t.test('keys are independent', async (t) => {
+  const { cache, loader } = setup()
+  const a = cache.get('a', 0, loader.load)
+  const b = cache.get('b', 0, loader.load)
+  await tick()
+  t.equal(loader.calls, 2)
+  loader.succeed('for-a')
+  loader.succeed('for-b')
+  t.equal((await a).value, 'for-a')
+  t.equal((await b).value, 'for-b')
+})
+
+t.test('refresh-ahead: past half the lifetime one background load runs and nobody waits', async (t) => {
+  const { clock, cache, loader } = setup()
+  const first = cache.get('k', 60_000, loader.load)
+  loader.succeed('first')
+  await first
+
+  clock.advance(hourMs / 2 - 1000)
+  t.equal((await cache.get('k', 60_000, loader.load)).value, 'first', 'before half-life: cached')
+  t.equal(loader.calls, 1, 'no refresh before half-life')
+
+  clock.advance(2000)
+  // The background load is still pending, yet every caller gets the current token at once.
+  const during = await Promise.all(Array.from({ length: 50 }, () => cache.get('k', 60_000, loader.load)))
+  t.ok(during.every((tok) => tok.value === 'first'))
+  t.equal(loader.calls, 2, 'exactly one background refresh')
+
+  loader.succeed('second')
+  await cache.settled()
+  t.equal((await cache.get('k', 60_000, loader.load)).value, 'second')
+  t.equal(loader.calls, 2)
+})
+
+t.test('min_ttl larger than what is left forces a refresh and the caller gets the new token', async (t) => {
+  const { clock, cache, loader } = setup()
+  const first = cache.get('k', 60_000, loader.load)
+  loader.succeed('first')
+  await first
+  clock.advance(hourMs - 200_000) // 200 s left
+
+  t.equal((await cache.get('k', 100_000, loader.load)).value, 'first', '200 s left satisfies min_ttl 100 s')
+  const waiting = cache.get('k', 300_000, loader.load)
+  await tick()
+  loader.succeed('fresh')
+  const tok = await waiting
+  t.equal(tok.value, 'fresh')
+  t.ok(tok.expiresAtMs - clock.now() >= 300_000)
+})
+
+t.test('a fresh token that cannot satisfy min_ttl is refused, never handed out', async (t) => {
+  const { cache, loader } = setup()
+  const waiting = cache.get('k', 3000_000, loader.load)
+  await tick()
+  loader.succeed('short', 600_000)
+  await t.rejects(waiting, TokenTooShortError)
+})
+
+t.test('an expired token is a miss', async (t) => {
+  const { clock, cache, loader } = setup()
+  const first = cache.get('k', 0, loader.load)
+  loader.succeed('first')
+  await first
+  clock.advance(hourMs + 1)
+  const next = cache.get('k', 0, loader.load)
+  await tick()
+  t.equal(loader.calls, 2)
+  loader.succeed('second')
+  t.equal((await next).value, 'second')
+})
+
+t.test('a failed cold load reaches every waiter and is remembered until the retry time', async (t) => {
+  const { clock, cache, loader } = setup(10_000)
+  const waiters = [cache.get('k', 0, loader.load), cache.get('k', 0, loader.load)]
+  await tick()
+  const boom = new Error('lwa down')
+  loader.fail(boom)
+  for (const w of waiters) await t.rejects(w, boom)
+
+  await t.rejects(cache.get('k', 0, loader.load), boom, 'inside the retry window: same error, no load')
+  t.equal(loader.calls, 1)
+  t.equal(cache.peek('k').failure?.retryAtMs, clock.now() + 10_000)
+
+  clock.advance(10_000)
+  const retry = cache.get('k', 0, loader.load)
+  await tick()
+  t.equal(loader.calls, 2, 'after the retry time: one new load')
+  loader.succeed('recovered')
+  t.equal((await retry).value, 'recovered')
+  t.equal(cache.peek('k').failure, undefined)
+})
+
+t.test('a failed background refresh keeps serving the current token and backs off', async (t) => {
+  const { clock, cache, loader, backgroundErrors } = setup(60_000)
+  const first = cache.get('k', 60_000, loader.load)
+  loader.succeed('first')
+  await first
+  clock.advance(hourMs / 2 + 1)
+  t.equal((await cache.get('k', 60_000, loader.load)).value, 'first')
+  loader.fail(new Error('lwa 503'))
+  await cache.settled()
+  await tick()
+  t.equal(backgroundErrors.length, 1, 'the failure is reported')
+
+  for (let i = 0; i < 20; i++) t.equal((await cache.get('k', 60_000, loader.load)).value, 'first')
+  t.equal(loader.calls, 2, 'no retry inside the retry window')
+
+  clock.advance(60_000)
+  t.equal((await cache.get('k', 60_000, loader.load)).value, 'first')
+  t.equal(loader.calls, 3, 'one retry once the window has passed')
+  loader.succeed('second')
+  await cache.settled()
+  t.equal((await cache.get('k', 60_000, loader.load)).value, 'second')
+})
+
+t.test('invalidate drops the token and the remembered failure', async (t) => {
+  const { cache, loader } = setup()
+  const first = cache.get('k', 0, loader.load)
+  loader.succeed('first')
+  await first
+  cache.invalidate('k')
+  cache.invalidate('never-seen')
+  const next = cache.get('k', 0, loader.load)
+  await tick()
+  t.equal(loader.calls, 2)
+  loader.succeed('second')
+  t.equal((await next).value, 'second')
+})
