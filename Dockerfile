@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Build stage: dev dependencies + TypeScript compile.
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# Runtime stage: production dependencies and compiled output only. No secrets are baked
+# in: config comes from a mounted file (LWA_BROKER_CONFIG), secrets from Secrets Manager.
+FROM node:22-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    LWA_BROKER_CONFIG=/etc/lwa-broker/broker.yaml \
+    LWA_BROKER_HOST=0.0.0.0
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY openapi.yaml ./
+# A numeric non-root user, so runAsNonRoot can be verified by Kubernetes. Nothing is written
+# at run time, so the root filesystem can be mounted read-only.
+USER 10001:10001
+EXPOSE 8787
+CMD ["node", "dist/main.js"]
