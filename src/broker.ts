@@ -20,7 +20,7 @@ const lwaPool = { connections: 8, keepAliveTimeout: 30_000 }
  * system clock) into buildApp. Shared by main.ts and the demo.
  */
 export async function createBroker(config: BrokerConfig, logger: Logger, clock: Clock = systemClock): Promise<Broker> {
-  const secrets: SecretStore = createSecretStore(config.secrets)
+  const secrets: SecretStore = createSecretStore(config.secrets, { clock, logger: logger.child({ component: 'secrets' }) })
   if (config.secrets.backend === 'file') {
     logger.warn({ path: config.secrets.path },
       'SECRETS BACKEND "file" IS FOR LOCAL USE ONLY: secrets sit in a plain file on disk. Use backend "aws" in production.')

@@ -6,10 +6,11 @@ import { Agent } from 'undici'
 import { buildApp } from '../src/app.js'
 import { parseConfig, type BrokerConfig } from '../src/config/index.js'
 import { createLogger } from '../src/observability/logger.js'
-import { FileSecretStore, type SecretStore } from '../src/secrets/index.js'
+import { AwsSecretStore, CachingSecretStore, FileSecretStore, type SecretStore } from '../src/secrets/index.js'
 import { FakeClock } from './support/fake-clock.js'
 import { LogCapture } from './support/log-capture.js'
 import { LwaEmulator } from './support/lwa-emulator.js'
+import { SecretsManagerEmulator } from './support/secrets-manager-emulator.js'
 
 type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0]
 
@@ -110,6 +111,9 @@ export async function mintJwt(keys: CallerKeys, options: MintOptions = {}): Prom
 export interface Harness {
   app: FastifyInstance
   lwa: LwaEmulator
+  /** The Secrets Manager emulator, when built with `secretsBackend: 'aws'`. */
+  sm: SecretsManagerEmulator | undefined
+  secretStore: SecretStore
   clock: FakeClock
   logs: LogCapture
   keys: CallerKeys
@@ -123,11 +127,17 @@ export interface Harness {
 export interface BuildOptions {
   config?: (base: Record<string, unknown>) => Record<string, unknown>
   secrets?: (base: Record<string, unknown>) => Record<string, unknown>
-  secretStore?: SecretStore
+  /** `aws`: the real SDK client against the Secrets Manager emulator, behind the caching store. */
+  secretsBackend?: 'file' | 'aws'
   lwaOptions?: { expiresInSeconds?: number; latencyMs?: number }
 }
 
 const sharedKeys = callerKeys()
+
+/** The real SDK client against the emulator; one attempt, so emulator call counts are exact. */
+export function awsStore(sm: SecretsManagerEmulator): AwsSecretStore {
+  return new AwsSecretStore({ region: 'us-east-1', endpoint: sm.url, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1 })
+}
 
 /**
  * The broker with real peers: the LWA emulator on loopback, a secrets file, really signed
@@ -142,28 +152,31 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   const writeSecrets = (secrets: Record<string, unknown>): void => writeFileSync(secretsPath, JSON.stringify(secrets))
   writeSecrets((options.secrets ?? ((s) => s))(baseSecrets()))
 
-  const raw = (options.config ?? ((c) => c))(baseConfig(lwa, secretsPath, keys.jwks))
-  const config = parseConfig(raw, join(dir, 'broker.yaml'))
+  const sm = options.secretsBackend === 'aws' ? await SecretsManagerEmulator.start() : undefined
+  if (sm) for (const [id, value] of Object.entries((options.secrets ?? ((s) => s))(baseSecrets()))) sm.putSecret(id, value as object)
+  const base = baseConfig(lwa, secretsPath, keys.jwks)
+  if (sm) base.secrets = { backend: 'aws', region: 'us-east-1', endpoint: sm.url, refreshSeconds: 300 }
+  const config = parseConfig((options.config ?? ((c) => c))(base), join(dir, 'broker.yaml'))
   const logs = new LogCapture()
   for (const client of [fixtures.adsClient, fixtures.spClient, fixtures.appstoreClient]) logs.secrets.add(client.clientSecret)
   const clock = new FakeClock()
+  const logger = createLogger('info', logs)
+  const secretStore: SecretStore = sm
+    ? new CachingSecretStore(awsStore(sm), { clock, refreshMs: config.secrets.refreshSeconds * 1000, logger, random: () => 0 })
+    : new FileSecretStore(secretsPath)
   const lwaDispatcher = new Agent({ connections: 8 })
-  const app = await buildApp({
-    config,
-    logger: createLogger('info', logs),
-    clock,
-    secrets: options.secretStore ?? new FileSecretStore(secretsPath),
-    lwaDispatcher,
-  })
+  const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher })
   t.teardown(async () => {
     await app.close()
+    await secretStore.close()
     await lwaDispatcher.close()
     await lwa.close()
+    await sm?.close()
     const leaks = logs.leaks()
     if (leaks.length > 0) throw new Error(`a log line contains a ${leaks.join(', ')}`)
   })
   return {
-    app, lwa, clock, logs, keys, config, secretsPath, writeSecrets,
+    app, lwa, sm, secretStore, clock, logs, keys, config, secretsPath, writeSecrets,
     jwt: (mint) => mintJwt(keys, { nowMs: clock.now(), ...mint }),
     getToken: (credential, jwt, extraQuery = '') => app.inject({
       method: 'GET',

@@ -50,11 +50,14 @@ export function parseConfig(raw: unknown, path: string, env: ConfigEnv = {}): Br
 }
 
 function applyEnv(config: Record<string, unknown>, env: ConfigEnv): void {
+  if (env.LWA_BROKER_LOG_LEVEL) config.logLevel = env.LWA_BROKER_LOG_LEVEL
+  if (!env.LWA_BROKER_HOST && !env.LWA_BROKER_PORT) return
+  // A `listen` that is not a mapping is left for the schema to report, not merged into.
+  if (config.listen !== undefined && (config.listen === null || typeof config.listen !== 'object' || Array.isArray(config.listen))) return
   const listen = { ...(config.listen as object | undefined) } as Record<string, unknown>
   if (env.LWA_BROKER_HOST) listen.host = env.LWA_BROKER_HOST
   if (env.LWA_BROKER_PORT) listen.port = Number(env.LWA_BROKER_PORT)
   config.listen = listen
-  if (env.LWA_BROKER_LOG_LEVEL) config.logLevel = env.LWA_BROKER_LOG_LEVEL
 }
 
 function describe(error: ErrorObject): ConfigProblem {

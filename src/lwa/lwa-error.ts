@@ -40,10 +40,15 @@ export function lwaErrorFromResponse(status: number, body: unknown, retryAfterHe
   })
 }
 
-/** `Retry-After` is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+/** RFC 9110's IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`; Date.parse alone accepts almost anything. */
+const imfFixdate = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/
+
+/** `Retry-After` is either delta-seconds or an HTTP date (RFC 9110 §10.2.3); anything else is ignored. */
 export function parseRetryAfter(header: string | undefined, now: number): number | undefined {
-  if (!header) return undefined
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000
-  const at = Date.parse(header)
+  const value = header?.trim()
+  if (!value) return undefined
+  if (/^\d+$/.test(value)) return Number(value) * 1000
+  if (!imfFixdate.test(value)) return undefined
+  const at = Date.parse(value)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }

@@ -6,32 +6,31 @@ export interface CredentialMaterial {
   clientId: string
   clientSecret: string
   refreshToken: string | undefined
-  /** Version ids of the secrets used, for status and rotation bookkeeping. */
-  appVersionId: string
-  grantVersionId: string | undefined
+  app: SecretValue
+  /** The secret holding refresh_token, when the grant needs one (the app secret itself in the one-secret layout). */
+  grant: SecretValue | undefined
 }
+
+/** Which version of a secret to read: AWSCURRENT unless a rotation is being worked through. */
+export type StageOf = (secretId: string) => SecretStage
+
+const current: StageOf = () => 'AWSCURRENT'
 
 /**
  * Reads a credential's secrets. `app` (client_id, client_secret) may be its own secret
  * shared by many grant secrets, or absent, in which case `secret` holds all three.
  */
-export async function readCredentialMaterial(
-  store: SecretStore,
-  credential: CredentialConfig,
-  appStage: SecretStage = 'AWSCURRENT',
-): Promise<CredentialMaterial> {
-  const appId = credential.app ?? credential.secret
-  /* c8 ignore next */ if (appId === undefined) throw new TypeError('credential has neither app nor secret (config check missed it)')
-  const app = await store.get(appId, appStage)
-  const grant = credential.grant === 'refresh_token' && credential.secret !== undefined
-    ? (credential.app === undefined ? app : await store.get(credential.secret))
-    : undefined
+export async function readCredentialMaterial(store: SecretStore, credential: CredentialConfig, stageOf: StageOf = current): Promise<CredentialMaterial> {
+  const appId = (credential.app ?? credential.secret) as string
+  const app = await store.get(appId, stageOf(appId))
+  const grantId = credential.grant === 'refresh_token' ? credential.secret as string : undefined
+  const grant = grantId === undefined ? undefined : grantId === appId ? app : await store.get(grantId, stageOf(grantId))
   return {
     clientId: field(app, 'client_id'),
     clientSecret: field(app, 'client_secret'),
     refreshToken: grant ? field(grant, 'refresh_token') : undefined,
-    appVersionId: app.versionId,
-    grantVersionId: grant?.versionId,
+    app,
+    grant,
   }
 }
 

@@ -11,7 +11,7 @@ import { SecretError, parseSecretString, type SecretStage, type SecretStore, typ
  */
 export class FileSecretStore implements SecretStore {
   private readonly path: string
-  private loaded: { mtimeMs: number; secrets: Map<string, SecretValue> } | undefined
+  private loaded: { mtimeMs: number; secrets: Map<string, SecretEntry> } | undefined
 
   constructor(path: string) {
     this.path = path
@@ -21,26 +21,30 @@ export class FileSecretStore implements SecretStore {
     const secrets = await this.secrets()
     const value = stage === 'AWSCURRENT' ? secrets.get(secretId) : undefined
     if (!value) throw new SecretError('not_found', secretId, stage === 'AWSCURRENT' ? 'not found' : `has no ${stage} version`)
+    if (value instanceof SecretError) throw value
     return value
   }
 
   async close(): Promise<void> {}
 
-  private async secrets(): Promise<Map<string, SecretValue>> {
-    let mtimeMs: number
+  private async secrets(): Promise<Map<string, SecretEntry>> {
     try {
-      mtimeMs = (await stat(this.path)).mtimeMs
+      const { mtimeMs } = await stat(this.path)
+      if (this.loaded?.mtimeMs !== mtimeMs) {
+        this.loaded = { mtimeMs, secrets: parseSecretsFile(this.path, await readFile(this.path, 'utf8')) }
+      }
+      return this.loaded.secrets
     } catch (err) {
+      if (err instanceof SecretError) throw err
       throw new SecretError('unavailable', this.path, `cannot read the secrets file (${(err as NodeJS.ErrnoException).code})`, { cause: err })
     }
-    if (this.loaded?.mtimeMs !== mtimeMs) {
-      this.loaded = { mtimeMs, secrets: parseSecretsFile(this.path, await readFile(this.path, 'utf8')) }
-    }
-    return this.loaded.secrets
   }
 }
 
-function parseSecretsFile(path: string, text: string): Map<string, SecretValue> {
+/** A usable secret, or why that one secret is not: one bad entry must not break the others. */
+type SecretEntry = SecretValue | SecretError
+
+function parseSecretsFile(path: string, text: string): Map<string, SecretEntry> {
   let doc: unknown
   try {
     doc = parseYaml(text)
@@ -50,14 +54,16 @@ function parseSecretsFile(path: string, text: string): Map<string, SecretValue> 
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new SecretError('malformed', path, 'the secrets file must map secret ids to secrets')
   }
-  const secrets = new Map<string, SecretValue>()
-  for (const [id, raw] of Object.entries(doc)) {
+  return new Map(Object.entries(doc).map(([id, raw]) => [id, parseEntry(id, raw)]))
+}
+
+function parseEntry(id: string, raw: unknown): SecretEntry {
+  try {
     const fields = typeof raw === 'string' ? parseSecretString(id, raw) : raw
-    if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
-      throw new SecretError('malformed', id, 'is not an object')
-    }
+    if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) throw new SecretError('malformed', id, 'is not an object')
     const versionId = createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 32)
-    secrets.set(id, { id, versionId, fields: fields as Record<string, unknown> })
+    return { id, versionId, fields: fields as Record<string, unknown> }
+  } catch (err) {
+    return err as SecretError
   }
-  return secrets
 }

@@ -1,4 +1,6 @@
-export { SecretError, parseSecretString, type SecretStore, type SecretValue, type SecretStage, type SecretErrorReason } from './secret-store.js'
+export { SecretError, parseSecretString, type SecretStore, type SecretValue, type SecretStage, type SecretErrorReason, type VersionedSecretBackend } from './secret-store.js'
 export { FileSecretStore } from './file-store.js'
-export { readCredentialMaterial, type CredentialMaterial } from './credential-material.js'
+export { AwsSecretStore, type AwsSecretStoreOptions } from './aws-store.js'
+export { CachingSecretStore, type SecretStatus } from './caching-store.js'
+export { readCredentialMaterial, type CredentialMaterial, type StageOf } from './credential-material.js'
 export { createSecretStore } from './create-store.js'

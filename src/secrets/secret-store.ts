@@ -12,6 +12,10 @@ export interface SecretValue {
 /** The port every secret backend implements. Adapters live beside it; one place chooses. */
 export interface SecretStore {
   get(secretId: string, stage?: SecretStage): Promise<SecretValue>
+  /** LWA rejected what `get` returned, so it may have rotated: re-check on the next get. Absent where every get reads afresh. */
+  invalidate?(secretId: string, rejectedVersionId?: string): void
+  /** Stores a new AWSCURRENT version (refresh-token write-back). Absent on read-only backends. */
+  put?(secretId: string, fields: Record<string, unknown>, versionId: string): Promise<SecretValue>
   close(): Promise<void>
 }
 
@@ -47,4 +51,12 @@ export function parseSecretString(secretId: string, text: string): Record<string
     throw new SecretError('malformed', secretId, 'is not a JSON object')
   }
   return parsed as Record<string, unknown>
+}
+
+/** A backend that can tell cheaply which version is current, and store a new one (Secrets Manager). */
+export interface VersionedSecretBackend extends SecretStore {
+  /** The version id that holds AWSCURRENT (DescribeSecret: cheap, no decryption). */
+  currentVersionId(secretId: string): Promise<string>
+  /** Writes a new AWSCURRENT version. `versionId` is the ClientRequestToken, so a repeat is idempotent. */
+  put(secretId: string, fields: Record<string, unknown>, versionId: string): Promise<SecretValue>
 }

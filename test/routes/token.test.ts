@@ -1,13 +1,13 @@
 import { utimesSync } from 'node:fs'
 import t from 'tap'
-import { build, fixtures, type Harness } from '../helper.js'
+import { build, fixtures, type Harness, type MintOptions } from '../helper.js'
 import type { Fault } from '../support/lwa-emulator.js'
 
 /** Callers whose policy rules allow them ads-* and everything, respectively. */
 const adsReporter = {}
 const platform = { claims: { sub: 'system:serviceaccount:platform:all' } }
 
-async function tokenFor(h: Harness, credential: string, caller = platform, query = '') {
+async function tokenFor(h: Harness, credential: string, caller: MintOptions = platform, query = '') {
   return h.getToken(credential, await h.jwt(caller), query)
 }
 

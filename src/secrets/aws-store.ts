@@ -1,0 +1,105 @@
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  type SecretsManagerClientConfig,
+} from '@aws-sdk/client-secrets-manager'
+import { SecretError, parseSecretString, type SecretStage, type SecretValue, type VersionedSecretBackend } from './secret-store.js'
+
+export interface AwsSecretStoreOptions {
+  /** Unset: the SDK's own resolution (AWS_REGION, profile, instance metadata). */
+  region?: string
+  /** Unset: the regional endpoint (or AWS_ENDPOINT_URL_SECRETS_MANAGER). */
+  endpoint?: string
+  /** Unset: the SDK's default chain, so IRSA, Pod Identity and instance roles need no config. */
+  credentials?: SecretsManagerClientConfig['credentials']
+  /** SDK attempts per call, first try included. */
+  maxAttempts?: number
+  /** Per HTTP attempt. */
+  requestTimeoutMs?: number
+}
+
+// Without a deadline a black-holed connection would pin the cache's single-flight check forever.
+const REQUEST_TIMEOUT_MS_DEFAULT = 5_000
+const CONNECTION_TIMEOUT_MS = 2_000
+// PutSecretValue rejects a ClientRequestToken outside this range; catch it here, not in production.
+const VERSION_ID_LENGTH_MIN = 32
+const VERSION_ID_LENGTH_MAX = 64
+
+/** Secrets Manager through the v3 SDK. Errors become SecretError by their AWS name, never by message text. */
+export class AwsSecretStore implements VersionedSecretBackend {
+  private readonly client: SecretsManagerClient
+
+  constructor(options: AwsSecretStoreOptions = {}) {
+    const { requestTimeoutMs = REQUEST_TIMEOUT_MS_DEFAULT, ...sdkOptions } = options
+    this.client = new SecretsManagerClient({
+      ...sdkOptions,
+      requestHandler: { requestTimeout: requestTimeoutMs, connectionTimeout: CONNECTION_TIMEOUT_MS, throwOnRequestTimeout: true },
+    })
+  }
+
+  async get(secretId: string, stage: SecretStage = 'AWSCURRENT'): Promise<SecretValue> {
+    const notFound = stage === 'AWSCURRENT' ? 'not found' : `has no ${stage} version`
+    const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage })).catch(rethrowFor(secretId, notFound))
+    if (out.SecretString === undefined) {
+      throw new SecretError('malformed', secretId, out.SecretBinary ? 'holds SecretBinary; a JSON SecretString is required' : 'has no SecretString')
+    }
+    return { id: secretId, versionId: requireVersionId(secretId, out.VersionId), fields: parseSecretString(secretId, out.SecretString) }
+  }
+
+  async currentVersionId(secretId: string): Promise<string> {
+    const out = await this.client.send(new DescribeSecretCommand({ SecretId: secretId })).catch(rethrowFor(secretId, 'not found'))
+    const current = Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))
+    if (!current) throw new SecretError('not_found', secretId, 'has no AWSCURRENT version')
+    return current[0]
+  }
+
+  async put(secretId: string, fields: Record<string, unknown>, versionId: string): Promise<SecretValue> {
+    if (versionId.length < VERSION_ID_LENGTH_MIN || versionId.length > VERSION_ID_LENGTH_MAX) {
+      throw new TypeError(`versionId must be ${VERSION_ID_LENGTH_MIN} to ${VERSION_ID_LENGTH_MAX} characters (a UUID fits)`)
+    }
+    const text = JSON.stringify(fields)
+    const out = await this.client
+      .send(new PutSecretValueCommand({ SecretId: secretId, SecretString: text, ClientRequestToken: versionId }))
+      .catch(rethrowFor(secretId, 'not found'))
+    // Re-parsed so the value is exactly what a later GetSecretValue returns (undefined fields dropped).
+    return { id: secretId, versionId: requireVersionId(secretId, out.VersionId), fields: parseSecretString(secretId, text) }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy()
+  }
+}
+
+function requireVersionId(secretId: string, versionId: string | undefined): string {
+  if (!versionId) throw new SecretError('unavailable', secretId, 'Secrets Manager answered without a VersionId')
+  return versionId
+}
+
+/**
+ * Maps an SDK failure to a SecretError. The AWS message is left out on purpose: it can carry
+ * ARNs (AccessDenied names the role and resource); it stays reachable as `cause` for logs.
+ */
+function rethrowFor(secretId: string, notFound: string): (err: unknown) => never {
+  return (err) => {
+    const name = errorName(err)
+    switch (name) {
+      case 'ResourceNotFoundException':
+        throw new SecretError('not_found', secretId, notFound, { cause: err })
+      case 'AccessDeniedException':
+        throw new SecretError('unavailable', secretId, `access denied (${name}); check the broker's IAM policy`, { cause: err })
+      case 'DecryptionFailure':
+        throw new SecretError('unavailable', secretId, `cannot be decrypted (${name}); check kms:Decrypt on its KMS key`, { cause: err })
+      default:
+        throw new SecretError('unavailable', secretId, `Secrets Manager is unavailable (${name})`, { cause: err })
+    }
+  }
+}
+
+/** The AWS error name; network failures add their socket code (TimeoutError ECONNRESET). */
+function errorName(err: unknown): string {
+  if (!(err instanceof Error)) return 'UnknownError'
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' && code !== err.name ? `${err.name} ${code}` : err.name
+}

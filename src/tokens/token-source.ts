@@ -1,0 +1,175 @@
+import { createHash } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.js'
+import type { BrokerConfig, CredentialConfig } from '../config/index.js'
+import { LwaError, tokenUrlFor, type LwaClient, type LwaGrant, type LwaToken } from '../lwa/index.js'
+import { readCredentialMaterial, SecretError, type CredentialMaterial, type SecretStage, type SecretStore, type StageOf } from '../secrets/index.js'
+
+/** A fresh LWA access token for one credential. */
+export interface BrokerToken {
+  accessToken: string
+  tokenType: string
+  obtainedAtMs: number
+  expiresAtMs: number
+  /** Public identifier of the LWA app (the Ads API wants it in a header). */
+  clientId: string
+}
+
+export interface TokenSourceDeps {
+  config: BrokerConfig
+  secrets: SecretStore
+  lwa: LwaClient
+  clock: Clock
+  logger: Logger
+}
+
+/** Tried in this order when LWA rejects what AWSCURRENT holds: a rotation may be under way. */
+const rotationStages: readonly SecretStage[] = ['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']
+
+/** A working stage other than AWSCURRENT, valid while AWSCURRENT still holds the version LWA rejected. */
+interface StagePin {
+  secretId: string
+  stage: SecretStage
+  rejectedVersionId: string
+}
+
+/**
+ * Gets fresh tokens from LWA with a credential's secrets, surviving rotation: when LWA says
+ * `invalid_client` (client secret) or `invalid_grant` (refresh token), the secret is re-read
+ * and AWSCURRENT, AWSPENDING, AWSPREVIOUS are each tried once; a stage that works is
+ * remembered until AWSCURRENT moves. A new refresh token from LWA is stored before use.
+ */
+export class TokenSource {
+  private readonly deps: TokenSourceDeps
+  private readonly pins = new Map<string, StagePin>()
+
+  constructor(deps: TokenSourceDeps) {
+    this.deps = deps
+  }
+
+  async obtain(name: string, config: CredentialConfig): Promise<BrokerToken> {
+    const material = await this.readPinned(name, config)
+    try {
+      return await this.exchange(name, config, material)
+    } catch (err) {
+      const secretId = rejectedSecretId(err, config)
+      if (!secretId) throw err
+      return this.retryThroughRotation(name, config, material, secretId, err)
+    }
+  }
+
+  /** AWSCURRENT, unless an earlier rejection pinned another stage and AWSCURRENT has not moved since. */
+  private async readPinned(name: string, config: CredentialConfig): Promise<CredentialMaterial> {
+    const pin = this.pins.get(name)
+    const material = await readCredentialMaterial(this.deps.secrets, config)
+    if (!pin) return material
+    const pinned = versionOf(material, pin.secretId) === pin.rejectedVersionId ? await this.readStage(config, pin.secretId, pin.stage) : undefined
+    // AWSCURRENT moved, or the pinned label is gone (rotation finished): back to AWSCURRENT.
+    if (!pinned) this.pins.delete(name)
+    return pinned ?? material
+  }
+
+  private async retryThroughRotation(name: string, config: CredentialConfig, failed: CredentialMaterial, secretId: string, rejection: unknown): Promise<BrokerToken> {
+    const { secrets, logger } = this.deps
+    const rejectedVersionId = versionOf(failed, secretId) as string
+    logger.warn({ credential: name, secretId, versionId: rejectedVersionId, lwaError: (rejection as LwaError).code }, 'LWA rejected the stored secret; re-reading it in case it was rotated')
+    secrets.invalidate?.(secretId, rejectedVersionId)
+    const tried = new Set([rejectedVersionId])
+    for (const stage of rotationStages) {
+      const candidate = await this.readStage(config, secretId, stage)
+      const versionId = candidate && versionOf(candidate, secretId)
+      if (!candidate || !versionId || tried.has(versionId)) continue
+      tried.add(versionId)
+      try {
+        const token = await this.exchange(name, config, candidate)
+        this.remember(name, secretId, stage, rejectedVersionId, candidate)
+        logger.info({ credential: name, secretId, stage, versionId }, 'LWA accepted another version of the secret')
+        return token
+      } catch (err) {
+        if (!rejectedSecretId(err, config)) throw err
+      }
+    }
+    throw rejection
+  }
+
+  /** A stage that does not exist (no rotation in progress) is simply skipped. */
+  private async readStage(config: CredentialConfig, secretId: string, stage: SecretStage): Promise<CredentialMaterial | undefined> {
+    try {
+      return await readCredentialMaterial(this.deps.secrets, config, stageFor(secretId, stage))
+    } catch (err) {
+      if (err instanceof SecretError && err.reason === 'not_found') return undefined
+      throw err
+    }
+  }
+
+  private remember(name: string, secretId: string, stage: SecretStage, rejectedVersionId: string, worked: CredentialMaterial): void {
+    // If AWSCURRENT itself (re-read) worked, nothing needs pinning.
+    if (stage === 'AWSCURRENT' || versionOf(worked, secretId) === rejectedVersionId) this.pins.delete(name)
+    else this.pins.set(name, { secretId, stage, rejectedVersionId })
+  }
+
+  private async exchange(name: string, config: CredentialConfig, material: CredentialMaterial): Promise<BrokerToken> {
+    const { lwa, clock } = this.deps
+    const grant: LwaGrant = config.grant === 'client_credentials'
+      ? { grantType: 'client_credentials', scope: config.scope as string }
+      : { grantType: 'refresh_token', refreshToken: material.refreshToken as string }
+    const requestedAtMs = clock.now()
+    const answer = await lwa.requestToken(tokenUrlFor(config.region, this.deps.config.lwa.endpoints), material, grant)
+    await this.storeNewRefreshToken(name, material, answer)
+    this.deps.logger.info({ credential: name, expiresInSeconds: answer.expiresInSeconds }, 'obtained LWA access token')
+    // Lifetime counts from when we asked, not when the answer arrived: never overestimate it.
+    return {
+      accessToken: answer.accessToken,
+      tokenType: answer.tokenType,
+      obtainedAtMs: requestedAtMs,
+      expiresAtMs: requestedAtMs + answer.expiresInSeconds * 1000,
+      clientId: material.clientId,
+    }
+  }
+
+  /**
+   * LWA.md: a different refresh token must be stored before it is relied on. It is merged into
+   * the latest AWSCURRENT fields, and the new version id derives from (base version, token), so
+   * replicas that got the same token from the same base write one version, not two.
+   * If the write fails the access token is still good; the old refresh token stays in use.
+   */
+  private async storeNewRefreshToken(name: string, material: CredentialMaterial, answer: LwaToken): Promise<void> {
+    const { secrets, logger } = this.deps
+    if (!material.grant || !answer.refreshToken || answer.refreshToken === material.refreshToken) return
+    const secretId = material.grant.id
+    if (!secrets.put) {
+      logger.warn({ credential: name, secretId }, 'LWA returned a new refresh token but this secrets backend cannot store it; keeping the stored one')
+      return
+    }
+    try {
+      const base = await secrets.get(secretId)
+      const versionId = versionIdFor(secretId, base.versionId, answer.refreshToken)
+      await secrets.put(secretId, { ...base.fields, refresh_token: answer.refreshToken }, versionId)
+      logger.info({ credential: name, secretId, versionId }, 'stored the new refresh token from LWA')
+    } catch (err) {
+      logger.error({ credential: name, secretId, reason: err instanceof SecretError ? err.message : (err as Error).name }, 'could not store the new refresh token from LWA; keeping the stored one')
+    }
+  }
+}
+
+/** The secret LWA's rejection points at, or undefined when the error is not about our secrets. */
+function rejectedSecretId(err: unknown, config: CredentialConfig): string | undefined {
+  if (!(err instanceof LwaError)) return undefined
+  if (err.code === 'invalid_client') return config.app ?? config.secret
+  if (err.code === 'invalid_grant' && config.grant === 'refresh_token') return config.secret
+  return undefined
+}
+
+function versionOf(material: CredentialMaterial, secretId: string): string | undefined {
+  return material.app.id === secretId ? material.app.versionId : material.grant?.id === secretId ? material.grant.versionId : undefined
+}
+
+function stageFor(secretId: string, stage: SecretStage): StageOf {
+  return (id) => (id === secretId ? stage : 'AWSCURRENT')
+}
+
+/** A UUID-shaped ClientRequestToken determined by its inputs (Secrets Manager wants 32-64 characters). */
+function versionIdFor(secretId: string, baseVersionId: string, refreshToken: string): string {
+  const hex = createHash('sha256').update(`${secretId}\0${baseVersionId}\0${refreshToken}`).digest('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
+}
