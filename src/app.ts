@@ -7,7 +7,7 @@ import type { Clock } from './clock.js'
 import type { BrokerConfig } from './config/index.js'
 import { LwaClient } from './lwa/index.js'
 import { AuditLog } from './observability/audit.js'
-import { installErrorHandling } from './routes/error-handler.js'
+import { handleError, installErrorHandling } from './routes/error-handler.js'
 import { healthRoutes, type ReadinessCheck } from './routes/health.js'
 import { tokenRoutes } from './routes/token.js'
 import type { SecretStore } from './secrets/index.js'
@@ -48,7 +48,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     // A misspelt query parameter (min-ttl) is an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
-    return503OnClosing: true,
+    // While draining, requests already on an open connection are served, not refused:
+    // readiness goes false first so no new traffic is routed here anyway.
+    return503OnClosing: false,
+    // HEAD /token would obtain and audit a token only to drop it.
+    exposeHeadRoutes: false,
+    frameworkErrors: handleError,
   })
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -72,11 +77,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app
 }
 
-/** Ready when every secret a credential names can be read (issuer keys and config are checked at build time). */
+/**
+ * Ready once every secret a credential names has been read (config and issuer keys are
+ * checked at build time). It latches: a secret store that fails later is ridden out on
+ * cached secrets, and taking every replica out of the Service then would turn a Secrets
+ * Manager blip into an outage.
+ */
 function readinessOf(config: BrokerConfig, secrets: SecretStore): ReadinessCheck {
   const secretIds = [...new Set(Object.values(config.credentials).flatMap((c) => [c.app, c.secret].filter((id): id is string => id !== undefined)))]
+  let secretsLoaded = false
   return async () => {
-    const results = await Promise.allSettled(secretIds.map((id) => secrets.get(id)))
-    return { config: 'ok', issuers: 'ok', secrets: results.every((r) => r.status === 'fulfilled') ? 'ok' : 'failing' }
+    if (!secretsLoaded) {
+      const results = await Promise.allSettled(secretIds.map((id) => secrets.get(id)))
+      secretsLoaded = results.every((r) => r.status === 'fulfilled')
+    }
+    return { config: 'ok', issuers: 'ok', secrets: secretsLoaded ? 'ok' : 'failing' }
   }
 }

@@ -129,6 +129,8 @@ export interface BuildOptions {
   secrets?: (base: Record<string, unknown>) => Record<string, unknown>
   /** `aws`: the real SDK client against the Secrets Manager emulator, behind the caching store. */
   secretsBackend?: 'file' | 'aws'
+  /** Replaces the secret store outright (for a store that misbehaves on purpose). */
+  secretStore?: SecretStore
   lwaOptions?: { expiresInSeconds?: number; latencyMs?: number }
 }
 
@@ -161,9 +163,9 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   for (const client of [fixtures.adsClient, fixtures.spClient, fixtures.appstoreClient]) logs.secrets.add(client.clientSecret)
   const clock = new FakeClock()
   const logger = createLogger('info', logs)
-  const secretStore: SecretStore = sm
+  const secretStore: SecretStore = options.secretStore ?? (sm
     ? new CachingSecretStore(awsStore(sm), { clock, refreshMs: config.secrets.refreshSeconds * 1000, logger, random: () => 0 })
-    : new FileSecretStore(secretsPath)
+    : new FileSecretStore(secretsPath))
   const lwaDispatcher = new Agent({ connections: 8 })
   const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher })
   t.teardown(async () => {

@@ -8,12 +8,16 @@ import type { ErrorResponse } from './schemas.js'
  * else is a bug: logged in full, answered as a bare `internal_error`.
  */
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    sendError(request, reply, toBrokerError(err, request))
-  })
+  app.setErrorHandler(handleError)
   app.setNotFoundHandler((request, reply) => {
-    sendError(request, reply, new BrokerError('not_found', `no route ${request.method} ${request.routeOptions.url ?? 'here'}`))
+    const path = request.url.split('?')[0]?.slice(0, 200) ?? ''
+    sendError(request, reply, new BrokerError('not_found', `no route ${request.method} ${path}`))
   })
+}
+
+/** Also Fastify's `frameworkErrors` hook: a bad URL is rejected before routing, outside setErrorHandler. */
+export function handleError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendError(request, reply, toBrokerError(err, request))
 }
 
 function toBrokerError(err: FastifyError, request: FastifyRequest): BrokerError {
@@ -35,5 +39,6 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: Bro
   if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
   if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer realm="lwa-broker", error="invalid_token"')
   const body: ErrorResponse = { error: err.code, message: err.message, request_id: request.id }
-  return reply.code(err.status).header('cache-control', 'no-store').send(body)
+  // Set here too: errors from before routing (frameworkErrors) skip the onSend hook.
+  return reply.code(err.status).header('cache-control', 'no-store').header('x-request-id', request.id).send(body)
 }

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { credentialNamePattern } from '../config/schema.js'
+import { apis, credentialNamePattern, regions } from '../config/schema.js'
 import { errorStatus } from '../errors.js'
 
 /** Route schemas: they validate input, serialise output, and are what openapi.yaml must agree with. */
@@ -15,10 +15,10 @@ export const TokenResponse = Type.Object({
   access_token: Type.String(),
   token_type: Type.String(),
   expires_in: Type.Integer(),
-  expires_at: Type.String(),
+  expires_at: Type.String({ format: 'date-time' }),
   credential: Type.String(),
-  api: Type.String(),
-  region: Type.String(),
+  api: Type.Enum(apis),
+  region: Type.Enum(regions),
   headers: Type.Record(Type.String(), Type.String()),
 })
 export type TokenResponse = Static<typeof TokenResponse>

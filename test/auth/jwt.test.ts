@@ -75,3 +75,13 @@ t.test('the Authorization scheme must be Bearer', async (t) => {
   const lower = await h.app.inject({ url: '/token?credential=ads-us', headers: { authorization: `bearer ${jwt}` } })
   t.equal(lower.statusCode, 200, 'the scheme is case-insensitive (RFC 9110)')
 })
+
+t.test('unusable issuer keys stop start-up with a message naming the issuer and the file', async (t) => {
+  const { Authenticator } = await import('../../src/auth/index.js')
+  const { FakeClock } = await import('../support/fake-clock.js')
+  const base = { issuer: issuerUrl, audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5 }
+  t.throws(() => new Authenticator([{ ...base, jwks: { file: '/nonexistent/jwks.json' } }], new FakeClock()),
+    { name: 'TypeError', message: /issuer https:\/\/oidc\.test\.example\/id\/CLUSTER: cannot use JWKS file \/nonexistent\/jwks\.json/ })
+  t.throws(() => new Authenticator([{ ...base, jwks: { keys: 'not-a-list' as unknown as [] } }], new FakeClock()),
+    { name: 'TypeError', message: /cannot use inline JWKS/ })
+})

@@ -2,11 +2,12 @@ import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { childEnv } from '../support/child-env.js'
 
 t.test('npm run demo prints a token obtained through the whole path and a curl line', async (t) => {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/demo/run.ts', '--once'], {
     cwd: join(import.meta.dirname, '../..'),
-    env: { ...process.env, LWA_BROKER_PORT: '0' },
+    env: { ...childEnv(), LWA_BROKER_PORT: '0' },
     timeout: 30_000,
   })
   t.match(stdout, 'GET /token?credential=ads-us -> HTTP 200 (LWA calls so far: 1)')

@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
+import { childEnv } from '../support/child-env.js'
 import { baseConfig, baseSecrets, callerKeys, mintJwt, seedEmulator } from '../helper.js'
 import { LwaEmulator } from '../support/lwa-emulator.js'
 
@@ -10,7 +11,7 @@ import { LwaEmulator } from '../support/lwa-emulator.js'
 function startMain(configPath: string, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: join(import.meta.dirname, '../..'),
-    env: { ...process.env, LWA_BROKER_CONFIG: configPath, ...env },
+    env: { ...childEnv(), LWA_BROKER_CONFIG: configPath, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

@@ -28,3 +28,10 @@ t.test('/readyz answers 503 when one credential\'s secret is missing', async (t)
   const h = await build(t, { secrets: (s) => { delete s['lwa/appstore']; return s } })
   t.equal((await h.app.inject('/readyz')).statusCode, 503)
 })
+
+t.test('/readyz stays ready once secrets were loaded, so a later secret-store outage is ridden out on the cache', async (t) => {
+  const h = await build(t)
+  t.equal((await h.app.inject('/readyz')).statusCode, 200)
+  rmSync(h.secretsPath)
+  t.equal((await h.app.inject('/readyz')).statusCode, 200)
+})

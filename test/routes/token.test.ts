@@ -296,3 +296,23 @@ t.test('audit: one event per issuance and per denial, with a fingerprint and nev
   t.match(audit[2], { event: 'token.denied', error: 'unauthenticated', reason: 'malformed_token', callerSubject: undefined })
   t.notMatch(JSON.stringify(audit), /Atza\|/)
 })
+
+t.test('a URL Fastify cannot decode answers 400 invalid_request in the error shape', async (t) => {
+  const h = await build(t)
+  const res = await h.app.inject({ url: '/tok%en' })
+  t.equal(res.statusCode, 400)
+  t.equal(res.json().error, 'invalid_request')
+  t.equal(res.json().request_id, res.headers['x-request-id'])
+})
+
+t.test('a failing background refresh is logged and the caller still gets the cached token', async (t) => {
+  const h = await build(t)
+  const first = (await tokenFor(h, 'ads-us', adsReporter)).json().access_token
+  h.clock.advance(1801_000)
+  h.lwa.setFault({ kind: 'status', status: 503, error: 'temporarily_unavailable' })
+  t.equal((await tokenFor(h, 'ads-us', adsReporter)).json().access_token, first)
+  await h.app.tokens.settled()
+  const warned = h.logs.find((r) => r.msg === 'background refresh failed; serving the cached token')
+  t.equal(warned.length, 1)
+  t.match(warned[0], { credential: 'ads-us', error: 'upstream_unavailable', lwaError: 'temporarily_unavailable', lwaStatus: 503 })
+})

@@ -1,0 +1,434 @@
+/**
+ * openapi.yaml is the contract (DESIGN.md, "HTTP surface"). Three checks keep it true:
+ * the file is valid OpenAPI 3.1; its schemas equal the TypeBox route schemas; and real
+ * responses of every route and every reachable status and error code validate against it.
+ */
+import { readFileSync, rmSync, utimesSync } from 'node:fs'
+import { Validator } from '@seriousme/openapi-schema-validator'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import addFormatsModule from 'ajv-formats'
+import type { LightMyRequestResponse } from 'fastify'
+import t, { type Test } from 'tap'
+import { Client } from 'undici'
+import { parse as parseYaml } from 'yaml'
+import { errorStatus, type ErrorCode } from '../src/errors.js'
+import { ErrorResponse, HealthResponse, ReadyResponse, TokenQuery, TokenResponse } from '../src/routes/schemas.js'
+import { baseSecrets, build, type Harness } from './helper.js'
+
+type Json = Record<string, unknown>
+interface Ref { $ref: string }
+interface HeaderObject { required?: boolean; schema: Json }
+interface MediaType { schema: Json; example?: unknown; examples?: Record<string, { value: unknown }> }
+interface ResponseObject { description: string; headers?: Record<string, HeaderObject | Ref>; content?: Record<string, MediaType> }
+interface ParameterObject { name: string; in: string; required?: boolean; schema: Json; example?: unknown }
+interface Operation { parameters?: (ParameterObject | Ref)[]; responses: Record<string, ResponseObject | Ref> }
+interface OpenApiDoc {
+  openapi: string
+  paths: Record<string, Record<string, Operation>>
+  components: { schemas: Record<string, Json>; responses: Record<string, ResponseObject> }
+}
+
+const docText = readFileSync(new URL('../openapi.yaml', import.meta.url), 'utf8')
+const doc = parseYaml(docText) as OpenApiDoc
+const docId = 'urn:lwa-broker:openapi'
+
+// ajv-formats is CommonJS: under NodeNext its default import is the module object.
+const addFormats = addFormatsModule.default
+const ajv = new Ajv2020({ allErrors: true, strict: true })
+addFormats(ajv)
+// The whole document under one $id, so `#/components/...` refs resolve and any schema in
+// it can be compiled by its JSON pointer. Its top-level OpenAPI fields are inert keywords.
+ajv.addVocabulary(Object.keys(doc))
+ajv.addSchema({ ...structuredClone(doc), $id: docId })
+
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v)
+const isRef = (v: unknown): v is Ref => isObject(v) && typeof v.$ref === 'string'
+const escapePointer = (segment: string): string => segment.replaceAll('~', '~0').replaceAll('/', '~1')
+
+function atPointer(pointer: string): unknown {
+  let node: unknown = doc
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~')
+    if (!isObject(node) && !Array.isArray(node)) return undefined
+    node = (node as Record<string, unknown>)[key]
+  }
+  return node
+}
+
+/** Follows OpenAPI-level `$ref`s (responses, headers, parameters) and says where the result lives. */
+function resolve<T>(value: T | Ref, pointer: string): { value: T; pointer: string } {
+  let current: unknown = value
+  let at = pointer
+  while (isRef(current)) {
+    if (!current.$ref.startsWith('#/')) throw new Error(`external $ref ${current.$ref} at ${at}`)
+    at = current.$ref.slice(1)
+    current = atPointer(at)
+    if (current === undefined) throw new Error(`unresolvable $ref #${at}`)
+  }
+  return { value: current as T, pointer: at }
+}
+
+function schemaAt(pointer: string): ReturnType<typeof ajv.compile> {
+  const validate = ajv.getSchema(`${docId}#${pointer}`)
+  if (!validate) throw new Error(`no schema at #${pointer}`)
+  return validate
+}
+
+/** The error codes a response schema allows: the narrowest `error` enum among its allOf members. */
+function errorCodesOf(schema: Json): string[] {
+  const members = Array.isArray(schema.allOf) ? schema.allOf as unknown[] : [schema]
+  let codes: string[] | undefined
+  for (const member of members) {
+    const target = isRef(member) ? resolve<Json>(member, '').value : member
+    const properties = isObject(target) && isObject(target.properties) ? target.properties : {}
+    const error = properties.error
+    const allowed = isObject(error) ? (Array.isArray(error.enum) ? error.enum as string[] : typeof error.const === 'string' ? [error.const] : undefined) : undefined
+    if (allowed) codes = codes ? codes.filter((c) => allowed.includes(c)) : allowed
+  }
+  return codes ?? []
+}
+
+/** What the contract test saw: which documented responses and codes real responses covered. */
+const seen = { responses: new Set<string>(), codes: new Set<string>(), statuses: [] as number[] }
+
+/**
+ * Checks one real response against the document: its status is documented for the
+ * operation (an operation the document lacks must be the shared NotFound), its body
+ * validates against that status's schema, an error's code is one listed for that status,
+ * and every documented header is present and valid.
+ */
+function checkAgainstSpec(t: Test, method: string, path: string, res: LightMyRequestResponse): void {
+  const status = res.statusCode
+  const label = `${method} ${path} -> ${status}`
+  seen.statuses.push(status)
+  t.not(status, 500, `${label}: a 500 is always a bug`)
+  const operation = doc.paths[path]?.[method.toLowerCase()]
+  if (!operation) t.equal(status, 404, `${method} ${path} is not in the document, so it must be 404 not_found`)
+  const documented = operation ? operation.responses[String(status)] : { $ref: '#/components/responses/NotFound' }
+  if (!t.ok(documented, `${label}: the status is documented`) || !documented) return
+  const opPointer = `/paths/${escapePointer(path)}/${method.toLowerCase()}/responses/${status}`
+  const response = resolve<ResponseObject>(documented, opPointer)
+  if (operation) seen.responses.add(`${method} ${path} ${status}`)
+
+  const mediaType = String(res.headers['content-type'] ?? '').split(';')[0]?.trim() ?? ''
+  const media = response.value.content?.[mediaType]
+  if (!t.ok(media, `${label}: content type ${mediaType} is documented`) || !media) return
+  const body: unknown = res.json()
+  const validate = schemaAt(`${response.pointer}/content/${escapePointer(mediaType)}/schema`)
+  t.ok(validate(body), `${label}: the body matches the schema`, { errors: validate.errors, body })
+
+  if (status >= 400 && isObject(body) && typeof body.error === 'string') {
+    const codes = errorCodesOf(media.schema)
+    t.ok(codes.includes(body.error), `${label}: error ${body.error} is one documented for ${status} (${codes.join(', ')})`)
+    t.equal(body.request_id, res.headers['x-request-id'], `${label}: request_id is the X-Request-Id`)
+    if (codes.includes(body.error)) seen.codes.add(body.error)
+  }
+
+  for (const [name, header] of Object.entries(response.value.headers ?? {})) {
+    const resolved = resolve<HeaderObject>(header, `${response.pointer}/headers/${escapePointer(name)}`)
+    const value = res.headers[name.toLowerCase()]
+    if (value === undefined) {
+      t.notOk(resolved.value.required, `${label}: required header ${name} is present`)
+      continue
+    }
+    const text = Array.isArray(value) ? value.join(', ') : String(value)
+    const typed = (resolved.value.schema.type === 'integer' || resolved.value.schema.type === 'number') && /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text
+    const validateHeader = schemaAt(`${resolved.pointer}/schema`)
+    t.ok(validateHeader(typed), `${label}: header ${name}: ${text} matches its schema`, { errors: validateHeader.errors })
+  }
+}
+
+/** Annotations that may differ between the document and the TypeBox schemas. */
+const annotations = new Set(['description', 'example', 'examples'])
+const schemaMaps = new Set(['properties', 'patternProperties', '$defs', 'dependentSchemas'])
+
+/** Drops annotations at keyword positions only (a property may well be called `description`). */
+function stripAnnotations(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(stripAnnotations)
+  if (!isObject(schema)) return schema
+  const out: Json = {}
+  for (const [key, value] of Object.entries(schema)) {
+    if (annotations.has(key)) continue
+    out[key] = schemaMaps.has(key) && isObject(value)
+      ? Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, stripAnnotations(sub)]))
+      : ['enum', 'const', 'required'].includes(key) ? value : stripAnnotations(value)
+  }
+  return out
+}
+
+/** A TypeBox schema as plain JSON Schema: TypeBox's symbol keys do not survive JSON. */
+const plain = (schema: unknown): unknown => JSON.parse(JSON.stringify(schema))
+
+const platformCaller = { claims: { sub: 'system:serviceaccount:platform:all' } }
+
+t.test('openapi.yaml is a valid OpenAPI 3.1 document', async (t) => {
+  const validator = new Validator()
+  const result = await validator.validate(parseYaml(docText) as Json)
+  t.ok(result.valid, 'valid against the OpenAPI 3.1 schema', { errors: result.errors })
+  t.equal(validator.version, '3.1')
+  t.equal(doc.openapi, '3.1.0')
+
+  const refs: string[] = []
+  const collect = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(collect)
+    else if (isObject(node)) for (const [key, value] of Object.entries(node)) key === '$ref' && typeof value === 'string' ? refs.push(value) : collect(value)
+  }
+  collect(doc)
+  for (const ref of new Set(refs)) t.not(atPointer(ref.replace(/^#/, '')), undefined, `${ref} resolves`)
+})
+
+t.test('every example in the document matches its own schema', async (t) => {
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(methods)) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const { value, pointer } = resolve<ResponseObject>(response, `/paths/${escapePointer(path)}/${method}/responses/${status}`)
+        for (const [type, media] of Object.entries(value.content ?? {})) {
+          const validate = schemaAt(`${pointer}/content/${escapePointer(type)}/schema`)
+          const examples = [
+            ...(media.example === undefined ? [] : [['example', media.example] as const]),
+            ...Object.entries(media.examples ?? {}).map(([name, e]) => [name, e.value] as const),
+          ]
+          t.ok(examples.length > 0, `${method.toUpperCase()} ${path} ${status} has an example`)
+          for (const [name, example] of examples) {
+            t.ok(validate(example), `${method.toUpperCase()} ${path} ${status} example ${name}`, { errors: validate.errors })
+          }
+        }
+      }
+      for (const [i, parameter] of (operation.parameters ?? []).entries()) {
+        const { value, pointer } = resolve<ParameterObject>(parameter, `/paths/${escapePointer(path)}/${method}/parameters/${i}`)
+        if (value.example !== undefined) t.ok(schemaAt(`${pointer}/schema`)(value.example), `parameter ${value.name} example`)
+      }
+    }
+  }
+})
+
+t.test('the document\'s schemas are the route schemas (no drift)', async (t) => {
+  const components = doc.components.schemas
+  const routeSchemas = { TokenResponse, ErrorResponse, HealthResponse, ReadyResponse }
+  for (const [name, schema] of Object.entries(routeSchemas)) {
+    t.strictSame(stripAnnotations(components[name]), plain(schema), `components.schemas.${name} equals src/routes/schemas.ts ${name}`)
+  }
+
+  const operation = doc.paths['/token']?.get
+  const query = (operation?.parameters ?? [])
+    .map((p) => resolve<ParameterObject>(p, '').value)
+    .filter((p) => p.in === 'query')
+  const tokenQuery = plain(TokenQuery) as { properties: Record<string, unknown>; required: string[] }
+  t.strictSame(query.map((p) => p.name).sort(), Object.keys(tokenQuery.properties).sort(), 'GET /token documents exactly the query parameters TokenQuery accepts')
+  for (const parameter of query) {
+    t.strictSame(stripAnnotations(parameter.schema), tokenQuery.properties[parameter.name], `parameter ${parameter.name} schema equals TokenQuery.${parameter.name}`)
+    t.equal(parameter.required ?? false, tokenQuery.required.includes(parameter.name), `parameter ${parameter.name} required matches TokenQuery`)
+  }
+})
+
+t.test('every error code is documented under its own status', async (t) => {
+  const tokenResponses = doc.paths['/token']?.get?.responses ?? {}
+  for (const [code, status] of Object.entries(errorStatus) as [ErrorCode, number][]) {
+    const documented = code === 'not_found' ? doc.components.responses.NotFound : tokenResponses[String(status)]
+    if (!t.ok(documented, `${code}: ${status} is documented`) || !documented) continue
+    const media = resolve<ResponseObject>(documented, '').value.content?.['application/json']
+    t.ok(media && errorCodesOf(media.schema).includes(code), `${code} is listed under ${status}`)
+  }
+})
+
+// ---- Contract: real responses from the broker, every route and reachable status ----
+
+const getToken = async (t: Test, h: Harness, credential: string, jwt: string | undefined, extraQuery = ''): Promise<LightMyRequestResponse> => {
+  const res = await h.getToken(credential, jwt, extraQuery)
+  checkAgainstSpec(t, 'GET', '/token', res)
+  return res
+}
+
+t.test('GET /token 200 for each API, with the headers that API wants', async (t) => {
+  const h = await build(t)
+  const ads = await getToken(t, h, 'ads-us', await h.jwt())
+  t.equal(ads.statusCode, 200)
+  t.equal(ads.headers['cache-control'], 'no-store')
+  t.strictSame(Object.keys(ads.json().headers), ['Authorization', 'Amazon-Advertising-API-ClientId', 'Amazon-Advertising-API-Scope'])
+
+  const sp = await getToken(t, h, 'sp-acme-eu', await h.jwt(platformCaller), '&min_ttl=300')
+  t.equal(sp.statusCode, 200)
+  t.strictSame(Object.keys(sp.json().headers), ['x-amz-access-token'])
+
+  const appstore = await getToken(t, h, 'appstore-main', await h.jwt(platformCaller), '&min_ttl=0')
+  t.equal(appstore.statusCode, 200)
+  t.strictSame(Object.keys(appstore.json().headers), ['Authorization'])
+})
+
+t.test('a caller\'s X-Request-Id is echoed; an unacceptable one is replaced', async (t) => {
+  const h = await build(t)
+  const kept = await h.app.inject({ url: '/token?credential=ads-us', headers: { 'x-request-id': 'caller-req.42' } })
+  checkAgainstSpec(t, 'GET', '/token', kept)
+  t.equal(kept.headers['x-request-id'], 'caller-req.42')
+  t.equal(kept.json().request_id, 'caller-req.42')
+  const replaced = await h.app.inject({ url: '/healthz', headers: { 'x-request-id': 'not ok/with spaces' } })
+  checkAgainstSpec(t, 'GET', '/healthz', replaced)
+  t.not(replaced.headers['x-request-id'], 'not ok/with spaces')
+})
+
+t.test('GET /token 400 invalid_request', async (t) => {
+  const h = await build(t)
+  const jwt = await h.jwt()
+  const missing = await h.app.inject({ url: '/token', headers: { authorization: `Bearer ${jwt}` } })
+  checkAgainstSpec(t, 'GET', '/token', missing)
+  t.equal(missing.json().error, 'invalid_request')
+  t.match(missing.json().message, /credential/)
+  for (const extra of ['&min_ttl=abc', '&min_ttl=3001', '&min_ttl=-1', '&min_ttl=1.5']) {
+    const res = await getToken(t, h, 'ads-us', jwt, extra)
+    t.equal(res.json().error, 'invalid_request', `min_ttl ${extra}`)
+  }
+  const unknown = await getToken(t, h, 'ads-us', jwt, '&scope=other')
+  t.equal(unknown.json().error, 'invalid_request', 'a query parameter the route does not know')
+  const badName = await getToken(t, h, '-leading-dash', jwt)
+  t.equal(badName.json().error, 'invalid_request', 'a credential name outside the pattern')
+  t.equal(h.lwa.callCount({}), 0)
+})
+
+t.test('GET /token 401 unauthenticated', async (t) => {
+  const h = await build(t)
+  for (const jwt of [undefined, 'garbage', await h.jwt({ lifetimeSeconds: -120 })]) {
+    const res = await getToken(t, h, 'ads-us', jwt)
+    t.equal(res.statusCode, 401)
+    t.equal(res.json().error, 'unauthenticated')
+    t.match(res.headers['www-authenticate'], /^Bearer /)
+  }
+})
+
+t.test('GET /token 403 forbidden on a policy miss', async (t) => {
+  const h = await build(t)
+  const res = await getToken(t, h, 'ads-us', await h.jwt({ claims: { sub: 'system:serviceaccount:other:x' } }))
+  t.equal(res.statusCode, 403)
+  t.equal(res.json().error, 'forbidden')
+})
+
+t.test('404: unknown_credential for an allowed name, not_found for an unknown route', async (t) => {
+  const h = await build(t)
+  const unknown = await getToken(t, h, 'ads-nope', await h.jwt())
+  t.equal(unknown.json().error, 'unknown_credential')
+  for (const [method, url] of [['GET', '/nope'], ['POST', '/token'], ['GET', '/token/extra']] as const) {
+    const res = await h.app.inject({ method, url })
+    checkAgainstSpec(t, method, url, res)
+    t.equal(res.json().error, 'not_found', `${method} ${url}`)
+  }
+})
+
+t.test('GET /token 502 credential_rejected when LWA refuses the grant', async (t) => {
+  const h = await build(t)
+  // Persistent, not failNext: DESIGN.md has the broker re-read the secret and retry once first.
+  h.lwa.setFault({ kind: 'status', status: 400, error: 'invalid_grant' })
+  const res = await getToken(t, h, 'ads-us', await h.jwt())
+  h.lwa.setFault(null)
+  t.equal(res.statusCode, 502)
+  t.equal(res.json().error, 'credential_rejected')
+})
+
+t.test('GET /token 502 credential_misconfigured when the secret lacks a field', async (t) => {
+  const h = await build(t)
+  const secrets = baseSecrets()
+  secrets['lwa/ads-us'] = { ...(secrets['lwa/ads-us'] as Json), client_secret: undefined }
+  h.writeSecrets(secrets)
+  const later = new Date(Date.now() + 60_000)
+  utimesSync(h.secretsPath, later, later) // the file store re-reads on a changed mtime
+  const res = await getToken(t, h, 'ads-us', await h.jwt())
+  t.equal(res.statusCode, 502)
+  t.equal(res.json().error, 'credential_misconfigured')
+  t.match(res.json().message, /client_secret/)
+  t.notMatch(res.json().message, /lwa\/ads-us/, 'the secret id does not reach the caller')
+})
+
+t.test('GET /token 503 upstream_unavailable', async (t) => {
+  t.test('LWA answers 503', async (t) => {
+    const h = await build(t)
+    h.lwa.setFault({ kind: 'status', status: 503, error: 'temporarily_unavailable' })
+    const res = await getToken(t, h, 'ads-us', await h.jwt())
+    t.equal(res.json().error, 'upstream_unavailable')
+  })
+  t.test('LWA drops the connection', async (t) => {
+    const h = await build(t)
+    h.lwa.setFault({ kind: 'reset' })
+    const res = await getToken(t, h, 'sp-acme-eu', await h.jwt(platformCaller))
+    t.equal(res.json().error, 'upstream_unavailable')
+  })
+  t.test('the secret store cannot be read', async (t) => {
+    const h = await build(t)
+    rmSync(h.secretsPath)
+    const res = await getToken(t, h, 'appstore-main', await h.jwt(platformCaller))
+    t.equal(res.json().error, 'upstream_unavailable')
+    t.equal(h.lwa.callCount({}), 0)
+  })
+})
+
+t.test('GET /healthz 200, GET /readyz 200, and 503 while the secrets cannot be read', async (t) => {
+  const h = await build(t)
+  const health = await h.app.inject({ url: '/healthz' })
+  checkAgainstSpec(t, 'GET', '/healthz', health)
+  t.equal(health.statusCode, 200)
+  const ready = await h.app.inject({ url: '/readyz' })
+  checkAgainstSpec(t, 'GET', '/readyz', ready)
+  t.equal(ready.statusCode, 200)
+
+  const cold = await build(t)
+  rmSync(cold.secretsPath)
+  const notReady = await cold.app.inject({ url: '/readyz' })
+  checkAgainstSpec(t, 'GET', '/readyz', notReady)
+  t.equal(notReady.statusCode, 503)
+  t.equal(notReady.json().checks.secrets, 'failing')
+})
+
+t.test('HEAD /token is not a route of the API: it must not obtain and audit a token only to drop it', async (t) => {
+  const h = await build(t)
+  const res = await h.app.inject({ method: 'HEAD', url: '/token?credential=ads-us', headers: { authorization: `Bearer ${await h.jwt()}` } })
+  t.equal(res.statusCode, 404, 'HEAD /token is answered not_found like any method the document lacks')
+  t.equal(h.lwa.callCount({}), 0, 'a HEAD request does not call LWA')
+})
+
+t.test('a request that arrives on an open connection while the broker drains is still served', async (t) => {
+  const h = await build(t)
+  const address = await h.app.listen({ host: '127.0.0.1', port: 0 })
+  const client = new Client(address, { pipelining: 2 })
+  t.teardown(() => client.close())
+  const jwt = await h.jwt()
+  h.lwa.setFault({ kind: 'slow', ms: 300 })
+  // The second request is pipelined behind the slow first one on the same keep-alive
+  // connection, so it reaches the router after close() has begun.
+  const first = client.request({ method: 'GET', path: '/token?credential=ads-us', headers: { authorization: `Bearer ${jwt}` } })
+  const second = client.request({ method: 'GET', path: '/token?credential=ads-us', headers: { authorization: `Bearer ${jwt}` } })
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const closing = h.app.close()
+  const [served, drained] = await Promise.all([first, second])
+  await served.body.dump()
+  const body = await drained.body.text()
+  await closing
+  t.equal(served.statusCode, 200, 'the request in flight when close() began is served')
+  t.equal(drained.statusCode, 200, 'the request that arrived while draining is served too')
+  const headers = Object.fromEntries(Object.entries(drained.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]))
+  checkAgainstSpec(t, 'GET', '/token', { statusCode: drained.statusCode, headers, json: (): unknown => JSON.parse(body) } as unknown as LightMyRequestResponse)
+})
+
+// ---- Coverage of the contract itself ----
+
+/** Documented responses no request can produce today, and why. */
+const unreachable: Record<string, string> = {
+  'GET /token 429': 'rate_limited is reserved for the rate limiter that is not built yet',
+  'GET /token 500': 'internal_error is always a bug',
+  'GET /healthz 500': 'internal_error is always a bug',
+  'GET /readyz 500': 'internal_error is always a bug',
+}
+const unreachableCodes = new Set<string>(['rate_limited', 'internal_error'])
+
+t.test('the contract test covered every documented response and error code', async (t) => {
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(methods)) {
+      for (const status of Object.keys(operation.responses)) {
+        const key = `${method.toUpperCase()} ${path} ${status}`
+        if (unreachable[key]) t.notOk(seen.responses.has(key), `${key} not produced (${unreachable[key]})`)
+        else t.ok(seen.responses.has(key), `${key} was produced and checked`)
+      }
+    }
+  }
+  for (const code of Object.keys(errorStatus)) {
+    if (unreachableCodes.has(code)) t.notOk(seen.codes.has(code), `${code} not produced`)
+    else t.ok(seen.codes.has(code), `${code} was produced and checked`)
+  }
+  t.notOk(seen.statuses.includes(500), 'no response in this test was a 500')
+})
