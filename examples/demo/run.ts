@@ -2,6 +2,9 @@
  * `npm run demo`: the whole token path on a laptop, no AWS account. Starts the LWA
  * emulator, generates a caller key, starts the broker from examples/demo/broker.yaml,
  * mints a caller JWT, performs one GET /token, and prints a curl line to try yourself.
+ *
+ * `npm run demo -- --aws`: the production secrets path too. The secrets go into a local
+ * Secrets Manager emulator and the broker reads them with the real AWS SDK client.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -12,6 +15,7 @@ import { createBroker } from '../../src/broker.js'
 import { parseConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { LwaEmulator } from '../../test/support/lwa-emulator.js'
+import { SecretsManagerEmulator } from '../../test/support/secrets-manager-emulator.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const configPath = join(here, 'broker.yaml')
@@ -28,14 +32,26 @@ async function startEmulator(): Promise<LwaEmulator> {
   return lwa
 }
 
+/** A Secrets Manager emulator holding the demo secrets; the SDK's default chain finds the dummy keys in the env. */
+async function startSecretsManager(): Promise<SecretsManagerEmulator> {
+  const sm = await SecretsManagerEmulator.start()
+  for (const [id, value] of Object.entries(secrets)) sm.putSecret(id, value)
+  process.env.AWS_ACCESS_KEY_ID ??= 'AKIDDEMO'
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'demo'
+  return sm
+}
+
 async function main(): Promise<void> {
+  const useAws = process.argv.includes('--aws')
   const lwa = await startEmulator()
+  const sm = useAws ? await startSecretsManager() : undefined
   const { privateKey, publicKey } = await generateKeyPair('ES256')
   mkdirSync(join(here, '.keys'), { recursive: true })
   writeFileSync(join(here, '.keys/jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'demo-1', alg: 'ES256', use: 'sig' }] }))
 
-  const raw = parseYaml(readFileSync(configPath, 'utf8')) as { lwa: { endpoints: Record<string, string> } }
+  const raw = parseYaml(readFileSync(configPath, 'utf8')) as { lwa: { endpoints: Record<string, string> }; secrets: unknown }
   raw.lwa.endpoints = { na: lwa.tokenUrl, eu: lwa.tokenUrl, fe: lwa.tokenUrl }
+  if (sm) raw.secrets = { backend: 'aws', region: 'us-east-1', endpoint: sm.url, refreshSeconds: 300 }
   const config = parseConfig(raw, configPath, process.env)
   const broker = await createBroker(config, createLogger(config.logLevel))
   const base = await broker.app.listen({ host: config.listen.host, port: config.listen.port })
@@ -50,6 +66,7 @@ async function main(): Promise<void> {
 
   const print = (s = ''): boolean => process.stdout.write(s + '\n')
   print(`\nLWA emulator: ${lwa.tokenUrl}   broker: ${base}`)
+  print(sm ? `secrets: AWS Secrets Manager emulator at ${sm.url}, read with the real AWS SDK (GetSecretValue calls: ${sm.callCount({ operation: 'GetSecretValue' })})` : `secrets: ${config.secrets.path} (file backend)`)
   print(`\nGET /token?credential=ads-us -> HTTP ${res.status} (LWA calls so far: ${lwa.callCount()})`)
   print(JSON.stringify(body, null, 2))
   print('\nTry it yourself (the JWT is valid for one hour; a second call is served from the cache):')
@@ -59,6 +76,7 @@ async function main(): Promise<void> {
   const stop = async (): Promise<void> => {
     await broker.close()
     await lwa.close()
+    await sm?.close()
     process.exit(0)
   }
   process.on('SIGINT', () => void stop())

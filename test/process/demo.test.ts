@@ -15,3 +15,13 @@ t.test('npm run demo prints a token obtained through the whole path and a curl l
   t.match(stdout, /"Amazon-Advertising-API-Scope": "2502259796"/)
   t.match(stdout, /curl -s -H 'Authorization: Bearer eyJ[\w-]+\.[\w-]+\.[\w-]+' 'http:\/\/127\.0\.0\.1:\d+\/token\?credential=sp-acme-eu'/)
 })
+
+t.test('npm run demo -- --aws reads the secrets from the Secrets Manager emulator with the real SDK', async (t) => {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/demo/run.ts', '--once', '--aws'], {
+    cwd: join(import.meta.dirname, '../..'),
+    env: { ...childEnv(), LWA_BROKER_PORT: '0' },
+    timeout: 30_000,
+  })
+  t.match(stdout, /secrets: AWS Secrets Manager emulator at http:\/\/127\.0\.0\.1:\d+, read with the real AWS SDK \(GetSecretValue calls: 1\)/)
+  t.match(stdout, 'GET /token?credential=ads-us -> HTTP 200 (LWA calls so far: 1)')
+})
