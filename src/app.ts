@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import { Authenticator, compilePolicy } from './auth/index.js'
 import type { Clock } from './clock.js'
+import { BrokerError } from './errors.js'
 import type { BrokerConfig } from './config/index.js'
 import { LwaClient } from './lwa/index.js'
 import { AuditLog } from './observability/audit.js'
@@ -65,10 +66,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('tokens', tokens)
   app.addHook('onClose', async () => tokens.settled())
 
-  await app.register(healthRoutes(readinessOf(config, deps.secrets)))
+  const authenticator = new Authenticator(config.issuers, {
+    clock,
+    cache: { maxEntries: config.auth.verifiedTokenCache.maxEntries, maxAgeMs: config.auth.verifiedTokenCache.maxAgeSeconds * 1000 },
+  })
+  if (config.mode === 'sidecar') app.addHook('onRequest', refuseProxiedRequests)
+  await app.register(healthRoutes(readinessOf(config, deps.secrets, authenticator)))
   await app.register(tokenRoutes({
-    authenticator: new Authenticator(config.issuers, clock),
+    authenticator,
     policy: compilePolicy(config.policy),
+    rateLimit: config.rateLimit,
     tokens,
     audit: new AuditLog(deps.auditLogger ?? deps.logger.child({ log: 'audit' })),
     clock,
@@ -78,19 +85,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 }
 
 /**
- * Ready once every secret a credential names has been read (config and issuer keys are
- * checked at build time). It latches: a secret store that fails later is ridden out on
- * cached secrets, and taking every replica out of the Service then would turn a Secrets
- * Manager blip into an outage.
+ * Ready once every secret a credential names has been read and every issuer's keys have
+ * been loaded (config is checked before the app exists). It latches: an upstream that fails
+ * later is ridden out on cached secrets and keys, and taking every replica out of the
+ * Service then would turn a Secrets Manager blip into an outage.
  */
-function readinessOf(config: BrokerConfig, secrets: SecretStore): ReadinessCheck {
+function readinessOf(config: BrokerConfig, secrets: SecretStore, authenticator: Authenticator): ReadinessCheck {
   const secretIds = [...new Set(Object.values(config.credentials).flatMap((c) => [c.app, c.secret].filter((id): id is string => id !== undefined)))]
-  let secretsLoaded = false
+  const loaded = { secrets: false, issuers: false }
   return async () => {
-    if (!secretsLoaded) {
-      const results = await Promise.allSettled(secretIds.map((id) => secrets.get(id)))
-      secretsLoaded = results.every((r) => r.status === 'fulfilled')
-    }
-    return { config: 'ok', issuers: 'ok', secrets: secretsLoaded ? 'ok' : 'failing' }
+    if (!loaded.secrets) loaded.secrets = (await Promise.allSettled(secretIds.map((id) => secrets.get(id)))).every((r) => r.status === 'fulfilled')
+    if (!loaded.issuers) loaded.issuers = await authenticator.warm().then(() => true, () => false)
+    return { config: 'ok', issuers: loaded.issuers ? 'ok' : 'failing', secrets: loaded.secrets ? 'ok' : 'failing' }
+  }
+}
+
+/** Headers a proxy adds. A sidecar serves only its own pod, directly over loopback. */
+const proxyHeaders = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'x-real-ip', 'via']
+
+/**
+ * Sidecar mode: refuse anything that did not come straight from the pod over loopback, so
+ * the broker cannot be used as a confused deputy through a proxy or an SSRF in the app
+ * (the AWS Secrets Manager Agent guards its sidecar the same way).
+ */
+async function refuseProxiedRequests(request: FastifyRequest): Promise<void> {
+  const proxied = proxyHeaders.find((h) => request.headers[h] !== undefined)
+  const remote = request.socket.remoteAddress ?? ''
+  const loopback = remote === '::1' || remote.startsWith('127.') || remote.startsWith('::ffff:127.')
+  if (proxied || !loopback) {
+    throw new BrokerError('forbidden', 'sidecar mode serves only direct loopback requests', { logDetail: { reason: proxied ? `proxy header ${proxied}` : 'not loopback' } })
   }
 }

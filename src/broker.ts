@@ -4,6 +4,7 @@ import { Agent } from 'undici'
 import { buildApp } from './app.js'
 import { systemClock, type Clock } from './clock.js'
 import type { BrokerConfig } from './config/index.js'
+import { createAuditLogger } from './observability/logger.js'
 import { createSecretStore, type SecretStore } from './secrets/index.js'
 
 export interface Broker {
@@ -26,7 +27,8 @@ export async function createBroker(config: BrokerConfig, logger: Logger, clock: 
       'SECRETS BACKEND "file" IS FOR LOCAL USE ONLY: secrets sit in a plain file on disk. Use backend "aws" in production.')
   }
   const lwaDispatcher = new Agent(lwaPool)
-  const app = await buildApp({ config, logger, clock, secrets, lwaDispatcher })
+  const auditLogger = createAuditLogger(config.audit.destination)
+  const app = await buildApp({ config, logger, clock, secrets, lwaDispatcher, auditLogger })
   return {
     app,
     async close() {

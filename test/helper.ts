@@ -31,6 +31,8 @@ export function baseConfig(lwa: LwaEmulator, secretsPath: string, jwks: { keys: 
     secrets: { backend: 'file', path: secretsPath },
     lwa: { endpoints: { na: lwa.tokenUrl, eu: lwa.tokenUrl, fe: lwa.tokenUrl }, timeoutMs: 2000 },
     issuers: [{ issuer: issuerUrl, audiences: [audience], algorithms: ['RS256', 'ES256'], jwks }],
+    // Load tests would trip the production defaults; the rate-limit tests set their own.
+    rateLimit: { max: 1_000_000, unauthenticatedMax: 1_000_000 },
     credentials: {
       'ads-us': { api: 'ads', region: 'na', secret: 'lwa/ads-us', profileId: '2502259796' },
       'sp-acme-eu': { api: 'sp-api', region: 'eu', app: 'lwa/apps/sp', secret: 'lwa/sellers/acme' },

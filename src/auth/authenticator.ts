@@ -1,16 +1,31 @@
+import { createHash, createSecretKey, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
+import { decodeJwt, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose'
 import type { Clock } from '../clock.js'
 import type { IssuerConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
+import { KeysUnavailableError } from './key-fetch.js'
+import { issuerKeys, type IssuerKeys } from './key-sources.js'
 import type { Principal } from './principal.js'
+import { VerifiedTokenCache } from './verified-cache.js'
 
 /** Real JWTs are well under this; a bigger header is an attack or a mistake, refused before parsing. */
 const maxJwtBytes = 8 * 1024
+/** RFC 7518 §3.2: an HMAC key at least as long as the hash output; HS256 needs 32 bytes. */
+const minSharedSecretBytes = 32
+/** jose's codes for a key set that could not be fetched or read: the broker's problem, not the caller's. */
+const keysFetchCodes = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID'])
+/** How long callers are told to wait when an issuer's keys cannot be fetched. */
+const keysUnavailableRetrySeconds = 5
 
 interface IssuerVerifier {
   config: IssuerConfig
-  keys: JWTVerifyGetKey
+  key: IssuerKeys | KeyObject
+}
+
+export interface AuthenticatorOptions {
+  clock: Clock
+  cache: { maxEntries: number; maxAgeMs: number }
 }
 
 /**
@@ -20,31 +35,72 @@ interface IssuerVerifier {
  */
 export class Authenticator {
   private readonly issuers: Map<string, IssuerVerifier>
-  private readonly clock: Clock
+  private readonly options: AuthenticatorOptions
+  private readonly verified: VerifiedTokenCache
 
-  constructor(issuers: readonly IssuerConfig[], clock: Clock) {
-    this.clock = clock
-    this.issuers = new Map(issuers.map((config) => [config.issuer, { config, keys: loadKeys(config) }]))
+  constructor(issuers: readonly IssuerConfig[], options: AuthenticatorOptions) {
+    this.options = options
+    this.verified = new VerifiedTokenCache(options.cache.maxEntries)
+    this.issuers = new Map(issuers.map((config) => [config.issuer, {
+      config,
+      key: config.sharedSecretFile ? sharedSecret(config, config.sharedSecretFile) : issuerKeys(config),
+    }]))
   }
 
   async authenticate(authorization: string | undefined): Promise<Principal> {
     const jwt = bearerToken(authorization)
-    const issuer = this.issuerOf(jwt)
-    const { config } = issuer
+    const now = this.options.clock.now()
+    const cacheKey = createHash('sha256').update(jwt).digest('base64url')
+    const known = this.verified.get(cacheKey, now)
+    if (known) return known
+    const principal = await this.verify(jwt, now)
+    const maxAgeMs = principal.issuedAtMs !== undefined && this.issuers.get(principal.issuer)?.config.maxTokenAgeSeconds
+    const untilMs = Math.min(principal.expiresAtMs, now + this.options.cache.maxAgeMs, maxAgeMs ? (principal.issuedAtMs as number) + maxAgeMs * 1000 : Infinity)
+    this.verified.set(cacheKey, principal, untilMs)
+    return principal
+  }
+
+  /** Loads every issuer's keys now; rejects naming the first issuer whose keys cannot be had. */
+  async warm(): Promise<void> {
+    for (const { config, key } of this.issuers.values()) {
+      if ('warm' in key) await key.warm().catch((err: unknown) => {
+        throw new KeysUnavailableError(`keys of issuer ${config.issuer} are unavailable: ${(err as Error).message}`, { cause: err })
+      })
+    }
+  }
+
+  private async verify(jwt: string, now: number): Promise<Principal> {
+    const { config, key } = this.issuerOf(jwt)
     try {
-      const { payload } = await jwtVerify(jwt, issuer.keys, {
+      const verifyOptions = {
         issuer: config.issuer,
         audience: config.audiences,
         algorithms: config.algorithms,
         clockTolerance: config.clockToleranceSeconds,
         ...(config.maxTokenAgeSeconds ? { maxTokenAge: config.maxTokenAgeSeconds } : {}),
-        requiredClaims: ['iss', 'aud', 'exp', 'sub'],
-        currentDate: new Date(this.clock.now()),
-      })
+        ...(config.typ ? { typ: config.typ } : {}),
+        requiredClaims: ['iss', 'aud', 'exp', 'sub', ...config.requiredClaims],
+        currentDate: new Date(now),
+      }
+      const { payload } = 'getKey' in key
+        ? await jwtVerify(jwt, key.getKey as JWTVerifyGetKey, verifyOptions)
+        : await jwtVerify(jwt, key, verifyOptions)
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw unauthenticated('invalid_sub', { issuer: config.issuer })
-      return { issuer: config.issuer, subject: payload.sub, claims: payload, expiresAtMs: (payload.exp as number) * 1000 }
+      return {
+        issuer: config.issuer,
+        subject: payload.sub,
+        claims: payload,
+        expiresAtMs: (payload.exp as number) * 1000,
+        issuedAtMs: typeof payload.iat === 'number' ? payload.iat * 1000 : undefined,
+      }
     } catch (err) {
-      throw err instanceof BrokerError ? err : unauthenticated(joseReason(err), { issuer: config.issuer })
+      if (err instanceof BrokerError) throw err
+      if (err instanceof KeysUnavailableError || keysFetchCodes.has((err as { code?: string }).code ?? '')) {
+        throw new BrokerError('upstream_unavailable', 'the keys to verify this token cannot be fetched right now', {
+          retryAfterSeconds: keysUnavailableRetrySeconds, logDetail: { reason: 'keys_unavailable', issuer: config.issuer, detail: (err as Error).message },
+        })
+      }
+      throw unauthenticated(joseReason(err), { issuer: config.issuer })
     }
   }
 
@@ -61,15 +117,16 @@ export class Authenticator {
   }
 }
 
-/** Misconfigured keys stop start-up with a message naming the issuer (and file). */
-function loadKeys(config: IssuerConfig): JWTVerifyGetKey {
-  const source = config.jwks.file ? `JWKS file ${config.jwks.file}` : 'inline JWKS'
+function sharedSecret(config: IssuerConfig, file: string): KeyObject {
+  let secret: Buffer
   try {
-    const jwks = config.jwks.file ? JSON.parse(readFileSync(config.jwks.file, 'utf8')) as JSONWebKeySet : { keys: config.jwks.keys } as JSONWebKeySet
-    return createLocalJWKSet(jwks)
+    secret = readFileSync(file)
   } catch (err) {
-    throw new TypeError(`issuer ${config.issuer}: cannot use ${source}: ${(err as Error).message}`)
+    throw new TypeError(`issuer ${config.issuer}: cannot read sharedSecretFile ${file}: ${(err as NodeJS.ErrnoException).code}`)
   }
+  const trimmed = Buffer.from(secret.toString('utf8').trim())
+  if (trimmed.length < minSharedSecretBytes) throw new TypeError(`issuer ${config.issuer}: the shared secret in ${file} is shorter than ${minSharedSecretBytes} bytes`)
+  return createSecretKey(trimmed)
 }
 
 function bearerToken(authorization: string | undefined): string {

@@ -1,4 +1,5 @@
-export { Authenticator, unauthenticated } from './authenticator.js'
-export { compilePolicy, mayGetCredential, isAdmin, type CompiledRule, type PolicyDecision } from './policy.js'
+export { Authenticator, unauthenticated, type AuthenticatorOptions } from './authenticator.js'
+export { compilePolicy, mayGetCredential, isAdmin, rateLimitOf, type CompiledRule, type PolicyDecision } from './policy.js'
 export { compileGlob, globMatcher } from './glob.js'
+export { KeysUnavailableError } from './key-fetch.js'
 export type { Principal } from './principal.js'

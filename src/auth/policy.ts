@@ -2,40 +2,80 @@ import type { PolicyRuleConfig } from '../config/index.js'
 import { globMatcher, type GlobMatcher } from './glob.js'
 import type { Principal } from './principal.js'
 
+interface ClaimMatcher {
+  path: string[]
+  matches: GlobMatcher
+}
+
 export interface CompiledRule {
   index: number
   issuer: string | undefined
   subject: GlobMatcher
+  claims: ClaimMatcher[]
   credentials: GlobMatcher
   admin: boolean
+  rateLimitMax: number | undefined
 }
 
+/** Where a projected service-account token keeps what the `kubernetes` shorthand matches. */
+const kubernetesClaimPaths = {
+  namespace: 'kubernetes.io/namespace',
+  serviceAccount: 'kubernetes.io/serviceaccount/name',
+  pod: 'kubernetes.io/pod/name',
+} as const
+
 export function compilePolicy(rules: readonly PolicyRuleConfig[]): CompiledRule[] {
-  return rules.map((rule, index) => ({
-    index,
-    issuer: rule.issuer,
-    subject: globMatcher([rule.subject]),
-    credentials: globMatcher(rule.credentials),
-    admin: rule.admin,
-  }))
+  return rules.map((rule, index) => {
+    const claims: Record<string, string> = { ...rule.claims }
+    for (const [field, path] of Object.entries(kubernetesClaimPaths)) {
+      const glob = rule.kubernetes?.[field as keyof typeof kubernetesClaimPaths]
+      if (glob !== undefined) claims[path] = glob
+    }
+    return {
+      index,
+      issuer: rule.issuer,
+      subject: globMatcher([rule.subject]),
+      claims: Object.entries(claims).map(([path, glob]) => ({ path: path.split('/'), matches: globMatcher([glob]) })),
+      credentials: globMatcher(rule.credentials),
+      admin: rule.admin,
+      rateLimitMax: rule.rateLimit?.max,
+    }
+  })
 }
 
 export type PolicyDecision = { allowed: true; rule: number } | { allowed: false }
 
 /**
- * May this caller have this credential? Pure: default deny; the first rule whose issuer
- * (if it names one) and subject match and whose credential globs match allows it.
+ * May this caller have this credential? Pure: default deny; the first rule that applies to
+ * the caller (issuer, subject, claims) and whose credential globs match allows it.
  */
 export function mayGetCredential(policy: readonly CompiledRule[], principal: Principal, credential: string): PolicyDecision {
   const rule = policy.find((r) => appliesTo(r, principal) && r.credentials(credential))
   return rule ? { allowed: true, rule: rule.index } : { allowed: false }
 }
 
-/** Is this caller an admin (some matching rule says `admin: true`)? */
+/** Is this caller an admin (some rule that applies to it says `admin: true`)? */
 export function isAdmin(policy: readonly CompiledRule[], principal: Principal): boolean {
   return policy.some((r) => r.admin && appliesTo(r, principal))
 }
 
+/** The rate limit of the first rule that applies to the caller and sets one. */
+export function rateLimitOf(policy: readonly CompiledRule[], principal: Principal): number | undefined {
+  return policy.find((r) => r.rateLimitMax !== undefined && appliesTo(r, principal))?.rateLimitMax
+}
+
 function appliesTo(rule: CompiledRule, principal: Principal): boolean {
-  return (rule.issuer === undefined || rule.issuer === principal.issuer) && rule.subject(principal.subject)
+  return (rule.issuer === undefined || rule.issuer === principal.issuer)
+    && rule.subject(principal.subject)
+    && rule.claims.every((c) => claimMatches(principal.claims, c))
+}
+
+/** A string, number or boolean claim must match the glob; for an array claim, any element. */
+function claimMatches(claims: Readonly<Record<string, unknown>>, matcher: ClaimMatcher): boolean {
+  let value: unknown = claims
+  for (const key of matcher.path) {
+    value = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined
+  }
+  const candidates = Array.isArray(value) ? value : [value]
+  return candidates.some((v) => ['string', 'number', 'boolean'].includes(typeof v) && matcher.matches(String(v)))
 }

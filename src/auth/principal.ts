@@ -7,4 +7,6 @@ export interface Principal {
   claims: Readonly<JWTPayload>
   /** Verified token's expiry, ms since epoch. */
   expiresAtMs: number
+  /** Its `iat`, when it has one. */
+  issuedAtMs: number | undefined
 }

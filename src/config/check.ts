@@ -1,4 +1,4 @@
-import type { BrokerConfig } from './schema.js'
+import type { BrokerConfig, IssuerConfig } from './schema.js'
 import type { ConfigProblem } from './config-error.js'
 
 /**
@@ -19,9 +19,19 @@ export function checkConfig(config: BrokerConfig): ConfigProblem[] {
     const at = `issuers.${i}`
     need(!seenIssuers.has(issuer.issuer), `${at}.issuer`, `duplicates another issuer (${issuer.issuer})`)
     seenIssuers.add(issuer.issuer)
-    need((issuer.jwks.keys === undefined) !== (issuer.jwks.file === undefined),
-      `${at}.jwks`, 'needs exactly one of "keys" (inline JWKS) or "file"')
+    const hmac = issuer.algorithms.filter((a) => a.startsWith('HS'))
+    if (issuer.sharedSecretFile !== undefined) {
+      need(hmac.length === issuer.algorithms.length, `${at}.algorithms`, 'must be only HS256/HS384/HS512 with a shared secret')
+      need(keySources(issuer.jwks) === 0, `${at}.jwks`, 'cannot be combined with sharedSecretFile')
+    } else {
+      need(hmac.length === 0, `${at}.algorithms`, 'HS* needs sharedSecretFile (and then only HS*)')
+      need(keySources(issuer.jwks) === 1, `${at}.jwks`, 'needs exactly one of "keys", "file", "uri", "discovery: true" or "kubernetes"')
+    }
   })
+
+  if (config.mode === 'sidecar') {
+    need(['127.0.0.1', '::1', 'localhost'].includes(config.listen.host), 'listen.host', 'must be loopback (127.0.0.1 or ::1) in sidecar mode')
+  }
 
   for (const [name, cred] of Object.entries(config.credentials)) {
     const at = `credentials.${name}`
@@ -44,4 +54,8 @@ export function checkConfig(config: BrokerConfig): ConfigProblem[] {
     need(rule.issuer !== undefined || config.issuers.length === 1, `policy.${i}.issuer`, 'is required when more than one issuer is configured')
   })
   return problems
+}
+
+function keySources(jwks: IssuerConfig['jwks']): number {
+  return [jwks.keys, jwks.file, jwks.uri, jwks.discovery || undefined, jwks.kubernetes].filter((s) => s !== undefined).length
 }

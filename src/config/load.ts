@@ -85,7 +85,12 @@ function resolvePaths(config: BrokerConfig, base: string): void {
   if (config.secrets.path) config.secrets.path = resolve(base, config.secrets.path)
   for (const issuer of config.issuers) {
     if (issuer.jwks.file) issuer.jwks.file = resolve(base, issuer.jwks.file)
+    if (issuer.sharedSecretFile) issuer.sharedSecretFile = resolve(base, issuer.sharedSecretFile)
+    const k8s = issuer.jwks.kubernetes
+    if (k8s?.caFile) k8s.caFile = resolve(base, k8s.caFile)
+    if (k8s?.tokenFile) k8s.tokenFile = resolve(base, k8s.tokenFile)
   }
+  if (!['stdout', 'stderr'].includes(config.audit.destination)) config.audit.destination = resolve(base, config.audit.destination)
 }
 
 function deepFreeze<T>(value: T): T {

@@ -11,10 +11,12 @@ export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 's
 export const regions = ['na', 'eu', 'fe'] as const
 export const apis = ['ads', 'sp-api', 'appstore'] as const
 export const grants = ['refresh_token', 'client_credentials'] as const
-/** Asymmetric JWS algorithms only: `none` and HS* can never be configured for a caller issuer. */
+/** Asymmetric JWS algorithms: what an issuer with keys (a JWKS) may use. Never `none`. */
 export const jwsAlgorithms = [
   'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA',
 ] as const
+/** HMAC algorithms: only for an issuer configured with a shared secret, and then only these. */
+export const hmacAlgorithms = ['HS256', 'HS384', 'HS512'] as const
 
 export const credentialNamePattern = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'
 
@@ -54,20 +56,50 @@ const Tokens = Type.Object({
   refreshRetrySeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
 }, { ...closed, default: {} })
 
-/** Exactly one of `keys` (an inline JWKS) or `file` (a JWKS file); checked in validate.ts. */
+const RemoteFetch = {
+  /** Give up on a JWKS or discovery fetch after this long. */
+  timeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
+  /** After a fetch, an unknown `kid` triggers another one only after this long. */
+  cooldownMs: Type.Integer({ minimum: 0, maximum: 3600000, default: 30000 }),
+  /** Refetch keys at least this often, even without an unknown `kid`. */
+  cacheMaxAgeMs: Type.Integer({ minimum: 1000, maximum: 86400000, default: 600000 }),
+}
+
+/** Where an issuer's keys come from: exactly one source (checked in check.ts). */
 const Jwks = Type.Object({
+  /** An inline JWKS. */
   keys: Type.Optional(Type.Array(Type.Object({ kty: NonEmpty }), { minItems: 1 })),
+  /** A JWKS file (e.g. a mounted ConfigMap); re-read when it changes. */
   file: Type.Optional(NonEmpty),
-}, closed)
+  /** A JWKS URL. */
+  uri: Type.Optional(Url),
+  /** OIDC discovery: `{issuer}/.well-known/openid-configuration` names the `jwks_uri`. */
+  discovery: Type.Optional(Type.Boolean()),
+  /** The Kubernetes API server's `/openid/v1/jwks`. */
+  kubernetes: Type.Optional(Type.Object({
+    apiServer: Url,
+    /** CA bundle the API server's certificate chains to (the pod's service-account CA). */
+    caFile: Type.Optional(NonEmpty),
+    /** Bearer token file, re-read on every fetch (the kubelet rotates it). */
+    tokenFile: Type.Optional(NonEmpty),
+  }, closed)),
+  ...RemoteFetch,
+}, { ...closed, default: {} })
 
 const Issuer = Type.Object({
   issuer: NonEmpty,
   audiences: Type.Array(NonEmpty, { minItems: 1 }),
-  algorithms: Type.Array(Type.Enum(jwsAlgorithms), { minItems: 1 }),
+  algorithms: Type.Array(Type.Enum([...jwsAlgorithms, ...hmacAlgorithms]), { minItems: 1 }),
   jwks: Jwks,
+  /** HS* only: a file holding the shared secret (at least 32 bytes); never the secret itself in config. */
+  sharedSecretFile: Type.Optional(NonEmpty),
   clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
   /** Reject tokens whose `iat` is older than this, whatever their `exp` says. */
   maxTokenAgeSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Claims a token must carry besides iss, aud, exp and sub (e.g. jti, iat). */
+  requiredClaims: Type.Array(NonEmpty, { default: [] }),
+  /** The JWS `typ` header the issuer sets, if it sets one (e.g. `JWT`, `at+jwt`). */
+  typ: Type.Optional(NonEmpty),
 }, closed)
 
 const Credential = Type.Object({
@@ -82,19 +114,61 @@ const Credential = Type.Object({
   profileId: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })),
 }, closed)
 
+const RateLimit = Type.Object({
+  /** Requests per caller per window. */
+  max: Type.Integer({ minimum: 1 }),
+}, closed)
+
 const PolicyRule = Type.Object({
   issuer: Type.Optional(NonEmpty),
   subject: NonEmpty,
+  /** Claim path (nested with `/`, e.g. `kubernetes.io/namespace`) -> glob the claim must match. */
+  claims: Type.Record(NonEmpty, Type.String(), { default: {} }),
+  /** Shorthand for the `kubernetes.io` claims of a projected service-account token (globs). */
+  kubernetes: Type.Optional(Type.Object({
+    namespace: Type.Optional(NonEmpty),
+    serviceAccount: Type.Optional(NonEmpty),
+    pod: Type.Optional(NonEmpty),
+  }, closed)),
   credentials: Type.Array(NonEmpty, { default: [] }),
   admin: Type.Boolean({ default: false }),
+  /** This rule's callers get this limit instead of the global one. */
+  rateLimit: Type.Optional(RateLimit),
 }, closed)
 
+const Auth = Type.Object({
+  /** Verified JWTs are remembered (by hash) so repeated calls skip the signature check. */
+  verifiedTokenCache: Type.Object({
+    maxEntries: Type.Integer({ minimum: 0, maximum: 1000000, default: 10000 }),
+    /** An entry lives at most this long (and never past the token's own expiry). */
+    maxAgeSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+  }, { ...closed, default: {} }),
+}, { ...closed, default: {} })
+
+const RateLimits = Type.Object({
+  /** Requests per authenticated caller (issuer + subject) per window. */
+  max: Type.Integer({ minimum: 1, default: 600 }),
+  timeWindowSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60 }),
+  /** Requests per client address per window for callers that fail to authenticate. */
+  unauthenticatedMax: Type.Integer({ minimum: 1, default: 60 }),
+}, { ...closed, default: {} })
+
+const Audit = Type.Object({
+  /** Where audit events go: `stdout`, `stderr`, or a file path (appended). */
+  destination: Type.String({ minLength: 1, default: 'stdout' }),
+}, { ...closed, default: {} })
+
 export const ConfigSchema = Type.Object({
+  /** `sidecar`: bind loopback only and refuse proxied requests (a confused-deputy guard). */
+  mode: Type.Enum(['central', 'sidecar'], { default: 'central' }),
   listen: Listen,
   logLevel: Type.Enum(logLevels, { default: 'info' }),
   secrets: Secrets,
   lwa: Lwa,
   tokens: Tokens,
+  auth: Auth,
+  rateLimit: RateLimits,
+  audit: Audit,
   issuers: Type.Array(Issuer, { minItems: 1 }),
   credentials: Type.Record(Type.String({ pattern: credentialNamePattern }), Credential, closed),
   policy: Type.Array(PolicyRule, { default: [] }),

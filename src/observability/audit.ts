@@ -14,8 +14,8 @@ export interface AuditContext {
 }
 
 /**
- * One structured event per issuance and per denial, on its own logger (`log: "audit"`),
- * so it can be routed and kept apart from operational logs. Never the token itself.
+ * One structured event per issuance and per denial, on its own logger (whose lines carry
+ * `log: "audit"`), so it can be routed and kept apart from operational logs. Never the token.
  */
 export class AuditLog {
   constructor(private readonly logger: Logger) {}
@@ -37,7 +37,6 @@ export class AuditLog {
 
 function base(ctx: AuditContext): Record<string, unknown> {
   return {
-    log: 'audit',
     requestId: ctx.requestId,
     callerIssuer: ctx.principal?.issuer,
     callerSubject: ctx.principal?.subject,

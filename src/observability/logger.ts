@@ -14,3 +14,12 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   const options = { level, redact: { paths: redactPaths, censor: '[redacted]' } }
   return destination ? pino(options, destination) : pino(options)
 }
+
+/**
+ * The audit trail's own logger, so it can be shipped and kept apart from operational logs:
+ * `stdout`, `stderr`, or a file path (appended to).
+ */
+export function createAuditLogger(destination: string): Logger {
+  const fd = destination === 'stdout' ? 1 : destination === 'stderr' ? 2 : destination
+  return createLogger('info', pino.destination({ dest: fd, sync: false, mkdir: true })).child({ log: 'audit' })
+}

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { mayGetCredential, type Authenticator, type CompiledRule, type Principal } from '../auth/index.js'
+import { mayGetCredential, type CompiledRule } from '../auth/index.js'
 import type { Clock } from '../clock.js'
 import { BrokerError, isBrokerError } from '../errors.js'
 import type { AuditLog } from '../observability/audit.js'
 import type { TokenService } from '../tokens/index.js'
+import { auditContext, guardCallers, requireCaller, type CallerGuardDeps } from './caller-guard.js'
 import { ErrorResponse, TokenQuery, TokenResponse } from './schemas.js'
 
-export interface TokenRouteDeps {
-  authenticator: Authenticator
+export interface TokenRouteDeps extends CallerGuardDeps {
   policy: readonly CompiledRule[]
   tokens: TokenService
   audit: AuditLog
@@ -16,12 +16,13 @@ export interface TokenRouteDeps {
 }
 
 /**
- * GET /token: authenticate -> authorise -> cached token -> respond. The policy check comes
- * before the existence check, so a caller learns whether a credential exists only for
- * names it would be allowed to use.
+ * GET /token: authenticate -> rate limit -> authorise -> cached token -> respond. The policy
+ * check comes before the existence check, so a caller learns whether a credential exists
+ * only for names it would be allowed to use.
  */
 export function tokenRoutes(deps: TokenRouteDeps): FastifyPluginAsync {
   return async (app) => {
+    await guardCallers(app, deps)
     app.get<{ Querystring: TokenQuery }>('/token', {
       schema: {
         querystring: TokenQuery,
@@ -29,14 +30,13 @@ export function tokenRoutes(deps: TokenRouteDeps): FastifyPluginAsync {
       },
     }, async (request, reply) => {
       const credential = request.query.credential
-      const ctx: { requestId: string; principal: Principal | undefined; credential: string } = { requestId: request.id, principal: undefined, credential }
       try {
-        ctx.principal = await deps.authenticator.authenticate(request.headers.authorization)
-        if (!mayGetCredential(deps.policy, ctx.principal, credential).allowed) {
-          throw new BrokerError('forbidden', `caller ${ctx.principal.subject} may not use credential ${credential}`)
+        const caller = requireCaller(request)
+        if (!mayGetCredential(deps.policy, caller, credential).allowed) {
+          throw new BrokerError('forbidden', `caller ${caller.subject} may not use credential ${credential}`)
         }
         const token = await deps.tokens.getToken(credential, request.query.min_ttl ?? deps.defaultMinTtlSeconds)
-        deps.audit.issued(ctx, token)
+        deps.audit.issued(auditContext(request, credential), token)
         const body: TokenResponse = {
           access_token: token.accessToken,
           token_type: token.tokenType,
@@ -49,7 +49,7 @@ export function tokenRoutes(deps: TokenRouteDeps): FastifyPluginAsync {
         }
         return reply.header('cache-control', 'no-store').send(body)
       } catch (err) {
-        if (isBrokerError(err)) deps.audit.denied(ctx, err.code, typeof err.logDetail?.reason === 'string' ? err.logDetail.reason : undefined)
+        if (isBrokerError(err)) deps.audit.denied(auditContext(request, credential), err.code, typeof err.logDetail?.reason === 'string' ? err.logDetail.reason : undefined)
         throw err
       }
     })

@@ -79,9 +79,11 @@ t.test('the Authorization scheme must be Bearer', async (t) => {
 t.test('unusable issuer keys stop start-up with a message naming the issuer and the file', async (t) => {
   const { Authenticator } = await import('../../src/auth/index.js')
   const { FakeClock } = await import('../support/fake-clock.js')
-  const base = { issuer: issuerUrl, audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5 }
-  t.throws(() => new Authenticator([{ ...base, jwks: { file: '/nonexistent/jwks.json' } }], new FakeClock()),
+  const base = { issuer: issuerUrl, audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5, requiredClaims: [] }
+  const remote = { timeoutMs: 1000, cooldownMs: 1000, cacheMaxAgeMs: 60000 }
+  const options = { clock: new FakeClock(), cache: { maxEntries: 10, maxAgeMs: 60000 } }
+  t.throws(() => new Authenticator([{ ...base, jwks: { ...remote, file: '/nonexistent/jwks.json' } }], options),
     { name: 'TypeError', message: /issuer https:\/\/oidc\.test\.example\/id\/CLUSTER: cannot use JWKS file \/nonexistent\/jwks\.json/ })
-  t.throws(() => new Authenticator([{ ...base, jwks: { keys: 'not-a-list' as unknown as [] } }], new FakeClock()),
+  t.throws(() => new Authenticator([{ ...base, jwks: { ...remote, keys: 'not-a-list' as unknown as [] } }], options),
     { name: 'TypeError', message: /cannot use inline JWKS/ })
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { compileGlob, compilePolicy, isAdmin, mayGetCredential, type Principal } from '../../src/auth/index.js'
 
-const principal = (subject: string, issuer = 'https://a.example'): Principal => ({ issuer, subject, claims: {}, expiresAtMs: 0 })
+const principal = (subject: string, issuer = 'https://a.example'): Principal => ({ issuer, subject, claims: {}, expiresAtMs: 0, issuedAtMs: undefined })
 
 t.test('globs: * is any run, ? one character, everything else literal', async (t) => {
   const table: Array<[string, string, boolean]> = [
@@ -29,9 +29,9 @@ t.test('globs: * is any run, ? one character, everything else literal', async (t
 
 t.test('policy decisions: default deny, issuer and subject must both match, first match wins', async (t) => {
   const policy = compilePolicy([
-    { subject: 'system:serviceaccount:ads:*', credentials: ['ads-*'], admin: false },
-    { issuer: 'https://b.example', subject: 'ops', credentials: ['*'], admin: true },
-    { subject: 'reporter', credentials: ['sp-acme-eu', 'sp-acme-us'], admin: false },
+    { subject: 'system:serviceaccount:ads:*', credentials: ['ads-*'], admin: false, claims: {} },
+    { issuer: 'https://b.example', subject: 'ops', credentials: ['*'], admin: true, claims: {} },
+    { subject: 'reporter', credentials: ['sp-acme-eu', 'sp-acme-us'], admin: false, claims: {} },
   ])
   const table: Array<[string, Principal, string, false | number]> = [
     ['ads glob allows ads credential', principal('system:serviceaccount:ads:reporter'), 'ads-us', 0],
@@ -56,8 +56,8 @@ t.test('an empty policy denies everything', async (t) => {
 
 t.test('admin comes only from a matching rule that says admin', async (t) => {
   const policy = compilePolicy([
-    { subject: 'system:serviceaccount:ops:*', credentials: [], admin: true },
-    { subject: '*', credentials: ['ads-*'], admin: false },
+    { subject: 'system:serviceaccount:ops:*', credentials: [], admin: true, claims: {} },
+    { subject: '*', credentials: ['ads-*'], admin: false, claims: {} },
   ])
   t.equal(isAdmin(policy, principal('system:serviceaccount:ops:admin')), true)
   t.equal(isAdmin(policy, principal('system:serviceaccount:ads:reporter')), false)

@@ -146,7 +146,7 @@ const badInputs: Array<[string, (doc: Doc) => void, string]> = [
   ['unknown api', patch({ 'credentials.ads-us.api': 'dsp' }), 'credentials.ads-us.api'],
   ['unknown grant', patch({ 'credentials.ads-us.grant': 'password' }), 'credentials.ads-us.grant'],
   ['algorithm none', patch({ 'issuers.0.algorithms': ['none'] }), 'issuers.0.algorithms.0'],
-  ['algorithm HS256', patch({ 'issuers.0.algorithms': ['RS256', 'HS256'] }), 'issuers.0.algorithms.1'],
+  ['algorithm HS256', patch({ 'issuers.0.algorithms': ['RS256', 'HS256'] }), 'issuers.0.algorithms'],
   ['unknown secrets backend', patch({ 'secrets.backend': 'vault' }), 'secrets.backend'],
   ['unknown log level', patch({ logLevel: 'loud' }), 'logLevel'],
   ['port not a number', patch({ 'listen.port': 'abc' }), 'listen.port'],

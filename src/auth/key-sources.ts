@@ -1,0 +1,116 @@
+import { readFileSync, statSync } from 'node:fs'
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
+import type { IssuerConfig } from '../config/index.js'
+import { dispatcherWithCa, fetchJson, joseFetch, KeysUnavailableError, type KeyFetchOptions } from './key-fetch.js'
+
+/** An issuer's verification keys, from wherever config says they live. */
+export interface IssuerKeys {
+  getKey: JWTVerifyGetKey
+  /** Loads the keys now (start-up, readiness); rejects if they cannot be had. */
+  warm(): Promise<void>
+}
+
+/** How often a JWKS file's modification time is looked at. */
+const fileCheckIntervalMs = 1000
+
+/** Picks the key source from an issuer's `jwks` config. Misconfiguration throws at start-up. */
+export function issuerKeys(config: IssuerConfig): IssuerKeys {
+  const { jwks } = config
+  if (jwks.keys) return staticKeys(config, { keys: jwks.keys } as JSONWebKeySet)
+  if (jwks.file) return fileKeys(config, jwks.file)
+  const fetchOptions: KeyFetchOptions = { timeoutMs: jwks.timeoutMs }
+  if (jwks.kubernetes) {
+    const { apiServer, caFile, tokenFile } = jwks.kubernetes
+    if (caFile) fetchOptions.dispatcher = dispatcherWithCa(readStartupFile(config, caFile, 'CA file'))
+    if (tokenFile) fetchOptions.headers = () => ({ authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` })
+    return remoteKeys(config, async () => new URL('/openid/v1/jwks', apiServer), fetchOptions)
+  }
+  if (jwks.uri) {
+    const uri = new URL(jwks.uri)
+    return remoteKeys(config, async () => uri, fetchOptions)
+  }
+  return remoteKeys(config, () => discoverJwksUri(config, fetchOptions), fetchOptions)
+}
+
+function staticKeys(config: IssuerConfig, jwks: JSONWebKeySet): IssuerKeys {
+  const getKey = localSet(config, jwks, 'inline JWKS')
+  return { getKey, warm: async () => {} }
+}
+
+/** A mounted JWKS file: re-read when its modification time changes, so key rotation needs no restart. */
+function fileKeys(config: IssuerConfig, file: string): IssuerKeys {
+  const load = () => localSet(config, JSON.parse(readStartupFile(config, file, 'JWKS file')) as JSONWebKeySet, `JWKS file ${file}`)
+  const first = load()
+  let current = { mtimeMs: statSync(file).mtimeMs, getKey: first, checkedAt: Date.now() }
+  const refresh = (): void => {
+    if (Date.now() - current.checkedAt < fileCheckIntervalMs) return
+    current.checkedAt = Date.now()
+    try {
+      const { mtimeMs } = statSync(file)
+      if (mtimeMs !== current.mtimeMs) current = { mtimeMs, getKey: load(), checkedAt: current.checkedAt }
+    } catch {
+      // A file being replaced (or briefly broken) keeps the last good keys.
+    }
+  }
+  return {
+    getKey: (header, token) => {
+      refresh()
+      return current.getKey(header, token)
+    },
+    warm: async () => {},
+  }
+}
+
+/**
+ * A JWKS URL (given, discovered, or the Kubernetes API server's) through jose's remote set:
+ * cached, refetched on an unknown `kid` at most once per cooldown, and at least every
+ * cacheMaxAge. The URL is resolved once; a failed discovery is retried after the cooldown.
+ */
+function remoteKeys(config: IssuerConfig, locate: () => Promise<URL>, fetchOptions: KeyFetchOptions): IssuerKeys {
+  const { cooldownMs, cacheMaxAgeMs, timeoutMs } = config.jwks
+  let set: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined
+  let failedAt = 0
+  const resolveSet = (): Promise<ReturnType<typeof createRemoteJWKSet>> => {
+    if (!set && Date.now() - failedAt < cooldownMs) throw new KeysUnavailableError(`keys of ${config.issuer} are unavailable (cooling down)`)
+    set ??= locate().then(
+      (url) => createRemoteJWKSet(url, { timeoutDuration: timeoutMs, cooldownDuration: cooldownMs, cacheMaxAge: cacheMaxAgeMs, [customFetch]: joseFetch(fetchOptions) }),
+      (err: unknown) => {
+        set = undefined
+        failedAt = Date.now()
+        throw err
+      },
+    )
+    return set
+  }
+  return {
+    getKey: async (header, token) => (await resolveSet())(header, token),
+    warm: async () => {
+      await (await resolveSet()).reload()
+    },
+  }
+}
+
+/** OIDC discovery: the document must name this very issuer (OpenID Connect Discovery §4.3). */
+async function discoverJwksUri(config: IssuerConfig, fetchOptions: KeyFetchOptions): Promise<URL> {
+  const url = `${config.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`
+  const doc = await fetchJson(url, fetchOptions) as { issuer?: unknown; jwks_uri?: unknown }
+  if (doc.issuer !== config.issuer) throw new KeysUnavailableError(`${url} names another issuer`)
+  if (typeof doc.jwks_uri !== 'string' || !/^https?:\/\//.test(doc.jwks_uri)) throw new KeysUnavailableError(`${url} has no usable jwks_uri`)
+  return new URL(doc.jwks_uri)
+}
+
+function localSet(config: IssuerConfig, jwks: JSONWebKeySet, source: string): JWTVerifyGetKey {
+  try {
+    return createLocalJWKSet(jwks)
+  } catch (err) {
+    throw new TypeError(`issuer ${config.issuer}: cannot use ${source}: ${(err as Error).message}`)
+  }
+}
+
+function readStartupFile(config: IssuerConfig, file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new TypeError(`issuer ${config.issuer}: cannot use ${what} ${file}: ${(err as Error).message}`)
+  }
+}

@@ -1,0 +1,64 @@
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { rateLimitOf, type Authenticator, type CompiledRule, type Principal } from '../auth/index.js'
+import type { BrokerConfig } from '../config/index.js'
+import { BrokerError, isBrokerError } from '../errors.js'
+import type { AuditLog } from '../observability/audit.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified caller, once the guard has run. */
+    principal: Principal | undefined
+    /** Why the caller could not be authenticated; raised by the route after rate limiting. */
+    authError: BrokerError | undefined
+  }
+}
+
+export interface CallerGuardDeps {
+  authenticator: Authenticator
+  policy: readonly CompiledRule[]
+  rateLimit: BrokerConfig['rateLimit']
+  audit: AuditLog
+}
+
+/**
+ * Authenticates the caller of every route in this scope, then rate-limits it: by caller
+ * (issuer + subject) once authenticated, by address when not, so a flood of bad tokens is
+ * throttled too. Authentication errors are held until after the limit, then raised by
+ * `requireCaller`.
+ */
+export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps): Promise<void> {
+  app.decorateRequest('principal', undefined)
+  app.decorateRequest('authError', undefined)
+  app.addHook('onRequest', async (request) => {
+    try {
+      request.principal = await deps.authenticator.authenticate(request.headers.authorization)
+    } catch (err) {
+      if (!isBrokerError(err)) throw err
+      request.authError = err
+    }
+  })
+  const limits = deps.rateLimit
+  await app.register(rateLimit, {
+    hook: 'preHandler',
+    timeWindow: limits.timeWindowSeconds * 1000,
+    keyGenerator: (request) => (request.principal ? `caller:${request.principal.issuer} ${request.principal.subject}` : `addr:${request.ip}`),
+    max: (request) => (request.principal ? rateLimitOf(deps.policy, request.principal) ?? limits.max : limits.unauthenticatedMax),
+    errorResponseBuilder: (request, context) => {
+      const retryAfterSeconds = Math.max(1, Math.ceil(context.ttl / 1000))
+      deps.audit.denied(auditContext(request), 'rate_limited')
+      return new BrokerError('rate_limited', `too many requests; retry in ${retryAfterSeconds} s`, { retryAfterSeconds })
+    },
+  })
+}
+
+/** The verified caller, or the reason there is none. */
+export function requireCaller(request: FastifyRequest): Principal {
+  if (request.principal) return request.principal
+  throw request.authError ?? new BrokerError('unauthenticated', 'missing or invalid bearer token')
+}
+
+export function auditContext(request: FastifyRequest, credential?: string): { requestId: string; principal: Principal | undefined; credential: string | undefined } {
+  const query = request.query as { credential?: unknown } | undefined
+  return { requestId: request.id, principal: request.principal, credential: credential ?? (typeof query?.credential === 'string' ? query.credential : undefined) }
+}
