@@ -33,7 +33,7 @@ export async function createBroker(config: BrokerConfig, logger: Logger, clock: 
     app,
     async close() {
       await app.close()
-      await Promise.all([lwaDispatcher.close(), secrets.close()])
+      await Promise.all([lwaDispatcher.close(), secrets.close(), new Promise((resolve) => auditLogger.flush(resolve))])
     },
   }
 }

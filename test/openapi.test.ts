@@ -301,6 +301,14 @@ t.test('GET /token 403 forbidden on a policy miss', async (t) => {
   t.equal(res.json().error, 'forbidden')
 })
 
+t.test('GET /token 429 rate_limited past the caller\'s limit', async (t) => {
+  const h = await build(t, { config: (c) => ({ ...c, rateLimit: { max: 1, unauthenticatedMax: 100 } }) })
+  await getToken(t, h, 'ads-us', await h.jwt())
+  const res = await getToken(t, h, 'ads-us', await h.jwt())
+  t.equal(res.statusCode, 429)
+  t.equal(res.json().error, 'rate_limited')
+})
+
 t.test('404: unknown_credential for an allowed name, not_found for an unknown route', async (t) => {
   const h = await build(t)
   const unknown = await getToken(t, h, 'ads-nope', await h.jwt())
@@ -409,12 +417,11 @@ t.test('a request that arrives on an open connection while the broker drains is 
 
 /** Documented responses no request can produce today, and why. */
 const unreachable: Record<string, string> = {
-  'GET /token 429': 'rate_limited is reserved for the rate limiter that is not built yet',
   'GET /token 500': 'internal_error is always a bug',
   'GET /healthz 500': 'internal_error is always a bug',
   'GET /readyz 500': 'internal_error is always a bug',
 }
-const unreachableCodes = new Set<string>(['rate_limited', 'internal_error'])
+const unreachableCodes = new Set<string>(['internal_error'])
 
 t.test('the contract test covered every documented response and error code', async (t) => {
   for (const [path, methods] of Object.entries(doc.paths)) {

@@ -63,3 +63,59 @@ t.test('admin comes only from a matching rule that says admin', async (t) => {
   t.equal(isAdmin(policy, principal('system:serviceaccount:ads:reporter')), false)
   t.same(mayGetCredential(policy, principal('system:serviceaccount:ops:admin'), 'ads-us'), { allowed: true, rule: 1 }, 'admin alone grants no credential')
 })
+
+const k8sPrincipal = (namespace: string, serviceAccount: string, pod: string): Principal => ({
+  issuer: 'https://a.example',
+  subject: `system:serviceaccount:${namespace}:${serviceAccount}`,
+  claims: { 'kubernetes.io': { namespace, serviceaccount: { name: serviceAccount, uid: 'u1' }, pod: { name: pod, uid: 'u2' } }, groups: ['team-ads', 'oncall'], level: 3 },
+  expiresAtMs: 0,
+  issuedAtMs: undefined,
+})
+
+t.test('claims: exact or glob, nested paths, arrays match any element, absent claims never match', async (t) => {
+  const rule = (claims: Record<string, string>) => compilePolicy([{ subject: '*', claims, credentials: ['ads-*'], admin: false }])
+  const who = k8sPrincipal('ads', 'reporter', 'reporter-7d9f8c6b5-x2k4q')
+  const table: Array<[string, Record<string, string>, boolean]> = [
+    ['nested exact', { 'kubernetes.io/namespace': 'ads' }, true],
+    ['nested exact, other value', { 'kubernetes.io/namespace': 'sp' }, false],
+    ['deeper nested glob', { 'kubernetes.io/pod/name': 'reporter-*' }, true],
+    ['glob does not match', { 'kubernetes.io/pod/name': 'writer-*' }, false],
+    ['array claim, one element matches', { groups: 'team-*' }, true],
+    ['array claim, none matches', { groups: 'team-sp' }, false],
+    ['number claim compared as text', { level: '3' }, true],
+    ['object claim never matches', { 'kubernetes.io': '*' }, false],
+    ['absent claim never matches, even with *', { missing: '*' }, false],
+    ['path through a non-object', { 'groups/0': 'team-ads' }, false],
+    ['all entries must match', { 'kubernetes.io/namespace': 'ads', groups: 'nobody' }, false],
+    ['prototype keys are not claims', { 'constructor/name': '*' }, false],
+  ]
+  for (const [name, claims, allowed] of table) t.equal(mayGetCredential(rule(claims), who, 'ads-us').allowed, allowed, name)
+})
+
+t.test('the kubernetes shorthand matches namespace, service account and pod', async (t) => {
+  const policy = compilePolicy([
+    { subject: 'system:serviceaccount:*', kubernetes: { namespace: 'ads', serviceAccount: 'reporter' }, claims: {}, credentials: ['ads-*'], admin: false },
+    { subject: 'system:serviceaccount:*', kubernetes: { pod: 'sync-*' }, claims: {}, credentials: ['sp-*'], admin: false },
+  ])
+  const table: Array<[string, Principal, string, boolean]> = [
+    ['namespace + service account', k8sPrincipal('ads', 'reporter', 'p1'), 'ads-us', true],
+    ['other namespace', k8sPrincipal('sp', 'reporter', 'p1'), 'ads-us', false],
+    ['other service account', k8sPrincipal('ads', 'writer', 'p1'), 'ads-us', false],
+    ['pod glob', k8sPrincipal('any', 'any', 'sync-5f6d'), 'sp-acme-eu', true],
+    ['pod glob, other pod', k8sPrincipal('any', 'any', 'report-5f6d'), 'sp-acme-eu', false],
+    ['a token without kubernetes.io claims', { ...k8sPrincipal('ads', 'reporter', 'p1'), claims: {} }, 'ads-us', false],
+  ]
+  for (const [name, who, credential, allowed] of table) t.equal(mayGetCredential(policy, who, credential).allowed, allowed, name)
+})
+
+t.test('rate limits come from the first applicable rule that sets one', async (t) => {
+  const { rateLimitOf } = await import('../../src/auth/index.js')
+  const policy = compilePolicy([
+    { subject: 'batch-*', claims: {}, credentials: ['x'], admin: false, rateLimit: { max: 5000 } },
+    { subject: '*', claims: {}, credentials: ['x'], admin: false },
+    { subject: 'svc', claims: {}, credentials: ['y'], admin: false, rateLimit: { max: 10 } },
+  ])
+  t.equal(rateLimitOf(policy, principal('batch-1')), 5000)
+  t.equal(rateLimitOf(policy, principal('svc')), 10, 'a rule without a limit does not stop the search')
+  t.equal(rateLimitOf(policy, principal('other')), undefined, 'no rule sets one: the global limit applies')
+})

@@ -74,5 +74,6 @@ t.test('the process serves a token, warns loudly about the file backend, and exi
   run.child.kill('SIGTERM')
   const [code] = await run.exited
   t.equal(code, 0)
+  t.match(run.output().stdout, /"log":"audit".*"event":"token\.issued"/, 'the audit trail goes to stdout by default')
   t.notMatch(run.output().stdout, /Atza\||Atzr\||eyJ/, 'no token or JWT in the process log')
 })

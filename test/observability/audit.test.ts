@@ -1,0 +1,42 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { AuditLog, fingerprint } from '../../src/observability/audit.js'
+import { createAuditLogger } from '../../src/observability/logger.js'
+
+/** The destination opens and writes asynchronously (it is on the request path); wait for the lines. */
+async function linesOf(file: string, count: number): Promise<Array<Record<string, unknown>>> {
+  const deadline = Date.now() + 5000
+  for (;;) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : ''
+    const lines = text.split('\n').filter((l) => l.endsWith('}'))
+    if (lines.length >= count || Date.now() > deadline) return lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+const principal = { issuer: 'https://issuer.example', subject: 'system:serviceaccount:ads:reporter', claims: {}, expiresAtMs: 0, issuedAtMs: undefined }
+
+t.test('the audit trail can go to its own file, one JSON event per line, never the token', async (t) => {
+  const file = join(t.testdir({}), 'audit', 'audit.log')
+  const logger = createAuditLogger(file)
+  const audit = new AuditLog(logger)
+  const token = 'Atza|IwEBIExampleAccessTokenThatMustNotBeWritten'
+  audit.issued({ requestId: 'r1', principal, credential: 'ads-us' }, { accessToken: token, expiresAtMs: Date.UTC(2026, 10, 24, 12) })
+  audit.denied({ requestId: 'r2', principal: undefined, credential: 'sp-eu' }, 'unauthenticated', 'ERR_JWT_EXPIRED')
+  const events = await linesOf(file, 2)
+  t.equal(events.length, 2)
+  t.match(events[0], {
+    log: 'audit', event: 'token.issued', outcome: 'allowed', requestId: 'r1', credential: 'ads-us',
+    callerIssuer: 'https://issuer.example', callerSubject: 'system:serviceaccount:ads:reporter',
+    tokenFingerprint: fingerprint(token), expiresAt: '2026-11-24T12:00:00.000Z',
+  })
+  t.match(events[1], { log: 'audit', event: 'token.denied', outcome: 'denied', error: 'unauthenticated', reason: 'ERR_JWT_EXPIRED', requestId: 'r2' })
+  t.notMatch(readFileSync(file, 'utf8'), 'Atza|', 'the token itself is not in the file')
+})
+
+t.test('a fingerprint is short, stable and not the token', async (t) => {
+  t.match(fingerprint('Atza|abc'), /^sha256:[0-9a-f]{16}$/)
+  t.equal(fingerprint('Atza|abc'), fingerprint('Atza|abc'))
+  t.not(fingerprint('Atza|abc'), fingerprint('Atza|abd'))
+})
