@@ -9,16 +9,22 @@ import { createSecretStore, type SecretStore } from './secrets/index.js'
 
 export interface Broker {
   app: FastifyInstance
-  /** Stops accepting, finishes in-flight requests, then closes the pools and the secret store. */
+  /**
+   * Graceful stop: readiness goes false and stays so for `shutdown.drainSeconds` (Kubernetes
+   * stops routing here), then the server stops accepting and in-flight requests get
+   * `shutdown.graceSeconds` to finish, then pools and the secret store close.
+   */
   close(): Promise<void>
 }
 
 /** Keep-alive pool settings for LWA: a handful of sockets is plenty for a token endpoint. */
 const lwaPool = { connections: 8, keepAliveTimeout: 30_000 }
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
 /**
  * Wires the production dependencies (secret backend from config, keep-alive pool for LWA,
- * system clock) into buildApp. Shared by main.ts and the demo.
+ * system clock, audit logger) into buildApp. Shared by main.ts and the demo.
  */
 export async function createBroker(config: BrokerConfig, logger: Logger, clock: Clock = systemClock): Promise<Broker> {
   const secrets: SecretStore = createSecretStore(config.secrets, { clock, logger: logger.child({ component: 'secrets' }) })
@@ -29,11 +35,27 @@ export async function createBroker(config: BrokerConfig, logger: Logger, clock: 
   const lwaDispatcher = new Agent(lwaPool)
   const auditLogger = createAuditLogger(config.audit.destination)
   const app = await buildApp({ config, logger, clock, secrets, lwaDispatcher, auditLogger })
+  if (config.tokens.prewarm) app.addHook('onListen', async () => void app.tokens.prewarm())
   return {
     app,
     async close() {
-      await app.close()
+      app.readiness.drain()
+      await sleep(config.shutdown.drainSeconds * 1000)
+      await closeWithin(app, config.shutdown.graceSeconds * 1000, logger)
       await Promise.all([lwaDispatcher.close(), secrets.close(), new Promise((resolve) => auditLogger.flush(resolve))])
     },
   }
+}
+
+/** app.close() waits for every in-flight request; past the grace period the stragglers' connections are cut. */
+async function closeWithin(app: FastifyInstance, graceMs: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const closing = app.close()
+  const expired = new Promise<'expired'>((resolve) => { timer = setTimeout(() => resolve('expired'), graceMs) })
+  if (await Promise.race([closing, expired]) === 'expired') {
+    logger.warn({ graceMs }, 'grace period over: closing the connections still open')
+    app.server.closeAllConnections()
+    await closing
+  }
+  clearTimeout(timer)
 }

@@ -33,6 +33,8 @@ export function baseConfig(lwa: LwaEmulator, secretsPath: string, jwks: { keys: 
     issuers: [{ issuer: issuerUrl, audiences: [audience], algorithms: ['RS256', 'ES256'], jwks }],
     // Load tests would trip the production defaults; the rate-limit tests set their own.
     rateLimit: { max: 1_000_000, unauthenticatedMax: 1_000_000 },
+    // Tests drive background refreshes themselves (app.tokens.refreshDue()) on the fake clock.
+    tokens: { backgroundRefreshSeconds: 0 },
     credentials: {
       'ads-us': { api: 'ads', region: 'na', secret: 'lwa/ads-us', profileId: '2502259796' },
       'sp-acme-eu': { api: 'sp-api', region: 'eu', app: 'lwa/apps/sp', secret: 'lwa/sellers/acme' },
@@ -169,7 +171,8 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
     ? new CachingSecretStore(awsStore(sm), { clock, refreshMs: config.secrets.refreshSeconds * 1000, logger, random: () => 0 })
     : new FileSecretStore(secretsPath))
   const lwaDispatcher = new Agent({ connections: 8 })
-  const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher })
+  // A fixed jitter source: refresh points sit exactly at half-life, backoff at half its ceiling.
+  const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher, random: () => 0.5 })
   t.teardown(async () => {
     await app.close()
     await secretStore.close()

@@ -46,14 +46,38 @@ const Lwa = Type.Object({
     fe: Type.Optional(Url),
   }, { ...closed, default: {} }),
   timeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
+  /** Attempts per refresh for retryable failures (5xx, resets, timeouts), within the request deadline. */
+  attempts: Type.Integer({ minimum: 1, maximum: 5, default: 3 }),
 }, { ...closed, default: {} })
 
 const Tokens = Type.Object({
   /** Start a background refresh once less than this fraction of a token's lifetime is left. */
   refreshAheadRatio: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5 }),
   defaultMinTtlSeconds: Type.Integer({ minimum: 0, maximum: 3000, default: 60 }),
-  /** After a failed background refresh, wait this long before the next attempt. */
-  refreshRetrySeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
+  /** Refresh points are spread by up to this fraction of a token's lifetime, so credentials do not refresh in lockstep. */
+  refreshJitterRatio: Type.Number({ minimum: 0, maximum: 0.4, default: 0.1 }),
+  /** How often the background refresher looks for tokens past their refresh point; 0 turns it off. */
+  backgroundRefreshSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
+  /** A credential nobody asked for in this long is no longer refreshed in the background. */
+  idleSeconds: Type.Integer({ minimum: 60, maximum: 604800, default: 3600 }),
+  /** No caller waits longer than this for a token; then 503 upstream_unavailable (the refresh goes on). */
+  requestDeadlineMs: Type.Integer({ minimum: 100, maximum: 60000, default: 10000 }),
+  /** Obtain a token for every credential at start-up, so the first caller does not wait. */
+  prewarm: Type.Boolean({ default: false }),
+  /** After a failed refresh: exponential backoff with full jitter, at least LWA's Retry-After. */
+  retry: Type.Object({
+    baseMs: Type.Integer({ minimum: 100, maximum: 60000, default: 1000 }),
+    capMs: Type.Integer({ minimum: 1000, maximum: 3600000, default: 120000 }),
+    /** After LWA rejected a credential (invalid_grant, …), wait this long before trying it again. */
+    rejectedRetrySeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60 }),
+  }, { ...closed, default: {} }),
+}, { ...closed, default: {} })
+
+const Shutdown = Type.Object({
+  /** After SIGTERM, answer /readyz 503 for this long before closing, so Kubernetes stops routing here. */
+  drainSeconds: Type.Integer({ minimum: 0, maximum: 120, default: 5 }),
+  /** Then in-flight requests get this long to finish before connections are closed. */
+  graceSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 20 }),
 }, { ...closed, default: {} })
 
 const RemoteFetch = {
@@ -166,6 +190,7 @@ export const ConfigSchema = Type.Object({
   secrets: Secrets,
   lwa: Lwa,
   tokens: Tokens,
+  shutdown: Shutdown,
   auth: Auth,
   rateLimit: RateLimits,
   audit: Audit,

@@ -1,4 +1,5 @@
-export { TokenService, type IssuedToken, type TokenServiceDeps } from './token-service.js'
+export { TokenService, type IssuedToken, type TokenServiceDeps, type CredentialStatus, type CredentialHealth } from './token-service.js'
 export { TokenSource, type BrokerToken } from './token-source.js'
-export { TokenCache, TokenTooShortError, type Expiring, type TokenCacheOptions } from './token-cache.js'
+export { TokenCache, TokenTooShortError, type Expiring, type TokenCacheOptions, type Failure } from './token-cache.js'
+export { backoffDelayMs, type BackoffPolicy } from './backoff.js'
 export { apiHeaders } from './api-headers.js'

@@ -10,15 +10,36 @@ export interface TokenCacheOptions {
   clock: Clock
   /** Refresh in the background once less than this fraction of the lifetime is left. */
   refreshAheadRatio: number
-  /** After a failed load, neither callers nor the background retry before this many ms (or the error's own). */
-  retryDelayMs: (error: unknown) => number
+  /** Each token's refresh point moves by up to ± half this fraction of its lifetime. */
+  refreshJitterRatio: number
+  random: () => number
+  /** After the n-th consecutive failed load, neither callers nor the background retry for this long. */
+  retryDelayMs: (error: unknown, consecutiveFailures: number) => number
   onBackgroundError: (key: string, error: unknown) => void
+}
+
+export interface Failure {
+  error: unknown
+  atMs: number
+  /** When the run of consecutive failures began. */
+  sinceMs: number
+  retryAtMs: number
+  consecutive: number
 }
 
 interface Entry<T> {
   token: T | undefined
+  refreshAtMs: number
   inflight: Promise<T> | undefined
-  failure: { error: unknown; retryAtMs: number } | undefined
+  failure: Failure | undefined
+  lastUsedMs: number
+  load: () => Promise<T>
+}
+
+export interface CacheState<T> {
+  token: T | undefined
+  failure: Failure | undefined
+  lastUsedMs: number | undefined
 }
 
 /**
@@ -26,11 +47,12 @@ interface Entry<T> {
  * or HTTP: `load` is whatever produces a fresh token for the key.
  *
  * - Concurrent misses share one `load` call.
- * - Past the refresh-ahead point, callers get the current token at once while one
- *   background load replaces it.
+ * - Past a token's (jittered) refresh point, callers get it at once while one background
+ *   load replaces it; `refreshDue` does the same for keys nobody asked for lately.
  * - A token with less than `minTtlMs` left is never returned; the caller waits for a load.
- * - A failed load is remembered until its retry time, so a dead upstream is not hammered:
- *   callers without a usable token get the same error at once.
+ * - A failed load is remembered until its retry time, which grows with consecutive failures
+ *   (a per-key circuit): callers without a usable token get the same error at once, and the
+ *   first caller (or background tick) after the retry time is the single probe.
  */
 export class TokenCache<T extends Expiring> {
   private readonly entries = new Map<string, Entry<T>>()
@@ -41,25 +63,37 @@ export class TokenCache<T extends Expiring> {
   }
 
   async get(key: string, minTtlMs: number, load: () => Promise<T>): Promise<T> {
-    const entry = this.entry(key)
+    const entry = this.entry(key, load)
     const now = this.options.clock.now()
+    entry.lastUsedMs = now
     const token = entry.token
     if (token && token.expiresAtMs - now >= minTtlMs) {
-      if (now >= this.refreshAtMs(token) && this.mayLoad(entry, now)) {
-        this.load(entry, load).catch((err: unknown) => this.options.onBackgroundError(key, err))
-      }
+      if (now >= entry.refreshAtMs) this.refreshInBackground(key, entry, now)
       return token
     }
     if (!entry.inflight && !this.mayLoad(entry, now)) throw entry.failure?.error
-    const fresh = await (entry.inflight ?? this.load(entry, load))
+    const fresh = await (entry.inflight ?? this.load(entry))
     if (fresh.expiresAtMs - this.options.clock.now() < minTtlMs) throw new TokenTooShortError(fresh.expiresAtMs - this.options.clock.now(), minTtlMs)
     return fresh
   }
 
-  /** The cached token and the last failure, if any, without loading. */
-  peek(key: string): { token: T | undefined; failure: { error: unknown; retryAtMs: number } | undefined } {
+  /**
+   * Background refresh of every key used within `idleMs` whose token is past its refresh
+   * point (or gone): keeps tokens fresh for callers that ask rarely. Returns how many started.
+   */
+  refreshDue(idleMs: number): number {
+    const now = this.options.clock.now()
+    let started = 0
+    for (const [key, entry] of this.entries) {
+      const due = !entry.token || now >= entry.refreshAtMs
+      if (due && now - entry.lastUsedMs < idleMs && this.refreshInBackground(key, entry, now)) started++
+    }
+    return started
+  }
+
+  peek(key: string): CacheState<T> {
     const entry = this.entries.get(key)
-    return { token: entry?.token, failure: entry?.failure }
+    return { token: entry?.token, failure: entry?.failure, lastUsedMs: entry?.lastUsedMs }
   }
 
   /** Forget a key's token and failure (a forced refresh or a secret reload). */
@@ -80,33 +114,44 @@ export class TokenCache<T extends Expiring> {
     }
   }
 
-  private entry(key: string): Entry<T> {
+  private entry(key: string, load: () => Promise<T>): Entry<T> {
     let entry = this.entries.get(key)
     if (!entry) {
-      entry = { token: undefined, inflight: undefined, failure: undefined }
+      entry = { token: undefined, refreshAtMs: 0, inflight: undefined, failure: undefined, lastUsedMs: 0, load }
       this.entries.set(key, entry)
     }
     return entry
   }
 
+  private refreshInBackground(key: string, entry: Entry<T>, now: number): boolean {
+    if (!this.mayLoad(entry, now)) return false
+    this.load(entry).catch((err: unknown) => this.options.onBackgroundError(key, err))
+    return true
+  }
+
   private refreshAtMs(token: T): number {
+    const { refreshAheadRatio, refreshJitterRatio, random } = this.options
     const lifetime = token.expiresAtMs - token.obtainedAtMs
-    return token.expiresAtMs - lifetime * this.options.refreshAheadRatio
+    const jitter = (random() - 0.5) * refreshJitterRatio
+    return token.expiresAtMs - lifetime * Math.min(0.95, Math.max(0.05, refreshAheadRatio + jitter))
   }
 
   private mayLoad(entry: Entry<T>, now: number): boolean {
     return !entry.inflight && (!entry.failure || now >= entry.failure.retryAtMs)
   }
 
-  private load(entry: Entry<T>, load: () => Promise<T>): Promise<T> {
-    const inflight = load().then(
+  private load(entry: Entry<T>): Promise<T> {
+    const inflight = entry.load().then(
       (token) => {
         entry.token = token
+        entry.refreshAtMs = this.refreshAtMs(token)
         entry.failure = undefined
         return token
       },
       (error: unknown) => {
-        entry.failure = { error, retryAtMs: this.options.clock.now() + this.options.retryDelayMs(error) }
+        const now = this.options.clock.now()
+        const consecutive = (entry.failure?.consecutive ?? 0) + 1
+        entry.failure = { error, atMs: now, sinceMs: entry.failure?.sinceMs ?? now, retryAtMs: now + this.options.retryDelayMs(error, consecutive), consecutive }
         throw error
       },
     ).finally(() => {

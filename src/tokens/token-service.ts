@@ -1,9 +1,11 @@
 import type { CredentialConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
 import { LwaError } from '../lwa/index.js'
+import { SecretError } from '../secrets/index.js'
 import { apiHeaders } from './api-headers.js'
+import { backoffDelayMs } from './backoff.js'
 import { toBrokerError } from './broker-errors.js'
-import { TokenCache } from './token-cache.js'
+import { TokenCache, type Failure } from './token-cache.js'
 import { TokenSource, type BrokerToken, type TokenSourceDeps } from './token-source.js'
 
 export interface IssuedToken extends BrokerToken {
@@ -14,24 +16,41 @@ export interface IssuedToken extends BrokerToken {
 
 export type TokenServiceDeps = TokenSourceDeps
 
-/** Floor for how long a failure is remembered before LWA is tried again. */
-const minRetryDelayMs = 1000
+/** healthy: last refresh worked. degraded: refreshes failing (the cached token may still serve). rejected: LWA refused the credential. */
+export type CredentialHealth = 'healthy' | 'degraded' | 'rejected'
+
+export interface CredentialStatus {
+  credential: string
+  api: CredentialConfig['api']
+  region: CredentialConfig['region']
+  health: CredentialHealth
+  tokenExpiresAtMs: number | undefined
+  lastRefreshAtMs: number | undefined
+  lastUsedAtMs: number | undefined
+  lastError: { code: string; lwaError: string | undefined; atMs: number; sinceMs: number; retryAtMs: number; consecutive: number } | undefined
+}
 
 /** Vends access tokens by credential name: the cache first, otherwise the token source. */
 export class TokenService {
   private readonly deps: TokenServiceDeps
   private readonly cache: TokenCache<BrokerToken>
   private readonly source: TokenSource
+  private timer: NodeJS.Timeout | undefined
 
   constructor(deps: TokenServiceDeps) {
     this.deps = deps
     this.source = new TokenSource(deps)
-    const tokens = deps.config.tokens
+    const { tokens } = deps.config
+    const random = deps.random ?? Math.random
     this.cache = new TokenCache<BrokerToken>({
       clock: deps.clock,
       refreshAheadRatio: tokens.refreshAheadRatio,
-      retryDelayMs: (err) => Math.max(minRetryDelayMs, tokens.refreshRetrySeconds * 1000, err instanceof LwaError ? err.retryAfterMs ?? 0 : 0),
-      onBackgroundError: (credential, err) => this.logFailure(credential, err, 'background refresh failed; serving the cached token'),
+      refreshJitterRatio: tokens.refreshJitterRatio,
+      random,
+      retryDelayMs: (err, failures) => isTerminal(err)
+        ? tokens.retry.rejectedRetrySeconds * 1000
+        : backoffDelayMs(tokens.retry, failures, random, Math.max(tokens.retry.baseMs, err instanceof LwaError ? err.retryAfterMs ?? 0 : 0)),
+      onBackgroundError: (credential, err) => this.logFailure(credential, err, 'background refresh failed; serving the cached token while it lasts'),
     })
   }
 
@@ -39,18 +58,59 @@ export class TokenService {
     return Object.hasOwn(this.deps.config.credentials, name)
   }
 
+  /** A token with at least `minTtlSeconds` left, within the request deadline, or a BrokerError. */
   async getToken(name: string, minTtlSeconds: number): Promise<IssuedToken> {
     const config = this.has(name) ? this.deps.config.credentials[name] : undefined
     if (!config) throw new BrokerError('unknown_credential', `no credential named ${name}`)
     let token: BrokerToken
     try {
-      token = await this.cache.get(name, minTtlSeconds * 1000, () => this.source.obtain(name, config))
+      token = await this.withinDeadline(name, this.cache.get(name, minTtlSeconds * 1000, () => this.source.obtain(name, config)))
     } catch (err) {
-      const failure = this.cache.peek(name).failure
-      const retryAfterSeconds = Math.max(1, Math.ceil(((failure?.retryAtMs ?? 0) - this.deps.clock.now()) / 1000))
-      throw toBrokerError(name, err, retryAfterSeconds)
+      throw this.callerError(name, err)
     }
     return { ...token, credential: name, config, headers: apiHeaders(config, token.accessToken, token.clientId) }
+  }
+
+  status(): CredentialStatus[] {
+    return Object.entries(this.deps.config.credentials).map(([name, config]) => {
+      const { token, failure, lastUsedMs } = this.cache.peek(name)
+      return {
+        credential: name,
+        api: config.api,
+        region: config.region,
+        health: healthOf(failure),
+        tokenExpiresAtMs: token?.expiresAtMs,
+        lastRefreshAtMs: token?.obtainedAtMs,
+        lastUsedAtMs: lastUsedMs,
+        lastError: failure && { code: toBrokerError(name, failure.error, 0).code, lwaError: failure.error instanceof LwaError ? failure.error.code : undefined, atMs: failure.atMs, sinceMs: failure.sinceMs, retryAtMs: failure.retryAtMs, consecutive: failure.consecutive },
+      }
+    })
+  }
+
+  /** Background refresh of recently used credentials past their refresh point; returns how many started. */
+  refreshDue(): number {
+    return this.cache.refreshDue(this.deps.config.tokens.idleSeconds * 1000)
+  }
+
+  /** Runs refreshDue every `backgroundRefreshSeconds` until stop(). */
+  start(): void {
+    const seconds = this.deps.config.tokens.backgroundRefreshSeconds
+    if (seconds === 0 || this.timer) return
+    this.timer = setInterval(() => this.refreshDue(), seconds * 1000)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+  }
+
+  /** Obtains a token for every credential, so the first callers do not wait; failures are logged, not thrown. */
+  async prewarm(): Promise<void> {
+    await Promise.all(Object.keys(this.deps.config.credentials).map((name) => this.getToken(name, 0).then(
+      () => undefined,
+      (err: unknown) => this.logFailure(name, err, 'could not pre-warm the token'),
+    )))
   }
 
   /** Resolves when no refresh is in flight (tests, shutdown). */
@@ -58,8 +118,46 @@ export class TokenService {
     return this.cache.settled()
   }
 
+  /** No caller waits on a dead upstream beyond the deadline; the refresh itself goes on. */
+  private async withinDeadline<T>(name: string, work: Promise<T>): Promise<T> {
+    const ms = this.deps.config.tokens.requestDeadlineMs
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BrokerError('upstream_unavailable', `no token for credential ${name} within ${ms} ms; LWA is slow or unreachable`, { retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) })), ms)
+    })
+    try {
+      return await Promise.race([work, deadline])
+    } finally {
+      clearTimeout(timer)
+      work.catch(() => {}) // a late failure of the abandoned wait is the cache's to remember, not unhandled
+    }
+  }
+
+  private callerError(name: string, err: unknown): BrokerError {
+    const { failure } = this.cache.peek(name)
+    const retryAfterSeconds = Math.max(1, Math.ceil(((failure?.retryAtMs ?? 0) - this.deps.clock.now()) / 1000))
+    const error = toBrokerError(name, err, retryAfterSeconds)
+    if (!failure || error.code === 'internal_error' || error.code === 'unknown_credential') return error
+    const since = new Date(failure.sinceMs).toISOString()
+    return new BrokerError(error.code, `${error.message}; credential ${healthOf(failure)} since ${since}`, {
+      ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+      ...(error.logDetail ? { logDetail: error.logDetail } : {}),
+      cause: err,
+    })
+  }
+
   private logFailure(credential: string, err: unknown, msg: string): void {
     const brokerError = toBrokerError(credential, err, 0)
     this.deps.logger.warn({ credential, error: brokerError.code, ...brokerError.logDetail }, msg)
   }
+}
+
+/** LWA refused the credential or its secret is unusable: retrying soon will not help. */
+function isTerminal(err: unknown): boolean {
+  return (err instanceof LwaError && !err.retryable) || (err instanceof SecretError && err.reason !== 'unavailable')
+}
+
+function healthOf(failure: Failure | undefined): CredentialHealth {
+  if (!failure) return 'healthy'
+  return isTerminal(failure.error) ? 'rejected' : 'degraded'
 }

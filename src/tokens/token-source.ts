@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig, CredentialConfig } from '../config/index.js'
 import { LwaError, tokenUrlFor, type LwaClient, type LwaGrant, type LwaToken } from '../lwa/index.js'
+import { backoffDelayMs } from './backoff.js'
 import { readCredentialMaterial, SecretError, type CredentialMaterial, type SecretStage, type SecretStore, type StageOf } from '../secrets/index.js'
 
 /** A fresh LWA access token for one credential. */
@@ -21,7 +22,11 @@ export interface TokenSourceDeps {
   lwa: LwaClient
   clock: Clock
   logger: Logger
+  random?: () => number
 }
+
+/** Pauses between attempts of one refresh: short, because a caller may be waiting. */
+const inCallBackoff = { baseMs: 100, capMs: 1000 }
 
 /** Tried in this order when LWA rejects what AWSCURRENT holds: a rotation may be under way. */
 const rotationStages: readonly SecretStage[] = ['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']
@@ -114,7 +119,7 @@ export class TokenSource {
       ? { grantType: 'client_credentials', scope: config.scope as string }
       : { grantType: 'refresh_token', refreshToken: material.refreshToken as string }
     const requestedAtMs = clock.now()
-    const answer = await lwa.requestToken(tokenUrlFor(config.region, this.deps.config.lwa.endpoints), material, grant)
+    const answer = await this.requestWithRetries(tokenUrlFor(config.region, this.deps.config.lwa.endpoints), material, grant)
     await this.storeNewRefreshToken(name, material, answer)
     this.deps.logger.info({ credential: name, expiresInSeconds: answer.expiresInSeconds }, 'obtained LWA access token')
     // Lifetime counts from when we asked, not when the answer arrived: never overestimate it.
@@ -124,6 +129,25 @@ export class TokenSource {
       obtainedAtMs: requestedAtMs,
       expiresAtMs: requestedAtMs + answer.expiresInSeconds * 1000,
       clientId: material.clientId,
+    }
+  }
+
+  /**
+   * Retries a retryable failure (5xx, reset, timeout, malformed answer) a few times with short,
+   * jittered pauses. A Retry-After longer than those pauses is not waited out here: the
+   * failure goes to the cache, whose backoff honours it without holding a caller.
+   */
+  private async requestWithRetries(url: string, material: CredentialMaterial, grant: LwaGrant): Promise<LwaToken> {
+    const { lwa, random = Math.random } = this.deps
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await lwa.requestToken(url, material, grant)
+      } catch (err) {
+        if (!(err instanceof LwaError) || !err.retryable || attempt >= this.deps.config.lwa.attempts) throw err
+        const pauseMs = backoffDelayMs(inCallBackoff, attempt, random, Math.max(inCallBackoff.baseMs, err.retryAfterMs ?? 0))
+        if (pauseMs > inCallBackoff.capMs) throw err
+        await new Promise((resolve) => setTimeout(resolve, pauseMs))
+      }
     }
   }
 

@@ -1,38 +1,13 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { childEnv } from '../support/child-env.js'
+import { startBroker } from '../support/broker-process.js'
 import { baseConfig, baseSecrets, callerKeys, mintJwt, seedEmulator } from '../helper.js'
 import { LwaEmulator } from '../support/lwa-emulator.js'
 
-/** The real entry point, as `npm start` runs it (through tsx, so no build step is needed). */
-function startMain(configPath: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: join(import.meta.dirname, '../..'),
-    env: { ...childEnv(), LWA_BROKER_CONFIG: configPath, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d })
-  child.stderr.on('data', (d: Buffer) => { stderr += d })
-  const exited = once(child, 'exit') as Promise<[number | null, string | null]>
-  return { child, exited, output: () => ({ stdout, stderr }) }
-}
-
-async function waitFor(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
 t.test('a bad config stops start-up with exit 2 and a message naming the file and field', async (t) => {
   const dir = t.testdir({ 'broker.yaml': 'listen: { port: 8787 }\nsecrets: { backend: file, path: ./s.json }\nissuers: []\ncredentials: { x: { api: ads, region: mars, secret: s } }\n' })
-  const run = startMain(join(dir, 'broker.yaml'))
+  const run = startBroker(join(dir, 'broker.yaml'))
   const [code] = await run.exited
   t.equal(code, 2)
   const { stderr } = run.output()
@@ -43,7 +18,7 @@ t.test('a bad config stops start-up with exit 2 and a message naming the file an
 })
 
 t.test('a missing config file names the path', async (t) => {
-  const run = startMain('/nonexistent/broker.yaml')
+  const run = startBroker('/nonexistent/broker.yaml')
   const [code] = await run.exited
   t.equal(code, 2)
   t.match(run.output().stderr, '/nonexistent/broker.yaml')
@@ -57,15 +32,13 @@ t.test('the process serves a token, warns loudly about the file backend, and exi
   const keys = await callerKeys()
   const dir = t.testdir({})
   writeFileSync(join(dir, 'secrets.json'), JSON.stringify(baseSecrets()))
-  const config = { ...baseConfig(lwa, './secrets.json', keys.jwks), listen: { host: '127.0.0.1', port: 0 } }
+  const config = { ...baseConfig(lwa, './secrets.json', keys.jwks), listen: { host: '127.0.0.1', port: 0 }, shutdown: { drainSeconds: 0 } }
   writeFileSync(join(dir, 'broker.yaml'), JSON.stringify(config))
-  const run = startMain(join(dir, 'broker.yaml'))
+  const run = startBroker(join(dir, 'broker.yaml'))
   t.teardown(() => { run.child.kill('SIGKILL') })
 
-  await waitFor(() => /Server listening at/.test(run.output().stdout), 'the broker to listen')
-  const { stdout } = run.output()
-  t.match(stdout, /FOR LOCAL USE ONLY/, 'the file backend warning is loud')
-  const address = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1]
+  const address = await run.listening()
+  t.match(run.output().stdout, /FOR LOCAL USE ONLY/, 'the file backend warning is loud')
   const res = await fetch(`${address}/token?credential=ads-us`, { headers: { authorization: `Bearer ${await mintJwt(keys)}` } })
   t.equal(res.status, 200)
   const body = await res.json() as { access_token: string }

@@ -147,7 +147,7 @@ t.test('each LWA failure becomes the documented broker error, never a 500', asyn
   for (const [name, fault, status, code, retryAfter] of lwaFaults) {
     t.test(name, async (t) => {
       const h = await build(t, { config: (c) => ({ ...c, lwa: { ...(c.lwa as object), timeoutMs: 500 } }) })
-      h.lwa.failNext(fault)
+      h.lwa.failNext(fault, 3) // every attempt of the refresh fails
       const res = await tokenFor(h, 'ads-us', adsReporter)
       t.equal(res.statusCode, status)
       const body = res.json()
@@ -161,6 +161,23 @@ t.test('each LWA failure becomes the documented broker error, never a 500', asyn
     })
   }
   t.end()
+})
+
+t.test('a transient LWA failure is retried within the request: the caller never sees it', async (t) => {
+  for (const fault of [{ kind: 'status', status: 500, error: 'server_error' }, { kind: 'reset' }, { kind: 'malformed' }, { kind: 'status', status: 502 }] as Fault[]) {
+    const h = await build(t)
+    h.lwa.failNext(fault, 2)
+    const res = await tokenFor(h, 'ads-us', adsReporter)
+    t.equal(res.statusCode, 200, fault.kind)
+    t.equal(h.lwa.callCount(), 3, `${fault.kind}: two failed attempts, then success`)
+  }
+})
+
+t.test('terminal LWA errors are not retried within the request', async (t) => {
+  const h = await build(t)
+  h.lwa.failNext({ kind: 'status', status: 400, error: 'invalid_scope' }, 3)
+  t.equal((await tokenFor(h, 'sp-notifications')).statusCode, 502)
+  t.equal(h.lwa.callCount(), 1)
 })
 
 t.test('Retry-After from LWA is passed on and failures are not retried inside it', async (t) => {
@@ -312,7 +329,7 @@ t.test('a failing background refresh is logged and the caller still gets the cac
   h.lwa.setFault({ kind: 'status', status: 503, error: 'temporarily_unavailable' })
   t.equal((await tokenFor(h, 'ads-us', adsReporter)).json().access_token, first)
   await h.app.tokens.settled()
-  const warned = h.logs.find((r) => r.msg === 'background refresh failed; serving the cached token')
+  const warned = h.logs.find((r) => r.msg === 'background refresh failed; serving the cached token while it lasts')
   t.equal(warned.length, 1)
   t.match(warned[0], { credential: 'ads-us', error: 'upstream_unavailable', lwaError: 'temporarily_unavailable', lwaStatus: 503 })
 })

@@ -37,6 +37,8 @@ function setup(retryDelayMs = 10_000) {
   const cache = new TokenCache<Tok>({
     clock,
     refreshAheadRatio: 0.5,
+    refreshJitterRatio: 0,
+    random: () => 0.5,
     retryDelayMs: () => retryDelayMs,
     onBackgroundError: (_key, err) => backgroundErrors.push(err),
   })
