@@ -11,7 +11,9 @@ import { handleError, installErrorHandling } from './routes/error-handler.js'
 import { healthRoutes } from './routes/health.js'
 import { refuseProxiedRequests } from './routes/sidecar-guard.js'
 import { Readiness } from './readiness.js'
-import { tokenRoutes } from './routes/token.js'
+import { callerRoutes } from './routes/caller-routes.js'
+import { registerMetrics } from './routes/metrics.js'
+import { Metrics } from './observability/metrics.js'
 import type { SecretStore } from './secrets/index.js'
 import { TokenService } from './tokens/index.js'
 
@@ -26,6 +28,8 @@ export interface AppDeps {
   auditLogger?: Logger
   /** Jitter source for refresh points and backoff (tests pin it). */
   random?: () => number
+  /** Shared with the secret store, which reports its calls here; one is made if absent. */
+  metrics?: Metrics
 }
 
 declare module 'fastify' {
@@ -65,9 +69,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   installErrorHandling(app)
 
+  const metrics = deps.metrics ?? new Metrics()
+  registerMetrics(app, metrics)
+
   const lwa = new LwaClient({ timeoutMs: config.lwa.timeoutMs, clock, ...(deps.lwaDispatcher ? { dispatcher: deps.lwaDispatcher } : {}) })
-  const tokens = new TokenService({ config, secrets: deps.secrets, lwa, clock, logger: deps.logger.child({ component: 'tokens' }), ...(deps.random ? { random: deps.random } : {}) })
+  const tokens = new TokenService({
+    config, secrets: deps.secrets, lwa, clock, events: metrics,
+    logger: deps.logger.child({ component: 'tokens' }),
+    ...(deps.random ? { random: deps.random } : {}),
+  })
   app.decorate('tokens', tokens)
+  metrics.observe({ now: () => clock.now(), credentials: () => tokens.status(), secrets: () => deps.secrets.status?.() ?? [] })
   app.addHook('onReady', async () => tokens.start())
   app.addHook('onClose', async () => {
     tokens.stop()
@@ -82,12 +94,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('readiness', readiness)
   if (config.mode === 'sidecar') app.addHook('onRequest', refuseProxiedRequests)
   await app.register(healthRoutes(() => readiness.check()))
-  await app.register(tokenRoutes({
+  await app.register(callerRoutes({
     authenticator,
     policy: compilePolicy(config.policy),
     rateLimit: config.rateLimit,
     tokens,
     audit: new AuditLog(deps.auditLogger ?? deps.logger.child({ log: 'audit' })),
+    events: metrics,
+    metrics,
     clock,
     defaultMinTtlSeconds: config.tokens.defaultMinTtlSeconds,
   }))

@@ -5,6 +5,7 @@ import { buildApp } from './app.js'
 import { systemClock, type Clock } from './clock.js'
 import type { BrokerConfig } from './config/index.js'
 import { createAuditLogger } from './observability/logger.js'
+import { Metrics } from './observability/metrics.js'
 import { createSecretStore, type SecretStore } from './secrets/index.js'
 
 export interface Broker {
@@ -27,14 +28,15 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * system clock, audit logger) into buildApp. Shared by main.ts and the demo.
  */
 export async function createBroker(config: BrokerConfig, logger: Logger, clock: Clock = systemClock): Promise<Broker> {
-  const secrets: SecretStore = createSecretStore(config.secrets, { clock, logger: logger.child({ component: 'secrets' }) })
+  const metrics = new Metrics()
+  const secrets: SecretStore = createSecretStore(config.secrets, { clock, logger: logger.child({ component: 'secrets' }), events: metrics })
   if (config.secrets.backend === 'file') {
     logger.warn({ path: config.secrets.path },
       'SECRETS BACKEND "file" IS FOR LOCAL USE ONLY: secrets sit in a plain file on disk. Use backend "aws" in production.')
   }
   const lwaDispatcher = new Agent(lwaPool)
   const auditLogger = createAuditLogger(config.audit.destination)
-  const app = await buildApp({ config, logger, clock, secrets, lwaDispatcher, auditLogger })
+  const app = await buildApp({ config, logger, clock, secrets, lwaDispatcher, auditLogger, metrics })
   if (config.tokens.prewarm) app.addHook('onListen', async () => void app.tokens.prewarm())
   return {
     app,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { Authenticator } from './auth/index.js'
-import type { BrokerConfig } from './config/index.js'
+import { secretIdsOf, type BrokerConfig } from './config/index.js'
 import type { SecretStore } from './secrets/index.js'
 
 export type ReadinessChecks = Record<string, 'ok' | 'failing'>
@@ -43,8 +43,7 @@ export class Readiness {
   }
 
   private async secretsReadable(problems: string[]): Promise<boolean> {
-    const ids = [...new Set(Object.values(this.deps.config.credentials).flatMap((c) => [c.app, c.secret].filter((id): id is string => id !== undefined)))]
-    const results = await Promise.allSettled(ids.map((id) => this.deps.secrets.get(id)))
+    const results = await Promise.allSettled(secretIdsOf(this.deps.config).map((id) => this.deps.secrets.get(id)))
     for (const r of results) if (r.status === 'rejected') problems.push((r.reason as Error).message)
     return problems.length === 0
   }

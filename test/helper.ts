@@ -5,7 +5,9 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWT
 import { Agent } from 'undici'
 import { buildApp } from '../src/app.js'
 import { parseConfig, type BrokerConfig } from '../src/config/index.js'
+import type { BrokerEvents } from '../src/observability/events.js'
 import { createLogger } from '../src/observability/logger.js'
+import { Metrics } from '../src/observability/metrics.js'
 import { AwsSecretStore, CachingSecretStore, FileSecretStore, type SecretStore } from '../src/secrets/index.js'
 import { FakeClock } from './support/fake-clock.js'
 import { LogCapture } from './support/log-capture.js'
@@ -141,8 +143,8 @@ export interface BuildOptions {
 const sharedKeys = callerKeys()
 
 /** The real SDK client against the emulator; one attempt, so emulator call counts are exact. */
-export function awsStore(sm: SecretsManagerEmulator): AwsSecretStore {
-  return new AwsSecretStore({ region: 'us-east-1', endpoint: sm.url, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1 })
+export function awsStore(sm: SecretsManagerEmulator, events?: BrokerEvents): AwsSecretStore {
+  return new AwsSecretStore({ region: 'us-east-1', endpoint: sm.url, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1, ...(events ? { events } : {}) })
 }
 
 /**
@@ -167,12 +169,13 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   for (const client of [fixtures.adsClient, fixtures.spClient, fixtures.appstoreClient]) logs.secrets.add(client.clientSecret)
   const clock = new FakeClock()
   const logger = createLogger('info', logs)
+  const metrics = new Metrics()
   const secretStore: SecretStore = options.secretStore ?? (sm
-    ? new CachingSecretStore(awsStore(sm), { clock, refreshMs: config.secrets.refreshSeconds * 1000, logger, random: () => 0 })
+    ? new CachingSecretStore(awsStore(sm, metrics), { clock, refreshMs: config.secrets.refreshSeconds * 1000, logger, random: () => 0 })
     : new FileSecretStore(secretsPath))
   const lwaDispatcher = new Agent({ connections: 8 })
   // A fixed jitter source: refresh points sit exactly at half-life, backoff at half its ceiling.
-  const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher, random: () => 0.5 })
+  const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher, random: () => 0.5, metrics })
   t.teardown(async () => {
     await app.close()
     await secretStore.close()

@@ -30,6 +30,11 @@ export class AuditLog {
     }, 'token issued')
   }
 
+  /** An admin action (list, refresh, reload), allowed or denied. */
+  admin(ctx: AuditContext, action: string, outcome: 'allowed' | 'denied', error?: string): void {
+    this.logger.info({ ...base(ctx), event: `admin.${action}`, outcome, error }, `admin ${action} ${outcome}`)
+  }
+
   denied(ctx: AuditContext, error: string, reason?: string): void {
     this.logger.info({ ...base(ctx), event: 'token.denied', outcome: 'denied', error, reason }, 'token denied')
   }

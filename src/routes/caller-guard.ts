@@ -4,6 +4,7 @@ import { rateLimitOf, type Authenticator, type CompiledRule, type Principal } fr
 import type { BrokerConfig } from '../config/index.js'
 import { BrokerError, isBrokerError } from '../errors.js'
 import type { AuditLog } from '../observability/audit.js'
+import type { BrokerEvents } from '../observability/events.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,6 +20,7 @@ export interface CallerGuardDeps {
   policy: readonly CompiledRule[]
   rateLimit: BrokerConfig['rateLimit']
   audit: AuditLog
+  events: BrokerEvents
 }
 
 /**
@@ -36,6 +38,7 @@ export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps):
     } catch (err) {
       if (!isBrokerError(err)) throw err
       request.authError = err
+      if (err.code === 'unauthenticated') deps.events.jwtFailure(String(err.logDetail?.reason ?? 'unknown'))
     }
   })
   const limits = deps.rateLimit

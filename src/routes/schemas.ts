@@ -37,3 +37,32 @@ export const ReadyResponse = Type.Object({
   checks: Type.Record(Type.String(), Type.Enum(['ok', 'failing'])),
 })
 export type ReadyResponse = Static<typeof ReadyResponse>
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
+
+export const CredentialStatusSchema = Type.Object({
+  credential: Type.String(),
+  api: Type.Enum(apis),
+  region: Type.Enum(regions),
+  health: Type.Enum(['healthy', 'degraded', 'rejected']),
+  token_expires_at: Nullable(Type.String({ format: 'date-time' })),
+  last_refresh_at: Nullable(Type.String({ format: 'date-time' })),
+  last_used_at: Nullable(Type.String({ format: 'date-time' })),
+  secret_versions: Nullable(Type.Object({ app: Type.String(), grant: Nullable(Type.String()) })),
+  last_error: Nullable(Type.Object({
+    code: Type.String(),
+    lwa_error: Nullable(Type.String()),
+    at: Type.String({ format: 'date-time' }),
+    since: Type.String({ format: 'date-time' }),
+    retry_at: Type.String({ format: 'date-time' }),
+    consecutive_failures: Type.Integer(),
+  })),
+})
+export type CredentialStatusBody = Static<typeof CredentialStatusSchema>
+
+export const CredentialListResponse = Type.Object({ credentials: Type.Array(CredentialStatusSchema) })
+
+export const CredentialParams = Type.Object({ name: Type.String({ pattern: credentialNamePattern }) }, { additionalProperties: false })
+export type CredentialParams = Static<typeof CredentialParams>
+
+export const ReloadResponse = Type.Object({ reloaded_secrets: Type.Integer() })

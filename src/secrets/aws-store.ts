@@ -5,6 +5,7 @@ import {
   SecretsManagerClient,
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager'
+import { noEvents, type BrokerEvents } from '../observability/events.js'
 import { SecretError, parseSecretString, type SecretStage, type SecretValue, type VersionedSecretBackend } from './secret-store.js'
 
 export interface AwsSecretStoreOptions {
@@ -18,6 +19,7 @@ export interface AwsSecretStoreOptions {
   maxAttempts?: number
   /** Per HTTP attempt. */
   requestTimeoutMs?: number
+  events?: BrokerEvents
 }
 
 // Without a deadline a black-holed connection would pin the cache's single-flight check forever.
@@ -30,9 +32,11 @@ const VERSION_ID_LENGTH_MAX = 64
 /** Secrets Manager through the v3 SDK. Errors become SecretError by their AWS name, never by message text. */
 export class AwsSecretStore implements VersionedSecretBackend {
   private readonly client: SecretsManagerClient
+  private readonly events: BrokerEvents
 
   constructor(options: AwsSecretStoreOptions = {}) {
-    const { requestTimeoutMs = REQUEST_TIMEOUT_MS_DEFAULT, ...sdkOptions } = options
+    const { requestTimeoutMs = REQUEST_TIMEOUT_MS_DEFAULT, events = noEvents, ...sdkOptions } = options
+    this.events = events
     this.client = new SecretsManagerClient({
       ...sdkOptions,
       requestHandler: { requestTimeout: requestTimeoutMs, connectionTimeout: CONNECTION_TIMEOUT_MS, throwOnRequestTimeout: true },
@@ -41,7 +45,7 @@ export class AwsSecretStore implements VersionedSecretBackend {
 
   async get(secretId: string, stage: SecretStage = 'AWSCURRENT'): Promise<SecretValue> {
     const notFound = stage === 'AWSCURRENT' ? 'not found' : `has no ${stage} version`
-    const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage })).catch(rethrowFor(secretId, notFound))
+    const out = await this.call('GetSecretValue', () => this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage })), rethrowFor(secretId, notFound))
     if (out.SecretString === undefined) {
       throw new SecretError('malformed', secretId, out.SecretBinary ? 'holds SecretBinary; a JSON SecretString is required' : 'has no SecretString')
     }
@@ -49,7 +53,7 @@ export class AwsSecretStore implements VersionedSecretBackend {
   }
 
   async currentVersionId(secretId: string): Promise<string> {
-    const out = await this.client.send(new DescribeSecretCommand({ SecretId: secretId })).catch(rethrowFor(secretId, 'not found'))
+    const out = await this.call('DescribeSecret', () => this.client.send(new DescribeSecretCommand({ SecretId: secretId })), rethrowFor(secretId, 'not found'))
     const current = Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))
     if (!current) throw new SecretError('not_found', secretId, 'has no AWSCURRENT version')
     return current[0]
@@ -60,15 +64,25 @@ export class AwsSecretStore implements VersionedSecretBackend {
       throw new TypeError(`versionId must be ${VERSION_ID_LENGTH_MIN} to ${VERSION_ID_LENGTH_MAX} characters (a UUID fits)`)
     }
     const text = JSON.stringify(fields)
-    const out = await this.client
-      .send(new PutSecretValueCommand({ SecretId: secretId, SecretString: text, ClientRequestToken: versionId }))
-      .catch(rethrowFor(secretId, 'not found'))
+    const out = await this.call('PutSecretValue', () => this.client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: text, ClientRequestToken: versionId })), rethrowFor(secretId, 'not found'))
     // Re-parsed so the value is exactly what a later GetSecretValue returns (undefined fields dropped).
     return { id: secretId, versionId: requireVersionId(secretId, out.VersionId), fields: parseSecretString(secretId, text) }
   }
 
   async close(): Promise<void> {
     this.client.destroy()
+  }
+
+  /** Every SDK call goes through here, so each one is counted by operation and outcome. */
+  private async call<T>(operation: string, send: () => Promise<T>, rethrow: (err: unknown) => never): Promise<T> {
+    try {
+      const out = await send()
+      this.events.secretsCall(operation, 'ok')
+      return out
+    } catch (err) {
+      this.events.secretsCall(operation, errorName(err).split(' ')[0] as string)
+      return rethrow(err)
+    }
   }
 }
 

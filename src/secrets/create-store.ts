@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
+import type { BrokerEvents } from '../observability/events.js'
 import type { BrokerConfig } from '../config/index.js'
 import { AwsSecretStore } from './aws-store.js'
 import { CachingSecretStore } from './caching-store.js'
@@ -7,7 +8,7 @@ import { FileSecretStore } from './file-store.js'
 import type { SecretStore } from './secret-store.js'
 
 /** The one place that picks a secret backend from config. */
-export function createSecretStore(config: BrokerConfig['secrets'], deps: { clock: Clock; logger: Logger }): SecretStore {
+export function createSecretStore(config: BrokerConfig['secrets'], deps: { clock: Clock; logger: Logger; events?: BrokerEvents }): SecretStore {
   switch (config.backend) {
     case 'file':
       return new FileSecretStore(config.path as string)
@@ -15,6 +16,7 @@ export function createSecretStore(config: BrokerConfig['secrets'], deps: { clock
       const backend = new AwsSecretStore({
         ...(config.region ? { region: config.region } : {}),
         ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+        ...(deps.events ? { events: deps.events } : {}),
       })
       return new CachingSecretStore(backend, { clock: deps.clock, refreshMs: config.refreshSeconds * 1000, logger: deps.logger })
     }

@@ -16,6 +16,8 @@ export interface TokenCacheOptions {
   /** After the n-th consecutive failed load, neither callers nor the background retry for this long. */
   retryDelayMs: (error: unknown, consecutiveFailures: number) => number
   onBackgroundError: (key: string, error: unknown) => void
+  /** Each lookup: served from the cache (`hit`) or waited for a load (`miss`). */
+  onLookup?: (key: string, result: 'hit' | 'miss') => void
 }
 
 export interface Failure {
@@ -69,8 +71,10 @@ export class TokenCache<T extends Expiring> {
     const token = entry.token
     if (token && token.expiresAtMs - now >= minTtlMs) {
       if (now >= entry.refreshAtMs) this.refreshInBackground(key, entry, now)
+      this.options.onLookup?.(key, 'hit')
       return token
     }
+    this.options.onLookup?.(key, 'miss')
     if (!entry.inflight && !this.mayLoad(entry, now)) throw entry.failure?.error
     const fresh = await (entry.inflight ?? this.load(entry))
     if (fresh.expiresAtMs - this.options.clock.now() < minTtlMs) throw new TokenTooShortError(fresh.expiresAtMs - this.options.clock.now(), minTtlMs)
@@ -103,6 +107,12 @@ export class TokenCache<T extends Expiring> {
       entry.token = undefined
       entry.failure = undefined
     }
+  }
+
+  /** Forget a key's remembered failure, so the next request tries again at once (a secret reload). */
+  forgetFailure(key: string): void {
+    const entry = this.entries.get(key)
+    if (entry) entry.failure = undefined
   }
 
   /** Resolves when no load is in flight: for tests and shutdown. */

@@ -1,4 +1,4 @@
-import type { CredentialConfig } from '../config/index.js'
+import { secretIdsOf, type CredentialConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
 import { LwaError } from '../lwa/index.js'
 import { SecretError } from '../secrets/index.js'
@@ -28,6 +28,7 @@ export interface CredentialStatus {
   lastRefreshAtMs: number | undefined
   lastUsedAtMs: number | undefined
   lastError: { code: string; lwaError: string | undefined; atMs: number; sinceMs: number; retryAtMs: number; consecutive: number } | undefined
+  secretVersions: BrokerToken['secretVersions'] | undefined
 }
 
 /** Vends access tokens by credential name: the cache first, otherwise the token source. */
@@ -51,6 +52,7 @@ export class TokenService {
         ? tokens.retry.rejectedRetrySeconds * 1000
         : backoffDelayMs(tokens.retry, failures, random, Math.max(tokens.retry.baseMs, err instanceof LwaError ? err.retryAfterMs ?? 0 : 0)),
       onBackgroundError: (credential, err) => this.logFailure(credential, err, 'background refresh failed; serving the cached token while it lasts'),
+      ...(deps.events ? { onLookup: (credential: string, result: 'hit' | 'miss') => deps.events?.cacheLookup(credential, result) } : {}),
     })
   }
 
@@ -82,9 +84,29 @@ export class TokenService {
         tokenExpiresAtMs: token?.expiresAtMs,
         lastRefreshAtMs: token?.obtainedAtMs,
         lastUsedAtMs: lastUsedMs,
+        secretVersions: token?.secretVersions,
         lastError: failure && { code: toBrokerError(name, failure.error, 0).code, lwaError: failure.error instanceof LwaError ? failure.error.code : undefined, atMs: failure.atMs, sinceMs: failure.sinceMs, retryAtMs: failure.retryAtMs, consecutive: failure.consecutive },
       }
     })
+  }
+
+  /** Drops the cached token and obtains a new one now (admin). */
+  async forceRefresh(name: string): Promise<IssuedToken> {
+    if (this.has(name)) this.cache.invalidate(name)
+    return this.getToken(name, 0)
+  }
+
+  /**
+   * Makes every credential's secrets be re-read on next use and forgets remembered failures,
+   * so a fixed secret is used at once (admin). Cached tokens stay: they are still valid.
+   * Returns the secret ids reloaded.
+   */
+  reloadSecrets(): string[] {
+    const { config, secrets } = this.deps
+    const ids = secretIdsOf(config)
+    for (const id of ids) secrets.invalidate?.(id)
+    for (const name of Object.keys(config.credentials)) this.cache.forgetFailure(name)
+    return ids
   }
 
   /** Background refresh of recently used credentials past their refresh point; returns how many started. */

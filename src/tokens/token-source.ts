@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
+import { noEvents, type BrokerEvents } from '../observability/events.js'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig, CredentialConfig } from '../config/index.js'
 import { LwaError, tokenUrlFor, type LwaClient, type LwaGrant, type LwaToken } from '../lwa/index.js'
@@ -14,6 +15,8 @@ export interface BrokerToken {
   expiresAtMs: number
   /** Public identifier of the LWA app (the Ads API wants it in a header). */
   clientId: string
+  /** The secret versions this token was obtained with (for operators; never values). */
+  secretVersions: { app: string; grant: string | undefined }
 }
 
 export interface TokenSourceDeps {
@@ -23,6 +26,7 @@ export interface TokenSourceDeps {
   clock: Clock
   logger: Logger
   random?: () => number
+  events?: BrokerEvents
 }
 
 /** Pauses between attempts of one refresh: short, because a caller may be waiting. */
@@ -119,7 +123,7 @@ export class TokenSource {
       ? { grantType: 'client_credentials', scope: config.scope as string }
       : { grantType: 'refresh_token', refreshToken: material.refreshToken as string }
     const requestedAtMs = clock.now()
-    const answer = await this.requestWithRetries(tokenUrlFor(config.region, this.deps.config.lwa.endpoints), material, grant)
+    const answer = await this.requestWithRetries(name, tokenUrlFor(config.region, this.deps.config.lwa.endpoints), material, grant)
     await this.storeNewRefreshToken(name, material, answer)
     this.deps.logger.info({ credential: name, expiresInSeconds: answer.expiresInSeconds }, 'obtained LWA access token')
     // Lifetime counts from when we asked, not when the answer arrived: never overestimate it.
@@ -129,6 +133,7 @@ export class TokenSource {
       obtainedAtMs: requestedAtMs,
       expiresAtMs: requestedAtMs + answer.expiresInSeconds * 1000,
       clientId: material.clientId,
+      secretVersions: { app: material.app.versionId, grant: material.grant?.versionId },
     }
   }
 
@@ -137,12 +142,17 @@ export class TokenSource {
    * jittered pauses. A Retry-After longer than those pauses is not waited out here: the
    * failure goes to the cache, whose backoff honours it without holding a caller.
    */
-  private async requestWithRetries(url: string, material: CredentialMaterial, grant: LwaGrant): Promise<LwaToken> {
-    const { lwa, random = Math.random } = this.deps
+  private async requestWithRetries(name: string, url: string, material: CredentialMaterial, grant: LwaGrant): Promise<LwaToken> {
+    const { lwa, random = Math.random, events = noEvents } = this.deps
     for (let attempt = 1; ; attempt++) {
+      const started = performance.now()
+      const report = (result: string): void => events.lwaCall(name, grant.grantType, result, (performance.now() - started) / 1000)
       try {
-        return await lwa.requestToken(url, material, grant)
+        const token = await lwa.requestToken(url, material, grant)
+        report('ok')
+        return token
       } catch (err) {
+        report(err instanceof LwaError ? err.code : 'error')
         if (!(err instanceof LwaError) || !err.retryable || attempt >= this.deps.config.lwa.attempts) throw err
         const pauseMs = backoffDelayMs(inCallBackoff, attempt, random, Math.max(inCallBackoff.baseMs, err.retryAfterMs ?? 0))
         if (pauseMs > inCallBackoff.capMs) throw err

@@ -1,0 +1,22 @@
+/**
+ * What the domain modules report as they work. They call these hooks and know nothing of
+ * Prometheus; the metrics module implements them. Every label value passed here comes from
+ * config or from a fixed set of codes, never from caller-controlled text.
+ */
+export interface BrokerEvents {
+  /** One HTTP attempt at LWA's token endpoint; `result` is `ok` or the LwaError code. */
+  lwaCall(credential: string, grant: string, result: string, seconds: number): void
+  /** A token lookup: `hit` served from the cache, `miss` waited for a refresh. */
+  cacheLookup(credential: string, result: 'hit' | 'miss'): void
+  /** One Secrets Manager call; `result` is `ok` or the AWS error name. */
+  secretsCall(operation: string, result: string): void
+  /** A JWT refused; `reason` is the failed check's code. */
+  jwtFailure(reason: string): void
+}
+
+export const noEvents: BrokerEvents = {
+  lwaCall: () => {},
+  cacheLookup: () => {},
+  secretsCall: () => {},
+  jwtFailure: () => {},
+}

@@ -1,0 +1,79 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { CredentialHealth, CredentialStatus } from '../tokens/index.js'
+import type { BrokerEvents } from './events.js'
+
+const prefix = 'lwa_broker_'
+const healthStates: readonly CredentialHealth[] = ['healthy', 'degraded', 'rejected']
+
+export interface MetricsSources {
+  now: () => number
+  credentials: () => CredentialStatus[]
+  secrets: () => Array<{ secretId: string; stale: boolean }>
+}
+
+/**
+ * The broker's Prometheus metrics, on a registry of its own (one per app, so tests and
+ * several apps in one process do not collide). Gauges are computed at scrape time from the
+ * live state, so they cannot drift from it.
+ */
+export class Metrics implements BrokerEvents {
+  readonly registry = new Registry()
+  private sources: MetricsSources = { now: () => Date.now(), credentials: () => [], secrets: () => [] }
+
+  readonly httpRequests = new Counter({ name: `${prefix}http_requests_total`, help: 'HTTP requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers: [this.registry] })
+  readonly httpDuration = new Histogram({ name: `${prefix}http_request_duration_seconds`, help: 'HTTP request latency by route.', labelNames: ['route'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [this.registry] })
+  readonly tokensIssued = new Counter({ name: `${prefix}tokens_issued_total`, help: 'GET /token answers by credential and outcome (issued, or the error code).', labelNames: ['credential', 'outcome'], registers: [this.registry] })
+  private readonly cache = new Counter({ name: `${prefix}token_cache_lookups_total`, help: 'Token cache lookups by credential and result (hit, miss).', labelNames: ['credential', 'result'], registers: [this.registry] })
+  private readonly lwaCalls = new Counter({ name: `${prefix}lwa_requests_total`, help: 'Calls to the LWA token endpoint by credential, grant and result (ok, or the LWA error code).', labelNames: ['credential', 'grant', 'result'], registers: [this.registry] })
+  private readonly lwaDuration = new Histogram({ name: `${prefix}lwa_request_duration_seconds`, help: 'LWA token endpoint latency by grant.', labelNames: ['grant'], buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] })
+  private readonly secretsCalls = new Counter({ name: `${prefix}secrets_manager_requests_total`, help: 'Secrets Manager calls by operation and result (ok, or the AWS error name).', labelNames: ['operation', 'result'], registers: [this.registry] })
+  private readonly jwtFailures = new Counter({ name: `${prefix}jwt_failures_total`, help: 'Refused caller JWTs by the check that failed.', labelNames: ['reason'], registers: [this.registry] })
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix })
+    const sources = (): MetricsSources => this.sources
+    new Gauge({
+      name: `${prefix}token_expiry_seconds`, help: 'Seconds until the cached token of each credential expires (negative: expired).', labelNames: ['credential'], registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const c of sources().credentials()) if (c.tokenExpiresAtMs !== undefined) this.set({ credential: c.credential }, (c.tokenExpiresAtMs - sources().now()) / 1000)
+      },
+    })
+    new Gauge({
+      name: `${prefix}credential_health`, help: 'Credential health: 1 for the current state (healthy, degraded, rejected), 0 for the others.', labelNames: ['credential', 'state'], registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const c of sources().credentials()) for (const state of healthStates) this.set({ credential: c.credential, state }, c.health === state ? 1 : 0)
+      },
+    })
+    new Gauge({
+      name: `${prefix}secret_stale`, help: '1 when the last check of a cached secret failed and the last good value is being served.', labelNames: ['secret'], registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const s of sources().secrets()) this.set({ secret: s.secretId }, s.stale ? 1 : 0)
+      },
+    })
+  }
+
+  /** Where the scrape-time gauges read from; set once the token service exists. */
+  observe(sources: MetricsSources): void {
+    this.sources = sources
+  }
+
+  lwaCall(credential: string, grant: string, result: string, seconds: number): void {
+    this.lwaCalls.inc({ credential, grant, result })
+    this.lwaDuration.observe({ grant }, seconds)
+  }
+
+  cacheLookup(credential: string, result: 'hit' | 'miss'): void {
+    this.cache.inc({ credential, result })
+  }
+
+  secretsCall(operation: string, result: string): void {
+    this.secretsCalls.inc({ operation, result })
+  }
+
+  jwtFailure(reason: string): void {
+    this.jwtFailures.inc({ reason })
+  }
+}

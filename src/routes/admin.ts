@@ -1,0 +1,66 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { isAdmin, type CompiledRule, type Principal } from '../auth/index.js'
+import { BrokerError, isBrokerError } from '../errors.js'
+import type { AuditLog } from '../observability/audit.js'
+import type { CredentialStatus, TokenService } from '../tokens/index.js'
+import { auditContext, requireCaller } from './caller-guard.js'
+import { CredentialListResponse, CredentialParams, CredentialStatusSchema, ErrorResponse, ReloadResponse, type CredentialStatusBody } from './schemas.js'
+
+export interface AdminRouteDeps {
+  policy: readonly CompiledRule[]
+  tokens: TokenService
+  audit: AuditLog
+}
+
+const errors = { '4xx': ErrorResponse, '5xx': ErrorResponse }
+
+/**
+ * Operator endpoints for callers whose policy rule says `admin: true`: credential status
+ * (never a secret or token), a forced refresh, a secret reload. Each call is audited.
+ */
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
+  const admin = (action: string, run: (request: FastifyRequest, caller: Principal) => Promise<unknown>) => async (request: FastifyRequest) => {
+    const ctx = auditContext(request, (request.params as { name?: string } | undefined)?.name)
+    try {
+      const caller = requireCaller(request)
+      if (!isAdmin(deps.policy, caller)) throw new BrokerError('forbidden', `caller ${caller.subject} is not an admin`)
+      const result = await run(request, caller)
+      deps.audit.admin(ctx, action, 'allowed')
+      return result
+    } catch (err) {
+      deps.audit.admin(ctx, action, 'denied', isBrokerError(err) ? err.code : 'internal_error')
+      throw err
+    }
+  }
+
+  app.get('/admin/credentials', { schema: { response: { 200: CredentialListResponse, ...errors } } },
+    admin('credentials.list', async () => ({ credentials: deps.tokens.status().map(toBody) })))
+
+  app.post<{ Params: CredentialParams }>('/admin/credentials/:name/refresh', { schema: { params: CredentialParams, response: { 200: CredentialStatusSchema, ...errors } } },
+    admin('credentials.refresh', async (request) => {
+      const { name } = request.params as CredentialParams
+      await deps.tokens.forceRefresh(name)
+      return toBody(deps.tokens.status().find((s) => s.credential === name) as CredentialStatus)
+    }))
+
+  app.post('/admin/secrets/reload', { schema: { response: { 200: ReloadResponse, ...errors } } },
+    admin('secrets.reload', async () => ({ reloaded_secrets: deps.tokens.reloadSecrets().length })))
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString())
+
+function toBody(s: CredentialStatus): CredentialStatusBody {
+  return {
+    credential: s.credential,
+    api: s.api,
+    region: s.region,
+    health: s.health,
+    token_expires_at: iso(s.tokenExpiresAtMs),
+    last_refresh_at: iso(s.lastRefreshAtMs),
+    last_used_at: iso(s.lastUsedAtMs),
+    secret_versions: s.secretVersions ? { app: s.secretVersions.app, grant: s.secretVersions.grant ?? null } : null,
+    last_error: s.lastError
+      ? { code: s.lastError.code, lwa_error: s.lastError.lwaError ?? null, at: iso(s.lastError.atMs) as string, since: iso(s.lastError.sinceMs) as string, retry_at: iso(s.lastError.retryAtMs) as string, consecutive_failures: s.lastError.consecutive }
+      : null,
+  }
+}
