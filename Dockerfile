@@ -3,7 +3,7 @@
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -11,12 +11,13 @@ RUN npm run build
 # Runtime stage: production dependencies and compiled output only. No secrets are baked
 # in: config comes from a mounted file (LWA_BROKER_CONFIG), secrets from Secrets Manager.
 FROM node:22-bookworm-slim AS runtime
+# The listen address comes from the config file (0.0.0.0 central, 127.0.0.1 sidecar): an
+# image-level LWA_BROKER_HOST would override it and defeat sidecar mode's loopback check.
 ENV NODE_ENV=production \
-    LWA_BROKER_CONFIG=/etc/lwa-broker/broker.yaml \
-    LWA_BROKER_HOST=0.0.0.0
+    LWA_BROKER_CONFIG=/etc/lwa-broker/broker.yaml
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY openapi.yaml ./
 # A numeric non-root user, so runAsNonRoot can be verified by Kubernetes. Nothing is written

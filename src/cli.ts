@@ -1,16 +1,30 @@
 #!/usr/bin/env node
-import { checkConfigCommand } from './cli/check-config.js'
 import { CliFailure, exitCode, UsageError, type Command, type Io } from './cli/io.js'
-import { mintJwtCommand } from './cli/mint-jwt.js'
-import { tokenCommand } from './cli/token.js'
 
-/** Operator CLI entry: `lwa-broker <command>`. Like src/main.ts, the only place that reads `process`. */
-const commands: readonly Command[] = [checkConfigCommand, tokenCommand, mintJwtCommand]
+/**
+ * Operator CLI entry: `lwa-broker <command>`. Like src/main.ts, the only place that reads
+ * `process`. Commands are imported on demand, so `help` loads nothing and `token` does not
+ * pay for the config schema compiler.
+ */
+const commands: readonly { name: string; summary: string; load: () => Promise<Command> }[] = [
+  {
+    name: 'check-config', summary: 'validate a config file exactly as the broker does at start-up',
+    load: async () => (await import('./cli/check-config.js')).checkConfigCommand,
+  },
+  {
+    name: 'token', summary: 'get a token through a running broker (debugging: prints a fingerprint, not the token)',
+    load: async () => (await import('./cli/token.js')).tokenCommand,
+  },
+  {
+    name: 'mint-jwt', summary: 'sign a caller JWT with a dev key, or generate a dev key (local testing only)',
+    load: async () => (await import('./cli/mint-jwt.js')).mintJwtCommand,
+  },
+]
 
 const usage = `Usage: lwa-broker <command> [options]
 
 Commands:
-${commands.map((c) => `  ${c.name.padEnd(14)}${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.name.padEnd(15)}${c.summary}`).join('\n')}
   help [COMMAND] this text, or a command's options (also: COMMAND --help)`
 
 const io: Io = {
@@ -19,19 +33,26 @@ const io: Io = {
   env: process.env,
 }
 
+// `lwa-broker … | head -1` closes the pipe early: stop quietly instead of crashing on EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err
+  process.exit(exitCode.ok)
+})
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv
   if (name === 'help' || name === '--help' || name === '-h') {
-    const command = commands.find((c) => c.name === args[0])
-    io.out(command?.usage ?? usage)
+    const entry = commands.find((c) => c.name === args[0])
+    io.out(entry ? (await entry.load()).usage : usage)
     return exitCode.ok
   }
-  const command = commands.find((c) => c.name === name)
-  if (!command) {
+  const entry = commands.find((c) => c.name === name)
+  if (!entry) {
     if (name !== undefined) io.err(`lwa-broker: unknown command: ${name}\n`)
     io.err(usage)
     return exitCode.usage
   }
+  const command = await entry.load()
   if (args.includes('--help') || args.includes('-h')) {
     io.out(command.usage)
     return exitCode.ok
@@ -40,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
     return await command.run(args, io)
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`lwa-broker ${command.name}: ${err.message}\n\n${command.usage}`)
+      io.err(`lwa-broker ${command.name}: ${err.message} (see: lwa-broker ${command.name} --help)`)
       return exitCode.usage
     }
     if (err instanceof CliFailure) {
@@ -51,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// exitCode, not exit(): stdout is flushed before the process ends.
+// exitCode, not exit(): output still buffered in a pipe is written before the process ends.
 main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err: unknown) => {
   process.stderr.write(`lwa-broker: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`)
   process.exitCode = exitCode.failed

@@ -152,8 +152,17 @@ export function awsStore(sm: SecretsManagerEmulator, events?: BrokerEvents): Aws
  * JWTs, a fake clock, and a log capture that fails the test if a token or secret leaks.
  */
 export async function build(t: Test, options: BuildOptions = {}): Promise<Harness> {
+  // Registered first, so peers already started are closed even when set-up throws later.
+  const closers: Array<() => Promise<unknown>> = []
+  const logs = new LogCapture()
+  t.teardown(async () => {
+    for (const close of closers.reverse()) await close()
+    const leaks = logs.leaks()
+    if (leaks.length > 0) throw new Error(`a log line contains a ${leaks.join(', ')}`)
+  })
   const keys = await sharedKeys
   const lwa = await LwaEmulator.start(options.lwaOptions)
+  closers.push(() => lwa.close())
   seedEmulator(lwa)
   const dir = t.testdir({})
   const secretsPath = join(dir, 'secrets.json')
@@ -161,11 +170,13 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   writeSecrets((options.secrets ?? ((s) => s))(baseSecrets()))
 
   const sm = options.secretsBackend === 'aws' ? await SecretsManagerEmulator.start() : undefined
-  if (sm) for (const [id, value] of Object.entries((options.secrets ?? ((s) => s))(baseSecrets()))) sm.putSecret(id, value as object)
+  if (sm) {
+    closers.push(() => sm.close())
+    for (const [id, value] of Object.entries((options.secrets ?? ((s) => s))(baseSecrets()))) sm.putSecret(id, value as object)
+  }
   const base = baseConfig(lwa, secretsPath, keys.jwks)
   if (sm) base.secrets = { backend: 'aws', region: 'us-east-1', endpoint: sm.url, refreshSeconds: 300 }
   const config = parseConfig((options.config ?? ((c) => c))(base), join(dir, 'broker.yaml'))
-  const logs = new LogCapture()
   for (const client of [fixtures.adsClient, fixtures.spClient, fixtures.appstoreClient]) logs.secrets.add(client.clientSecret)
   const clock = new FakeClock()
   const logger = createLogger('info', logs)
@@ -173,18 +184,12 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   const secretStore: SecretStore = options.secretStore ?? (sm
     ? new CachingSecretStore(awsStore(sm, metrics), { clock, refreshMs: config.secrets.refreshSeconds * 1000, logger, random: () => 0 })
     : new FileSecretStore(secretsPath))
+  closers.push(() => secretStore.close())
   const lwaDispatcher = new Agent({ connections: 8 })
+  closers.push(() => lwaDispatcher.close())
   // A fixed jitter source: refresh points sit exactly at half-life, backoff at half its ceiling.
   const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher, random: () => 0.5, metrics })
-  t.teardown(async () => {
-    await app.close()
-    await secretStore.close()
-    await lwaDispatcher.close()
-    await lwa.close()
-    await sm?.close()
-    const leaks = logs.leaks()
-    if (leaks.length > 0) throw new Error(`a log line contains a ${leaks.join(', ')}`)
-  })
+  closers.push(() => app.close())
   return {
     app, lwa, sm, secretStore, clock, logs, keys, config, secretsPath, writeSecrets,
     jwt: (mint) => mintJwt(keys, { nowMs: clock.now(), ...mint }),

@@ -11,9 +11,10 @@ import type { LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
 import { Client } from 'undici'
 import { parse as parseYaml } from 'yaml'
+import { secretIdsOf } from '../src/config/index.js'
 import { errorStatus, type ErrorCode } from '../src/errors.js'
-import { ErrorResponse, HealthResponse, ReadyResponse, TokenQuery, TokenResponse } from '../src/routes/schemas.js'
-import { baseSecrets, build, type Harness } from './helper.js'
+import { CredentialListResponse, CredentialParams, CredentialStatusSchema, ErrorResponse, HealthResponse, ReadyResponse, ReloadResponse, TokenQuery, TokenResponse } from '../src/routes/schemas.js'
+import { baseSecrets, build, fixtures, type BuildOptions, type Harness } from './helper.js'
 
 type Json = Record<string, unknown>
 interface Ref { $ref: string }
@@ -21,7 +22,7 @@ interface HeaderObject { required?: boolean; schema: Json }
 interface MediaType { schema: Json; example?: unknown; examples?: Record<string, { value: unknown }> }
 interface ResponseObject { description: string; headers?: Record<string, HeaderObject | Ref>; content?: Record<string, MediaType> }
 interface ParameterObject { name: string; in: string; required?: boolean; schema: Json; example?: unknown }
-interface Operation { parameters?: (ParameterObject | Ref)[]; responses: Record<string, ResponseObject | Ref> }
+interface Operation { description?: string; parameters?: (ParameterObject | Ref)[]; responses: Record<string, ResponseObject | Ref> }
 interface OpenApiDoc {
   openapi: string
   paths: Record<string, Record<string, Operation>>
@@ -91,11 +92,16 @@ function errorCodesOf(schema: Json): string[] {
 /** What the contract test saw: which documented responses and codes real responses covered. */
 const seen = { responses: new Set<string>(), codes: new Set<string>(), statuses: [] as number[] }
 
+/** JSON bodies are validated against their schema; any other body only by its content type. */
+const isJsonMediaType = (mediaType: string): boolean => mediaType === 'application/json' || mediaType.endsWith('+json')
+
 /**
  * Checks one real response against the document: its status is documented for the
- * operation (an operation the document lacks must be the shared NotFound), its body
- * validates against that status's schema, an error's code is one listed for that status,
- * and every documented header is present and valid.
+ * operation (an operation the document lacks must be the shared NotFound), its content
+ * type is documented for that status, a JSON body validates against that status's schema,
+ * an error's code is one listed for that status, and every documented header is present
+ * and valid. A non-JSON body (the Prometheus text of /metrics) is checked by its content
+ * type only: its format is its route's own tests' business.
  */
 function checkAgainstSpec(t: Test, method: string, path: string, res: LightMyRequestResponse): void {
   const status = res.statusCode
@@ -110,18 +116,23 @@ function checkAgainstSpec(t: Test, method: string, path: string, res: LightMyReq
   const response = resolve<ResponseObject>(documented, opPointer)
   if (operation) seen.responses.add(`${method} ${path} ${status}`)
 
-  const mediaType = String(res.headers['content-type'] ?? '').split(';')[0]?.trim() ?? ''
+  const mediaType = String(res.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
   const media = response.value.content?.[mediaType]
   if (!t.ok(media, `${label}: content type ${mediaType} is documented`) || !media) return
-  const body: unknown = res.json()
-  const validate = schemaAt(`${response.pointer}/content/${escapePointer(mediaType)}/schema`)
-  t.ok(validate(body), `${label}: the body matches the schema`, { errors: validate.errors, body })
+  if (isJsonMediaType(mediaType)) {
+    const body: unknown = res.json()
+    const validate = schemaAt(`${response.pointer}/content/${escapePointer(mediaType)}/schema`)
+    t.ok(validate(body), `${label}: the body matches the schema`, { errors: validate.errors, body })
 
-  if (status >= 400 && isObject(body) && typeof body.error === 'string') {
     const codes = errorCodesOf(media.schema)
-    t.ok(codes.includes(body.error), `${label}: error ${body.error} is one documented for ${status} (${codes.join(', ')})`)
-    t.equal(body.request_id, res.headers['x-request-id'], `${label}: request_id is the X-Request-Id`)
-    if (codes.includes(body.error)) seen.codes.add(body.error)
+    if (codes.length > 0) {
+      t.ok(isObject(body) && typeof body.error === 'string', `${label}: an error body has an error code`)
+      if (isObject(body) && typeof body.error === 'string') {
+        t.ok(codes.includes(body.error), `${label}: error ${body.error} is one documented for ${status} (${codes.join(', ')})`)
+        t.equal(body.request_id, res.headers['x-request-id'], `${label}: request_id is the X-Request-Id`)
+        if (codes.includes(body.error)) seen.codes.add(body.error)
+      }
+    }
   }
 
   for (const [name, header] of Object.entries(response.value.headers ?? {})) {
@@ -142,10 +153,19 @@ function checkAgainstSpec(t: Test, method: string, path: string, res: LightMyReq
 const annotations = new Set(['description', 'example', 'examples'])
 const schemaMaps = new Set(['properties', 'patternProperties', '$defs', 'dependentSchemas'])
 
-/** Drops annotations at keyword positions only (a property may well be called `description`). */
+/**
+ * Drops annotations at keyword positions only (a property may well be called `description`),
+ * and inlines `$ref`s to other component schemas, as TypeBox inlines a schema it reuses.
+ */
 function stripAnnotations(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(stripAnnotations)
   if (!isObject(schema)) return schema
+  if (typeof schema.$ref === 'string' && schema.$ref.startsWith('#/components/schemas/')) {
+    const { $ref, ...siblings } = schema
+    const target = atPointer($ref.slice(1))
+    if (target === undefined) throw new Error(`unresolvable $ref ${$ref}`)
+    return { ...(stripAnnotations(target) as Json), ...(stripAnnotations(siblings) as Json) }
+  }
   const out: Json = {}
   for (const [key, value] of Object.entries(schema)) {
     if (annotations.has(key)) continue
@@ -204,18 +224,36 @@ t.test('every example in the document matches its own schema', async (t) => {
 
 t.test('the document\'s schemas are the route schemas (no drift)', async (t) => {
   const components = doc.components.schemas
-  const routeSchemas = { TokenResponse, ErrorResponse, HealthResponse, ReadyResponse }
-  for (const [name, schema] of Object.entries(routeSchemas)) {
-    t.strictSame(stripAnnotations(components[name]), plain(schema), `components.schemas.${name} equals src/routes/schemas.ts ${name}`)
+  // Component name -> route schema (CredentialStatusSchema carries a suffix only because its
+  // type name is taken by the token service's CredentialStatus).
+  const routeSchemas: Record<string, unknown> = {
+    TokenResponse, ErrorResponse, HealthResponse, ReadyResponse,
+    CredentialStatus: CredentialStatusSchema, CredentialListResponse, ReloadResponse,
   }
+  for (const [name, schema] of Object.entries(routeSchemas)) {
+    t.strictSame(stripAnnotations(components[name]), plain(schema), `components.schemas.${name} equals the route schema in src/routes/schemas.ts`)
+  }
+  t.strictSame(Object.keys(components).sort(), Object.keys(routeSchemas).sort(), 'every component schema is a route schema checked here')
+
+  const refresh = doc.paths['/admin/credentials/{name}/refresh']?.post
+  const pathParameters = (refresh?.parameters ?? [])
+    .map((p) => resolve<ParameterObject>(p, '').value)
+    .filter((p) => p.in === 'path')
+  const params = plain(CredentialParams) as { properties: Record<string, unknown>; required: string[] }
+  t.strictSame(pathParameters.map((p) => p.name).sort(), Object.keys(params.properties).sort(), 'POST /admin/credentials/{name}/refresh documents exactly the path parameters CredentialParams has')
+  for (const parameter of pathParameters) {
+    t.strictSame(stripAnnotations(parameter.schema), params.properties[parameter.name], `path parameter ${parameter.name} schema equals CredentialParams.${parameter.name}`)
+    t.equal(parameter.required, true, `path parameter ${parameter.name} is required`)
+  }
+  t.strictSame(params.properties.name, (plain(TokenQuery) as { properties: Record<string, unknown> }).properties.credential, 'a credential name has the same schema in the path as in GET /token')
 
   const operation = doc.paths['/token']?.get
-  const query = (operation?.parameters ?? [])
+  const tokenParameters = (operation?.parameters ?? [])
     .map((p) => resolve<ParameterObject>(p, '').value)
     .filter((p) => p.in === 'query')
   const tokenQuery = plain(TokenQuery) as { properties: Record<string, unknown>; required: string[] }
-  t.strictSame(query.map((p) => p.name).sort(), Object.keys(tokenQuery.properties).sort(), 'GET /token documents exactly the query parameters TokenQuery accepts')
-  for (const parameter of query) {
+  t.strictSame(tokenParameters.map((p) => p.name).sort(), Object.keys(tokenQuery.properties).sort(), 'GET /token documents exactly the query parameters TokenQuery accepts')
+  for (const parameter of tokenParameters) {
     t.strictSame(stripAnnotations(parameter.schema), tokenQuery.properties[parameter.name], `parameter ${parameter.name} schema equals TokenQuery.${parameter.name}`)
     t.equal(parameter.required ?? false, tokenQuery.required.includes(parameter.name), `parameter ${parameter.name} required matches TokenQuery`)
   }
@@ -229,6 +267,36 @@ t.test('every error code is documented under its own status', async (t) => {
     const media = resolve<ResponseObject>(documented, '').value.content?.['application/json']
     t.ok(media && errorCodesOf(media.schema).includes(code), `${code} is listed under ${status}`)
   }
+  // And no operation lists a code under a status other than its own.
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(methods)) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const media = resolve<ResponseObject>(response, '').value.content?.['application/json']
+        for (const code of media ? errorCodesOf(media.schema) : []) {
+          t.equal(errorStatus[code as ErrorCode], Number(status), `${method.toUpperCase()} ${path} ${status}: ${code} belongs to ${status}`)
+        }
+      }
+    }
+  }
+})
+
+t.test('the document lists exactly the routes the broker serves', async (t) => {
+  const h = await build(t)
+  // printRoutes draws a tree: each line is a path segment under its parent, with its methods.
+  const served: string[] = []
+  const stack: string[] = []
+  for (const line of h.app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const match = /^((?:│ {3}| {4})*)(?:├── |└── )(\S+)(?: \(([^)]+)\))?$/.exec(line)
+    if (!match) continue
+    const depth = (match[1] ?? '').length / 4
+    stack.length = depth
+    stack.push(match[2] ?? '')
+    const path = stack.join('').replace(/:(\w+)/g, '{$1}')
+    for (const method of (match[3] ?? '').split(',').map((m) => m.trim()).filter(Boolean)) served.push(`${method} ${path}`)
+  }
+  const documented = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+  t.ok(served.length >= 6, 'the route tree was read', { served })
+  t.strictSame(served.sort(), documented.sort(), 'every served route is documented, and every documented one served')
 })
 
 // ---- Contract: real responses from the broker, every route and reachable status ----
@@ -413,6 +481,238 @@ t.test('a request that arrives on an open connection while the broker drains is 
   checkAgainstSpec(t, 'GET', '/token', { statusCode: drained.statusCode, headers, json: (): unknown => JSON.parse(body) } as unknown as LightMyRequestResponse)
 })
 
+// ---- Admin API ----
+
+const adminSubject = 'system:serviceaccount:ops:admin'
+const adminCaller = { claims: { sub: adminSubject } }
+/** The base config plus a rule that makes `adminCaller` an admin (and grants it no credential). */
+const withAdmin = (more: (c: Record<string, unknown>) => Record<string, unknown> = (c) => c): BuildOptions =>
+  ({ config: (c) => more({ ...c, policy: [...(c.policy as unknown[]), { subject: adminSubject, admin: true }] }) })
+
+interface AdminRoute { method: 'GET' | 'POST'; path: string; url: (name: string) => string }
+const adminRoutes: Record<'list' | 'refresh' | 'reload', AdminRoute> = {
+  list: { method: 'GET', path: '/admin/credentials', url: () => '/admin/credentials' },
+  refresh: { method: 'POST', path: '/admin/credentials/{name}/refresh', url: (name) => `/admin/credentials/${name}/refresh` },
+  reload: { method: 'POST', path: '/admin/secrets/reload', url: () => '/admin/secrets/reload' },
+}
+
+interface AdminCall { name?: string; headers?: Record<string, string>; payload?: string }
+const callAdmin = async (t: Test, h: Harness, route: AdminRoute, jwt: string | undefined, call: AdminCall = {}): Promise<LightMyRequestResponse> => {
+  const res = await h.app.inject({
+    method: route.method,
+    url: route.url(call.name ?? 'ads-us'),
+    headers: { ...(jwt === undefined ? {} : { authorization: `Bearer ${jwt}` }), ...call.headers },
+    ...(call.payload === undefined ? {} : { payload: call.payload }),
+  })
+  checkAgainstSpec(t, route.method, route.path, res)
+  return res
+}
+
+/** What an admin body must never show: tokens, secrets, and (as the document promises) client ids and secret ids. */
+const neverShown: Array<[string, string]> = [
+  ['an LWA access token', 'Atza|'],
+  ['an LWA client_credentials token', 'Atc|'],
+  ['an LWA refresh token', 'Atzr|'],
+  ...[fixtures.adsClient, fixtures.spClient, fixtures.appstoreClient].flatMap((c): Array<[string, string]> => [
+    [`the client secret of ${c.clientId}`, c.clientSecret],
+    [`the client id ${c.clientId}`, c.clientId],
+  ]),
+  ['a secret id', 'lwa/'],
+]
+function assertNothingSecret(t: Test, what: string, body: string): void {
+  for (const [label, value] of neverShown) t.notOk(body.includes(value), `${what}: no ${label}`)
+}
+
+t.test('GET /admin/credentials 200: every credential with its status, never a secret', async (t) => {
+  const h = await build(t, withAdmin())
+  const platform = await h.jwt(platformCaller)
+  t.equal((await getToken(t, h, 'ads-us', await h.jwt())).statusCode, 200)
+  t.equal((await getToken(t, h, 'sp-notifications', platform)).statusCode, 200)
+  h.lwa.revokeRefreshToken(fixtures.spRefreshToken)
+  t.equal((await getToken(t, h, 'sp-acme-eu', platform)).statusCode, 502)
+
+  const res = await callAdmin(t, h, adminRoutes.list, await h.jwt(adminCaller))
+  t.equal(res.statusCode, 200)
+  const { credentials } = res.json() as { credentials: Array<Json & { secret_versions: Json | null; last_error: Json | null }> }
+  t.strictSame(credentials.map((c) => c.credential), Object.keys(h.config.credentials), 'every configured credential, in config order')
+  const [ads, sp, notifications, appstore] = credentials
+  t.match(ads, { health: 'healthy', token_expires_at: String, last_refresh_at: String, secret_versions: { app: String, grant: String }, last_error: null })
+  t.match(sp, { health: 'rejected', token_expires_at: null, secret_versions: null, last_error: { code: 'credential_rejected', lwa_error: 'invalid_grant', consecutive_failures: Number } })
+  t.match(notifications, { health: 'healthy', secret_versions: { app: String, grant: null } }, 'a client_credentials grant has no grant secret')
+  t.match(appstore, { health: 'healthy', token_expires_at: null, last_used_at: null, last_error: null }, 'a credential nobody asked for')
+  assertNothingSecret(t, 'the credential list', res.body)
+})
+
+t.test('POST /admin/credentials/{name}/refresh 200: a new token now', async (t) => {
+  const h = await build(t, withAdmin())
+  const jwt = await h.jwt(adminCaller)
+  const before = await getToken(t, h, 'ads-us', await h.jwt())
+  const calls = h.lwa.callCount({})
+  const res = await callAdmin(t, h, adminRoutes.refresh, jwt, { name: 'ads-us' })
+  t.equal(res.statusCode, 200)
+  t.match(res.json(), { credential: 'ads-us', api: 'ads', region: 'na', health: 'healthy', token_expires_at: String, last_error: null })
+  t.equal(h.lwa.callCount({}), calls + 1, 'one call to LWA, although the cached token was still good')
+  const after = await getToken(t, h, 'ads-us', await h.jwt())
+  t.not(after.json().access_token, before.json().access_token, 'callers get the new token')
+  assertNothingSecret(t, 'the refresh answer', res.body)
+
+  const grantless = await callAdmin(t, h, adminRoutes.refresh, jwt, { name: 'sp-notifications' })
+  t.equal(grantless.statusCode, 200)
+  t.match(grantless.json(), { credential: 'sp-notifications', secret_versions: { app: String, grant: null } })
+  assertNothingSecret(t, 'the refresh answer', grantless.body)
+})
+
+t.test('POST /admin/credentials/{name}/refresh 404 unknown_credential, for admins only', async (t) => {
+  const h = await build(t, withAdmin())
+  const unknown = await callAdmin(t, h, adminRoutes.refresh, await h.jwt(adminCaller), { name: 'ads-nope' })
+  t.equal(unknown.statusCode, 404)
+  t.equal(unknown.json().error, 'unknown_credential')
+  const nonAdmin = await callAdmin(t, h, adminRoutes.refresh, await h.jwt(platformCaller), { name: 'ads-nope' })
+  t.equal(nonAdmin.json().error, 'forbidden', 'a non-admin learns nothing about which names exist')
+  for (const [method, url] of [['GET', '/admin/credentials/ads-us/refresh'], ['DELETE', '/admin/credentials'], ['GET', '/admin/secrets/reload']] as const) {
+    const res = await h.app.inject({ method, url, headers: { authorization: `Bearer ${await h.jwt(adminCaller)}` } })
+    checkAgainstSpec(t, method, url, res)
+    t.equal(res.json().error, 'not_found', `${method} ${url}`)
+  }
+  t.equal(h.lwa.callCount({}), 0)
+})
+
+t.test('POST admin routes 400 invalid_request: a bad name, a bad URL, a body', async (t) => {
+  const h = await build(t, withAdmin())
+  const jwt = await h.jwt(adminCaller)
+  for (const name of ['-leading-dash', 'a'.repeat(129), 'with%20space', '%zz']) {
+    const res = await callAdmin(t, h, adminRoutes.refresh, jwt, { name })
+    t.equal(res.json().error, 'invalid_request', `name ${name.slice(0, 20)}`)
+  }
+  const bodies: Array<[string, AdminCall]> = [
+    ['an empty JSON body', { headers: { 'content-type': 'application/json' } }],
+    ['a malformed JSON body', { headers: { 'content-type': 'application/json' }, payload: '{' }],
+    ['an unsupported content type', { headers: { 'content-type': 'application/xml' }, payload: '<reload/>' }],
+  ]
+  for (const route of [adminRoutes.refresh, adminRoutes.reload]) {
+    for (const [what, call] of bodies) {
+      const res = await callAdmin(t, h, route, jwt, call)
+      t.equal(res.json().error, 'invalid_request', `${route.path}: ${what}`)
+    }
+  }
+  t.equal(h.lwa.callCount({}), 0)
+})
+
+t.test('POST /admin/credentials/{name}/refresh 502 credential_rejected when LWA refuses the grant', async (t) => {
+  const h = await build(t, withAdmin())
+  h.lwa.revokeRefreshToken(fixtures.adsRefreshToken)
+  const res = await callAdmin(t, h, adminRoutes.refresh, await h.jwt(adminCaller), { name: 'ads-us' })
+  t.equal(res.statusCode, 502)
+  t.equal(res.json().error, 'credential_rejected')
+  t.match(res.json().message, /invalid_grant/)
+  const list = await callAdmin(t, h, adminRoutes.list, await h.jwt(adminCaller))
+  t.match(list.json().credentials[0], { credential: 'ads-us', health: 'rejected', last_error: { code: 'credential_rejected', lwa_error: 'invalid_grant' } })
+})
+
+t.test('POST /admin/credentials/{name}/refresh 503 upstream_unavailable when LWA is down', async (t) => {
+  const h = await build(t, withAdmin())
+  h.lwa.setFault({ kind: 'status', status: 503, error: 'temporarily_unavailable' })
+  const res = await callAdmin(t, h, adminRoutes.refresh, await h.jwt(adminCaller), { name: 'sp-acme-eu' })
+  h.lwa.setFault(null)
+  t.equal(res.statusCode, 503)
+  t.equal(res.json().error, 'upstream_unavailable')
+})
+
+t.test('POST /admin/secrets/reload 200: a fixed secret is used at once', async (t) => {
+  const h = await build(t, withAdmin())
+  const jwt = await h.jwt()
+  h.lwa.revokeRefreshToken(fixtures.adsRefreshToken)
+  t.equal((await getToken(t, h, 'ads-us', jwt)).json().error, 'credential_rejected')
+  // The operator stores a new refresh token; the broker still backs off the rejected one.
+  const renewed = 'Atzr|IwEBIAds-refresh-token-0002'
+  h.lwa.addRefreshToken({ refreshToken: renewed, clientId: fixtures.adsClient.clientId })
+  const secrets = baseSecrets()
+  secrets['lwa/ads-us'] = { ...(secrets['lwa/ads-us'] as Json), refresh_token: renewed }
+  h.writeSecrets(secrets)
+  const later = new Date(Date.now() + 60_000)
+  utimesSync(h.secretsPath, later, later)
+  t.equal((await getToken(t, h, 'ads-us', jwt)).json().error, 'credential_rejected', 'backing off before the reload')
+
+  const res = await callAdmin(t, h, adminRoutes.reload, await h.jwt(adminCaller))
+  t.equal(res.statusCode, 200)
+  t.strictSame(res.json(), { reloaded_secrets: secretIdsOf(h.config).length })
+  t.equal(res.json().reloaded_secrets, 4, 'lwa/ads-us, lwa/apps/sp, lwa/sellers/acme, lwa/appstore')
+  t.equal((await getToken(t, h, 'ads-us', jwt)).statusCode, 200, 'the new secret is used at once')
+})
+
+t.test('admin routes 401 unauthenticated without a valid JWT', async (t) => {
+  const h = await build(t, withAdmin())
+  for (const route of Object.values(adminRoutes)) {
+    for (const jwt of [undefined, 'garbage', await h.jwt({ ...adminCaller, lifetimeSeconds: -120 })]) {
+      const res = await callAdmin(t, h, route, jwt)
+      t.equal(res.statusCode, 401, `${route.path} with ${jwt === undefined ? 'no JWT' : 'a bad JWT'}`)
+      t.equal(res.json().error, 'unauthenticated')
+      t.match(res.headers['www-authenticate'], /^Bearer /)
+    }
+  }
+  t.equal(h.lwa.callCount({}), 0)
+})
+
+t.test('admin routes 403 forbidden for a caller that is not an admin', async (t) => {
+  const h = await build(t, withAdmin())
+  for (const route of Object.values(adminRoutes)) {
+    for (const [who, caller] of [['a caller of some credentials', {}], ['a caller of every credential', platformCaller]] as const) {
+      const res = await callAdmin(t, h, route, await h.jwt(caller))
+      t.equal(res.statusCode, 403, `${route.path}: ${who}`)
+      t.equal(res.json().error, 'forbidden')
+      t.match(res.json().message, /is not an admin/)
+    }
+  }
+  t.equal(h.lwa.callCount({}), 0)
+})
+
+t.test('admin routes 429 rate_limited: admin calls share the caller\'s limit with GET /token', async (t) => {
+  const h = await build(t, withAdmin((c) => ({ ...c, policy: [...(c.policy as unknown[]), { subject: adminSubject, credentials: ['ads-*'] }], rateLimit: { max: 1, unauthenticatedMax: 100 } })))
+  const jwt = await h.jwt(adminCaller)
+  t.equal((await getToken(t, h, 'ads-us', jwt)).statusCode, 200, 'the one request of the window')
+  for (const route of Object.values(adminRoutes)) {
+    const res = await callAdmin(t, h, route, jwt)
+    t.equal(res.statusCode, 429, route.path)
+    t.equal(res.json().error, 'rate_limited')
+  }
+})
+
+// ---- Metrics, and the sidecar guard in front of the unauthenticated routes ----
+
+t.test('GET /metrics 200: Prometheus text with the families the document lists', async (t) => {
+  const h = await build(t)
+  t.equal((await getToken(t, h, 'ads-us', await h.jwt())).statusCode, 200)
+  t.equal((await getToken(t, h, 'appstore-main', await h.jwt(platformCaller))).statusCode, 200)
+  const res = await h.app.inject({ url: '/metrics' })
+  checkAgainstSpec(t, 'GET', '/metrics', res)
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8')
+  t.match(res.body, /^lwa_broker_tokens_issued_total\{credential="ads-us",outcome="issued"\} 1$/m)
+
+  const exposed = [...res.body.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] ?? '')
+  const own = exposed.filter((name) => !/^lwa_broker_(process|nodejs)_/.test(name))
+  const described = [...(doc.paths['/metrics']?.get?.description ?? '').matchAll(/`(lwa_broker_[a-z_]+)`/g)].map((m) => m[1] ?? '')
+  t.strictSame([...new Set(described)].sort(), own.sort(), 'the description lists exactly the broker\'s own metric families')
+  t.ok(exposed.some((name) => name.startsWith('lwa_broker_process_')) && exposed.some((name) => name.startsWith('lwa_broker_nodejs_')), 'and the default process metrics it mentions')
+  for (const [label, value] of neverShown.filter(([label]) => !label.startsWith('a secret id'))) t.notOk(res.body.includes(value), `the metrics: no ${label}`)
+})
+
+t.test('sidecar mode: 403 forbidden for a proxied request on every route', async (t) => {
+  const h = await build(t, withAdmin((c) => ({ ...c, mode: 'sidecar', listen: { host: '127.0.0.1', port: 0 } })))
+  const proxied = { 'x-forwarded-for': '10.1.2.3' }
+  for (const path of ['/healthz', '/readyz', '/metrics']) {
+    const res = await h.app.inject({ url: path, headers: proxied })
+    checkAgainstSpec(t, 'GET', path, res)
+    t.equal(res.json().error, 'forbidden', path)
+    t.equal((await h.app.inject({ url: path })).statusCode, 200, `${path} over loopback is served`)
+  }
+  for (const route of Object.values(adminRoutes)) {
+    const res = await callAdmin(t, h, route, await h.jwt(adminCaller), { headers: proxied })
+    t.equal(res.json().error, 'forbidden', route.path)
+  }
+  t.equal(h.lwa.callCount({}), 0)
+})
+
 // ---- Coverage of the contract itself ----
 
 /** Documented responses no request can produce today, and why. */
@@ -420,6 +720,10 @@ const unreachable: Record<string, string> = {
   'GET /token 500': 'internal_error is always a bug',
   'GET /healthz 500': 'internal_error is always a bug',
   'GET /readyz 500': 'internal_error is always a bug',
+  'GET /metrics 500': 'internal_error is always a bug',
+  'GET /admin/credentials 500': 'internal_error is always a bug',
+  'POST /admin/credentials/{name}/refresh 500': 'internal_error is always a bug',
+  'POST /admin/secrets/reload 500': 'internal_error is always a bug',
 }
 const unreachableCodes = new Set<string>(['internal_error'])
 

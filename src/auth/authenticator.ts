@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js'
 import type { IssuerConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
 import { KeysUnavailableError } from './key-fetch.js'
-import { issuerKeys, type IssuerKeys } from './key-sources.js'
+import { issuerKeys, keyFetchFailureCodes, type IssuerKeys } from './key-sources.js'
 import type { Principal } from './principal.js'
 import { VerifiedTokenCache } from './verified-cache.js'
 
@@ -13,8 +13,6 @@ import { VerifiedTokenCache } from './verified-cache.js'
 const maxJwtBytes = 8 * 1024
 /** RFC 7518 §3.2: an HMAC key at least as long as the hash output; HS256 needs 32 bytes. */
 const minSharedSecretBytes = 32
-/** jose's codes for a key set that could not be fetched or read: the broker's problem, not the caller's. */
-const keysFetchCodes = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID'])
 /** How long callers are told to wait when an issuer's keys cannot be fetched. */
 const keysUnavailableRetrySeconds = 5
 
@@ -86,6 +84,8 @@ export class Authenticator {
         ? await jwtVerify(jwt, key.getKey as JWTVerifyGetKey, verifyOptions)
         : await jwtVerify(jwt, key, verifyOptions)
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw unauthenticated('invalid_sub', { issuer: config.issuer })
+      // jose checks a future iat only together with maxTokenAge; a token from the future is never fine.
+      if (typeof payload.iat === 'number' && payload.iat * 1000 > now + config.clockToleranceSeconds * 1000) throw unauthenticated('iat_in_future', { issuer: config.issuer })
       return {
         issuer: config.issuer,
         subject: payload.sub,
@@ -95,7 +95,7 @@ export class Authenticator {
       }
     } catch (err) {
       if (err instanceof BrokerError) throw err
-      if (err instanceof KeysUnavailableError || keysFetchCodes.has((err as { code?: string }).code ?? '')) {
+      if (err instanceof KeysUnavailableError || keyFetchFailureCodes.has((err as { code?: string }).code ?? '')) {
         throw new BrokerError('upstream_unavailable', 'the keys to verify this token cannot be fetched right now', {
           retryAfterSeconds: keysUnavailableRetrySeconds, logDetail: { reason: 'keys_unavailable', issuer: config.issuer, detail: (err as Error).message },
         })
@@ -139,7 +139,8 @@ function bearerToken(authorization: string | undefined): string {
 
 /** jose's error codes name the failed check; claim failures also name the claim. */
 function joseReason(err: unknown): string {
-  if (err instanceof joseErrors.JWTClaimValidationFailed) return `${err.code}:${err.claim}:${err.reason}`
+  // JWTExpired carries the claim too: `exp`, or `iat` when the token is older than maxTokenAge.
+  if (err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTExpired) return `${err.code}:${err.claim}:${err.reason}`
   if (err instanceof joseErrors.JOSEError) return err.code
   return 'verification_failed'
 }

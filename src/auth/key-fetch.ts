@@ -40,7 +40,7 @@ export async function fetchKeyDocument(url: string, options: KeyFetchOptions): P
     return { status: res.statusCode, body: Buffer.concat(chunks) }
   } catch (err) {
     if (err instanceof KeysUnavailableError) throw err
-    throw new KeysUnavailableError(`cannot fetch ${url}: ${(err as Error).name}`, { cause: err })
+    throw new KeysUnavailableError(`cannot fetch ${url}: ${describeFailure(err)}`, { cause: err })
   }
 }
 
@@ -68,4 +68,12 @@ export function joseFetch(options: KeyFetchOptions) {
 /** A dispatcher trusting a private CA (a Kubernetes API server's). */
 export function dispatcherWithCa(ca: string): Dispatcher {
   return new Agent({ connect: { ca } })
+}
+
+/** Enough to act on (an untrusted certificate, a missing token file, a refused connection), without echoing a body. */
+function describeFailure(err: unknown): string {
+  const e = err as { name?: string; code?: unknown; cause?: { code?: unknown } }
+  // DOMExceptions (a timeout) have a numeric legacy code: only string codes (ECONNREFUSED, …) say anything.
+  const code = [e.code, e.cause?.code].find((c): c is string => typeof c === 'string')
+  return [e.name ?? 'Error', code].filter(Boolean).join(' ')
 }

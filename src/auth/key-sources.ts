@@ -23,7 +23,8 @@ export function issuerKeys(config: IssuerConfig): IssuerKeys {
     const { apiServer, caFile, tokenFile } = jwks.kubernetes
     if (caFile) fetchOptions.dispatcher = dispatcherWithCa(readStartupFile(config, caFile, 'CA file'))
     if (tokenFile) fetchOptions.headers = () => ({ authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` })
-    return remoteKeys(config, async () => new URL('/openid/v1/jwks', apiServer), fetchOptions)
+    // Appended, not resolved: an API server behind a proxy path (…/k8s/clusters/c-x) keeps its path.
+    return remoteKeys(config, async () => new URL(`${apiServer.replace(/\/$/, '')}/openid/v1/jwks`), fetchOptions)
   }
   if (jwks.uri) {
     const uri = new URL(jwks.uri)
@@ -82,13 +83,29 @@ function remoteKeys(config: IssuerConfig, locate: () => Promise<URL>, fetchOptio
     )
     return set
   }
+  // jose remembers successful fetches only; a failed one is remembered here, so callers
+  // claiming this issuer cannot make the broker hammer a key endpoint that is down.
+  let fetchFailedAt = 0
+  const guarded = async <T>(use: (set: ReturnType<typeof createRemoteJWKSet>) => Promise<T>, respectCooldown = true): Promise<T> => {
+    if (respectCooldown && Date.now() - fetchFailedAt < cooldownMs) throw new KeysUnavailableError(`keys of ${config.issuer} are unavailable (cooling down after a failed fetch)`)
+    try {
+      return await use(await resolveSet())
+    } catch (err) {
+      if (err instanceof KeysUnavailableError || keyFetchFailureCodes.has((err as { code?: string }).code ?? '')) fetchFailedAt = Date.now()
+      throw err
+    }
+  }
   return {
-    getKey: async (header, token) => (await resolveSet())(header, token),
-    warm: async () => {
-      await (await resolveSet()).reload()
-    },
+    getKey: (header, token) => guarded((set) => set(header, token)),
+    // Readiness probes come from the kubelet at its own pace, not from callers: they may always try.
+    warm: () => guarded(async (set) => {
+      await set.reload()
+    }, false),
   }
 }
+
+/** jose's codes for a key set that could not be fetched or read. */
+export const keyFetchFailureCodes = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID'])
 
 /** OIDC discovery: the document must name this very issuer (OpenID Connect Discovery §4.3). */
 async function discoverJwksUri(config: IssuerConfig, fetchOptions: KeyFetchOptions): Promise<URL> {
@@ -99,11 +116,20 @@ async function discoverJwksUri(config: IssuerConfig, fetchOptions: KeyFetchOptio
   return new URL(doc.jwks_uri)
 }
 
+/** JWK members that only private (or symmetric) keys have: such a key does not belong in a verifier's config. */
+const privateMembers = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']
+
 function localSet(config: IssuerConfig, jwks: JSONWebKeySet, source: string): JWTVerifyGetKey {
+  const fail = (why: string): never => {
+    throw new TypeError(`issuer ${config.issuer}: cannot use ${source}: ${why}`)
+  }
+  if (Array.isArray(jwks?.keys) && jwks.keys.some((k) => privateMembers.some((m) => m in k))) {
+    fail('it holds a private or symmetric key; give the broker public keys only')
+  }
   try {
     return createLocalJWKSet(jwks)
   } catch (err) {
-    throw new TypeError(`issuer ${config.issuer}: cannot use ${source}: ${(err as Error).message}`)
+    return fail((err as Error).message)
   }
 }
 

@@ -17,7 +17,6 @@ export interface CheckResult {
 
 export const checkConfigCommand: Command = {
   name: 'check-config',
-  summary: 'validate a config file exactly as the broker does at start-up',
   usage: `Usage: lwa-broker check-config [PATH] [--json]
 
 Validates PATH (default: $LWA_BROKER_CONFIG, else ./broker.yaml) with the broker's own

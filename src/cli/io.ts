@@ -10,8 +10,6 @@ export interface Io {
 
 export interface Command {
   name: string
-  /** One line for the command list in `lwa-broker help`. */
-  summary: string
   usage: string
   /** Resolves to the exit code; throws UsageError for bad arguments, CliFailure for anything else that went wrong. */
   run(args: string[], io: Io): Promise<number>

@@ -15,14 +15,13 @@ const flagClaims: Record<string, string> = { iss: '--iss', sub: '--sub', aud: '-
 
 export const mintJwtCommand: Command = {
   name: 'mint-jwt',
-  summary: 'sign a caller JWT with a dev key, or generate a dev key (local testing only)',
   usage: `Usage: lwa-broker mint-jwt --key PATH --iss ISS --sub SUB [--aud AUD]... [--ttl SECONDS]
                            [--alg ALG] [--kid KID] [--claim NAME=VALUE]...
        lwa-broker mint-jwt --generate-key OUT_PREFIX [--alg ALG]
 
 Signs a JWT (iss, sub, aud, iat, exp, jti) for local testing and prints it on stdout.
   --key PATH        a PKCS#8 PEM or private JWK file; --alg and --kid default to the key's
-                    own (the kid of a generated key is its RFC 7638 thumbprint)
+                    own (RSA: RS256; the kid of a generated key is its RFC 7638 thumbprint)
   --aud AUD         default ${defaultAudience}; repeat for several audiences
   --ttl SECONDS     default ${defaultTtlSeconds}, at most ${maxTtlSeconds}
   --claim N=V       an extra claim; V is JSON if it parses (42, true, {"a":1}), else a string
@@ -66,6 +65,8 @@ async function generateKey(prefix: string, alg: ReturnType<typeof signingAlg>, i
   io.out(`    audiences: [${defaultAudience}]`)
   io.out(`    algorithms: [${alg}]`)
   io.out(`    jwks: { file: ${resolve(jwksPath)} }`)
+  // --alg spelled out: a PEM cannot say whether an RSA key is meant for RS* or PS*.
+  io.out(`then: lwa-broker mint-jwt --key ${resolve(keyPath)} --alg ${alg} --iss https://dev.example --sub SUBJECT`)
   return exitCode.ok
 }
 

@@ -5,9 +5,11 @@ import type { ErrorResponse, TokenResponse } from '../routes/schemas.js'
 import { brokerGet, type BrokerAnswer } from './broker-request.js'
 import { CliFailure, exitCode, parseOrUsage, printable, UsageError, type Command, type Io } from './io.js'
 
+/** Wide enough for the longest label (`access_token:`) and a space. */
+const labelWidth = 14
+
 export const tokenCommand: Command = {
   name: 'token',
-  summary: 'get a token through a running broker (debugging; prints a fingerprint, not the token)',
   usage: `Usage: lwa-broker token --url URL --credential NAME (--jwt-file PATH | --jwt JWT)
                         [--min-ttl SECONDS] [--show-token]
 
@@ -66,7 +68,7 @@ function readJwt(jwt: string | undefined, file: string | undefined): string {
 
 function printToken(body: TokenResponse, answer: BrokerAnswer, showToken: boolean, io: Io): number {
   if (typeof body?.access_token !== 'string') throw new CliFailure('the broker answered 200 without an access_token (is URL a broker?)')
-  const line = (name: string, value: unknown): void => io.out(`${`${name}:`.padEnd(13)}${printable(String(value))}`)
+  const line = (name: string, value: unknown): void => io.out(labelled(name, value))
   line('status', answer.status)
   line('credential', `${body.credential} (api ${body.api}, region ${body.region})`)
   line('expires_in', `${body.expires_in} s (at ${body.expires_at})`)
@@ -78,7 +80,7 @@ function printToken(body: TokenResponse, answer: BrokerAnswer, showToken: boolea
 }
 
 function printError(answer: BrokerAnswer, io: Io): void {
-  const line = (name: string, value: unknown): void => io.err(`${`${name}:`.padEnd(13)}${printable(String(value))}`)
+  const line = (name: string, value: unknown): void => io.err(labelled(name, value))
   const body = answer.body as Partial<ErrorResponse> | undefined
   line('status', answer.status)
   if (typeof body?.error === 'string') {
@@ -92,3 +94,6 @@ function printError(answer: BrokerAnswer, io: Io): void {
   if (requestId) line('request_id', requestId)
   if (answer.retryAfter) line('retry_after', `${answer.retryAfter} s`)
 }
+
+/** `name:  value`, aligned; values come from the network, so they go through printable(). */
+const labelled = (name: string, value: unknown): string => `${`${name}:`.padEnd(labelWidth)}${printable(String(value))}`

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
 import { isAdmin, type CompiledRule, type Principal } from '../auth/index.js'
 import { BrokerError, isBrokerError } from '../errors.js'
 import type { AuditLog } from '../observability/audit.js'
@@ -13,6 +14,8 @@ export interface AdminRouteDeps {
 }
 
 const errors = { '4xx': ErrorResponse, '5xx': ErrorResponse }
+/** Admin routes take no query parameters; a stray one is an error, as on /token. */
+const NoQuery = Type.Object({}, { additionalProperties: false })
 
 /**
  * Operator endpoints for callers whose policy rule says `admin: true`: credential status
@@ -33,17 +36,17 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     }
   }
 
-  app.get('/admin/credentials', { schema: { response: { 200: CredentialListResponse, ...errors } } },
+  app.get('/admin/credentials', { schema: { querystring: NoQuery, response: { 200: CredentialListResponse, ...errors } } },
     admin('credentials.list', async () => ({ credentials: deps.tokens.status().map(toBody) })))
 
-  app.post<{ Params: CredentialParams }>('/admin/credentials/:name/refresh', { schema: { params: CredentialParams, response: { 200: CredentialStatusSchema, ...errors } } },
+  app.post<{ Params: CredentialParams }>('/admin/credentials/:name/refresh', { schema: { querystring: NoQuery, params: CredentialParams, response: { 200: CredentialStatusSchema, ...errors } } },
     admin('credentials.refresh', async (request) => {
       const { name } = request.params as CredentialParams
       await deps.tokens.forceRefresh(name)
       return toBody(deps.tokens.status().find((s) => s.credential === name) as CredentialStatus)
     }))
 
-  app.post('/admin/secrets/reload', { schema: { response: { 200: ReloadResponse, ...errors } } },
+  app.post('/admin/secrets/reload', { schema: { querystring: NoQuery, response: { 200: ReloadResponse, ...errors } } },
     admin('secrets.reload', async () => ({ reloaded_secrets: deps.tokens.reloadSecrets().length })))
 }
 

@@ -100,13 +100,13 @@ export class TokenCache<T extends Expiring> {
     return { token: entry?.token, failure: entry?.failure, lastUsedMs: entry?.lastUsedMs }
   }
 
-  /** Forget a key's token and failure (a forced refresh or a secret reload). */
-  invalidate(key: string): void {
-    const entry = this.entries.get(key)
-    if (entry) {
-      entry.token = undefined
-      entry.failure = undefined
-    }
+  /**
+   * Loads a fresh token now, whatever the refresh point or backoff says (an operator asked).
+   * The current token stays in use until the new one is there, and stays if the load fails.
+   */
+  refreshNow(key: string, load: () => Promise<T>): Promise<T> {
+    const entry = this.entry(key, load)
+    return entry.inflight ?? this.load(entry)
   }
 
   /** Forget a key's remembered failure, so the next request tries again at once (a secret reload). */

@@ -62,8 +62,7 @@ export class TokenService {
 
   /** A token with at least `minTtlSeconds` left, within the request deadline, or a BrokerError. */
   async getToken(name: string, minTtlSeconds: number): Promise<IssuedToken> {
-    const config = this.has(name) ? this.deps.config.credentials[name] : undefined
-    if (!config) throw new BrokerError('unknown_credential', `no credential named ${name}`)
+    const config = this.configOf(name)
     let token: BrokerToken
     try {
       token = await this.withinDeadline(name, this.cache.get(name, minTtlSeconds * 1000, () => this.source.obtain(name, config)))
@@ -90,10 +89,14 @@ export class TokenService {
     })
   }
 
-  /** Drops the cached token and obtains a new one now (admin). */
-  async forceRefresh(name: string): Promise<IssuedToken> {
-    if (this.has(name)) this.cache.invalidate(name)
-    return this.getToken(name, 0)
+  /** Obtains a new token now (admin); the cached one keeps serving unless the new one arrives. */
+  async forceRefresh(name: string): Promise<void> {
+    const config = this.configOf(name)
+    try {
+      await this.withinDeadline(name, this.cache.refreshNow(name, () => this.source.obtain(name, config)))
+    } catch (err) {
+      throw this.callerError(name, err)
+    }
   }
 
   /**
@@ -138,6 +141,12 @@ export class TokenService {
   /** Resolves when no refresh is in flight (tests, shutdown). */
   settled(): Promise<void> {
     return this.cache.settled()
+  }
+
+  private configOf(name: string): CredentialConfig {
+    const config = this.has(name) ? this.deps.config.credentials[name] : undefined
+    if (!config) throw new BrokerError('unknown_credential', `no credential named ${name}`)
+    return config
   }
 
   /** No caller waits on a dead upstream beyond the deadline; the refresh itself goes on. */

@@ -57,6 +57,23 @@ t.test('a forced refresh obtains a new token now', async (t) => {
   t.match(h.logs.find((r) => r.event === 'admin.credentials.refresh')[0], { outcome: 'allowed', credential: 'ads-us', callerSubject: 'system:serviceaccount:ops:admin' })
 })
 
+t.test('a forced refresh that fails keeps the cached token serving', async (t) => {
+  const h = await build(t, { config: (c) => ({ ...withAdminRule(c), lwa: { ...(c.lwa as object), attempts: 1 } }) })
+  const first = (await h.getToken('ads-us', await h.jwt(reporter))).json().access_token
+  h.lwa.setFault({ kind: 'status', status: 503, error: 'temporarily_unavailable' })
+  t.equal((await call(h, 'POST', '/admin/credentials/ads-us/refresh', admin)).statusCode, 503)
+  const res = await h.getToken('ads-us', await h.jwt(reporter))
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().access_token, first)
+})
+
+t.test('admin routes take no query parameters', async (t) => {
+  const h = await build(t, { config: withAdminRule })
+  const res = await call(h, 'GET', '/admin/credentials?credential=forged-audit-text', admin)
+  t.equal(res.statusCode, 400)
+  t.equal(h.logs.find((r) => r.credential === 'forged-audit-text').length, 0, 'the query cannot write into the audit trail')
+})
+
 t.test('a forced refresh of an unknown or rejected credential answers like /token', async (t) => {
   const h = await build(t, { config: withAdminRule })
   t.equal((await call(h, 'POST', '/admin/credentials/nope/refresh', admin)).json().error, 'unknown_credential')
