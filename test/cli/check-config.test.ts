@@ -1,24 +1,11 @@
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { exportJWK, generateKeyPair } from 'jose'
 import t from 'tap'
+import { cli } from '../support/run-cli.js'
 import { stringify } from 'yaml'
-import { childEnv } from '../support/child-env.js'
 
 /** The CLI as operators run it, through tsx from the repo root. */
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: join(import.meta.dirname, '../..'), env: { ...childEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d })
-  child.stderr.on('data', (d: Buffer) => { stderr += d })
-  const [code] = await once(child, 'close') as [number | null]
-  return { code, stdout, stderr }
-}
-
 const { publicKey } = await generateKeyPair('ES256')
 const jwk = { ...(await exportJWK(publicKey)), kid: 'ec-1', alg: 'ES256' }
 

@@ -1,22 +1,8 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { join } from 'node:path'
 import t from 'tap'
-import { childEnv } from '../support/child-env.js'
+import { cli } from '../support/run-cli.js'
 
 /** The CLI as operators run it, through tsx from the repo root. */
-async function cli(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: join(import.meta.dirname, '../..'), env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d })
-  child.stderr.on('data', (d: Buffer) => { stderr += d })
-  const [code] = await once(child, 'close') as [number | null]
-  return { code, stdout, stderr }
-}
-
 t.test('help: the command list on stdout, exit 0', async (t) => {
   const res = await cli(['help'])
   t.equal(res.code, 0)

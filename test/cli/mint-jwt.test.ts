@@ -1,24 +1,10 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose'
 import t from 'tap'
-import { childEnv } from '../support/child-env.js'
+import { cli } from '../support/run-cli.js'
 
 /** The CLI as operators run it, through tsx from the repo root. */
-async function cli(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: join(import.meta.dirname, '../..'), env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d })
-  child.stderr.on('data', (d: Buffer) => { stderr += d })
-  const [code] = await once(child, 'close') as [number | null]
-  return { code, stdout, stderr }
-}
-
 t.test('--generate-key, then a JWT minted with it verifies against the written JWKS', async (t) => {
   const prefix = join(t.testdir({}), 'dev')
   const generated = await cli(['mint-jwt', '--generate-key', prefix])

@@ -1,27 +1,14 @@
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
+import { cli } from '../support/run-cli.js'
 import { baseConfig, baseSecrets, seedEmulator } from '../helper.js'
 import { startBroker } from '../support/broker-process.js'
-import { childEnv } from '../support/child-env.js'
 import { LwaEmulator } from '../support/lwa-emulator.js'
 
 /** The CLI as operators run it, through tsx from the repo root. */
-async function cli(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: join(import.meta.dirname, '../..'), env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d })
-  child.stderr.on('data', (d: Buffer) => { stderr += d })
-  const [code] = await once(child, 'close') as [number | null]
-  return { code, stdout, stderr }
-}
-
 type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0]
 
 const devIssuer = 'https://dev.example'
