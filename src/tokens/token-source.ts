@@ -118,7 +118,7 @@ export class TokenSource {
   }
 
   private async exchange(name: string, config: CredentialConfig, material: CredentialMaterial): Promise<BrokerToken> {
-    const { lwa, clock } = this.deps
+    const { clock } = this.deps
     const grant: LwaGrant = config.grant === 'client_credentials'
       ? { grantType: 'client_credentials', scope: config.scope as string }
       : { grantType: 'refresh_token', refreshToken: material.refreshToken as string }

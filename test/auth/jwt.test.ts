@@ -386,7 +386,7 @@ t.test('the same JWT twice: the second is not verified again, until the cache en
 })
 
 t.test('auth.verifiedTokenCache.maxEntries: 0 verifies every request', async (t) => {
-  const { h, server, token, retire } = await cachedBroker(t, { maxEntries: 0 })
+  const { h, token, retire } = await cachedBroker(t, { maxEntries: 0 })
   const jwt = await token()
   t.equal((await h.getToken('ads-us', jwt)).statusCode, 200)
   await retire()

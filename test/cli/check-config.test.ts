@@ -1,4 +1,3 @@
-import { once } from 'node:events'
 import { join } from 'node:path'
 import { exportJWK, generateKeyPair } from 'jose'
 import t from 'tap'
