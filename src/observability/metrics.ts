@@ -22,7 +22,7 @@ export class Metrics implements BrokerEvents {
 
   readonly httpRequests = new Counter({ name: `${prefix}http_requests_total`, help: 'HTTP requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers: [this.registry] })
   readonly httpDuration = new Histogram({ name: `${prefix}http_request_duration_seconds`, help: 'HTTP request latency by route.', labelNames: ['route'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [this.registry] })
-  readonly tokensIssued = new Counter({ name: `${prefix}tokens_issued_total`, help: 'GET /token answers by credential and outcome (issued, or the error code).', labelNames: ['credential', 'outcome'], registers: [this.registry] })
+  readonly tokensIssued = new Counter({ name: `${prefix}tokens_issued_total`, help: 'Token requests that passed validation and the rate limit, by credential and outcome (issued, or the error code).', labelNames: ['credential', 'outcome'], registers: [this.registry] })
   private readonly cache = new Counter({ name: `${prefix}token_cache_lookups_total`, help: 'Token cache lookups by credential and result (hit, miss).', labelNames: ['credential', 'result'], registers: [this.registry] })
   private readonly lwaCalls = new Counter({ name: `${prefix}lwa_requests_total`, help: 'Calls to the LWA token endpoint by credential, grant and result (ok, or the LWA error code).', labelNames: ['credential', 'grant', 'result'], registers: [this.registry] })
   private readonly lwaDuration = new Histogram({ name: `${prefix}lwa_request_duration_seconds`, help: 'LWA token endpoint latency by grant.', labelNames: ['grant'], buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] })

@@ -29,12 +29,21 @@ export interface CallerGuardDeps {
  * throttled too. Authentication errors are held until after the limit, then raised by
  * `requireCaller`.
  */
-export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps): Promise<void> {
+export interface GuardOptions {
+  /** When to authenticate: at once for header credentials, after body parsing for body ones. */
+  hook: 'onRequest' | 'preValidation'
+  /** The request's credential in Authorization-header form (`Bearer <JWT>`). */
+  authorization: (request: FastifyRequest) => string | undefined
+}
+
+const headerCredentials: GuardOptions = { hook: 'onRequest', authorization: (request) => request.headers.authorization }
+
+export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps, options: GuardOptions = headerCredentials): Promise<void> {
   app.decorateRequest('principal', undefined)
   app.decorateRequest('authError', undefined)
-  app.addHook('onRequest', async (request) => {
+  app.addHook(options.hook, async (request: FastifyRequest) => {
     try {
-      request.principal = await deps.authenticator.authenticate(request.headers.authorization)
+      request.principal = await deps.authenticator.authenticate(options.authorization(request))
     } catch (err) {
       if (!isBrokerError(err)) throw err
       request.authError = err

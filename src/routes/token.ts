@@ -1,10 +1,10 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { mayGetCredential, type CompiledRule } from '../auth/index.js'
 import type { Clock } from '../clock.js'
 import { BrokerError, isBrokerError } from '../errors.js'
 import type { AuditLog } from '../observability/audit.js'
 import type { Metrics } from '../observability/metrics.js'
-import type { TokenService } from '../tokens/index.js'
+import type { IssuedToken, TokenService } from '../tokens/index.js'
 import { auditContext, requireCaller } from './caller-guard.js'
 import { ErrorResponse, TokenQuery, TokenResponse } from './schemas.js'
 
@@ -18,45 +18,53 @@ export interface TokenRouteDeps {
 }
 
 /**
- * GET /token: (authenticated and rate-limited by the caller guard) -> authorise -> cached
- * token -> respond. The policy check comes before the existence check, so a caller learns
- * whether a credential exists only for names it would be allowed to use.
+ * The one way a token is handed out, whatever the route's wire shape: the caller (already
+ * authenticated and rate-limited by the guard) must be allowed the credential by policy,
+ * then the cache answers; every outcome is audited and counted. The policy check comes
+ * before the existence check, so a caller learns whether a credential exists only for
+ * names it would be allowed to use.
  */
-export function registerTokenRoute(app: FastifyInstance, deps: TokenRouteDeps): void {
-  // Only configured names become metric labels: the query is caller-controlled text.
-  const label = (credential: string): string => (deps.tokens.has(credential) ? credential : '(unknown)')
+export async function issueToken(deps: TokenRouteDeps, request: FastifyRequest, credential: string, minTtlSeconds: number): Promise<IssuedToken> {
+  try {
+    const caller = requireCaller(request)
+    if (!mayGetCredential(deps.policy, caller, credential).allowed) {
+      throw new BrokerError('forbidden', `caller ${caller.subject} may not use credential ${credential}`)
+    }
+    const token = await deps.tokens.getToken(credential, minTtlSeconds)
+    deps.audit.issued(auditContext(request, credential), token)
+    deps.metrics.tokensIssued.inc({ credential, outcome: 'issued' })
+    return token
+  } catch (err) {
+    const code = isBrokerError(err) ? err.code : 'internal_error'
+    deps.audit.denied(auditContext(request, credential), code, isBrokerError(err) && typeof err.logDetail?.reason === 'string' ? err.logDetail.reason : undefined)
+    // Only configured names become metric labels: the request is caller-controlled text.
+    deps.metrics.tokensIssued.inc({ credential: deps.tokens.has(credential) ? credential : '(unknown)', outcome: code })
+    throw err
+  }
+}
 
+/** GET /token: the broker's own shape, with the headers the target API wants. */
+export function registerTokenRoute(app: FastifyInstance, deps: TokenRouteDeps): void {
   app.get<{ Querystring: TokenQuery }>('/token', {
     schema: {
       querystring: TokenQuery,
       response: { 200: TokenResponse, '4xx': ErrorResponse, '5xx': ErrorResponse },
     },
   }, async (request, reply) => {
-    const credential = request.query.credential
-    try {
-      const caller = requireCaller(request)
-      if (!mayGetCredential(deps.policy, caller, credential).allowed) {
-        throw new BrokerError('forbidden', `caller ${caller.subject} may not use credential ${credential}`)
-      }
-      const token = await deps.tokens.getToken(credential, request.query.min_ttl ?? deps.defaultMinTtlSeconds)
-      deps.audit.issued(auditContext(request, credential), token)
-      deps.metrics.tokensIssued.inc({ credential, outcome: 'issued' })
-      const body: TokenResponse = {
-        access_token: token.accessToken,
-        token_type: token.tokenType,
-        expires_in: Math.floor((token.expiresAtMs - deps.clock.now()) / 1000),
-        expires_at: new Date(token.expiresAtMs).toISOString(),
-        credential,
-        api: token.config.api,
-        region: token.config.region,
-        headers: token.headers,
-      }
-      return reply.header('cache-control', 'no-store').send(body)
-    } catch (err) {
-      const code = isBrokerError(err) ? err.code : 'internal_error'
-      deps.audit.denied(auditContext(request, credential), code, isBrokerError(err) && typeof err.logDetail?.reason === 'string' ? err.logDetail.reason : undefined)
-      deps.metrics.tokensIssued.inc({ credential: label(credential), outcome: code })
-      throw err
+    const { credential, min_ttl: minTtl } = request.query
+    const token = await issueToken(deps, request, credential, minTtl ?? deps.defaultMinTtlSeconds)
+    const body: TokenResponse = {
+      access_token: token.accessToken,
+      token_type: token.tokenType,
+      expires_in: secondsLeft(deps.clock, token.expiresAtMs),
+      expires_at: new Date(token.expiresAtMs).toISOString(),
+      credential,
+      api: token.config.api,
+      region: token.config.region,
+      headers: token.headers,
     }
+    return reply.header('cache-control', 'no-store').send(body)
   })
 }
+
+export const secondsLeft = (clock: Clock, expiresAtMs: number): number => Math.floor((expiresAtMs - clock.now()) / 1000)

@@ -109,10 +109,13 @@ export class TokenCache<T extends Expiring> {
     return entry.inflight ?? this.load(entry)
   }
 
-  /** Forget a key's remembered failure, so the next request tries again at once (a secret reload). */
-  forgetFailure(key: string): void {
-    const entry = this.entries.get(key)
-    if (entry) entry.failure = undefined
+  /**
+   * Lets the next request try again at once (a secret reload). The failure itself stays on
+   * record, so health and backoff do not pretend anything was fixed until a load succeeds.
+   */
+  retryNow(key: string): void {
+    const failure = this.entries.get(key)?.failure
+    if (failure) failure.retryAtMs = this.options.clock.now()
   }
 
   /** Resolves when no load is in flight: for tests and shutdown. */

@@ -100,15 +100,16 @@ export class TokenService {
   }
 
   /**
-   * Makes every credential's secrets be re-read on next use and forgets remembered failures,
-   * so a fixed secret is used at once (admin). Cached tokens stay: they are still valid.
+   * Makes every credential's secrets be re-read on next use and lets failed credentials be
+   * retried at once, so a fixed secret is used right away (admin). Cached tokens stay: they
+   * are still valid.
    * Returns the secret ids reloaded.
    */
   reloadSecrets(): string[] {
     const { config, secrets } = this.deps
     const ids = secretIdsOf(config)
     for (const id of ids) secrets.invalidate?.(id)
-    for (const name of Object.keys(config.credentials)) this.cache.forgetFailure(name)
+    for (const name of Object.keys(config.credentials)) this.cache.retryNow(name)
     return ids
   }
 

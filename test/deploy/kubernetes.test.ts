@@ -280,7 +280,7 @@ t.test('central: a hardened, probed, spread Deployment of 2+ replicas', async (t
   t.equal(probe(broker.livenessProbe), '/healthz on http', 'liveness: /healthz')
   t.equal(probe(broker.startupProbe), '/healthz on http', 'startup: /healthz (a slow Secrets Manager delays readiness, not start)')
 
-  t.equal(pod.terminationGracePeriodSeconds, 30)
+  t.equal(pod.terminationGracePeriodSeconds, 40)
   const preStopSeconds = broker.lifecycle?.preStop?.sleep?.seconds ?? 0
   t.ok(preStopSeconds > 0 && preStopSeconds < 30, `preStop sleeps ${preStopSeconds}s, inside the grace period`)
   t.notOk(broker.lifecycle?.preStop?.exec, 'no exec preStop: the image has no shell')

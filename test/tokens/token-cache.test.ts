@@ -193,18 +193,20 @@ t.test('refreshNow loads at once, keeps serving the current token meanwhile, and
   t.equal((await cache.get('k', 0, loader.load)).value, 'second')
 })
 
-t.test('forgetFailure lets the next request try again at once', async (t) => {
+t.test('retryNow lets the next request try again at once, keeping the failure on record until a success', async (t) => {
   const { cache, loader } = setup(60_000)
   const first = cache.get('k', 0, loader.load)
   await tick()
   loader.fail(new Error('rejected'))
   await t.rejects(first)
   await t.rejects(cache.get('k', 0, loader.load), 'inside the retry window')
-  cache.forgetFailure('k')
-  cache.forgetFailure('never-seen')
+  cache.retryNow('k')
+  cache.retryNow('never-seen')
+  t.equal(cache.peek('k').failure?.consecutive, 1, 'still on record')
   const next = cache.get('k', 0, loader.load)
   await tick()
   t.equal(loader.calls, 2)
   loader.succeed('ok')
   t.equal((await next).value, 'ok')
+  t.equal(cache.peek('k').failure, undefined, 'cleared by the success')
 })
