@@ -12,6 +12,8 @@ import { healthRoutes } from './routes/health.js'
 import { refuseProxiedRequests } from './routes/sidecar-guard.js'
 import { Readiness } from './readiness.js'
 import { callerRoutes } from './routes/caller-routes.js'
+import { onboardingPages } from './routes/onboarding-pages.js'
+import { Onboarding } from './onboarding/onboarding.js'
 import { registerMetrics } from './routes/metrics.js'
 import { Metrics } from './observability/metrics.js'
 import type { SecretStore } from './secrets/index.js'
@@ -94,12 +96,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('readiness', readiness)
   if (config.mode === 'sidecar') app.addHook('onRequest', refuseProxiedRequests)
   await app.register(healthRoutes(() => readiness.check()))
+  const audit = new AuditLog(deps.auditLogger ?? deps.logger.child({ log: 'audit' }))
+  const onboarding = config.onboarding ? new Onboarding({ config, secrets: deps.secrets, lwa, clock, tokens }, config.onboarding) : undefined
+  if (onboarding) await app.register(onboardingPages(onboarding, audit, config.onboarding?.publicUrl.startsWith('https:') ?? true))
   await app.register(callerRoutes({
     authenticator,
     policy: compilePolicy(config.policy),
     rateLimit: config.rateLimit,
     tokens,
-    audit: new AuditLog(deps.auditLogger ?? deps.logger.child({ log: 'audit' })),
+    audit,
+    onboarding,
     events: metrics,
     metrics,
     clock,

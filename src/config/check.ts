@@ -45,6 +45,8 @@ export function checkConfig(config: BrokerConfig): ConfigProblem[] {
     need(cred.api !== 'ads' || cred.grant === 'refresh_token', `${at}.grant`, 'the Ads API only uses the refresh_token grant')
     need(cred.api !== 'appstore' || cred.grant === 'client_credentials', `${at}.grant`, 'the Appstore APIs only use the client_credentials grant')
     need(cred.profileId === undefined || cred.api === 'ads', `${at}.profileId`, 'applies only to api "ads"')
+    need(cred.onboarding === undefined || (cred.grant === 'refresh_token' && cred.api !== 'appstore'), `${at}.onboarding`, 'applies only to refresh_token credentials of the Ads API and SP-API')
+    need(cred.onboarding === undefined || cred.api !== 'sp-api' || cred.onboarding.applicationId !== undefined, `${at}.onboarding.applicationId`, 'is required to onboard an SP-API seller')
   }
 
   config.policy.forEach((rule, i) => {

@@ -35,6 +35,11 @@ export class AuditLog {
     this.logger.info({ ...base(ctx), event: `admin.${action}`, outcome, error }, `admin ${action} ${outcome}`)
   }
 
+  /** An onboarding step: a link opened, a credential connected, or why not. */
+  onboarding(ctx: AuditContext, outcome: 'started' | 'completed' | 'failed', reason?: string): void {
+    this.logger.info({ ...base(ctx), event: `onboarding.${outcome}`, outcome, reason }, `onboarding ${outcome}`)
+  }
+
   denied(ctx: AuditContext, error: string, reason?: string): void {
     this.logger.info({ ...base(ctx), event: 'token.denied', outcome: 'denied', error, reason }, 'token denied')
   }

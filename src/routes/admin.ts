@@ -5,12 +5,15 @@ import { BrokerError, isBrokerError } from '../errors.js'
 import type { AuditLog } from '../observability/audit.js'
 import type { CredentialStatus, TokenService } from '../tokens/index.js'
 import { auditContext, requireCaller } from './caller-guard.js'
-import { CredentialListResponse, CredentialParams, CredentialStatusSchema, ErrorResponse, ReloadResponse, type CredentialStatusBody } from './schemas.js'
+import type { Onboarding } from '../onboarding/onboarding.js'
+import { CredentialListResponse, CredentialParams, CredentialStatusSchema, ErrorResponse, OnboardingLink, OnboardingRequest, ReloadResponse, type CredentialStatusBody } from './schemas.js'
 
 export interface AdminRouteDeps {
   policy: readonly CompiledRule[]
   tokens: TokenService
   audit: AuditLog
+  /** Present when onboarding is configured. */
+  onboarding: Onboarding | undefined
 }
 
 const errors = { '4xx': ErrorResponse, '5xx': ErrorResponse }
@@ -23,7 +26,8 @@ const NoQuery = Type.Object({}, { additionalProperties: false })
  */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
   const admin = (action: string, run: (request: FastifyRequest, caller: Principal) => Promise<unknown>) => async (request: FastifyRequest) => {
-    const ctx = auditContext(request, (request.params as { name?: string } | undefined)?.name)
+    const target = (request.params as { name?: string } | undefined)?.name ?? (request.body as { credential?: string } | undefined)?.credential
+    const ctx = auditContext(request, target)
     try {
       const caller = requireCaller(request)
       if (!isAdmin(deps.policy, caller)) throw new BrokerError('forbidden', `caller ${caller.subject} is not an admin`)
@@ -48,6 +52,15 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 
   app.post('/admin/secrets/reload', { schema: { querystring: NoQuery, response: { 200: ReloadResponse, ...errors } } },
     admin('secrets.reload', async () => ({ reloaded_secrets: deps.tokens.reloadSecrets().length })))
+
+  const { onboarding } = deps
+  if (onboarding) {
+    app.post<{ Body: OnboardingRequest }>('/admin/onboarding', { schema: { querystring: NoQuery, body: OnboardingRequest, response: { 200: OnboardingLink, ...errors } } },
+      admin('onboarding.link', async (request) => {
+        const { url, expiresAtMs } = onboarding.createLink((request.body as OnboardingRequest).credential)
+        return { url, expires_at: new Date(expiresAtMs).toISOString() }
+      }))
+  }
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString())

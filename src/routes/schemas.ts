@@ -66,3 +66,8 @@ export const CredentialParams = Type.Object({ name: Type.String({ pattern: crede
 export type CredentialParams = Static<typeof CredentialParams>
 
 export const ReloadResponse = Type.Object({ reloaded_secrets: Type.Integer() })
+
+export const OnboardingRequest = Type.Object({ credential: Type.String({ pattern: credentialNamePattern }) }, { additionalProperties: false })
+export type OnboardingRequest = Static<typeof OnboardingRequest>
+
+export const OnboardingLink = Type.Object({ url: Type.String(), expires_at: Type.String({ format: 'date-time' }) })

@@ -113,6 +113,11 @@ export class TokenService {
     return ids
   }
 
+  /** A credential's secret was replaced (onboarding): if it had failed, try it again at once. */
+  retryNow(name: string): void {
+    this.cache.retryNow(name)
+  }
+
   /** Background refresh of recently used credentials past their refresh point; returns how many started. */
   refreshDue(): number {
     return this.cache.refreshDue(this.deps.config.tokens.idleSeconds * 1000)

@@ -1,0 +1,148 @@
+import t from 'tap'
+import { build, fixtures, type Harness } from '../helper.js'
+
+const publicUrl = 'https://broker.example.test'
+const admin = { claims: { sub: 'system:serviceaccount:ops:admin' } }
+
+const withOnboarding = (c: Record<string, unknown>) => {
+  const credentials = c.credentials as Record<string, Record<string, unknown>>
+  return {
+    ...c,
+    onboarding: { publicUrl, consentUrls: { ads: { na: 'https://consent.example.test/ap/oa' } } },
+    credentials: { ...credentials, 'sp-acme-eu': { ...credentials['sp-acme-eu'], onboarding: { applicationId: 'amzn1.sp.solution.test', draft: true } } },
+    policy: [...(c.policy as unknown[]), { subject: 'system:serviceaccount:ops:admin', admin: true }],
+  }
+}
+
+async function link(h: Harness, credential: string): Promise<string> {
+  const res = await h.app.inject({ method: 'POST', url: '/admin/onboarding', headers: { authorization: `Bearer ${await h.jwt(admin)}` }, payload: { credential } })
+  return res.json().url as string
+}
+
+/** Opens the link as a browser would: the broker's redirect to Amazon, with the cookie it set. */
+async function open(h: Harness, url: string) {
+  const res = await h.app.inject({ url: url.replace(publicUrl, '') })
+  const location = res.headers.location ? new URL(res.headers.location as string) : undefined
+  const cookie = (res.cookies as Array<{ name: string; value: string }>).find((c) => c.name === 'lwa_broker_onboarding')
+  return { res, location, state: location?.searchParams.get('state') ?? '', cookie: cookie ? `${cookie.name}=${cookie.value}` : undefined }
+}
+
+/** What Amazon would do on "Allow": a fresh code for a fresh refresh token, and the redirect back. */
+function approve(h: Harness, clientId: string, refreshToken: string): string {
+  const code = `ANcode${Math.random().toString(36).slice(2)}`
+  h.lwa.addAuthorizationCode({ code, clientId, redirectUri: `${publicUrl}/oauth/callback`, refreshToken })
+  return code
+}
+
+const callback = (h: Harness, query: Record<string, string>, cookie?: string) =>
+  h.app.inject({ url: `/oauth/callback?${new URLSearchParams(query)}`, headers: cookie ? { cookie } : {} })
+
+t.test('Ads: link -> consent URL with a signed state -> callback -> the refresh token lands as a new secret version', async (t) => {
+  const h = await build(t, { secretsBackend: 'aws', config: withOnboarding })
+  const url = await link(h, 'ads-us')
+  t.match(url, /^https:\/\/broker\.example\.test\/onboarding\/[A-Za-z0-9_-]{32}$/)
+  const { res, location, state, cookie } = await open(h, url)
+  t.equal(res.statusCode, 302)
+  t.equal(location?.origin + (location?.pathname ?? ''), 'https://consent.example.test/ap/oa')
+  t.same(Object.fromEntries([...(location?.searchParams ?? [])].filter(([k]) => k !== 'state')), {
+    client_id: fixtures.adsClient.clientId, scope: 'advertising::campaign_management', response_type: 'code', redirect_uri: `${publicUrl}/oauth/callback`,
+  })
+  t.ok(state.length > 40, 'an unguessable state')
+  t.match(res.headers['set-cookie'], /HttpOnly/)
+  t.match(res.headers['set-cookie'], /SameSite=Lax/)
+  t.match(res.headers['set-cookie'], /Secure/)
+
+  const newToken = 'Atzr|IwEBIOnboarded-ads-token'
+  const done = await callback(h, { code: approve(h, fixtures.adsClient.clientId, newToken), scope: 'advertising::campaign_management', state }, cookie)
+  t.equal(done.statusCode, 200)
+  t.match(done.body, 'Credential ads-us is connected')
+  t.notMatch(done.body, /Atz/, 'never a token on the page')
+  const stored = JSON.parse(h.sm?.current('lwa/ads-us')?.value ?? '{}')
+  t.equal(stored.refresh_token, newToken)
+  t.equal(stored.client_secret, fixtures.adsClient.clientSecret, 'other fields kept')
+  t.equal(h.sm?.callCount({ operation: 'PutSecretValue' }), 1)
+  const events = h.logs.find((r) => typeof r.event === 'string' && r.event.startsWith('onboarding.')).map((r) => r.event)
+  t.same(events, ['onboarding.started', 'onboarding.completed'])
+
+  h.lwa.revokeRefreshToken(fixtures.adsRefreshToken)
+  const res2 = await h.app.inject({ method: 'POST', url: '/admin/credentials/ads-us/refresh', headers: { authorization: `Bearer ${await h.jwt(admin)}` } })
+  t.equal(res2.statusCode, 200, 'the broker now refreshes with the onboarded token')
+})
+
+t.test('SP-API: the website workflow URL, version=beta for a draft app, and selling_partner_id stored', async (t) => {
+  const h = await build(t, { secretsBackend: 'aws', config: withOnboarding })
+  const { location, state, cookie } = await open(h, await link(h, 'sp-acme-eu'))
+  t.equal(location?.origin + (location?.pathname ?? ''), 'https://sellercentral-europe.amazon.com/apps/authorize/consent', 'LWA.md default for eu')
+  t.equal(location?.searchParams.get('application_id'), 'amzn1.sp.solution.test')
+  t.equal(location?.searchParams.get('version'), 'beta')
+  const done = await callback(h, { spapi_oauth_code: approve(h, fixtures.spClient.clientId, 'Atzr|IwEBIOnboarded-seller'), state, selling_partner_id: 'A3SELLERTEST1' }, cookie)
+  t.equal(done.statusCode, 200)
+  t.same(JSON.parse(h.sm?.current('lwa/sellers/acme')?.value ?? '{}'), { refresh_token: 'Atzr|IwEBIOnboarded-seller', selling_partner_id: 'A3SELLERTEST1' })
+})
+
+t.test('CSRF and replay: wrong, tampered, expired, reused, cross-browser or cross-credential state is refused and nothing is stored', async (t) => {
+  const h = await build(t, { secretsBackend: 'aws', config: withOnboarding })
+  const ads = await open(h, await link(h, 'ads-us'))
+  const sp = await open(h, await link(h, 'sp-acme-eu'))
+  const code = () => approve(h, fixtures.adsClient.clientId, 'Atzr|IwEBIShould-never-be-stored')
+  const cases: Array<[string, Record<string, string>, string | undefined, RegExp, string]> = [
+    ['no state', { code: code() }, ads.cookie, /not valid/, 'state_invalid'],
+    ['a forged state', { code: code(), state: 'eyJjcmVkZW50aWFsIjoiYWRzLXVzIn0.forged' }, ads.cookie, /not valid/, 'state_invalid'],
+    ['a tampered state', { code: code(), state: ads.state.replace(/^./, (c) => (c === 'e' ? 'f' : 'e')) }, ads.cookie, /not valid/, 'state_invalid'],
+    ['no cookie: another browser', { code: code(), state: ads.state }, undefined, /browser that started it/, 'other_browser'],
+    ['another flow\'s cookie (cross-credential)', { code: code(), state: ads.state }, sp.cookie, /browser that started it/, 'other_browser'],
+    ['declined on Amazon\'s page', { error: 'access_denied', error_description: 'The user denied', state: sp.state }, sp.cookie, /declined/, 'declined'],
+  ]
+  for (const [name, query, cookie, message, reason] of cases) {
+    const res = await callback(h, query, cookie)
+    t.equal(res.statusCode, 400, name)
+    t.match(res.body, message, name)
+    t.match(res.headers['content-type'], /^text\/html/)
+    t.equal(h.logs.find((r) => r.event === 'onboarding.failed').at(-1)?.reason, reason, `${name}: audited`)
+  }
+  const replay = await callback(h, { spapi_oauth_code: 'x', state: sp.state }, sp.cookie)
+  t.match(replay.body, /already completed or used/, 'a used state (even a declined one) cannot be replayed')
+  t.equal(h.sm?.callCount({ operation: 'PutSecretValue' }), 0, 'nothing stored')
+  t.equal(h.lwa.callCount(), 0, 'no code was ever exchanged')
+})
+
+t.test('the link works once and expires; the state expires; an expired code gets a clear page', async (t) => {
+  const h = await build(t, { secretsBackend: 'aws', config: withOnboarding })
+  const url = await link(h, 'ads-us')
+  const first = await open(h, url)
+  t.equal(first.res.statusCode, 302)
+  const again = await open(h, url)
+  t.equal(again.res.statusCode, 410)
+  t.match(again.res.body, /expired or was already used/)
+
+  const stale = await link(h, 'ads-us')
+  h.clock.advance(601_000)
+  t.equal((await open(h, stale)).res.statusCode, 410, 'a link older than linkTtlSeconds')
+  const late = await callback(h, { code: approve(h, fixtures.adsClient.clientId, 'Atzr|late'), state: first.state }, first.cookie)
+  t.equal(late.statusCode, 400)
+  t.match(late.body, /expired/)
+
+  const fresh = await open(h, await link(h, 'ads-us'))
+  const expiredCode = await callback(h, { code: 'ANcode-never-issued-or-expired', state: fresh.state }, fresh.cookie)
+  t.equal(expiredCode.statusCode, 400)
+  t.match(expiredCode.body, /refused the authorization code \(invalid_grant\)/)
+  t.equal(h.sm?.callCount({ operation: 'PutSecretValue' }), 0)
+})
+
+t.test('only admins get links, only for credentials that can be onboarded', async (t) => {
+  const h = await build(t, { config: withOnboarding })
+  const ask = async (credential: string, who = admin) => h.app.inject({ method: 'POST', url: '/admin/onboarding', headers: { authorization: `Bearer ${await h.jwt(who)}` }, payload: { credential } })
+  t.equal((await ask('ads-us', { claims: { sub: 'system:serviceaccount:ads:reporter' } })).statusCode, 403)
+  t.equal((await ask('sp-notifications')).json().error, 'invalid_request', 'a grantless credential has nothing to onboard')
+  t.equal((await ask('nope')).json().error, 'invalid_request')
+  t.equal((await ask('ads-us')).statusCode, 200)
+  t.match(h.logs.find((r) => r.event === 'admin.onboarding.link' && r.outcome === 'allowed')[0], { credential: 'ads-us' })
+})
+
+t.test('a secrets backend that cannot store (file) ends on a clear page and nothing half-written', async (t) => {
+  const h = await build(t, { config: withOnboarding })
+  const { state, cookie } = await open(h, await link(h, 'ads-us'))
+  const res = await callback(h, { code: approve(h, fixtures.adsClient.clientId, 'Atzr|x'), state }, cookie)
+  t.equal(res.statusCode, 503)
+  t.match(res.body, /could not be stored/)
+})
