@@ -17,7 +17,7 @@ import { Onboarding } from './onboarding/onboarding.js'
 import { registerMetrics } from './routes/metrics.js'
 import { Metrics } from './observability/metrics.js'
 import type { SecretStore } from './secrets/index.js'
-import { TokenService } from './tokens/index.js'
+import { TokenService, type SharedTokenStore } from './tokens/index.js'
 
 export interface AppDeps {
   config: BrokerConfig
@@ -32,6 +32,10 @@ export interface AppDeps {
   random?: () => number
   /** Shared with the secret store, which reports its calls here; one is made if absent. */
   metrics?: Metrics
+  /** Tokens, refresh locks and peer events shared with other replicas (cache.backend redis). */
+  sharedTokens?: SharedTokenStore
+  /** A store for @fastify/rate-limit shared with other replicas (its `redis` option: an ioredis client). */
+  rateLimitRedis?: unknown
 }
 
 declare module 'fastify' {
@@ -79,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     config, secrets: deps.secrets, lwa, clock, events: metrics,
     logger: deps.logger.child({ component: 'tokens' }),
     ...(deps.random ? { random: deps.random } : {}),
+    ...(deps.sharedTokens ? { shared: deps.sharedTokens } : {}),
   })
   app.decorate('tokens', tokens)
   metrics.observe({ now: () => clock.now(), credentials: () => tokens.status(), secrets: () => deps.secrets.status?.() ?? [] })
@@ -103,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     authenticator,
     policy: compilePolicy(config.policy),
     rateLimit: config.rateLimit,
+    rateLimitRedis: deps.rateLimitRedis,
     tokens,
     audit,
     onboarding,

@@ -29,6 +29,12 @@ export function checkConfig(config: BrokerConfig): ConfigProblem[] {
     }
   })
 
+  if (config.cache.backend === 'redis') {
+    need(config.cache.url !== undefined, 'cache.url', 'is required when cache.backend is "redis"')
+    need((config.cache.encryptionKeyFile === undefined) !== (config.cache.encryptionKeySecret === undefined),
+      'cache.encryptionKeyFile', 'exactly one of encryptionKeyFile or encryptionKeySecret is required with Redis: tokens are stored encrypted')
+  }
+
   if (config.mode === 'sidecar') {
     need(['127.0.0.1', '::1', 'localhost'].includes(config.listen.host), 'listen.host', 'must be loopback (127.0.0.1 or ::1) in sidecar mode')
   }

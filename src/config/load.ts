@@ -90,6 +90,7 @@ function resolvePaths(config: BrokerConfig, base: string): void {
     if (k8s?.caFile) k8s.caFile = resolve(base, k8s.caFile)
     if (k8s?.tokenFile) k8s.tokenFile = resolve(base, k8s.tokenFile)
   }
+  if (config.cache.encryptionKeyFile) config.cache.encryptionKeyFile = resolve(base, config.cache.encryptionKeyFile)
   if (!['stdout', 'stderr'].includes(config.audit.destination)) config.audit.destination = resolve(base, config.audit.destination)
 }
 

@@ -205,6 +205,18 @@ const RateLimits = Type.Object({
   unauthenticatedMax: Type.Integer({ minimum: 1, default: 60 }),
 }, { ...closed, default: {} })
 
+/** Where tokens, refresh locks and rate-limit counters live: this process, or Redis shared by all replicas. */
+const Cache = Type.Object({
+  backend: Type.Enum(['memory', 'redis'], { default: 'memory' }),
+  /** redis: e.g. redis://redis.lwa-broker.svc:6379/0 (rediss:// for TLS). */
+  url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  keyPrefix: Type.String({ minLength: 1, default: 'lwa-broker:' }),
+  /** redis: the AES-256-GCM key for tokens at rest, from a file (32 bytes, raw or base64)... */
+  encryptionKeyFile: Type.Optional(NonEmpty),
+  /** ...or from a Secrets Manager secret whose field `key` holds it (base64). Never from this file. */
+  encryptionKeySecret: Type.Optional(NonEmpty),
+}, { ...closed, default: {} })
+
 const Audit = Type.Object({
   /** Where audit events go: `stdout`, `stderr`, or a file path (appended). */
   destination: Type.String({ minLength: 1, default: 'stdout' }),
@@ -221,6 +233,7 @@ export const ConfigSchema = Type.Object({
   shutdown: Shutdown,
   /** Optional: lets admins hand out consent links that store the refresh token themselves. */
   onboarding: Type.Optional(Onboarding),
+  cache: Cache,
   auth: Auth,
   rateLimit: RateLimits,
   audit: Audit,

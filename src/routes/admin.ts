@@ -51,7 +51,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     }))
 
   app.post('/admin/secrets/reload', { schema: { querystring: NoQuery, response: { 200: ReloadResponse, ...errors } } },
-    admin('secrets.reload', async () => ({ reloaded_secrets: deps.tokens.reloadSecrets().length })))
+    admin('secrets.reload', async () => ({ reloaded_secrets: (await deps.tokens.reloadSecrets()).length })))
 
   const { onboarding } = deps
   if (onboarding) {

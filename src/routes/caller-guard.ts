@@ -19,6 +19,8 @@ export interface CallerGuardDeps {
   authenticator: Authenticator
   policy: readonly CompiledRule[]
   rateLimit: BrokerConfig['rateLimit']
+  /** Counters shared by all replicas (an ioredis client); absent: per replica. */
+  rateLimitRedis?: unknown
   audit: AuditLog
   events: BrokerEvents
 }
@@ -53,6 +55,8 @@ export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps, 
   const limits = deps.rateLimit
   await app.register(rateLimit, {
     hook: 'preHandler',
+    // With Redis the limit holds across replicas; if Redis fails, requests pass rather than fail.
+    ...(deps.rateLimitRedis ? { redis: deps.rateLimitRedis, skipOnError: true } : {}),
     timeWindow: limits.timeWindowSeconds * 1000,
     keyGenerator: (request) => (request.principal ? `caller:${request.principal.issuer} ${request.principal.subject}` : `addr:${request.ip}`),
     max: (request) => (request.principal ? rateLimitOf(deps.policy, request.principal) ?? limits.max : limits.unauthenticatedMax),

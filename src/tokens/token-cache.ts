@@ -142,6 +142,20 @@ export class TokenCache<T extends Expiring> {
     return true
   }
 
+  /** Takes a token obtained elsewhere (another replica) if it is newer than the one held. */
+  offer(key: string, token: T): void {
+    const entry = this.entries.get(key)
+    if (!entry || (entry.token && entry.token.obtainedAtMs >= token.obtainedAtMs)) return
+    entry.token = token
+    entry.refreshAtMs = this.refreshAtMs(token)
+    entry.failure = undefined
+  }
+
+  /** When a token (this replica's or another's) is due for refresh, without jitter. */
+  refreshPointOf(token: T): number {
+    return token.expiresAtMs - (token.expiresAtMs - token.obtainedAtMs) * this.options.refreshAheadRatio
+  }
+
   private refreshAtMs(token: T): number {
     const { refreshAheadRatio, refreshJitterRatio, random } = this.options
     const lifetime = token.expiresAtMs - token.obtainedAtMs

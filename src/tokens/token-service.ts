@@ -6,6 +6,7 @@ import { apiHeaders } from './api-headers.js'
 import { backoffDelayMs } from './backoff.js'
 import { toBrokerError } from './broker-errors.js'
 import { TokenCache, type Failure } from './token-cache.js'
+import type { PeerEvent, SharedTokenStore } from './shared-store.js'
 import { TokenSource, type BrokerToken, type TokenSourceDeps } from './token-source.js'
 
 export interface IssuedToken extends BrokerToken {
@@ -14,7 +15,13 @@ export interface IssuedToken extends BrokerToken {
   headers: Record<string, string>
 }
 
-export type TokenServiceDeps = TokenSourceDeps
+export interface TokenServiceDeps extends TokenSourceDeps {
+  /** Tokens and refresh locks shared with other replicas; absent: this replica alone. */
+  shared?: SharedTokenStore
+}
+
+/** A refresh lock outlives any sane refresh: LWA attempts plus pauses, well under a minute. */
+const sharedLockTtlMs = 30_000
 
 /** healthy: last refresh worked. degraded: refreshes failing (the cached token may still serve). rejected: LWA refused the credential. */
 export type CredentialHealth = 'healthy' | 'degraded' | 'rejected'
@@ -41,6 +48,7 @@ export class TokenService {
   constructor(deps: TokenServiceDeps) {
     this.deps = deps
     this.source = new TokenSource(deps)
+    deps.shared?.subscribe((event) => void this.onPeerEvent(event))
     const { tokens } = deps.config
     const random = deps.random ?? Math.random
     this.cache = new TokenCache<BrokerToken>({
@@ -65,7 +73,7 @@ export class TokenService {
     const config = this.configOf(name)
     let token: BrokerToken
     try {
-      token = await this.withinDeadline(name, this.cache.get(name, minTtlSeconds * 1000, () => this.source.obtain(name, config)))
+      token = await this.withinDeadline(name, this.cache.get(name, minTtlSeconds * 1000, () => this.obtain(name, config)))
     } catch (err) {
       throw this.callerError(name, err)
     }
@@ -89,14 +97,15 @@ export class TokenService {
     })
   }
 
-  /** Obtains a new token now (admin); the cached one keeps serving unless the new one arrives. */
+  /** Obtains a new token now (admin); the cached one keeps serving unless the new one arrives. Other replicas take it too. */
   async forceRefresh(name: string): Promise<void> {
     const config = this.configOf(name)
     try {
-      await this.withinDeadline(name, this.cache.refreshNow(name, () => this.source.obtain(name, config)))
+      await this.withinDeadline(name, this.cache.refreshNow(name, () => this.obtain(name, config, true)))
     } catch (err) {
       throw this.callerError(name, err)
     }
+    await this.tellPeers({ kind: 'token_refreshed', credential: name })
   }
 
   /**
@@ -105,12 +114,33 @@ export class TokenService {
    * are still valid.
    * Returns the secret ids reloaded.
    */
-  reloadSecrets(): string[] {
+  async reloadSecrets(): Promise<string[]> {
+    const ids = this.reloadSecretsHere()
+    await this.tellPeers({ kind: 'secrets_reloaded' })
+    return ids
+  }
+
+  private reloadSecretsHere(): string[] {
     const { config, secrets } = this.deps
     const ids = secretIdsOf(config)
     for (const id of ids) secrets.invalidate?.(id)
     for (const name of Object.keys(config.credentials)) this.cache.retryNow(name)
     return ids
+  }
+
+  private async onPeerEvent(event: PeerEvent): Promise<void> {
+    if (event.kind === 'secrets_reloaded') {
+      this.reloadSecretsHere()
+      return
+    }
+    if (!this.has(event.credential)) return
+    const token = await this.deps.shared?.get(event.credential).catch(() => undefined)
+    if (token) this.cache.offer(event.credential, token)
+  }
+
+  /** Peers missing a message only lose a shortcut: they still refresh on their own schedule. */
+  private async tellPeers(event: PeerEvent): Promise<void> {
+    await this.deps.shared?.publish(event).catch((err: unknown) => this.deps.logger.warn({ event: event.kind, error: (err as Error).message }, 'could not tell the other replicas'))
   }
 
   /** A credential's secret was replaced (onboarding): if it had failed, try it again at once. */
@@ -147,6 +177,39 @@ export class TokenService {
   /** Resolves when no refresh is in flight (tests, shutdown). */
   settled(): Promise<void> {
     return this.cache.settled()
+  }
+
+  /**
+   * A fresh token for the cache: another replica's, if it is fresher than ours and not yet
+   * due for refresh; otherwise one replica (the lock holder) asks LWA and shares the result
+   * while the others wait for it. Any failure of the shared store falls back to asking LWA
+   * here: the shared layer may save LWA calls, never cost a caller its token.
+   */
+  private async obtain(name: string, config: CredentialConfig, force = false): Promise<BrokerToken> {
+    const { shared } = this.deps
+    if (!shared) return this.source.obtain(name, config)
+    const local = this.cache.peek(name).token
+    const usable = (t: BrokerToken | undefined): boolean => t !== undefined && !force
+      && t.obtainedAtMs > (local?.obtainedAtMs ?? 0) && this.deps.clock.now() < this.cache.refreshPointOf(t)
+    let release: (() => Promise<void>) | undefined
+    try {
+      const theirs = await shared.get(name)
+      if (theirs && usable(theirs)) return theirs
+      release = await shared.lock(name, sharedLockTtlMs)
+      if (!release) {
+        const awaited = await shared.waitFor(name, Math.max(local?.obtainedAtMs ?? 0, theirs?.obtainedAtMs ?? 0), this.deps.config.tokens.requestDeadlineMs)
+        if (awaited) return awaited
+      }
+    } catch (err) {
+      this.deps.logger.warn({ credential: name, error: (err as Error).message }, 'shared token store unavailable; refreshing locally')
+    }
+    try {
+      const fresh = await this.source.obtain(name, config)
+      await shared.put(name, fresh).catch((err: unknown) => this.deps.logger.warn({ credential: name, error: (err as Error).message }, 'could not share the token'))
+      return fresh
+    } finally {
+      await release?.().catch(() => {})
+    }
   }
 
   private configOf(name: string): CredentialConfig {

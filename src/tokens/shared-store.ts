@@ -1,0 +1,25 @@
+import type { BrokerToken } from './token-source.js'
+
+/**
+ * Tokens shared between replicas (Redis, when configured). Every method may fail: the
+ * caller then falls back to what one replica can do alone, so a failure of this store
+ * never fails a request the local layer can serve.
+ */
+export interface SharedTokenStore {
+  /** The newest token any replica stored for this credential. */
+  get(credential: string): Promise<BrokerToken | undefined>
+  /** Shares a token; it is kept until it expires. */
+  put(credential: string, token: BrokerToken): Promise<void>
+  /** Becomes the one replica refreshing this credential, or undefined if another already is. */
+  lock(credential: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>
+  /** Waits, at most `timeoutMs`, for a token obtained after `newerThanMs` (the lock holder's). */
+  waitFor(credential: string, newerThanMs: number, timeoutMs: number): Promise<BrokerToken | undefined>
+  /** Tells the other replicas (not this one) what happened here. */
+  publish(event: PeerEvent): Promise<void>
+  /** Hears what the other replicas publish. */
+  subscribe(listener: (event: PeerEvent) => void): void
+  close(): Promise<void>
+}
+
+/** What one replica tells the others: an admin reloaded secrets, or a token was force-refreshed. */
+export type PeerEvent = { kind: 'secrets_reloaded' } | { kind: 'token_refreshed'; credential: string }
