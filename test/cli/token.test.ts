@@ -4,9 +4,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { cli } from '../support/run-cli.js'
-import { baseConfig, baseSecrets, seedEmulator } from '../helper.js'
-import { startBroker } from '../support/broker-process.js'
-import { LwaEmulator } from '../support/lwa-emulator.js'
+import { processFixture, startBroker } from '../support/broker-process.js'
 
 /** The CLI as operators run it, through tsx from the repo root. */
 type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0]
@@ -18,21 +16,13 @@ const devIssuer = 'https://dev.example'
  * JWT file minted for `dev-tester` (allowed ads-*) by the CLI itself.
  */
 async function brokerWithDevKey(t: Test) {
-  const lwa = await LwaEmulator.start()
-  t.teardown(() => lwa.close())
-  seedEmulator(lwa)
-  const dir = t.testdir({})
-  t.equal((await cli(['mint-jwt', '--generate-key', join(dir, 'dev')])).code, 0)
-  writeFileSync(join(dir, 'secrets.json'), JSON.stringify(baseSecrets()))
-  const config = {
-    ...baseConfig(lwa, './secrets.json', { keys: [] }),
+  const { lwa, dir, configPath } = await processFixture(t, (c) => ({
+    ...c,
     issuers: [{ issuer: devIssuer, audiences: ['lwa-broker'], algorithms: ['ES256'], jwks: { file: './dev.jwks.json' } }],
     policy: [{ subject: 'dev-tester', credentials: ['ads-*'] }],
-    listen: { host: '127.0.0.1', port: 0 },
-    shutdown: { drainSeconds: 0 },
-  }
-  writeFileSync(join(dir, 'broker.yaml'), JSON.stringify(config))
-  const broker = startBroker(join(dir, 'broker.yaml'))
+  }))
+  t.equal((await cli(['mint-jwt', '--generate-key', join(dir, 'dev')])).code, 0)
+  const broker = startBroker(configPath)
   t.teardown(() => { broker.child.kill('SIGKILL') })
   const minted = await cli(['mint-jwt', '--key', join(dir, 'dev.key.pem'), '--iss', devIssuer, '--sub', 'dev-tester'])
   t.equal(minted.code, 0)

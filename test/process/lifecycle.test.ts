@@ -1,30 +1,13 @@
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import t from 'tap'
-import { baseConfig, baseSecrets, callerKeys, fixtures, mintJwt, seedEmulator } from '../helper.js'
-import { startBroker } from '../support/broker-process.js'
-import { LwaEmulator } from '../support/lwa-emulator.js'
+import { baseSecrets, fixtures, mintJwt } from '../helper.js'
+import { processFixture, startBroker } from '../support/broker-process.js'
 import { SecretsManagerEmulator } from '../support/secrets-manager-emulator.js'
-
-type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
 const platform = { claims: { sub: 'system:serviceaccount:platform:all' } }
 const awsEnv = { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }
 
-async function setup(t: Test, extra: (config: Record<string, unknown>) => Record<string, unknown>) {
-  const lwa = await LwaEmulator.start()
-  t.teardown(() => lwa.close())
-  seedEmulator(lwa)
-  const keys = await callerKeys()
-  const dir = t.testdir({})
-  writeFileSync(join(dir, 'secrets.json'), JSON.stringify(baseSecrets()))
-  const config = extra({ ...baseConfig(lwa, './secrets.json', keys.jwks), listen: { host: '127.0.0.1', port: 0 } })
-  writeFileSync(join(dir, 'broker.yaml'), JSON.stringify(config))
-  return { lwa, keys, configPath: join(dir, 'broker.yaml') }
-}
-
 t.test('SIGTERM during load: readiness goes false first, no in-flight request fails, exit 0', async (t) => {
-  const { lwa, keys, configPath } = await setup(t, (c) => ({ ...c, shutdown: { drainSeconds: 1, graceSeconds: 10 } }))
+  const { lwa, keys, configPath } = await processFixture(t, (c) => ({ ...c, shutdown: { drainSeconds: 1, graceSeconds: 10 } }))
   lwa.latencyMs = 600
   const run = startBroker(configPath)
   t.teardown(() => { run.child.kill('SIGKILL') })
@@ -48,7 +31,7 @@ t.test('SIGKILL in the middle of a refresh: the restarted broker serves, and not
   const sm = await SecretsManagerEmulator.start()
   t.teardown(() => sm.close())
   for (const [id, value] of Object.entries(baseSecrets())) sm.putSecret(id, value as object)
-  const { lwa, keys, configPath } = await setup(t, (c) => ({ ...c, secrets: { backend: 'aws', region: 'us-east-1', endpoint: sm.url } }))
+  const { lwa, keys, configPath } = await processFixture(t, (c) => ({ ...c, secrets: { backend: 'aws', region: 'us-east-1', endpoint: sm.url } }))
   const rotated = 'Atzr|IwEBIAds-refresh-token-after-crash'
   lwa.addRefreshToken({ refreshToken: fixtures.adsRefreshToken, clientId: fixtures.adsClient.clientId, rotateTo: rotated })
   lwa.latencyMs = 1500

@@ -1,9 +1,7 @@
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { startBroker } from '../support/broker-process.js'
-import { baseConfig, baseSecrets, callerKeys, mintJwt, seedEmulator } from '../helper.js'
-import { LwaEmulator } from '../support/lwa-emulator.js'
+import { processFixture, startBroker } from '../support/broker-process.js'
+import { mintJwt } from '../helper.js'
 
 t.test('a bad config stops start-up with exit 2 and a message naming the file and field', async (t) => {
   const dir = t.testdir({ 'broker.yaml': 'listen: { port: 8787 }\nsecrets: { backend: file, path: ./s.json }\nissuers: []\ncredentials: { x: { api: ads, region: mars, secret: s } }\n' })
@@ -26,15 +24,8 @@ t.test('a missing config file names the path', async (t) => {
 })
 
 t.test('the process serves a token, warns loudly about the file backend, and exits 0 on SIGTERM', async (t) => {
-  const lwa = await LwaEmulator.start()
-  t.teardown(() => lwa.close())
-  seedEmulator(lwa)
-  const keys = await callerKeys()
-  const dir = t.testdir({})
-  writeFileSync(join(dir, 'secrets.json'), JSON.stringify(baseSecrets()))
-  const config = { ...baseConfig(lwa, './secrets.json', keys.jwks), listen: { host: '127.0.0.1', port: 0 }, shutdown: { drainSeconds: 0 } }
-  writeFileSync(join(dir, 'broker.yaml'), JSON.stringify(config))
-  const run = startBroker(join(dir, 'broker.yaml'))
+  const { lwa, keys, configPath } = await processFixture(t)
+  const run = startBroker(configPath)
   t.teardown(() => { run.child.kill('SIGKILL') })
 
   const address = await run.listening()

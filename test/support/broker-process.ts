@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { childEnv } from './child-env.js'
 
@@ -30,4 +31,26 @@ export async function waitFor(predicate: () => boolean, what: string, timeoutMs 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 25))
   }
+}
+
+type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0]
+
+/**
+ * What a broker process needs on disk: an LWA emulator with the usual clients, the usual
+ * secrets in a file, and a config file (listening on a free port, no shutdown drain) that
+ * `change` may adjust. Closed when the test ends.
+ */
+export async function processFixture(t: Test, change: (config: Record<string, unknown>) => Record<string, unknown> = (c) => c) {
+  const { baseConfig, baseSecrets, callerKeys, seedEmulator } = await import('../helper.js')
+  const { LwaEmulator } = await import('./lwa-emulator.js')
+  const lwa = await LwaEmulator.start()
+  t.teardown(() => lwa.close())
+  seedEmulator(lwa)
+  const keys = await callerKeys()
+  const dir = t.testdir({})
+  writeFileSync(join(dir, 'secrets.json'), JSON.stringify(baseSecrets()))
+  const config = change({ ...baseConfig(lwa, './secrets.json', keys.jwks), listen: { host: '127.0.0.1', port: 0 }, shutdown: { drainSeconds: 0 } })
+  const configPath = join(dir, 'broker.yaml')
+  writeFileSync(configPath, JSON.stringify(config))
+  return { lwa, keys, dir, configPath }
 }
