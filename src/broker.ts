@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { Agent } from 'undici'
 import { buildApp } from './app.js'
+import { openSharedCache } from './cache/index.js'
 import { systemClock, type Clock } from './clock.js'
 import type { BrokerConfig } from './config/index.js'
 import { createAuditLogger } from './observability/logger.js'
@@ -36,7 +37,8 @@ export async function createBroker(config: BrokerConfig, logger: Logger, clock: 
   }
   const lwaDispatcher = new Agent(lwaPool)
   const auditLogger = createAuditLogger(config.audit.destination)
-  const app = await buildApp({ config, logger, clock, secrets, lwaDispatcher, auditLogger, metrics })
+  const shared = config.cache.backend === 'redis' ? await openSharedCache(config.cache, { secrets, clock, logger: logger.child({ component: 'cache' }), metrics }) : undefined
+  const app = await buildApp({ config, logger, clock, secrets, lwaDispatcher, auditLogger, metrics, ...(shared ? { sharedTokens: shared.store, rateLimitRedis: shared.rateLimitRedis } : {}) })
   if (config.tokens.prewarm) app.addHook('onListen', async () => void app.tokens.prewarm())
   return {
     app,
@@ -44,7 +46,7 @@ export async function createBroker(config: BrokerConfig, logger: Logger, clock: 
       app.readiness.drain()
       await sleep(config.shutdown.drainSeconds * 1000)
       await closeWithin(app, config.shutdown.graceSeconds * 1000, logger)
-      await Promise.all([lwaDispatcher.close(), secrets.close(), new Promise((resolve) => auditLogger.flush(resolve))])
+      await Promise.all([lwaDispatcher.close(), secrets.close(), shared?.close(), new Promise((resolve) => auditLogger.flush(resolve))])
     },
   }
 }

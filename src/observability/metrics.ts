@@ -60,6 +60,11 @@ export class Metrics implements BrokerEvents {
     this.sources = sources
   }
 
+  /** Redis backend only (a memory-only broker has no shared cache to report down): 1 while it is reachable. */
+  sharedCacheUp(up: () => boolean): void {
+    new Gauge({ name: `${prefix}shared_cache_up`, help: '1 while the shared cache (Redis) is reachable, 0 while this replica serves alone.', registers: [this.registry], collect() { this.set(up() ? 1 : 0) } })
+  }
+
   lwaCall(credential: string, grant: string, result: string, seconds: number): void {
     this.lwaCalls.inc({ credential, grant, result })
     this.lwaDuration.observe({ grant }, seconds)

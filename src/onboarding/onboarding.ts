@@ -55,11 +55,12 @@ export class Onboarding {
   /** The link was opened: use it up and send the browser to Amazon with a fresh state. */
   async begin(linkId: string): Promise<{ credential: string; nonce: string; redirectUrl: string; maxAgeSeconds: number }> {
     const link = this.links.get(linkId)
-    this.links.delete(linkId)
     const now = this.deps.clock.now()
     if (!link || now >= link.expiresAtMs) throw new OnboardingError('link_invalid', 410, 'This link has expired or was already used. Ask for a new one.')
     const config = this.onboardable(link.credential) as CredentialConfig
     const app = await this.readApp(link.credential, config)
+    // Used up only once the redirect can be made: "try again later" must stay true.
+    if (!this.links.delete(linkId)) throw new OnboardingError('link_invalid', 410, 'This link has expired or was already used. Ask for a new one.')
     const { state, nonce } = this.states.issue(link.credential, now + this.settings.stateTtlSeconds * 1000)
     return { credential: link.credential, nonce, redirectUrl: consentUrl(this.settings, config, app.clientId, state), maxAgeSeconds: this.settings.stateTtlSeconds }
   }
@@ -69,8 +70,8 @@ export class Onboarding {
     const payload = this.states.consume(query.state ?? '', cookieNonce, this.deps.clock.now())
     if (typeof payload === 'string') throw stateFailure(payload)
     const { credential } = payload
-    const config = this.onboardable(credential)
-    if (!config) throw new OnboardingError('link_invalid', 410, 'This credential can no longer be onboarded.', credential)
+    // The state names a credential that was onboardable when it was issued; config does not change at run time.
+    const config = this.onboardable(credential) as CredentialConfig
     if (query.error) throw new OnboardingError('declined', 400, 'The authorization was declined on Amazon\'s page. Nothing was stored.', credential)
     const code = query.code ?? query.spapi_oauth_code
     if (!code) throw new OnboardingError('code_missing', 400, 'Amazon did not send an authorization code. Nothing was stored.', credential)

@@ -34,9 +34,10 @@ export class StateSigner {
     if (!body || !mac || !safeEqual(mac, this.mac(body))) return 'invalid'
     const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as StatePayload
     if (nowMs >= payload.expiresAtMs) return 'expired'
-    if (!cookieNonce || !safeEqual(cookieNonce, payload.nonce)) return 'other_browser'
     this.forgetExpired(nowMs)
+    // Before the cookie check: reloading the finished page (cookie cleared) says "already used".
     if (this.used.has(payload.nonce)) return 'reused'
+    if (!cookieNonce || !safeEqual(cookieNonce, payload.nonce)) return 'other_browser'
     this.used.set(payload.nonce, payload.expiresAtMs)
     return payload
   }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { isAdmin, type CompiledRule, type Principal } from '../auth/index.js'
 import { BrokerError, isBrokerError } from '../errors.js'
@@ -25,7 +25,9 @@ const NoQuery = Type.Object({}, { additionalProperties: false })
  * (never a secret or token), a forced refresh, a secret reload. Each call is audited.
  */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
-  const admin = (action: string, run: (request: FastifyRequest, caller: Principal) => Promise<unknown>) => async (request: FastifyRequest) => {
+  const admin = (action: string, run: (request: FastifyRequest, caller: Principal) => Promise<unknown>) => async (request: FastifyRequest, reply: FastifyReply) => {
+    // Status and one-time onboarding links are nothing for a cache to keep.
+    reply.header('cache-control', 'no-store')
     const target = (request.params as { name?: string } | undefined)?.name ?? (request.body as { credential?: string } | undefined)?.credential
     const ctx = auditContext(request, target)
     try {

@@ -56,7 +56,7 @@ export function lwaCompatRoutes(deps: TokenRouteDeps): FastifyPluginAsync {
     }, async (request, reply) => {
       const { grant_type: grantType, refresh_token: credential } = request.body
       if (grantType !== 'refresh_token') {
-        return sendLwaError(request, reply, new BrokerError('invalid_request', 'only grant_type=refresh_token is served'), 'unsupported_grant_type')
+        return sendLwaError(request, reply, new BrokerError('invalid_request', 'only grant_type=refresh_token is served'), { error: 'unsupported_grant_type', description: 'The authorization grant type is not supported: the broker serves refresh_token' })
       }
       if (!credential || !new RegExp(credentialNamePattern).test(credential)) {
         throw new BrokerError('invalid_request', 'refresh_token must name a broker credential')
@@ -84,11 +84,11 @@ function toBrokerError(err: FastifyError): BrokerError {
   return new BrokerError('internal_error', 'internal error', { cause: err })
 }
 
-function sendLwaError(request: FastifyRequest, reply: FastifyReply, err: BrokerError, error?: string): FastifyReply {
+function sendLwaError(request: FastifyRequest, reply: FastifyReply, err: BrokerError, override?: { error: string; description: string }): FastifyReply {
   const shape = lwaErrors[err.code]
   if (err.code === 'internal_error') request.log.error({ err: err.cause }, 'unhandled error')
   else request.log.info({ error: err.code, ...err.logDetail }, err.message)
   if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
   return reply.code(shape.status).header('cache-control', 'no-store').header('x-request-id', request.id)
-    .send({ error: error ?? shape.error, error_description: shape.description })
+    .send({ error: override?.error ?? shape.error, error_description: override?.description ?? shape.description })
 }

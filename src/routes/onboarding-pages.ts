@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type Static } from 'typebox'
 import type { AuditLog } from '../observability/audit.js'
+import { BrokerError, isBrokerError } from '../errors.js'
 import { OnboardingError, type Onboarding } from '../onboarding/onboarding.js'
 
 const cookieName = 'lwa_broker_onboarding'
@@ -28,8 +29,9 @@ export function onboardingPages(onboarding: Onboarding, audit: AuditLog, secureC
   return async (app) => {
     await app.register(cookie)
     app.setErrorHandler((err, request, reply) => {
-      const failure = err instanceof OnboardingError ? err : new OnboardingError('state_invalid', 400, 'This request is not valid.')
-      audit.onboarding(context(request, failure.credential), 'failed', failure.reason)
+      const failure = asFailure(err)
+      if (failure.status >= 500 && !(err instanceof OnboardingError)) request.log.error({ err }, 'unhandled error')
+      audit.onboarding(context(request, failure instanceof OnboardingError ? failure.credential : undefined), 'failed', failure instanceof OnboardingError ? failure.reason : failure.code)
       return page(reply, failure.status, 'Not connected', failure.message)
     })
 
@@ -47,6 +49,13 @@ export function onboardingPages(onboarding: Onboarding, audit: AuditLog, secureC
       return page(reply, 200, 'Connected', `Credential ${credential} is connected. You can close this page.`)
     })
   }
+}
+
+/** Our own failures keep their page; the broker's (sidecar refusal, bad input) keep their status; anything else is a bug. */
+function asFailure(err: unknown): OnboardingError | BrokerError {
+  if (err instanceof OnboardingError || isBrokerError(err)) return err
+  const validation = (err as { validation?: unknown }).validation !== undefined
+  return validation ? new BrokerError('invalid_request', 'This request is not valid.') : new BrokerError('internal_error', 'Something went wrong. Nothing was stored.')
 }
 
 function context(request: FastifyRequest, credential: string | undefined) {

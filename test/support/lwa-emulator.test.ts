@@ -264,3 +264,211 @@ t.test('close does not hang on keep-alive sockets or pending slow requests', asy
   await t.rejects(pending)
   t.ok(Date.now() - started < 1000, 'closed promptly')
 })
+
+// The consent side: what a browser sees at Amazon's /ap/oa and /apps/authorize/consent.
+const applicationId = 'amzn1.sp.solution.emulator-test'
+
+async function startConsent(t: Test): Promise<LwaEmulator> {
+  const lwa = await start(t)
+  lwa.addApplication({ applicationId, clientId })
+  return lwa
+}
+
+async function get(url: string): Promise<Answer> {
+  const res = await request(url, { method: 'GET' })
+  return { status: res.statusCode, headers: res.headers, text: await res.body.text() }
+}
+
+/** What a browser submits when the button `decision` is pressed: the page's hidden fields plus the button. */
+function formOf(page: string): { action: string; fields: Body } {
+  const action = /<form method="post" action="([^"]+)">/.exec(page)?.[1]
+  if (action === undefined) throw new Error('no form on the page')
+  const unescape = (s: string): string => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
+  const fields: Body = {}
+  for (const [, name, value] of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[name!] = unescape(value!)
+  return { action, fields }
+}
+
+async function decide(lwa: LwaEmulator, page: string, decision: 'allow' | 'deny' | undefined): Promise<Answer> {
+  const { action, fields } = formOf(page)
+  const body = new URLSearchParams(decision === undefined ? fields : { ...fields, decision }).toString()
+  const res = await request(lwa.url + action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
+  return { status: res.statusCode, headers: res.headers, text: await res.body.text() }
+}
+
+function location(answer: Answer): URL {
+  const value = answer.headers.location
+  if (typeof value !== 'string') throw new Error(`no Location header (HTTP ${answer.status})`)
+  return new URL(value)
+}
+
+const adsConsentUrl = (lwa: LwaEmulator, over: Body = {}): string => `${lwa.url}/ap/oa?` + new URLSearchParams({
+  client_id: clientId, scope: 'advertising::campaign_management', response_type: 'code', redirect_uri: redirectUri, state: 'st<"&>ate-1', ...over,
+}).toString()
+const spConsentUrl = (lwa: LwaEmulator, over: Body = {}): string => `${lwa.url}/apps/authorize/consent?` + new URLSearchParams({
+  application_id: applicationId, state: 'sp-state-1', redirect_uri: redirectUri, ...over,
+}).toString()
+
+t.test('Ads consent page names the client and scope and has Allow and Cancel', async (t) => {
+  const lwa = await startConsent(t)
+  const page = await get(adsConsentUrl(lwa))
+  t.equal(page.status, 200)
+  t.match(page.headers['content-type'], /^text\/html/)
+  t.match(page.text, '<title>Amazon (emulator): authorize</title>')
+  t.match(page.text, clientId)
+  t.match(page.text, 'advertising::campaign_management')
+  t.match(page.text, '<button id="allow" name="decision" value="allow">Allow</button>')
+  t.match(page.text, '<button id="deny" name="decision" value="deny">Cancel</button>')
+  t.notMatch(page.text, 'st<"&>ate-1', 'state is escaped in the page')
+  t.same(formOf(page.text), {
+    action: '/ap/oa/decision',
+    fields: { client_id: clientId, scope: 'advertising::campaign_management', redirect_uri: redirectUri, state: 'st<"&>ate-1' },
+  })
+  t.equal(lwa.callCount(), 0, 'consent pages are not token calls')
+})
+
+t.test('Ads consent page refuses what Amazon refuses, with an HTML page', async (t) => {
+  const lwa = await startConsent(t)
+  const cases: Array<[string, Body, RegExp]> = [
+    ['unknown client', { client_id: 'amzn1.application-oa2-client.nobody' }, /unknown client_id/],
+    ['no client', { client_id: '' }, /unknown client_id/],
+    ['no scope', { scope: '' }, /scope/],
+    ['wrong response_type', { response_type: 'token' }, /response_type/],
+    ['no redirect_uri', { redirect_uri: '' }, /redirect_uri/],
+    ['relative redirect_uri', { redirect_uri: '/callback' }, /redirect_uri/],
+    ['non-http redirect_uri', { redirect_uri: 'javascript:alert(1)' }, /redirect_uri/],
+    ['no state', { state: '' }, /state/],
+  ]
+  for (const [name, over, message] of cases) {
+    const page = await get(adsConsentUrl(lwa, over))
+    t.equal(page.status, 400, name)
+    t.match(page.headers['content-type'], /^text\/html/, name)
+    t.match(page.text, message, name)
+    t.notMatch(page.text, 'id="allow"', name)
+  }
+  t.equal((await request(adsConsentUrl(lwa), { method: 'POST', body: '' })).statusCode, 405)
+  t.equal((await get(`${lwa.url}/ap/oa/decision`)).status, 405)
+})
+
+t.test('Ads Allow redirects with code, scope and state; the code exchanges once', async (t) => {
+  const lwa = await startConsent(t)
+  const page = await get(adsConsentUrl(lwa, { redirect_uri: 'https://broker.example/callback?from=ads' }))
+  const answer = await decide(lwa, page.text, 'allow')
+  t.equal(answer.status, 302)
+  const back = location(answer)
+  t.equal(back.origin + back.pathname, redirectUri)
+  t.equal(back.searchParams.get('from'), 'ads', 'the redirect_uri query is kept')
+  const code = back.searchParams.get('code') ?? ''
+  t.match(code, /^[A-Za-z0-9]{20,}$/)
+  t.equal(back.searchParams.get('scope'), 'advertising::campaign_management')
+  t.equal(back.searchParams.get('state'), 'st<"&>ate-1')
+  t.equal(back.searchParams.get('error'), null)
+
+  const consent = lwa.lastConsent
+  t.match(consent, { kind: 'ads', code, state: 'st<"&>ate-1', clientId, redirectUri: 'https://broker.example/callback?from=ads', scope: 'advertising::campaign_management' })
+  t.equal(consent?.sellingPartnerId, undefined)
+  t.match(consent?.refreshToken, /^Atzr\|/)
+  t.ok((consent?.refreshToken.length ?? 0) >= 350, 'a realistic refresh token')
+  t.equal(lwa.callCount(), 0)
+
+  const exchange = codeBody(code, { redirect_uri: 'https://broker.example/callback?from=ads' })
+  await expectError(t, post(lwa, codeBody(code)), 400, 'invalid_grant') // a different redirect_uri does not use it up
+  const first = parse(await post(lwa, exchange))
+  t.equal(first.refresh_token, consent?.refreshToken)
+  assertAccessToken(t, first.access_token, 'Atza|')
+  await expectError(t, post(lwa, exchange), 400, 'invalid_grant')
+  t.equal((await post(lwa, refreshBody({ refresh_token: consent?.refreshToken ?? '' }))).status, 200, 'the new refresh token works')
+
+  // A second consent mints a new code and refresh token.
+  await decide(lwa, page.text, 'allow')
+  t.not(lwa.lastConsent?.code, code)
+  t.not(lwa.lastConsent?.refreshToken, consent?.refreshToken)
+})
+
+t.test('Cancel redirects with access_denied and state, and grants nothing', async (t) => {
+  const lwa = await startConsent(t)
+  for (const url of [adsConsentUrl(lwa), spConsentUrl(lwa)]) {
+    const page = await get(url)
+    const answer = await decide(lwa, page.text, 'deny')
+    t.equal(answer.status, 302)
+    const back = location(answer)
+    t.equal(back.origin + back.pathname, redirectUri)
+    t.equal(back.searchParams.get('error'), 'access_denied')
+    t.type(back.searchParams.get('error_description'), 'string')
+    t.equal(back.searchParams.get('state'), new URL(url).searchParams.get('state'))
+    t.equal(back.searchParams.get('code'), null)
+    t.equal(back.searchParams.get('spapi_oauth_code'), null)
+  }
+  t.equal(lwa.lastConsent, undefined)
+})
+
+t.test('SP-API consent: known application, version=beta, selling_partner_id on Allow', async (t) => {
+  const lwa = await startConsent(t)
+  const unknown = await get(spConsentUrl(lwa, { application_id: 'amzn1.sp.solution.nobody' }))
+  t.equal(unknown.status, 400)
+  t.match(unknown.text, /unknown application_id/)
+  t.equal((await get(spConsentUrl(lwa, { state: '' }))).status, 400)
+  t.equal((await get(spConsentUrl(lwa, { redirect_uri: '' }))).status, 400)
+
+  const page = await get(spConsentUrl(lwa, { version: 'beta' }))
+  t.equal(page.status, 200)
+  t.match(page.text, '<title>Amazon (emulator): authorize</title>')
+  t.match(page.text, applicationId)
+  t.match(page.text, clientId)
+  t.match(page.text, 'id="allow"')
+  t.match(page.text, 'id="deny"')
+  t.same(formOf(page.text), {
+    action: '/apps/authorize/decision',
+    fields: { application_id: applicationId, version: 'beta', redirect_uri: redirectUri, state: 'sp-state-1' },
+  })
+
+  lwa.nextSellingPartnerId = 'A1SELLER0000042'
+  const answer = await decide(lwa, page.text, 'allow')
+  t.equal(answer.status, 302)
+  const back = location(answer)
+  const code = back.searchParams.get('spapi_oauth_code') ?? ''
+  t.match(code, /^[A-Za-z0-9]{20,}$/)
+  t.equal(back.searchParams.get('state'), 'sp-state-1')
+  t.equal(back.searchParams.get('selling_partner_id'), 'A1SELLER0000042')
+  t.equal(back.searchParams.get('code'), null)
+  t.match(lwa.lastConsent, { kind: 'sp-api', code, sellingPartnerId: 'A1SELLER0000042', state: 'sp-state-1', clientId, applicationId, version: 'beta', redirectUri })
+
+  const first = parse(await post(lwa, codeBody(code)))
+  t.equal(first.refresh_token, lwa.lastConsent?.refreshToken)
+  await expectError(t, post(lwa, codeBody(code)), 400, 'invalid_grant')
+
+  const published = await get(spConsentUrl(lwa))
+  t.notMatch(published.text, 'name="version"', 'no version for a published app')
+  await decide(lwa, published.text, 'allow')
+  t.equal(lwa.lastConsent?.version, undefined)
+  t.equal(lwa.lastConsent?.sellingPartnerId, 'A1SELLER0000042')
+})
+
+t.test('consent codes expire after consentCodeTtlMs', async (t) => {
+  const lwa = await startConsent(t)
+  const page = await get(adsConsentUrl(lwa))
+  lwa.consentCodeTtlMs = 0
+  const code = location(await decide(lwa, page.text, 'allow')).searchParams.get('code') ?? ''
+  await expectError(t, post(lwa, codeBody(code)), 400, 'invalid_grant')
+  t.equal((await post(lwa, refreshBody({ refresh_token: lwa.lastConsent?.refreshToken ?? '' }))).status, 400, 'an unexchanged consent grants no refresh token')
+})
+
+t.test('a decision form that is not a decision is refused', async (t) => {
+  const lwa = await startConsent(t)
+  const page = await get(adsConsentUrl(lwa))
+  const none = await decide(lwa, page.text, undefined)
+  t.equal(none.status, 400)
+  t.match(none.headers['content-type'], /^text\/html/)
+  const { fields } = formOf(page.text)
+  const asJson = await request(`${lwa.url}/ap/oa/decision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...fields, decision: 'allow' }) })
+  t.equal(asJson.statusCode, 400)
+  await asJson.body.dump()
+  const forged = await request(`${lwa.url}/ap/oa/decision`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...fields, client_id: 'amzn1.application-oa2-client.nobody', decision: 'allow' }).toString(),
+  })
+  t.equal(forged.statusCode, 400, 'the decision is checked again')
+  await forged.body.dump()
+  t.equal(lwa.lastConsent, undefined)
+  t.equal(lwa.callCount(), 0)
+})

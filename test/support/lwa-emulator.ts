@@ -1,5 +1,7 @@
 // A loopback Login with Amazon token endpoint (see /work/shared/LWA.md): a real HTTP peer,
 // so the broker's HTTP client, timeouts and error mapping are exercised exactly as in production.
+// It also plays Amazon's consent pages (Ads `/ap/oa`, SP-API `/apps/authorize/consent`): a
+// browser that clicks Allow is redirected back with a code the token endpoint then exchanges.
 import { createServer, STATUS_CODES } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -31,7 +33,30 @@ export interface LwaEmulatorOptions {
 
 export type LwaCallFilter = Partial<Pick<LwaCall, 'grantType' | 'clientId' | 'error'>> & { ok?: boolean }
 
+/** What the last Allow on a consent page granted (a denial leaves it as it was). */
+export interface LwaConsent {
+  kind: 'ads' | 'sp-api'
+  code: string
+  refreshToken: string
+  /** SP-API only: what Amazon sends back as `selling_partner_id`. */
+  sellingPartnerId?: string
+  state: string
+  clientId: string
+  redirectUri: string
+  /** Ads only: the scope the consent page was asked for. */
+  scope?: string
+  /** SP-API only. */
+  applicationId?: string
+  /** SP-API only: `beta` when the page was opened for a draft app. */
+  version?: string
+}
+
 const tokenPath = '/auth/o2/token'
+const adsConsentPath = '/ap/oa'
+const adsDecisionPath = '/ap/oa/decision'
+const spConsentPath = '/apps/authorize/consent'
+const spDecisionPath = '/apps/authorize/decision'
+const defaultSellingPartnerId = 'A3SELLERTEST1'
 const defaultExpiresInSeconds = 3600
 const defaultCodeTtlMs = 5 * 60_000
 const maxBodyBytes = 64 * 1024
@@ -53,7 +78,7 @@ const requiredFields = new Map<string, readonly string[]>([
   ['authorization_code', ['code', 'redirect_uri', 'client_id', 'client_secret']],
 ])
 
-interface Reply { status: number; contentType: string; body: string; error?: string; retryAfter?: string }
+interface Reply { status: number; contentType: string; body: string; error?: string; retryAfter?: string; location?: string }
 type Answer = Reply | 'reset'
 type Fields = ReadonlyMap<string, string>
 
@@ -68,6 +93,11 @@ export class LwaEmulator {
   expiresInSeconds: number
   latencyMs: number
   readonly calls: LwaCall[] = []
+  /** What the SP-API consent's next Allow sends back as `selling_partner_id`. */
+  nextSellingPartnerId = defaultSellingPartnerId
+  /** How long codes minted by the consent pages live; 0 mints codes that are already expired. */
+  consentCodeTtlMs = defaultCodeTtlMs
+  lastConsent: LwaConsent | undefined
 
   readonly #server: Server
   // Aborted by close() so pending latency/slow timers neither keep the process alive nor answer late.
@@ -75,6 +105,7 @@ export class LwaEmulator {
   readonly #clients = new Map<string, Client>()
   readonly #refreshTokens = new Map<string, RefreshGrant>()
   readonly #codes = new Map<string, AuthCode>()
+  readonly #applications = new Map<string, string>()
   readonly #issued = new Map<string, IssuedToken>()
   readonly #queuedFaults: Fault[] = []
   #fault: Fault | null = null
@@ -126,6 +157,11 @@ export class LwaEmulator {
     this.#refreshTokens.set(grant.refreshToken, { clientId: grant.clientId, revoked: false, rotateTo: grant.rotateTo })
   }
 
+  /** An SP-API application (`amzn1.sp.solution.…`) and the LWA client its codes are exchanged by. */
+  addApplication(app: { applicationId: string; clientId: string }): void {
+    this.#applications.set(app.applicationId, app.clientId)
+  }
+
   revokeRefreshToken(refreshToken: string): void {
     const grant = this.#refreshTokens.get(refreshToken)
     if (grant) grant.revoked = true
@@ -166,7 +202,13 @@ export class LwaEmulator {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now()
-    if (req.method !== 'POST' || req.url?.split('?')[0] !== tokenPath) {
+    const path = req.url?.split('?')[0]
+    // The consent side is a browser's business, not a token call: no faults, not in `calls`.
+    if (path === adsConsentPath || path === spConsentPath || path === adsDecisionPath || path === spDecisionPath) {
+      send(res, await this.#consent(req, path))
+      return
+    }
+    if (req.method !== 'POST' || path !== tokenPath) {
       send(res, { status: 404, contentType: 'text/plain;charset=UTF-8', body: 'Not Found' })
       return
     }
@@ -194,6 +236,71 @@ export class LwaEmulator {
     call.status = answer.status
     if (answer.error !== undefined) call.error = answer.error
     send(res, answer)
+  }
+
+  async #consent(req: IncomingMessage, path: string): Promise<Reply> {
+    const isPage = path === adsConsentPath || path === spConsentPath
+    if (req.method !== (isPage ? 'GET' : 'POST')) return errorPage(405, 'Method Not Allowed', `${req.method ?? ''} is not allowed here.`)
+    let fields: URLSearchParams
+    if (isPage) {
+      fields = new URL(req.url ?? '/', 'http://emulator.invalid').searchParams
+    } else {
+      const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
+      const body = await readBody(req, maxBodyBytes)
+      if (body === undefined || mediaType !== 'application/x-www-form-urlencoded') return errorPage(400, 'Bad Request', 'The form could not be read.')
+      fields = new URLSearchParams(body)
+    }
+    const request = path === adsConsentPath || path === adsDecisionPath ? this.#adsRequest(fields, isPage) : this.#spRequest(fields)
+    if ('status' in request) return request
+    if (isPage) return consentPage(request)
+    const decision = fields.get('decision')
+    if (decision === 'deny') {
+      return redirect(request.redirectUri, {
+        error: 'access_denied',
+        error_description: 'The user denied the authorization request',
+        state: request.state,
+      })
+    }
+    if (decision !== 'allow') return errorPage(400, 'Bad Request', 'No decision was made.')
+    return this.#allow(request)
+  }
+
+  // Checks what Amazon checks before it shows the page (and again when the form comes back).
+  #adsRequest(fields: URLSearchParams, isPage: boolean): ConsentRequest | Reply {
+    const clientId = fields.get('client_id') ?? ''
+    const scope = fields.get('scope') ?? ''
+    if (clientId === '' || !this.#clients.has(clientId)) return errorPage(400, 'Bad Request', 'An unknown client_id was provided.')
+    if (scope === '') return errorPage(400, 'Bad Request', 'The request is missing a required parameter : scope.')
+    // Only the page request carries response_type; the decision form does not repeat it.
+    if (isPage && fields.get('response_type') !== 'code') return errorPage(400, 'Bad Request', 'The request has an invalid parameter : response_type.')
+    const common = consentCommon(fields)
+    if ('status' in common) return common
+    return { kind: 'ads', clientId, scope, ...common }
+  }
+
+  #spRequest(fields: URLSearchParams): ConsentRequest | Reply {
+    const applicationId = fields.get('application_id') ?? ''
+    const clientId = this.#applications.get(applicationId)
+    if (clientId === undefined) return errorPage(400, 'Bad Request', 'An unknown application_id was provided.')
+    const common = consentCommon(fields)
+    if ('status' in common) return common
+    const version = fields.get('version') ?? ''
+    return { kind: 'sp-api', clientId, applicationId, ...(version !== '' ? { version } : {}), ...common }
+  }
+
+  #allow(request: ConsentRequest): Reply {
+    const code = 'AN' + randomBytes(15).toString('base64url').replace(/[-_]/g, 'x')
+    const refreshToken = mintToken('Atzr|')
+    this.addAuthorizationCode({ code, clientId: request.clientId, redirectUri: request.redirectUri, refreshToken, ttlMs: this.consentCodeTtlMs })
+    const { kind, clientId, redirectUri, state } = request
+    if (request.kind === 'ads') {
+      this.lastConsent = { kind, code, refreshToken, state, clientId, redirectUri, scope: request.scope }
+      return redirect(redirectUri, { code, scope: request.scope, state })
+    }
+    const sellingPartnerId = this.nextSellingPartnerId
+    const { applicationId, version } = request
+    this.lastConsent = { kind, code, refreshToken, sellingPartnerId, state, clientId, redirectUri, applicationId, ...(version !== undefined ? { version } : {}) }
+    return redirect(redirectUri, { spapi_oauth_code: code, state, selling_partner_id: sellingPartnerId })
   }
 
   async #delay(ms: number): Promise<void> {
@@ -290,6 +397,82 @@ export class LwaEmulator {
   }
 }
 
+type ConsentRequest = { clientId: string; redirectUri: string; state: string } & (
+  | { kind: 'ads'; scope: string }
+  | { kind: 'sp-api'; applicationId: string; version?: string }
+)
+
+/**
+ * redirect_uri and state, which both consent flows need. Stricter than Amazon on purpose:
+ * Amazon lets SP-API fall back to the app's first registered redirect URI and Ads omit state,
+ * but a broker that leans on either is broken (the callback must be its own; state is its CSRF check).
+ */
+function consentCommon(fields: URLSearchParams): { redirectUri: string; state: string } | Reply {
+  const redirectUri = fields.get('redirect_uri') ?? ''
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(redirectUri)
+  } catch {
+    parsed = undefined
+  }
+  if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+    return errorPage(400, 'Bad Request', 'The request has an invalid parameter : redirect_uri.')
+  }
+  const state = fields.get('state') ?? ''
+  if (state === '') return errorPage(400, 'Bad Request', 'The request is missing a required parameter : state.')
+  return { redirectUri, state }
+}
+
+function consentPage(request: ConsentRequest): Reply {
+  let action: string
+  let asking: string
+  const hidden: Array<[string, string]> = []
+  if (request.kind === 'ads') {
+    action = adsDecisionPath
+    hidden.push(['client_id', request.clientId], ['scope', request.scope])
+    asking = `<p>The application <strong id="client">${escapeHtml(request.clientId)}</strong> asks for access ` +
+      `with the scope <strong id="scope">${escapeHtml(request.scope)}</strong>.</p>`
+  } else {
+    action = spDecisionPath
+    hidden.push(['application_id', request.applicationId])
+    if (request.version !== undefined) hidden.push(['version', request.version])
+    asking = `<p>The Selling Partner API application <strong id="application">${escapeHtml(request.applicationId)}</strong> ` +
+      `(LWA client <strong id="client">${escapeHtml(request.clientId)}</strong>${request.version === 'beta' ? ', draft' : ''}) ` +
+      'asks for access to your selling account.</p>'
+  }
+  hidden.push(['redirect_uri', request.redirectUri], ['state', request.state])
+  const body = [
+    '<!doctype html>',
+    '<html><head><meta charset="utf-8"><title>Amazon (emulator): authorize</title></head><body>',
+    '<h1>Amazon (emulator): authorize</h1>',
+    asking,
+    `<form method="post" action="${action}">`,
+    ...hidden.map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`),
+    '<button id="allow" name="decision" value="allow">Allow</button>',
+    '<button id="deny" name="decision" value="deny">Cancel</button>',
+    '</form>',
+    '</body></html>',
+  ].join('\n')
+  return { status: 200, contentType: 'text/html;charset=UTF-8', body }
+}
+
+function errorPage(status: number, title: string, message: string): Reply {
+  const body = `<!doctype html>\n<html><head><meta charset="utf-8"><title>Amazon (emulator): ${escapeHtml(title)}</title></head>` +
+    `<body><h1>${status} ${escapeHtml(title)}</h1><p id="error">${escapeHtml(message)}</p></body></html>`
+  return { status, contentType: 'text/html;charset=UTF-8', body }
+}
+
+/** A 302 to redirectUri with params added to whatever query it already has. */
+function redirect(redirectUri: string, params: Record<string, string>): Reply {
+  const target = new URL(redirectUri)
+  for (const [name, value] of Object.entries(params)) target.searchParams.set(name, value)
+  return { status: 302, contentType: 'text/html;charset=UTF-8', body: '', location: target.toString() }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+}
+
 function statusFault(fault: Extract<Fault, { kind: 'status' }>): Reply {
   const reason = STATUS_CODES[fault.status] ?? 'Error'
   const reply: Reply = fault.error === undefined
@@ -361,5 +544,6 @@ function send(res: ServerResponse, reply: Reply): void {
   res.setHeader('cache-control', 'no-cache, no-store, must-revalidate')
   res.setHeader('x-amzn-requestid', randomUUID())
   if (reply.retryAfter !== undefined) res.setHeader('retry-after', reply.retryAfter)
+  if (reply.location !== undefined) res.setHeader('location', reply.location)
   res.end(reply.body)
 }

@@ -1,0 +1,66 @@
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+
+/**
+ * Whether the shared cache is usable (every connection ready), logged once per change
+ * rather than once per failed reconnect: a Redis outage is one warning and one recovery.
+ */
+export class ConnectionWatch {
+  private readonly clients: readonly Redis[]
+  private readonly logger: Logger
+  private state: 'up' | 'down' | undefined
+  private lastError: string | undefined
+  private stopped = false
+  private readonly onUp = new Set<() => void>()
+
+  constructor(clients: readonly Redis[], logger: Logger) {
+    this.clients = clients
+    this.logger = logger
+    for (const client of clients) {
+      // Without an 'error' listener ioredis reports every failed reconnect on the console.
+      client.on('error', (err: Error) => {
+        this.lastError = err.message
+        this.update()
+      })
+      for (const event of ['ready', 'close', 'end']) client.on(event, () => this.update())
+    }
+  }
+
+  up(): boolean {
+    return this.clients.every((client) => client.status === 'ready')
+  }
+
+  /** Resolves true once every connection is ready, or false after `timeoutMs`. */
+  whenUp(timeoutMs: number): Promise<boolean> {
+    if (this.up()) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const done = (up: boolean): void => {
+        clearTimeout(timer)
+        this.onUp.delete(ready)
+        resolve(up)
+      }
+      const ready = (): void => done(true)
+      const timer = setTimeout(() => done(false), timeoutMs)
+      this.onUp.add(ready)
+    })
+  }
+
+  /** Closing on purpose is not an outage. */
+  stop(): void {
+    this.stopped = true
+  }
+
+  private update(): void {
+    if (this.stopped) return
+    const next = this.up() ? 'up' : 'down'
+    if (next === 'up') for (const ready of [...this.onUp]) ready()
+    // Before the first connection, a 'close' is only the connect attempt under way.
+    if (next === this.state || (this.state === undefined && next === 'down' && this.lastError === undefined)) return
+    this.state = next
+    if (next === 'up') {
+      this.logger.info({ sharedCache: 'up' }, 'shared cache (Redis) reachable: tokens, refresh locks and rate limits are shared with the other replicas')
+    } else {
+      this.logger.warn({ sharedCache: 'down', error: this.lastError }, 'shared cache (Redis) unreachable: serving from this replica alone (own tokens, own rate limits) until it returns')
+    }
+  }
+}

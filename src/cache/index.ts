@@ -1,0 +1,5 @@
+export { createSharedCache, openSharedCache, type SharedCache, type SharedCacheOptions } from './shared-cache.js'
+export { RedisTokenStore, waitPollMs, waitBudgetShare, type RedisTokenStoreOptions } from './redis-token-store.js'
+export { TokenCipher, TokenSealError, encryptionKeyBytes } from './token-cipher.js'
+export { loadEncryptionKey } from './encryption-key.js'
+export { createRedisClients, fastFailingOptions, type RedisClients } from './redis-clients.js'

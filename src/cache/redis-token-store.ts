@@ -1,0 +1,154 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import type { Redis } from 'ioredis'
+import type { Clock } from '../clock.js'
+import type { BrokerToken, PeerEvent, SharedTokenStore } from '../tokens/index.js'
+import { decodeMessage, encodeMessage, type PeerMessage } from './peer-messages.js'
+import { storedSeparator, withScripts, type ScriptedRedis } from './scripts.js'
+import type { TokenCipher } from './token-cipher.js'
+
+/** Waiters look again this often, in case the "stored" message was missed. */
+export const waitPollMs = 50
+/**
+ * A waiter gives up after this share of its budget, so a lock holder that died (its lock
+ * outlives it) still leaves the caller time to refresh locally within its deadline.
+ */
+export const waitBudgetShare = 0.5
+
+export interface RedisTokenStoreOptions {
+  /** Carries the deployment's keyPrefix, so keys here are relative. */
+  commands: Redis
+  subscriber: Redis
+  /** The pub/sub channel (not prefixed by the client: give it in full). */
+  channel: string
+  cipher: TokenCipher
+  /** The broker's clock: a token's Redis TTL is what is left of it by this clock. */
+  clock: Clock
+}
+
+const tokenKey = (credential: string): string => `token:${credential}`
+const lockKey = (credential: string): string => `lock:${credential}`
+
+/**
+ * The SharedTokenStore on Redis: tokens sealed (AES-256-GCM) with TTL = their expiry, the
+ * newer of two always kept; refresh locks with a fencing value only their owner can
+ * release; peer events on one pub/sub channel. Every method rejects while Redis is away
+ * (the clients fail fast); the token service then works alone.
+ */
+export class RedisTokenStore implements SharedTokenStore {
+  /** Tells this store's messages from other replicas'. */
+  readonly senderId = randomUUID()
+  private readonly commands: ScriptedRedis
+  private readonly options: RedisTokenStoreOptions
+  private readonly listeners: Array<(event: PeerEvent) => void> = []
+  private readonly waiters = new Map<string, Set<() => void>>()
+  /** Per credential, the obtainedAtMs of the token last read here (0: none). */
+  private readonly seen = new Map<string, number>()
+
+  constructor(options: RedisTokenStoreOptions) {
+    this.options = options
+    this.commands = withScripts(options.commands)
+    const { subscriber, channel } = options
+    // Subscribed again on every (re)connection: nothing is queued while Redis is away.
+    subscriber.on('ready', () => void subscriber.subscribe(channel).catch(() => {}))
+    subscriber.on('message', (on: string, text: string) => {
+      if (on === channel) this.onMessage(text)
+    })
+  }
+
+  async get(credential: string): Promise<BrokerToken | undefined> {
+    const stored = await this.commands.get(tokenKey(credential))
+    const token = stored ? this.open(credential, stored) : undefined
+    this.seen.set(credential, token?.obtainedAtMs ?? 0)
+    return token
+  }
+
+  async put(credential: string, token: BrokerToken): Promise<void> {
+    const ttlMs = Math.floor(token.expiresAtMs - this.options.clock.now())
+    if (ttlMs <= 0) return
+    const value = `${token.obtainedAtMs}${storedSeparator}${this.options.cipher.seal(credential, token)}`
+    if (await this.commands.lwaPutNewer(tokenKey(credential), token.obtainedAtMs, value, ttlMs) === 1) {
+      // Waiters also poll: a lost message only slows them down.
+      await this.send({ kind: 'token_stored', credential }).catch(() => {})
+    }
+  }
+
+  /**
+   * Refused also when a token newer than the one last read here has been stored since:
+   * that refresh already happened, and the caller then waits for (finds) it at once.
+   */
+  async lock(credential: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
+    const fence = randomBytes(16).toString('base64url')
+    const seenAtMs = this.seen.get(credential) ?? Number.MAX_SAFE_INTEGER
+    const taken = await this.commands.lwaLockUnlessNewer(lockKey(credential), tokenKey(credential), fence, Math.ceil(ttlMs), seenAtMs)
+    if (taken !== 1) return undefined
+    return async () => {
+      await this.commands.lwaReleaseIfOwner(lockKey(credential), fence)
+    }
+  }
+
+  /** Returns early, without a token, once no refresh is under way (its holder gave up). */
+  async waitFor(credential: string, newerThanMs: number, timeoutMs: number): Promise<BrokerToken | undefined> {
+    const deadline = performance.now() + timeoutMs * waitBudgetShare
+    for (;;) {
+      const [stored, locked] = await this.commands.lwaPeek(tokenKey(credential), lockKey(credential))
+      const token = stored ? this.open(credential, stored) : undefined
+      this.seen.set(credential, token?.obtainedAtMs ?? 0)
+      if (token && token.obtainedAtMs > newerThanMs) return token
+      const leftMs = deadline - performance.now()
+      if (locked !== 1 || leftMs <= 0) return undefined
+      await this.pause(credential, Math.min(waitPollMs, leftMs))
+    }
+  }
+
+  async publish(event: PeerEvent): Promise<void> {
+    await this.send(event)
+  }
+
+  subscribe(listener: (event: PeerEvent) => void): void {
+    this.listeners.push(listener)
+  }
+
+  /** Closes both connections (quit, or cut if Redis is away). */
+  async close(): Promise<void> {
+    for (const wake of [...this.waiters.values()].flatMap((set) => [...set])) wake()
+    await Promise.all([this.options.commands, this.options.subscriber].map((client) => client.quit().catch(() => client.disconnect())))
+  }
+
+  private open(credential: string, stored: string): BrokerToken {
+    const sealed = stored.slice(stored.indexOf(storedSeparator) + 1)
+    return this.options.cipher.open(credential, sealed)
+  }
+
+  private async send(message: PeerMessage): Promise<void> {
+    await this.commands.publish(this.options.channel, encodeMessage(this.senderId, message))
+  }
+
+  private onMessage(text: string): void {
+    const decoded = decodeMessage(text)
+    if (!decoded || decoded.from === this.senderId) return
+    const { message } = decoded
+    if (message.kind === 'token_stored') {
+      for (const wake of this.waiters.get(message.credential) ?? []) wake()
+      return
+    }
+    for (const listener of this.listeners) listener(message)
+  }
+
+  /** Sleeps `ms`, or less if a peer says it stored this credential's token. */
+  private pause(credential: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(credential)
+      if (!set) this.waiters.set(credential, (set = new Set()))
+      const waiters = set
+      const wake = (): void => {
+        clearTimeout(timer)
+        waiters.delete(wake)
+        if (waiters.size === 0 && this.waiters.get(credential) === waiters) this.waiters.delete(credential)
+        resolve()
+      }
+      const timer = setTimeout(wake, ms)
+      waiters.add(wake)
+    })
+  }
+}

@@ -1,0 +1,62 @@
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.js'
+import type { BrokerConfig } from '../config/index.js'
+import type { Metrics } from '../observability/metrics.js'
+import type { SecretStore } from '../secrets/index.js'
+import { ConnectionWatch } from './connection-watch.js'
+import { loadEncryptionKey } from './encryption-key.js'
+import { createRedisClients, redisConnectTimeoutMs } from './redis-clients.js'
+import { RedisTokenStore } from './redis-token-store.js'
+import { TokenCipher } from './token-cipher.js'
+
+/** What the broker shares through Redis: the token store, and a client for the rate limiter. */
+export interface SharedCache {
+  store: RedisTokenStore
+  /** For @fastify/rate-limit's `redis` option; its counters land under the key prefix too. */
+  rateLimitRedis: Redis
+  up(): boolean
+  /** Resolves true once connected, false after `timeoutMs` (the broker serves either way). */
+  ready(timeoutMs?: number): Promise<boolean>
+  close(): Promise<void>
+}
+
+export interface SharedCacheOptions {
+  url: string
+  keyPrefix: string
+  key: Buffer
+  clock: Clock
+  logger: Logger
+  /** Gets `lwa_broker_shared_cache_up`. */
+  metrics?: Metrics
+}
+
+export function createSharedCache(options: SharedCacheOptions): SharedCache {
+  const { commands, subscriber } = createRedisClients(options.url, options.keyPrefix)
+  const watch = new ConnectionWatch([commands, subscriber], options.logger)
+  const store = new RedisTokenStore({ commands, subscriber, channel: `${options.keyPrefix}events`, cipher: new TokenCipher(options.key), clock: options.clock })
+  options.metrics?.sharedCacheUp(() => watch.up())
+  return {
+    store,
+    rateLimitRedis: commands,
+    up: () => watch.up(),
+    ready: (timeoutMs = redisConnectTimeoutMs) => watch.whenUp(timeoutMs),
+    async close() {
+      watch.stop()
+      await store.close()
+    },
+  }
+}
+
+/**
+ * The shared cache `config.cache` describes (backend redis): the key from its file or
+ * secret, both connections, and a short wait for them. Redis being down does not stop
+ * start-up: the broker serves alone until it comes.
+ */
+export async function openSharedCache(cache: BrokerConfig['cache'], deps: { secrets: SecretStore; clock: Clock; logger: Logger; metrics: Metrics }): Promise<SharedCache> {
+  if (cache.url === undefined) throw new TypeError('cache.url is required when cache.backend is "redis"')
+  const key = await loadEncryptionKey(cache, deps.secrets)
+  const shared = createSharedCache({ url: cache.url, keyPrefix: cache.keyPrefix, key, clock: deps.clock, logger: deps.logger, metrics: deps.metrics })
+  await shared.ready()
+  return shared
+}
