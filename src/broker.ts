@@ -19,8 +19,8 @@ export interface Broker {
   close(): Promise<void>
 }
 
-/** Keep-alive pool settings for LWA: a handful of sockets is plenty for a token endpoint. */
-const lwaPool = { connections: 8, keepAliveTimeout: 30_000 }
+/** Keep-alive pool for LWA: steady state needs a few sockets; a cold start of many credentials, more. */
+const lwaPool = { connections: 32, keepAliveTimeout: 30_000 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -203,6 +203,8 @@ const RateLimits = Type.Object({
   timeWindowSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60 }),
   /** Requests per client address per window for callers that fail to authenticate. */
   unauthenticatedMax: Type.Integer({ minimum: 1, default: 60 }),
+  /** Callers (and addresses) tracked at once; more active callers than this and the limit leaks. */
+  trackedCallers: Type.Integer({ minimum: 1000, maximum: 10000000, default: 100000 }),
 }, { ...closed, default: {} })
 
 /** Where tokens, refresh locks and rate-limit counters live: this process, or Redis shared by all replicas. */

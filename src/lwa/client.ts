@@ -60,7 +60,11 @@ export class LwaClient {
           'user-agent': userAgent,
         },
         body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        // Timed from when the request is on a socket, not from when it was queued: in a cold
+        // burst, a refresh waiting for a pooled connection must not time out (and be retried)
+        // after LWA already answered others.
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
         ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
       })
       return { statusCode: res.statusCode, headers: res.headers, text: await readCapped(res.body) }

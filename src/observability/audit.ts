@@ -18,16 +18,18 @@ export interface AuditContext {
  * `log: "audit"`), so it can be routed and kept apart from operational logs. Never the token.
  */
 export class AuditLog {
+  /** Per token object (a cached token is issued many times): hashed and formatted once. */
+  private readonly described = new WeakMap<object, { tokenFingerprint: string; expiresAt: string }>()
+
   constructor(private readonly logger: Logger) {}
 
   issued(ctx: AuditContext, token: { accessToken: string; expiresAtMs: number }): void {
-    this.logger.info({
-      ...base(ctx),
-      event: 'token.issued',
-      outcome: 'allowed',
-      tokenFingerprint: fingerprint(token.accessToken),
-      expiresAt: new Date(token.expiresAtMs).toISOString(),
-    }, 'token issued')
+    let described = this.described.get(token)
+    if (!described) {
+      described = { tokenFingerprint: fingerprint(token.accessToken), expiresAt: new Date(token.expiresAtMs).toISOString() }
+      this.described.set(token, described)
+    }
+    this.logger.info({ ...base(ctx), event: 'token.issued', outcome: 'allowed', ...described }, 'token issued')
   }
 
   /** An admin action (list, refresh, reload), allowed or denied. */

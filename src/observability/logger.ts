@@ -21,5 +21,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
  */
 export function createAuditLogger(destination: string): Logger {
   const fd = destination === 'stdout' ? 1 : destination === 'stderr' ? 2 : destination
-  return createLogger('info', pino.destination({ dest: fd, sync: false, mkdir: true })).child({ log: 'audit' })
+  // No redaction pass: AuditLog writes a fixed set of fields, none of them secret (the token
+  // only as a fingerprint), and it runs on every request. The leak-scanning tests cover it.
+  return pino({ level: 'info' }, pino.destination({ dest: fd, sync: false, mkdir: true })).child({ log: 'audit' })
 }

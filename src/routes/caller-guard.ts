@@ -55,6 +55,8 @@ export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps, 
   const limits = deps.rateLimit
   await app.register(rateLimit, {
     hook: 'preHandler',
+    // The plugin's default of 5,000 keys would evict busy callers' counts at scale.
+    cache: limits.trackedCallers,
     // With Redis the limit holds across replicas; if Redis fails, requests pass rather than fail.
     ...(deps.rateLimitRedis ? { redis: deps.rateLimitRedis, skipOnError: true } : {}),
     timeWindow: limits.timeWindowSeconds * 1000,

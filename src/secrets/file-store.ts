@@ -12,6 +12,7 @@ import { SecretError, parseSecretString, type SecretStage, type SecretStore, typ
 export class FileSecretStore implements SecretStore {
   private readonly path: string
   private loaded: { mtimeMs: number; secrets: Map<string, SecretEntry> } | undefined
+  private reading: Promise<Map<string, SecretEntry>> | undefined
 
   constructor(path: string) {
     this.path = path
@@ -27,7 +28,15 @@ export class FileSecretStore implements SecretStore {
 
   async close(): Promise<void> {}
 
-  private async secrets(): Promise<Map<string, SecretEntry>> {
+  /** Concurrent reads share one stat (and, when the file changed, one parse). */
+  private secrets(): Promise<Map<string, SecretEntry>> {
+    this.reading ??= this.read().finally(() => {
+      this.reading = undefined
+    })
+    return this.reading
+  }
+
+  private async read(): Promise<Map<string, SecretEntry>> {
     try {
       const { mtimeMs } = await stat(this.path)
       if (this.loaded?.mtimeMs !== mtimeMs) {

@@ -64,16 +64,26 @@ export class TokenCache<T extends Expiring> {
     this.options = options
   }
 
-  async get(key: string, minTtlMs: number, load: () => Promise<T>): Promise<T> {
+  /**
+   * The cached token if it can be served now (starting the refresh-ahead if it is due), with
+   * no waiting and no promise: the hot path.
+   */
+  hit(key: string, minTtlMs: number, load: () => Promise<T>): T | undefined {
     const entry = this.entry(key, load)
     const now = this.options.clock.now()
     entry.lastUsedMs = now
     const token = entry.token
-    if (token && token.expiresAtMs - now >= minTtlMs) {
-      if (now >= entry.refreshAtMs) this.refreshInBackground(key, entry, now)
-      this.options.onLookup?.(key, 'hit')
-      return token
-    }
+    if (!token || token.expiresAtMs - now < minTtlMs) return undefined
+    if (now >= entry.refreshAtMs) this.refreshInBackground(key, entry, now)
+    this.options.onLookup?.(key, 'hit')
+    return token
+  }
+
+  async get(key: string, minTtlMs: number, load: () => Promise<T>): Promise<T> {
+    const cached = this.hit(key, minTtlMs, load)
+    if (cached) return cached
+    const entry = this.entry(key, load)
+    const now = this.options.clock.now()
     this.options.onLookup?.(key, 'miss')
     if (!entry.inflight && !this.mayLoad(entry, now)) throw entry.failure?.error
     const fresh = await (entry.inflight ?? this.load(entry))

@@ -20,6 +20,9 @@ export interface TokenServiceDeps extends TokenSourceDeps {
   shared?: SharedTokenStore
 }
 
+/** Refreshes in flight during a prewarm: about the size of the LWA connection pool. */
+const prewarmConcurrency = 16
+
 /** A refresh lock outlives any sane refresh: LWA attempts plus pauses, well under a minute. */
 const sharedLockTtlMs = 30_000
 
@@ -44,6 +47,7 @@ export class TokenService {
   private readonly cache: TokenCache<BrokerToken>
   private readonly source: TokenSource
   private timer: NodeJS.Timeout | undefined
+  private readonly issuedTokens = new WeakMap<BrokerToken, IssuedToken>()
 
   constructor(deps: TokenServiceDeps) {
     this.deps = deps
@@ -71,13 +75,26 @@ export class TokenService {
   /** A token with at least `minTtlSeconds` left, within the request deadline, or a BrokerError. */
   async getToken(name: string, minTtlSeconds: number): Promise<IssuedToken> {
     const config = this.configOf(name)
+    const load = (): Promise<BrokerToken> => this.obtain(name, config)
+    const cached = this.cache.hit(name, minTtlSeconds * 1000, load)
+    if (cached) return this.issued(name, config, cached)
     let token: BrokerToken
     try {
-      token = await this.withinDeadline(name, this.cache.get(name, minTtlSeconds * 1000, () => this.obtain(name, config)))
+      token = await this.withinDeadline(name, this.cache.get(name, minTtlSeconds * 1000, load))
     } catch (err) {
       throw this.callerError(name, err)
     }
-    return { ...token, credential: name, config, headers: apiHeaders(config, token.accessToken, token.clientId) }
+    return this.issued(name, config, token)
+  }
+
+  /** Built once per token: every caller of a cached token gets the same object. */
+  private issued(name: string, config: CredentialConfig, token: BrokerToken): IssuedToken {
+    let issued = this.issuedTokens.get(token)
+    if (!issued) {
+      issued = { ...token, credential: name, config, headers: apiHeaders(config, token.accessToken, token.clientId) }
+      this.issuedTokens.set(token, issued)
+    }
+    return issued
   }
 
   status(): CredentialStatus[] {
@@ -168,10 +185,15 @@ export class TokenService {
 
   /** Obtains a token for every credential, so the first callers do not wait; failures are logged, not thrown. */
   async prewarm(): Promise<void> {
-    await Promise.all(Object.keys(this.deps.config.credentials).map((name) => this.getToken(name, 0).then(
-      () => undefined,
-      (err: unknown) => this.logFailure(name, err, 'could not pre-warm the token'),
-    )))
+    // A few at a time: ten thousand refreshes at once would only queue on the LWA pool and
+    // hold every answer in memory together.
+    const queue = Object.keys(this.deps.config.credentials)
+    const worker = async (): Promise<void> => {
+      for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+        await this.getToken(name, 0).catch((err: unknown) => this.logFailure(name as string, err, 'could not pre-warm the token'))
+      }
+    }
+    await Promise.all(Array.from({ length: prewarmConcurrency }, worker))
   }
 
   /** Resolves when no refresh is in flight (tests, shutdown). */

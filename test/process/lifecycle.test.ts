@@ -51,7 +51,7 @@ t.test('SIGKILL in the middle of a refresh: the restarted broker serves, and not
   const second = startBroker(configPath, awsEnv)
   t.teardown(() => { second.child.kill('SIGKILL') })
   const res = await fetch(`${await second.listening()}/token?credential=ads-us`, { headers: { authorization: `Bearer ${jwt}` } })
-  t.equal(res.status, 200, 'the restarted broker serves')
+  t.equal(res.status, 200, `the restarted broker serves (${res.status === 200 ? 'ok' : await res.clone().text()}; stderr: ${second.output().stderr.slice(0, 500)})`)
   const stored = JSON.parse(sm.current('lwa/ads-us')?.value ?? 'null') as Record<string, string>
   t.same(Object.keys(stored).sort(), ['client_id', 'client_secret', 'refresh_token'], 'the secret is whole')
   t.ok([fixtures.adsRefreshToken, rotated].includes(stored.refresh_token as string), 'and holds a refresh token LWA accepts')
