@@ -1,0 +1,146 @@
+/**
+ * A benchmark server in its own process (the load generator keeps the other core): either a
+ * bare Fastify 5 route or the real broker as `createBroker` wires it. Driven over IPC by
+ * bench/lib/server.ts; listens on 127.0.0.1 on a free port.
+ */
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { performance } from 'node:perf_hooks'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { pino } from 'pino'
+import type { Broker } from '../../src/broker.js'
+import type { BrokerConfig } from '../../src/config/index.js'
+import type { Ablation, ChildReply, ChildRequest, LoggerMode, ServerSpec, StartupTimings, Usage } from './server-protocol.js'
+
+// The broker's modules are imported only by the children that run it, so the bare route's
+// process holds Fastify and nothing else (its memory is a baseline too).
+const brokerModules = async () => {
+  const [{ createBroker }, { parseConfig }, { createLogger }, { buildApp }, { systemClock }, { Metrics }, { createSecretStore }, { Agent }] = await Promise.all([
+    import('../../src/broker.js'), import('../../src/config/index.js'), import('../../src/observability/logger.js'), import('../../src/app.js'),
+    import('../../src/clock.js'), import('../../src/observability/metrics.js'), import('../../src/secrets/index.js'), import('undici'),
+  ])
+  return { createBroker, parseConfig, createLogger, buildApp, systemClock, Metrics, createSecretStore, Agent }
+}
+type BrokerModules = Awaited<ReturnType<typeof brokerModules>>
+
+const loadedAt = performance.now()
+
+let app: FastifyInstance | undefined
+let broker: Broker | undefined
+let profiler: Session | undefined
+let referenceWarm: (() => Promise<void>) | undefined
+
+function usage(): Usage {
+  const cpu = process.cpuUsage()
+  const mem = process.memoryUsage()
+  return { cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rss: mem.rss, heapUsed: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, arrayBuffers: mem.arrayBuffers, uptimeMs: performance.now() }
+}
+
+async function start(spec: ServerSpec): Promise<{ port: number; timings: StartupTimings }> {
+  const t0 = performance.now()
+  let readyMs: number | undefined
+  if (spec.kind === 'bare') {
+    app = Fastify({ logger: false })
+    const body = spec.body
+    app.get('/token', async (_request, reply) => reply.header('cache-control', 'no-store').send(body))
+  } else if (spec.kind === 'reference') {
+    const m = await brokerModules()
+    const { referenceServer } = await import('./reference-server.js')
+    const reference = await referenceServer(m.parseConfig(spec.config, spec.configPath))
+    app = reference.app
+    referenceWarm = reference.warm
+  } else {
+    const m = await brokerModules()
+    const config = m.parseConfig(spec.config, spec.configPath)
+    // The operational logger as main.ts makes it (level from config), into a sink that costs nothing more.
+    const logger = m.createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: false }))
+    broker = spec.ablate ? await ablatedBroker(m, config, spec.ablate) : await m.createBroker(config, logger)
+    app = broker.app
+  }
+  const built = performance.now()
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const listening = performance.now()
+  if (broker && spec.kind === 'broker' && spec.primeWith !== undefined) await broker.app.tokens.getToken(spec.primeWith, 0)
+  if (broker) {
+    // What /readyz answers: every secret read, every issuer's keys loaded.
+    const checks = await broker.app.readiness.check()
+    if (Object.values(checks).some((c) => c !== 'ok')) throw new Error(`not ready: ${JSON.stringify(checks)}`)
+    readyMs = performance.now()
+  }
+  ;(globalThis as { gc?: () => void }).gc?.()
+  const rss = process.memoryUsage().rss
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+  return {
+    port,
+    timings: { processToModulesLoadedMs: loadedAt, buildMs: built - t0, listenMs: listening - built, readinessMs: readyMs === undefined ? 0 : readyMs - listening, processToReadyMs: readyMs ?? listening, rss },
+  }
+}
+
+function ablationLogger(m: BrokerModules, mode: LoggerMode) {
+  const dest = pino.destination({ dest: '/dev/null', sync: false })
+  return mode === 'info-no-redact' ? pino({ level: 'info' }, dest) : m.createLogger(mode, dest)
+}
+
+/** createBroker's wiring (src/broker.ts) with the loggers an ablation asks for. */
+async function ablatedBroker(m: BrokerModules, config: BrokerConfig, ablate: Ablation): Promise<Broker> {
+  const logger = ablationLogger(m, ablate.appLogger)
+  const metrics = new m.Metrics()
+  const secrets = m.createSecretStore(config.secrets, { clock: m.systemClock, logger: logger.child({ component: 'secrets' }), events: metrics })
+  const lwaDispatcher = new m.Agent({ connections: 8, keepAliveTimeout: 30_000 })
+  const auditLogger = ablationLogger(m, ablate.audit).child({ log: 'audit' })
+  const built = await m.buildApp({ config, logger, clock: m.systemClock, secrets, lwaDispatcher, auditLogger, metrics })
+  return { app: built, close: async () => { await built.close(); await lwaDispatcher.close() } }
+}
+
+async function handle(request: ChildRequest): Promise<unknown> {
+  switch (request.type) {
+    case 'start':
+      return start(request.spec)
+    case 'usage':
+      return usage()
+    case 'gc-usage':
+      (globalThis as { gc?: () => void }).gc?.()
+      return usage()
+    case 'warm': {
+      if (referenceWarm) {
+        const t0 = performance.now()
+        await referenceWarm()
+        return { warmMs: performance.now() - t0, credentials: 0, withToken: 0 }
+      }
+      if (!broker) throw new Error('warm: not a broker')
+      const t0 = performance.now()
+      await broker.app.tokens.prewarm()
+      await broker.app.tokens.settled()
+      const status = broker.app.tokens.status()
+      return { warmMs: performance.now() - t0, credentials: status.length, withToken: status.filter((s) => s.tokenExpiresAtMs !== undefined).length }
+    }
+    case 'profile-start':
+      profiler ??= new Session()
+      profiler.connect()
+      await profiler.post('Profiler.enable')
+      await profiler.post('Profiler.setSamplingInterval', { interval: 100 })
+      await profiler.post('Profiler.start')
+      return null
+    case 'profile-stop': {
+      if (!profiler) throw new Error('profile-stop: not profiling')
+      const { profile } = await profiler.post('Profiler.stop')
+      profiler.disconnect()
+      writeFileSync(request.file, JSON.stringify(profile))
+      return request.file
+    }
+    case 'exit':
+      await app?.close()
+      setImmediate(() => process.exit(0))
+      return null
+  }
+}
+
+process.on('message', (message: ChildRequest & { id: number }) => {
+  handle(message).then(
+    (result) => process.send?.({ id: message.id, ok: true, result } satisfies ChildReply),
+    (err: unknown) => process.send?.({ id: message.id, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) } satisfies ChildReply),
+  )
+})
+process.on('disconnect', () => process.exit(0))
+process.send?.({ id: 0, ok: true, result: 'loaded' } satisfies ChildReply)

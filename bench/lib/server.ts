@@ -1,0 +1,122 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { childEntry } from './child-build.js'
+import { hasTaskset } from './machine.js'
+import { repoDir } from './results.js'
+import type { ChildReply, ChildRequest, ServerSpec, StartupTimings, Usage, WarmResult } from './server-protocol.js'
+
+/** The core the server child runs on; the load generator (this process) takes the other. */
+const serverCore = 0
+const loadCore = 1
+
+let pinnedSelf = false
+
+/** Pins this process (all its threads) to the load generator's core, once. */
+export function pinLoadGenerator(): void {
+  if (pinnedSelf || !hasTaskset()) return
+  pinnedSelf = true
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(loadCore), String(process.pid)], { stdio: 'ignore' })
+  } catch {
+    // Not fatal: the figures are ratios measured under the same conditions either way.
+  }
+}
+
+export interface ServerHandle {
+  url: string
+  port: number
+  pid: number
+  startup: StartupTimings
+  usage(): Promise<Usage>
+  /** Usage after a full GC (the child runs with --expose-gc). */
+  gcUsage(): Promise<Usage>
+  warm(): Promise<WarmResult>
+  /** With BENCH_CPU_PROF set: CPU-profile the child from now until profileStop (the measured rounds only). */
+  profileStart(): Promise<void>
+  /** Writes <tmp>/lwa-broker-bench-profiles/<name>.cpuprofile (or into BENCH_CPU_PROF when it names a directory); returns the path. */
+  profileStop(name: string): Promise<string | undefined>
+  close(): Promise<void>
+}
+
+/** Profiles go here when BENCH_CPU_PROF=1 (a temporary directory) or BENCH_CPU_PROF=<directory> is set. */
+function profileDir(): string | undefined {
+  const setting = process.env.BENCH_CPU_PROF
+  if (!setting) return undefined
+  const dir = setting === '1' ? join(tmpdir(), 'lwa-broker-bench-profiles') : setting
+  mkdirSync(dir, { recursive: true })
+  return dir
+}
+
+export async function startServer(spec: ServerSpec): Promise<ServerHandle> {
+  const entry = childEntry()
+  const nodeArgs = ['--expose-gc', ...entry.args]
+  const pin = hasTaskset()
+  const child = pin
+    ? spawn('taskset', ['-c', String(serverCore), process.execPath, ...nodeArgs], { cwd: repoDir, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    : spawn(process.execPath, nodeArgs, { cwd: repoDir, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const ipc = new Ipc(child)
+  await ipc.loaded
+  const { port, timings } = await ipc.call({ type: 'start', spec }) as { port: number; timings: StartupTimings }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    pid: child.pid ?? 0,
+    startup: timings,
+    usage: () => ipc.call({ type: 'usage' }) as Promise<Usage>,
+    gcUsage: () => ipc.call({ type: 'gc-usage' }) as Promise<Usage>,
+    warm: () => ipc.call({ type: 'warm' }) as Promise<WarmResult>,
+    profileStart: async () => {
+      if (profileDir()) await ipc.call({ type: 'profile-start' })
+    },
+    profileStop: async (name) => {
+      const dir = profileDir()
+      return dir ? ipc.call({ type: 'profile-stop', file: join(dir, `${name}.cpuprofile`) }) as Promise<string> : undefined
+    },
+    close: () => ipc.close(),
+  }
+}
+
+class Ipc {
+  private nextId = 1
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  private readonly exited: Promise<void>
+  readonly loaded: Promise<void>
+
+  constructor(private readonly child: ChildProcess) {
+    let onLoaded: () => void = () => {}
+    this.loaded = new Promise<void>((resolve) => { onLoaded = resolve })
+    child.on('message', (reply: ChildReply) => {
+      if (reply.id === 0) return onLoaded()
+      const waiter = this.pending.get(reply.id)
+      this.pending.delete(reply.id)
+      if (reply.ok) waiter?.resolve(reply.result)
+      else waiter?.reject(new Error(`server child: ${reply.error}`))
+    })
+    this.exited = new Promise((resolve) => child.once('exit', () => {
+      for (const w of this.pending.values()) w.reject(new Error('server child exited'))
+      this.pending.clear()
+      resolve()
+    }))
+    const failed = this.exited.then(() => { throw new Error('server child exited before it loaded') })
+    this.loaded = Promise.race([this.loaded, failed])
+    failed.catch(() => {})
+  }
+
+  call(request: ChildRequest): Promise<unknown> {
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.child.send({ ...request, id })
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return
+    await this.call({ type: 'exit' }).catch(() => {})
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000)
+    await this.exited
+    clearTimeout(timer)
+  }
+}
