@@ -4,6 +4,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose'
 import { Agent } from 'undici'
 import { buildApp } from '../src/app.js'
+import { createSharedCache } from '../src/cache/index.js'
 import { parseConfig, type BrokerConfig } from '../src/config/index.js'
 import type { BrokerEvents } from '../src/observability/events.js'
 import { createLogger } from '../src/observability/logger.js'
@@ -138,6 +139,12 @@ export interface BuildOptions {
   /** Replaces the secret store outright (for a store that misbehaves on purpose). */
   secretStore?: SecretStore
   lwaOptions?: { expiresInSeconds?: number; latencyMs?: number }
+  /** Another harness's LWA emulator (replicas of one deployment); this one neither seeds nor closes it. */
+  lwa?: LwaEmulator
+  /** Another harness's clock, so replicas agree on the time. */
+  clock?: FakeClock
+  /** Shares tokens, refresh locks, peer events and rate limits through this Redis (cache.backend redis). */
+  redis?: { url: string; key: Buffer; keyPrefix?: string }
 }
 
 const sharedKeys = callerKeys()
@@ -161,9 +168,11 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
     if (leaks.length > 0) throw new Error(`a log line contains a ${leaks.join(', ')}`)
   })
   const keys = await sharedKeys
-  const lwa = await LwaEmulator.start(options.lwaOptions)
-  closers.push(() => lwa.close())
-  seedEmulator(lwa)
+  const lwa = options.lwa ?? await LwaEmulator.start(options.lwaOptions)
+  if (!options.lwa) {
+    closers.push(() => lwa.close())
+    seedEmulator(lwa)
+  }
   const dir = t.testdir({})
   const secretsPath = join(dir, 'secrets.json')
   const writeSecrets = (secrets: Record<string, unknown>): void => writeFileSync(secretsPath, JSON.stringify(secrets))
@@ -178,7 +187,7 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   if (sm) base.secrets = { backend: 'aws', region: 'us-east-1', endpoint: sm.url, refreshSeconds: 300 }
   const config = parseConfig((options.config ?? ((c) => c))(base), join(dir, 'broker.yaml'))
   for (const client of [fixtures.adsClient, fixtures.spClient, fixtures.appstoreClient]) logs.secrets.add(client.clientSecret)
-  const clock = new FakeClock()
+  const clock = options.clock ?? new FakeClock()
   const logger = createLogger('info', logs)
   const metrics = new Metrics()
   const secretStore: SecretStore = options.secretStore ?? (sm
@@ -187,8 +196,14 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   closers.push(() => secretStore.close())
   const lwaDispatcher = new Agent({ connections: 8 })
   closers.push(() => lwaDispatcher.close())
+  const redis = options.redis
+  const shared = redis && createSharedCache({ url: redis.url, keyPrefix: redis.keyPrefix ?? 'lwa-broker:', key: redis.key, clock, logger, metrics })
+  if (shared) {
+    closers.push(() => shared.close())
+    await shared.ready(5000)
+  }
   // A fixed jitter source: refresh points sit exactly at half-life, backoff at half its ceiling.
-  const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher, random: () => 0.5, metrics })
+  const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher, random: () => 0.5, metrics, ...(shared ? { sharedTokens: shared.store, rateLimitRedis: shared.rateLimitRedis } : {}) })
   closers.push(() => app.close())
   return {
     app, lwa, sm, secretStore, clock, logs, keys, config, secretsPath, writeSecrets,

@@ -12,22 +12,25 @@ export class ConnectionWatch {
   private lastError: string | undefined
   private stopped = false
   private readonly onUp = new Set<() => void>()
+  private readonly extra: () => boolean
 
-  constructor(clients: readonly Redis[], logger: Logger) {
+  /** `extra`: what else must hold to count as up (the pub/sub subscription is in place). */
+  constructor(clients: readonly Redis[], logger: Logger, extra: () => boolean) {
     this.clients = clients
     this.logger = logger
+    this.extra = extra
     for (const client of clients) {
       // Without an 'error' listener ioredis reports every failed reconnect on the console.
       client.on('error', (err: Error) => {
         this.lastError = err.message
-        this.update()
+        this.recheck()
       })
-      for (const event of ['ready', 'close', 'end']) client.on(event, () => this.update())
+      for (const event of ['ready', 'close', 'end']) client.on(event, () => this.recheck())
     }
   }
 
   up(): boolean {
-    return this.clients.every((client) => client.status === 'ready')
+    return this.clients.every((client) => client.status === 'ready') && this.extra()
   }
 
   /** Resolves true once every connection is ready, or false after `timeoutMs`. */
@@ -50,7 +53,8 @@ export class ConnectionWatch {
     this.stopped = true
   }
 
-  private update(): void {
+  /** Looks again (a connection or the subscription changed). */
+  recheck(): void {
     if (this.stopped) return
     const next = this.up() ? 'up' : 'down'
     if (next === 'up') for (const ready of [...this.onUp]) ready()

@@ -6,6 +6,7 @@ import type { BrokerToken, PeerEvent, SharedTokenStore } from '../tokens/index.j
 import { decodeMessage, encodeMessage, type PeerMessage } from './peer-messages.js'
 import { storedSeparator, withScripts, type ScriptedRedis } from './scripts.js'
 import type { TokenCipher } from './token-cipher.js'
+import { Wakeups } from './wakeups.js'
 
 /** Waiters look again this often, in case the "stored" message was missed. */
 export const waitPollMs = 50
@@ -24,6 +25,8 @@ export interface RedisTokenStoreOptions {
   cipher: TokenCipher
   /** The broker's clock: a token's Redis TTL is what is left of it by this clock. */
   clock: Clock
+  /** Told when the subscription is in place, or lost. */
+  onListening?: (listening: boolean) => void
 }
 
 const tokenKey = (credential: string): string => `token:${credential}`
@@ -41,7 +44,8 @@ export class RedisTokenStore implements SharedTokenStore {
   private readonly commands: ScriptedRedis
   private readonly options: RedisTokenStoreOptions
   private readonly listeners: Array<(event: PeerEvent) => void> = []
-  private readonly waiters = new Map<string, Set<() => void>>()
+  private readonly waiters = new Wakeups()
+  private subscribed = false
   /** Per credential, the obtainedAtMs of the token last read here (0: none). */
   private readonly seen = new Map<string, number>()
 
@@ -50,10 +54,16 @@ export class RedisTokenStore implements SharedTokenStore {
     this.commands = withScripts(options.commands)
     const { subscriber, channel } = options
     // Subscribed again on every (re)connection: nothing is queued while Redis is away.
-    subscriber.on('ready', () => void subscriber.subscribe(channel).catch(() => {}))
+    subscriber.on('ready', () => void subscriber.subscribe(channel).then(() => this.setListening(true), () => {}))
+    subscriber.on('close', () => this.setListening(false))
     subscriber.on('message', (on: string, text: string) => {
       if (on === channel) this.onMessage(text)
     })
+  }
+
+  /** Whether peer messages reach this store (the subscription is in place). */
+  listening(): boolean {
+    return this.subscribed
   }
 
   async get(credential: string): Promise<BrokerToken | undefined> {
@@ -79,6 +89,7 @@ export class RedisTokenStore implements SharedTokenStore {
    */
   async lock(credential: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
     const fence = randomBytes(16).toString('base64url')
+    // Never read here: nothing to compare with, so no reason to refuse.
     const seenAtMs = this.seen.get(credential) ?? Number.MAX_SAFE_INTEGER
     const taken = await this.commands.lwaLockUnlessNewer(lockKey(credential), tokenKey(credential), fence, Math.ceil(ttlMs), seenAtMs)
     if (taken !== 1) return undefined
@@ -97,7 +108,7 @@ export class RedisTokenStore implements SharedTokenStore {
       if (token && token.obtainedAtMs > newerThanMs) return token
       const leftMs = deadline - performance.now()
       if (locked !== 1 || leftMs <= 0) return undefined
-      await this.pause(credential, Math.min(waitPollMs, leftMs))
+      await this.waiters.sleep(credential, Math.min(waitPollMs, leftMs))
     }
   }
 
@@ -111,8 +122,14 @@ export class RedisTokenStore implements SharedTokenStore {
 
   /** Closes both connections (quit, or cut if Redis is away). */
   async close(): Promise<void> {
-    for (const wake of [...this.waiters.values()].flatMap((set) => [...set])) wake()
+    this.waiters.wakeAll()
     await Promise.all([this.options.commands, this.options.subscriber].map((client) => client.quit().catch(() => client.disconnect())))
+  }
+
+  private setListening(subscribed: boolean): void {
+    if (subscribed === this.subscribed) return
+    this.subscribed = subscribed
+    this.options.onListening?.(subscribed)
   }
 
   private open(credential: string, stored: string): BrokerToken {
@@ -129,26 +146,9 @@ export class RedisTokenStore implements SharedTokenStore {
     if (!decoded || decoded.from === this.senderId) return
     const { message } = decoded
     if (message.kind === 'token_stored') {
-      for (const wake of this.waiters.get(message.credential) ?? []) wake()
+      this.waiters.wake(message.credential)
       return
     }
     for (const listener of this.listeners) listener(message)
-  }
-
-  /** Sleeps `ms`, or less if a peer says it stored this credential's token. */
-  private pause(credential: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      let set = this.waiters.get(credential)
-      if (!set) this.waiters.set(credential, (set = new Set()))
-      const waiters = set
-      const wake = (): void => {
-        clearTimeout(timer)
-        waiters.delete(wake)
-        if (waiters.size === 0 && this.waiters.get(credential) === waiters) this.waiters.delete(credential)
-        resolve()
-      }
-      const timer = setTimeout(wake, ms)
-      waiters.add(wake)
-    })
   }
 }

@@ -33,8 +33,12 @@ export interface SharedCacheOptions {
 
 export function createSharedCache(options: SharedCacheOptions): SharedCache {
   const { commands, subscriber } = createRedisClients(options.url, options.keyPrefix)
-  const watch = new ConnectionWatch([commands, subscriber], options.logger)
-  const store = new RedisTokenStore({ commands, subscriber, channel: `${options.keyPrefix}events`, cipher: new TokenCipher(options.key), clock: options.clock })
+  const store: RedisTokenStore = new RedisTokenStore({
+    commands, subscriber, channel: `${options.keyPrefix}events`, cipher: new TokenCipher(options.key), clock: options.clock,
+    onListening: () => watch.recheck(),
+  })
+  // Up means tokens and locks can be shared and peer events heard: both connections, and the subscription.
+  const watch = new ConnectionWatch([commands, subscriber], options.logger, () => store.listening())
   options.metrics?.sharedCacheUp(() => watch.up())
   return {
     store,

@@ -218,7 +218,14 @@ export class TokenService {
       const theirs = await shared.get(name)
       if (theirs && usable(theirs)) return theirs
       release = await shared.lock(name, sharedLockTtlMs)
-      if (!release) {
+      if (release) {
+        // The previous holder may have shared its token between our read and our lock.
+        const meanwhile = await shared.get(name)
+        if (meanwhile && usable(meanwhile)) {
+          await release().catch(() => {})
+          return meanwhile
+        }
+      } else {
         const awaited = await shared.waitFor(name, Math.max(local?.obtainedAtMs ?? 0, theirs?.obtainedAtMs ?? 0), this.deps.config.tokens.requestDeadlineMs)
         if (awaited) return awaited
       }
