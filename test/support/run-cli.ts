@@ -1,12 +1,17 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
-import { childEnv } from './child-env.js'
 
-/** Runs the operator CLI as a user would (through tsx: no build step) and collects what it printed. */
+/**
+ * Runs the operator CLI as a user would, as its own process, and collects what it printed.
+ * It loads the TypeScript sources with tap's own loader (not tsx), so tap's coverage of the
+ * child is real and counts: the CLI is only ever exercised in child processes.
+ */
+const tapTypeScriptLoader = import.meta.resolve('@tapjs/typescript/import')
+
 export async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: join(import.meta.dirname, '../..'), env: { ...childEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, ['--import', tapTypeScriptLoader, 'src/cli.ts', ...args], {
+    cwd: join(import.meta.dirname, '../..'), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
   let stderr = ''
