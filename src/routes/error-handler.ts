@@ -17,25 +17,40 @@ export function installErrorHandling(app: FastifyInstance): void {
 
 /** Also Fastify's `frameworkErrors` hook: a bad URL is rejected before routing, outside setErrorHandler. */
 export function handleError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  sendError(request, reply, toBrokerError(err, request))
+  sendError(request, reply, asBrokerError(err))
 }
 
-function toBrokerError(err: FastifyError, request: FastifyRequest): BrokerError {
+/**
+ * Any error as one of ours: BrokerErrors as they are, Fastify's client errors as
+ * `invalid_request`, anything else a bug (`internal_error`, the original kept as the cause
+ * for the log). Every route's error answer, whatever its wire shape, starts from this.
+ */
+export function asBrokerError(err: unknown): BrokerError {
   if (isBrokerError(err)) return err
+  return fromFastifyError(err as FastifyError)
+}
+
+function fromFastifyError(err: FastifyError): BrokerError {
   if (err.validation) return new BrokerError('invalid_request', `${err.validationContext ?? 'request'} ${err.validation[0]?.instancePath ?? ''} ${err.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' '))
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     return new BrokerError('invalid_request', err.code ? `request rejected (${err.code})` : 'request rejected')
   }
-  request.log.error({ err }, 'unhandled error')
-  return new BrokerError('internal_error', 'internal error')
+  return new BrokerError('internal_error', 'internal error', { cause: err })
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, err: BrokerError): FastifyReply {
-  if (err.status >= 500 && err.code !== 'internal_error') {
+/** A bug is an error with its cause (the stack stays in the log), upstream trouble a warning, a caller's mistake with detail info. */
+export function logError(request: FastifyRequest, err: BrokerError): void {
+  if (err.code === 'internal_error') {
+    request.log.error({ err: err.cause ?? err }, 'unhandled error')
+  } else if (err.status >= 500) {
     request.log.warn({ error: err.code, ...err.logDetail }, err.message)
   } else if (err.logDetail) {
     request.log.info({ error: err.code, ...err.logDetail }, err.message)
   }
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: BrokerError): FastifyReply {
+  logError(request, err)
   if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
   if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer realm="lwa-broker", error="invalid_token"')
   const body: ErrorResponse = { error: err.code, message: err.message, request_id: request.id }

@@ -2,7 +2,8 @@ import formbody from '@fastify/formbody'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type Static } from 'typebox'
 import { credentialNamePattern } from '../config/schema.js'
-import { BrokerError, isBrokerError, type ErrorCode } from '../errors.js'
+import { BrokerError, type ErrorCode } from '../errors.js'
+import { asBrokerError, logError } from './error-handler.js'
 import { issueToken, secondsLeft, type TokenRouteDeps } from './token.js'
 
 /** The LWA token request as SDKs send it (form or JSON); `refresh_token` names a broker credential. */
@@ -50,7 +51,7 @@ const lwaErrors: Record<ErrorCode, { status: number; error: string; description:
 export function lwaCompatRoutes(deps: TokenRouteDeps): FastifyPluginAsync {
   return async (app) => {
     await app.register(formbody, { bodyLimit: 16 * 1024 })
-    app.setErrorHandler((err: FastifyError, request, reply) => sendLwaError(request, reply, toBrokerError(err)))
+    app.setErrorHandler((err: FastifyError, request, reply) => sendLwaError(request, reply, asBrokerError(err)))
     app.post<{ Body: CompatRequest }>('/auth/o2/token', {
       schema: { body: CompatRequest, response: { 200: CompatToken, '4xx': LwaErrorBody, '5xx': LwaErrorBody } },
     }, async (request, reply) => {
@@ -78,16 +79,9 @@ export function bearerFromBody(body: unknown): string | undefined {
   return typeof secret === 'string' && secret.length > 0 ? `Bearer ${secret}` : undefined
 }
 
-function toBrokerError(err: FastifyError): BrokerError {
-  if (isBrokerError(err)) return err
-  if (err.validation || (typeof err.statusCode === 'number' && err.statusCode < 500)) return new BrokerError('invalid_request', 'malformed request')
-  return new BrokerError('internal_error', 'internal error', { cause: err })
-}
-
 function sendLwaError(request: FastifyRequest, reply: FastifyReply, err: BrokerError, override?: { error: string; description: string }): FastifyReply {
   const shape = lwaErrors[err.code]
-  if (err.code === 'internal_error') request.log.error({ err: err.cause }, 'unhandled error')
-  else request.log.info({ error: err.code, ...err.logDetail }, err.message)
+  logError(request, err)
   if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
   return reply.code(shape.status).header('cache-control', 'no-store').header('x-request-id', request.id)
     .send({ error: override?.error ?? shape.error, error_description: override?.description ?? shape.description })

@@ -2,7 +2,8 @@ import cookie from '@fastify/cookie'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type Static } from 'typebox'
 import type { AuditLog } from '../observability/audit.js'
-import { BrokerError, isBrokerError } from '../errors.js'
+import type { ErrorCode } from '../errors.js'
+import { asBrokerError, logError } from './error-handler.js'
 import { OnboardingError, type Onboarding } from '../onboarding/onboarding.js'
 
 const cookieName = 'lwa_broker_onboarding'
@@ -29,10 +30,14 @@ export function onboardingPages(onboarding: Onboarding, audit: AuditLog, secureC
   return async (app) => {
     await app.register(cookie)
     app.setErrorHandler((err, request, reply) => {
-      const failure = asFailure(err)
-      if (failure.status >= 500 && !(err instanceof OnboardingError)) request.log.error({ err }, 'unhandled error')
-      audit.onboarding(context(request, failure instanceof OnboardingError ? failure.credential : undefined), 'failed', failure instanceof OnboardingError ? failure.reason : failure.code)
-      return page(reply, failure.status, 'Not connected', failure.message)
+      if (err instanceof OnboardingError) {
+        audit.onboarding(context(request, err.credential), 'failed', err.reason)
+        return page(reply, err.status, 'Not connected', err.message)
+      }
+      const failure = asBrokerError(err)
+      logError(request, failure)
+      audit.onboarding(context(request, undefined), 'failed', failure.code)
+      return page(reply, failure.status, 'Not connected', pageMessages[failure.code] ?? failure.message)
     })
 
     app.get<{ Params: Static<typeof LinkParams> }>('/onboarding/:link', { schema: { params: LinkParams } }, async (request, reply) => {
@@ -51,11 +56,10 @@ export function onboardingPages(onboarding: Onboarding, audit: AuditLog, secureC
   }
 }
 
-/** Our own failures keep their page; the broker's (sidecar refusal, bad input) keep their status; anything else is a bug. */
-function asFailure(err: unknown): OnboardingError | BrokerError {
-  if (err instanceof OnboardingError || isBrokerError(err)) return err
-  const validation = (err as { validation?: unknown }).validation !== undefined
-  return validation ? new BrokerError('invalid_request', 'This request is not valid.') : new BrokerError('internal_error', 'Something went wrong. Nothing was stored.')
+/** A person reads these pages: plain words instead of a validator's or a bug's text. */
+const pageMessages: Partial<Record<ErrorCode, string>> = {
+  invalid_request: 'This request is not valid.',
+  internal_error: 'Something went wrong. Nothing was stored.',
 }
 
 function context(request: FastifyRequest, credential: string | undefined) {

@@ -46,4 +46,7 @@ t.test('a bug in a dependency answers a bare 500 internal_error and logs the det
   t.equal(res.json().error, 'internal_error')
   t.equal(res.json().message, 'internal error')
   t.notMatch(res.body, /boom|TypeError|at /, 'no detail or stack to the caller')
+  const logged = h.logs.find((r) => r.msg === 'unhandled error')
+  t.equal(logged.length, 1, 'the bug is logged once')
+  t.match(JSON.stringify(logged[0]), /boom at a place callers must not see/, 'with its detail, for the operator')
 })
