@@ -29,6 +29,21 @@ export interface LwaCall {
 export interface LwaEmulatorOptions {
   expiresInSeconds?: number
   latencyMs?: number
+  /** Stamps `issuedAtMs`/`expiresAtMs` in grantOf(); pass the FakeClock the API emulators use. */
+  clock?: { now(): number }
+}
+
+/** Everything known about an access token, for API emulators that must accept or refuse it. */
+export interface LwaGrantInfo {
+  clientId: string
+  grantType: string
+  scope?: string
+  /** The refresh token it was minted from (refresh_token grant: the one presented; code grant: the code's). */
+  refreshToken?: string
+  /** Known when the refresh token came from the SP-API consent page. */
+  sellingPartnerId?: string
+  issuedAtMs: number
+  expiresAtMs: number
 }
 
 export type LwaCallFilter = Partial<Pick<LwaCall, 'grantType' | 'clientId' | 'error'>> & { ok?: boolean }
@@ -86,6 +101,7 @@ interface Client { secrets: Buffer[]; scopes: readonly string[] }
 interface RefreshGrant { clientId: string; revoked: boolean; rotateTo?: string }
 interface AuthCode { clientId: string; redirectUri: string; refreshToken: string; expiresAt: number; used: boolean }
 interface IssuedToken { clientId: string; grantType: string; scope?: string }
+interface IssuedRecord { token: IssuedToken; refreshToken?: string; issuedAtMs: number; expiresAtMs: number }
 
 export class LwaEmulator {
   readonly url: string
@@ -106,7 +122,9 @@ export class LwaEmulator {
   readonly #refreshTokens = new Map<string, RefreshGrant>()
   readonly #codes = new Map<string, AuthCode>()
   readonly #applications = new Map<string, string>()
-  readonly #issued = new Map<string, IssuedToken>()
+  readonly #issued = new Map<string, IssuedRecord>()
+  readonly #sellingPartners = new Map<string, string>()
+  readonly #clock: { now(): number }
   readonly #queuedFaults: Fault[] = []
   #fault: Fault | null = null
 
@@ -117,6 +135,7 @@ export class LwaEmulator {
     this.tokenUrl = this.url + tokenPath
     this.expiresInSeconds = options.expiresInSeconds ?? defaultExpiresInSeconds
     this.latencyMs = options.latencyMs ?? 0
+    this.#clock = options.clock ?? { now: () => Date.now() }
   }
 
   static async start(options: LwaEmulatorOptions = {}): Promise<LwaEmulator> {
@@ -148,9 +167,18 @@ export class LwaEmulator {
   }
 
   setClientSecrets(clientId: string, secrets: string[]): void {
+    this.#client(clientId).secrets = secrets.map((secret) => Buffer.from(secret, 'utf8'))
+  }
+
+  /** Accepts one more secret beside the current ones, as LWA does during a rotation's overlap. */
+  addClientSecret(clientId: string, secret: string): void {
+    this.#client(clientId).secrets.push(Buffer.from(secret, 'utf8'))
+  }
+
+  #client(clientId: string): Client {
     const client = this.#clients.get(clientId)
     if (!client) throw new TypeError(`LwaEmulator: unknown client ${clientId}; call addClient first`)
-    client.secrets = secrets.map((secret) => Buffer.from(secret, 'utf8'))
+    return client
   }
 
   addRefreshToken(grant: { refreshToken: string; clientId: string; rotateTo?: string }): void {
@@ -174,8 +202,23 @@ export class LwaEmulator {
   }
 
   issued(accessToken: string): IssuedToken | undefined {
-    const token = this.#issued.get(accessToken)
-    return token && { ...token }
+    const record = this.#issued.get(accessToken)
+    return record && { ...record.token }
+  }
+
+  /** issued() plus where the token came from and when it expires (by the `clock` option). */
+  grantOf(accessToken: string): LwaGrantInfo | undefined {
+    const record = this.#issued.get(accessToken)
+    if (!record) return undefined
+    const { token, refreshToken, issuedAtMs, expiresAtMs } = record
+    const sellingPartnerId = refreshToken === undefined ? undefined : this.#sellingPartners.get(refreshToken)
+    return {
+      ...token,
+      ...(refreshToken !== undefined ? { refreshToken } : {}),
+      ...(sellingPartnerId !== undefined ? { sellingPartnerId } : {}),
+      issuedAtMs,
+      expiresAtMs,
+    }
   }
 
   failNext(fault: Fault, times = 1): void {
@@ -298,6 +341,7 @@ export class LwaEmulator {
       return redirect(redirectUri, { code, scope: request.scope, state })
     }
     const sellingPartnerId = this.nextSellingPartnerId
+    this.#sellingPartners.set(refreshToken, sellingPartnerId)
     const { applicationId, version } = request
     this.lastConsent = { kind, code, refreshToken, sellingPartnerId, state, clientId, redirectUri, applicationId, ...(version !== undefined ? { version } : {}) }
     return redirect(redirectUri, { spapi_oauth_code: code, state, selling_partner_id: sellingPartnerId })
@@ -346,7 +390,7 @@ export class LwaEmulator {
       grant.rotateTo = undefined
       if (!this.#refreshTokens.has(answered)) this.#refreshTokens.set(answered, { clientId, revoked: false })
     }
-    return this.#success({ clientId, grantType: 'refresh_token' }, { refresh_token: answered })
+    return this.#success({ clientId, grantType: 'refresh_token' }, { refresh_token: answered }, refreshToken)
   }
 
   #clientCredentialsGrant(clientId: string, scope: string): Reply {
@@ -367,12 +411,14 @@ export class LwaEmulator {
     grant.used = true
     // The code's refresh token is now a real grant the broker can refresh with (unless the test set it up already).
     if (!this.#refreshTokens.has(grant.refreshToken)) this.addRefreshToken({ refreshToken: grant.refreshToken, clientId })
-    return this.#success({ clientId, grantType: 'authorization_code' }, { refresh_token: grant.refreshToken })
+    return this.#success({ clientId, grantType: 'authorization_code' }, { refresh_token: grant.refreshToken }, grant.refreshToken)
   }
 
-  #success(issued: IssuedToken, extra: { refresh_token?: string; scope?: string }): Reply {
+  #success(issued: IssuedToken, extra: { refresh_token?: string; scope?: string }, refreshToken?: string): Reply {
     const accessToken = mintToken(tokenPrefix(issued.grantType))
-    this.#issued.set(accessToken, issued)
+    const issuedAtMs = this.#clock.now()
+    const expiresAtMs = issuedAtMs + this.expiresInSeconds * 1000
+    this.#issued.set(accessToken, { token: issued, ...(refreshToken !== undefined ? { refreshToken } : {}), issuedAtMs, expiresAtMs })
     if (this.#issued.size > maxIssuedTokens) {
       const oldest = this.#issued.keys().next()
       if (!oldest.done) this.#issued.delete(oldest.value)

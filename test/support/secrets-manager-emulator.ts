@@ -1,10 +1,17 @@
 // A loopback AWS Secrets Manager that the real v3 SDK talks to over HTTP (JSON 1.1 protocol).
 // Tests exercise the SDK's own serialisation, error mapping and retry behaviour instead of
-// mocking it; see /work/shared/WIRE.md for the wire facts this follows.
+// mocking it; see /work/shared/WIRE.md for the wire facts this follows. Tags, listing and scheduled
+// deletion live in secrets-manager-catalogue.ts.
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomInt, randomUUID } from 'node:crypto'
+import {
+  deleteSecret, invalidParameter, invalidRequest, listSecrets, MARKED_FOR_DELETION, nowSeconds, optString, optStrings,
+  optToken, readTags, removeTags, reqString, restore, restoreSecret, scheduleDeletion, setTags, SmError, SortedSecrets,
+  stageMap, tagList, tagResource, untagResource,
+} from './secrets-manager-catalogue.js'
+import type { CatalogueStore, Json, Secret, SortKey, Version } from './secrets-manager-catalogue.js'
 
 export type SmFault =
   | { kind: 'error'; type: 'ThrottlingException' | 'InternalServiceError' | 'AccessDeniedException' | 'ResourceNotFoundException' | 'DecryptionFailure'; status?: number }
@@ -23,53 +30,68 @@ export interface SmCall {
 
 export interface SmMatch { operation?: string; secretId?: string }
 
-type Json = Record<string, unknown>
+export interface PutSecretOptions {
+  stages?: string[]
+  versionId?: string
+  tags?: Record<string, string>
+  description?: string
+  kmsKeyId?: string
+}
 
-interface Version { versionId: string; value: string; stages: Set<string>; createdDate: number }
-interface Secret { name: string; arn: string; createdDate: number; lastChangedDate: number; versions: Map<string, Version> }
+/** What CreateSecret (or the putSecret helper) sets besides the value. */
+interface SecretDetails {
+  tags?: Iterable<[string, string]>
+  description?: string | undefined
+  kmsKeyId?: string | undefined
+}
 
 const CURRENT = 'AWSCURRENT'
 const PREVIOUS = 'AWSPREVIOUS'
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1'
 const TARGET_PREFIX = 'secretsmanager.'
-const LIST_PAGE_SIZE_DEFAULT = 100
 const ARN_SUFFIX_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 const NOT_FOUND = "Secrets Manager can't find the specified secret."
+const ARN_SUFFIX_LENGTH = 6
 
-/** A service error: the HTTP layer turns it into `{"__type","Message"}` so the SDK raises its own class. */
-class SmError extends Error {
-  constructor(readonly type: string, message: string, readonly status = 400) {
-    super(message)
-  }
-}
-
-const invalidParameter = (message: string): SmError => new SmError('InvalidParameterException', message)
-const nowSeconds = (): number => Date.now() / 1000 // the service sends fractional epoch seconds
-
-/** Secrets, versions and staging labels; shared by the HTTP handlers and the direct test helpers. */
-class SecretStore {
-  private readonly secrets = new Map<string, Secret>()
+/**
+ * Secrets, versions and staging labels; shared by the HTTP handlers and the direct test helpers.
+ * Maps by name and ARN and two sorted listings keep every look-up and every ListSecrets page cheap at 10,000 secrets.
+ */
+class SecretStore implements CatalogueStore {
+  private readonly byName = new Map<string, Secret>()
+  private readonly byArn = new Map<string, Secret>()
+  private readonly byPartialArn = new Map<string, Secret>()
+  private readonly byCreated = new SortedSecrets<number>((s) => s.seq)
+  private readonly byNameOrder = new SortedSecrets<string>((s) => s.name)
+  private seq = 0
 
   constructor(private readonly region: string, private readonly accountId: string) {}
 
-  create(name: string): Secret {
-    if (this.secrets.has(name)) throw new SmError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`)
+  create(name: string, details: SecretDetails = {}): Secret {
+    const existing = this.byName.get(name)
+    if (existing?.deletedDate !== undefined) throw invalidRequest(SCHEDULED_NAME)
+    if (existing) throw alreadyExists(name)
     // The real service appends a random 6-character suffix, so callers cannot guess ARNs.
-    const suffix = Array.from({ length: 6 }, () => ARN_SUFFIX_ALPHABET[randomInt(ARN_SUFFIX_ALPHABET.length)]).join('')
-    const arn = `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${name}-${suffix}`
+    const arn = `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${name}-${arnSuffix()}`
     const now = nowSeconds()
-    const secret: Secret = { name, arn, createdDate: now, lastChangedDate: now, versions: new Map() }
-    this.secrets.set(name, secret)
+    const secret: Secret = {
+      name, arn, seq: ++this.seq, createdDate: now, lastChangedDate: now, versions: new Map(),
+      tags: new Map(details.tags ?? []),
+    }
+    if (details.description !== undefined) secret.description = details.description
+    if (details.kmsKeyId !== undefined) secret.kmsKeyId = details.kmsKeyId
+    this.byName.set(name, secret)
+    this.byArn.set(arn, secret)
+    this.byPartialArn.set(partialArn(arn), secret)
+    this.byCreated.insert(secret)
+    this.byNameOrder.insert(secret)
     return secret
   }
 
   /** By name, full ARN, or partial ARN (without the suffix), as the service accepts all three. */
   find(id: string): Secret | undefined {
-    if (!id.startsWith('arn:')) return this.secrets.get(id)
-    for (const secret of this.secrets.values()) {
-      if (secret.arn === id || secret.arn.slice(0, -7) === id) return secret
-    }
-    return undefined
+    if (!id.startsWith('arn:')) return this.byName.get(id)
+    return this.byArn.get(id) ?? this.byPartialArn.get(id)
   }
 
   get(id: string): Secret {
@@ -78,12 +100,28 @@ class SecretStore {
     return secret
   }
 
-  delete(name: string): void {
-    this.secrets.delete(this.find(name)?.name ?? name)
+  live(id: string): Secret {
+    const secret = this.get(id)
+    if (secret.deletedDate !== undefined) throw invalidRequest(MARKED_FOR_DELETION)
+    return secret
   }
 
-  list(): Secret[] {
-    return [...this.secrets.values()]
+  forget(secret: Secret): void {
+    if (this.byName.get(secret.name) !== secret) return
+    this.byName.delete(secret.name)
+    this.byArn.delete(secret.arn)
+    this.byPartialArn.delete(partialArn(secret.arn))
+    this.byCreated.remove(secret)
+    this.byNameOrder.remove(secret)
+  }
+
+  delete(name: string): void {
+    const secret = this.find(name)
+    if (secret) this.forget(secret)
+  }
+
+  sorted(by: SortKey): SortedSecrets<string | number> {
+    return by === 'name' ? this.byNameOrder : this.byCreated
   }
 
   /** Adds a version; a repeated version id is idempotent only when the value is the same. */
@@ -91,7 +129,7 @@ class SecretStore {
     const existing = secret.versions.get(versionId)
     if (existing) {
       if (existing.value === value) return existing
-      throw new SmError('ResourceExistsException', "You can't modify an existing version, you can only create a new version.")
+      throw tokenInUse(versionId, secret)
     }
     // The service always labels the first version AWSCURRENT, whatever stages were asked for.
     const labels = secret.versions.size === 0 && !stages.includes(CURRENT) ? [...stages, CURRENT] : stages
@@ -130,38 +168,21 @@ class SecretStore {
   }
 }
 
+const arnSuffix = (): string => {
+  const pick = () => ARN_SUFFIX_ALPHABET.charAt(randomInt(ARN_SUFFIX_ALPHABET.length))
+  return Array.from({ length: ARN_SUFFIX_LENGTH }, pick).join('')
+}
+const partialArn = (arn: string): string => arn.slice(0, -(ARN_SUFFIX_LENGTH + 1))
+const SCHEDULED_NAME = "You can't create this secret because a secret with this name is already scheduled for deletion."
+const alreadyExists = (name: string): SmError =>
+  new SmError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`)
+const tokenInUse = (token: string, secret: Secret): SmError => new SmError('ResourceExistsException',
+  `You can't use ClientRequestToken ${token} because that value is already in use ` +
+  `for a version of secret ${secret.arn}.`)
+
 function holderOf(secret: Secret, stage: string): Version | undefined {
   for (const version of secret.versions.values()) if (version.stages.has(stage)) return version
   return undefined
-}
-
-/** Only labelled versions appear in DescribeSecret/ListSecrets; unlabelled ones are deprecated. */
-function stageMap(secret: Secret): Record<string, string[]> {
-  const map: Record<string, string[]> = {}
-  for (const v of secret.versions.values()) if (v.stages.size > 0) map[v.versionId] = [...v.stages]
-  return map
-}
-
-// --- input readers: wrong shapes are InvalidParameterException, as the SDK does not validate ---
-
-function optString(body: Json, key: string): string | undefined {
-  const value = body[key]
-  if (value === undefined) return undefined
-  if (typeof value !== 'string') throw invalidParameter(`${key} must be a string.`)
-  return value
-}
-
-function reqString(body: Json, key: string): string {
-  const value = optString(body, key)
-  if (value === undefined) throw invalidParameter(`You must provide a value for ${key}.`)
-  return value
-}
-
-function optStrings(body: Json, key: string): string[] | undefined {
-  const value = body[key]
-  if (value === undefined) return undefined
-  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) throw invalidParameter(`${key} must be a list of strings.`)
-  return value
 }
 
 // --- one handler per operation ---
@@ -169,7 +190,7 @@ function optStrings(body: Json, key: string): string[] | undefined {
 type Handler = (store: SecretStore, body: Json) => Json
 
 function getSecretValue(store: SecretStore, body: Json): Json {
-  const secret = store.get(reqString(body, 'SecretId'))
+  const secret = store.live(reqString(body, 'SecretId'))
   const versionId = optString(body, 'VersionId')
   const stage = optString(body, 'VersionStage')
   const version = versionId !== undefined ? secret.versions.get(versionId) : holderOf(secret, stage ?? CURRENT)
@@ -180,25 +201,27 @@ function getSecretValue(store: SecretStore, body: Json): Json {
   return { ARN: secret.arn, Name: secret.name, VersionId: version.versionId, SecretString: version.value, VersionStages: [...version.stages], CreatedDate: version.createdDate }
 }
 
+/** Still answers for a secret scheduled for deletion, with its DeletedDate; absent fields are left out. */
 function describeSecret(store: SecretStore, body: Json): Json {
   const secret = store.get(reqString(body, 'SecretId'))
   return {
-    ARN: secret.arn, Name: secret.name, RotationEnabled: false, VersionIdsToStages: stageMap(secret),
-    CreatedDate: secret.createdDate, LastChangedDate: secret.lastChangedDate,
+    ARN: secret.arn, Name: secret.name, Description: secret.description, KmsKeyId: secret.kmsKeyId,
+    RotationEnabled: false, VersionIdsToStages: stageMap(secret), CreatedDate: secret.createdDate,
+    LastChangedDate: secret.lastChangedDate, DeletedDate: secret.deletedDate, Tags: tagList(secret),
   }
 }
 
 function putSecretValue(store: SecretStore, body: Json): Json {
-  const secret = store.get(reqString(body, 'SecretId'))
+  const secret = store.live(reqString(body, 'SecretId'))
   const value = reqString(body, 'SecretString')
   // The SDK fills ClientRequestToken with a uuid itself; the fallback only serves raw callers.
-  const versionId = optString(body, 'ClientRequestToken') ?? randomUUID()
+  const versionId = optToken(body) ?? randomUUID()
   const version = store.addVersion(secret, value, versionId, optStrings(body, 'VersionStages') ?? [CURRENT])
   return { ARN: secret.arn, Name: secret.name, VersionId: version.versionId, VersionStages: [...version.stages] }
 }
 
 function updateSecretVersionStage(store: SecretStore, body: Json): Json {
-  const secret = store.get(reqString(body, 'SecretId'))
+  const secret = store.live(reqString(body, 'SecretId'))
   store.moveStage(secret, reqString(body, 'VersionStage'), optString(body, 'MoveToVersionId'), optString(body, 'RemoveFromVersionId'))
   return { ARN: secret.arn, Name: secret.name }
 }
@@ -206,40 +229,25 @@ function updateSecretVersionStage(store: SecretStore, body: Json): Json {
 function createSecret(store: SecretStore, body: Json): Json {
   const name = reqString(body, 'Name')
   const value = optString(body, 'SecretString')
-  const versionId = optString(body, 'ClientRequestToken') ?? randomUUID()
+  const token = optToken(body)
+  const details = {
+    tags: readTags(body['Tags']), description: optString(body, 'Description'), kmsKeyId: optString(body, 'KmsKeyId'),
+  }
   const existing = store.find(name)
-  // A retried CreateSecret (same token, same value) succeeds, as on the real service.
-  const retried = existing?.versions.get(versionId)
-  if (existing && retried && retried.value === value) return { ARN: existing.arn, Name: existing.name, VersionId: versionId }
-  const secret = store.create(name)
+  if (existing && existing.deletedDate === undefined) return retriedCreate(existing, token, value)
+  const secret = store.create(name, details) // a name scheduled for deletion fails here
   if (value === undefined) return { ARN: secret.arn, Name: secret.name }
+  const versionId = token ?? randomUUID()
   store.addVersion(secret, value, versionId, [CURRENT])
   return { ARN: secret.arn, Name: secret.name, VersionId: versionId }
 }
 
-function listSecrets(store: SecretStore, body: Json): Json {
-  const prefixes = namePrefixes(body['Filters'])
-  const pageSize = typeof body['MaxResults'] === 'number' ? body['MaxResults'] : LIST_PAGE_SIZE_DEFAULT
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) throw invalidParameter('MaxResults must be between 1 and 100.')
-  const token = optString(body, 'NextToken')
-  const offset = token === undefined ? 0 : Number(Buffer.from(token, 'base64url').toString())
-  if (!Number.isInteger(offset) || offset < 0) throw new SmError('InvalidNextTokenException', 'The NextToken value is invalid.')
-  const matching = store.list().filter((s) => prefixes.length === 0 || prefixes.some((p) => s.name.startsWith(p)))
-  const page = matching.slice(offset, offset + pageSize).map((s) => ({
-    ARN: s.arn, Name: s.name, SecretVersionsToStages: stageMap(s), CreatedDate: s.createdDate, LastChangedDate: s.lastChangedDate,
-  }))
-  const next = offset + pageSize < matching.length ? Buffer.from(String(offset + pageSize)).toString('base64url') : undefined
-  return next === undefined ? { SecretList: page } : { SecretList: page, NextToken: next }
-}
-
-/** Only the `name` (prefix) filter is emulated; others fail loudly rather than match everything. */
-function namePrefixes(filters: unknown): string[] {
-  if (filters === undefined) return []
-  if (!Array.isArray(filters)) throw invalidParameter('Filters must be a list.')
-  return filters.flatMap((f: { Key?: unknown; Values?: unknown }) => {
-    if (f?.Key !== 'name') throw invalidParameter(`The emulator only supports the name filter, not ${String(f?.Key)}.`)
-    return Array.isArray(f.Values) ? f.Values.filter((v): v is string => typeof v === 'string') : []
-  })
+/** A retried CreateSecret (same token, same value) answers as the first did; any other repeat is a clash. */
+function retriedCreate(existing: Secret, token: string | undefined, value: string | undefined): Json {
+  const version = token === undefined ? undefined : existing.versions.get(token)
+  if (!version) throw alreadyExists(existing.name)
+  if (version.value !== value) throw tokenInUse(version.versionId, existing)
+  return { ARN: existing.arn, Name: existing.name, VersionId: version.versionId }
 }
 
 const HANDLERS: Record<string, Handler> = {
@@ -249,6 +257,10 @@ const HANDLERS: Record<string, Handler> = {
   UpdateSecretVersionStage: updateSecretVersionStage,
   CreateSecret: createSecret,
   ListSecrets: listSecrets,
+  TagResource: tagResource,
+  UntagResource: untagResource,
+  DeleteSecret: deleteSecret,
+  RestoreSecret: restoreSecret,
 }
 
 // --- the HTTP shell: protocol checks, faults, call log ---
@@ -314,10 +326,45 @@ export class SecretsManagerEmulator {
       this.matches(c, filter) && (filter.ok === undefined || (c.status === 200) === filter.ok)).length
   }
 
-  putSecret(name: string, value: string | object, options: { stages?: string[]; versionId?: string } = {}): string {
-    const secret = this.store.find(name) ?? this.store.create(name)
+  /** Creates the secret if need be and adds a version; `tags` are merged into the secret's, as TagResource does. */
+  putSecret(name: string, value: string | object, options: PutSecretOptions = {}): string {
+    const { tags, description, kmsKeyId } = options
+    const existing = this.store.find(name)
+    const secret = existing ?? this.store.create(name, { description, kmsKeyId })
+    if (existing && description !== undefined) existing.description = description
+    if (existing && kmsKeyId !== undefined) existing.kmsKeyId = kmsKeyId
+    if (tags) setTags(secret, Object.entries(tags))
     const text = typeof value === 'string' ? value : JSON.stringify(value)
     return this.store.addVersion(secret, text, options.versionId ?? randomUUID(), options.stages ?? [CURRENT]).versionId
+  }
+
+  /** Adds or overwrites tags, as TagResource does (also on a secret scheduled for deletion). */
+  tagSecret(name: string, tags: Record<string, string>): void {
+    setTags(this.store.get(name), Object.entries(tags))
+  }
+
+  untagSecret(name: string, keys: readonly string[]): void {
+    removeTags(this.store.get(name), keys)
+  }
+
+  /** The secret's tags; `{}` for an untagged or unknown secret. */
+  tags(name: string): Record<string, string> {
+    return Object.fromEntries(this.store.find(name)?.tags ?? [])
+  }
+
+  /** DeleteSecret with a recovery window: the secret stays, its reads fail. Returns the DeletionDate. */
+  scheduleDeletion(name: string, recoveryWindowInDays?: number): Date {
+    return new Date(scheduleDeletion(this.store.get(name), recoveryWindowInDays) * 1000)
+  }
+
+  restoreSecret(name: string): void {
+    restore(this.store.get(name))
+  }
+
+  /** When the recovery window of a secret scheduled for deletion ends; undefined while it is live or absent. */
+  deletionDate(name: string): Date | undefined {
+    const seconds = this.store.find(name)?.deletionDate
+    return seconds === undefined ? undefined : new Date(seconds * 1000)
   }
 
   moveStage(name: string, stage: string, toVersionId: string): void {
@@ -336,6 +383,7 @@ export class SecretsManagerEmulator {
     return secret ? [...secret.versions.values()].map((v) => ({ versionId: v.versionId, stages: [...v.stages], value: v.value })) : []
   }
 
+  /** Removes the secret at once, as DeleteSecret with ForceDeleteWithoutRecovery does. */
   deleteSecret(name: string): void {
     this.store.delete(name)
   }

@@ -1,0 +1,37 @@
+// The operations the SP-API emulator serves, how a request finds one, and each one's
+// documented default usage plan with the `x-amzn-RateLimit-Limit` text it answers with.
+import type { UsagePlan } from './token-bucket.js'
+import type { Reply } from './sp-api-replies.js'
+
+export type SpApiOperation =
+  | 'rotateApplicationClientSecret'
+  | 'createRestrictedDataToken'
+  | 'getOrderAddress'
+  | 'getMarketplaceParticipations'
+
+// The documented default usage plans, and the x-amzn-RateLimit-Limit text each sends.
+export const plans: Record<SpApiOperation, UsagePlan & { header: string }> = {
+  rotateApplicationClientSecret: { ratePerSecond: 1 / 60, burst: 1, header: '0.0167' },
+  createRestrictedDataToken: { ratePerSecond: 1, burst: 10, header: '1.0' },
+  getOrderAddress: { ratePerSecond: 0.5, burst: 30, header: '0.5' },
+  getMarketplaceParticipations: { ratePerSecond: 0.016, burst: 15, header: '0.016' },
+}
+
+export interface Route { operation: SpApiOperation; orderId?: string }
+
+const fixedRoutes = new Map<string, SpApiOperation>([
+  ['POST /applications/2023-11-30/clientSecret', 'rotateApplicationClientSecret'],
+  ['POST /tokens/2021-03-01/restrictedDataToken', 'createRestrictedDataToken'],
+  ['GET /sellers/v1/marketplaceParticipations', 'getMarketplaceParticipations'],
+])
+
+export function route(method: string, path: string): Route | undefined {
+  const fixed = fixedRoutes.get(`${method} ${path}`)
+  if (fixed !== undefined) return { operation: fixed }
+  const orderId = method === 'GET' ? /^\/orders\/v0\/orders\/([^/]+)\/address$/.exec(path)?.[1] : undefined
+  return orderId !== undefined ? { operation: 'getOrderAddress', orderId } : undefined
+}
+
+export function withRateLimit(reply: Reply, operation: SpApiOperation): Reply {
+  return { ...reply, headers: { ...reply.headers, 'x-amzn-RateLimit-Limit': plans[operation].header } }
+}
