@@ -1,20 +1,23 @@
-import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import { Authenticator, compilePolicy } from './auth/index.js'
+import { ReplayGuard, type SharedReplayStore } from './auth/replay-guard.js'
 import type { Clock } from './clock.js'
-import type { BrokerConfig } from './config/index.js'
+import { secretIdsOf, type BrokerConfig } from './config/index.js'
 import { LwaClient } from './lwa/index.js'
 import { AuditLog } from './observability/audit.js'
+import { connectionLimits } from './routes/connection-limits.js'
 import { handleError, installErrorHandling } from './routes/error-handler.js'
+import { requestId } from './routes/request-id.js'
+import { SecretSweep } from './secrets/secret-sweep.js'
 import { healthRoutes } from './routes/health.js'
 import { refuseProxiedRequests } from './routes/sidecar-guard.js'
 import { Readiness } from './readiness.js'
 import { callerRoutes } from './routes/caller-routes.js'
 import { onboardingPages } from './routes/onboarding-pages.js'
 import { Onboarding } from './onboarding/onboarding.js'
-import { registerMetrics } from './routes/metrics.js'
+import { countRequests } from './routes/metrics.js'
 import { Metrics } from './observability/metrics.js'
 import type { SecretStore } from './secrets/index.js'
 import { TokenService, type SharedTokenStore } from './tokens/index.js'
@@ -36,17 +39,20 @@ export interface AppDeps {
   sharedTokens?: SharedTokenStore
   /** A store for @fastify/rate-limit shared with other replicas (its `redis` option: an ioredis client). */
   rateLimitRedis?: unknown
+  /** Single-use `jti`s remembered across replicas (cache.backend redis). */
+  sharedReplay?: SharedReplayStore
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenService
     readiness: Readiness
+    metrics: Metrics
   }
 }
 
-/** A caller-supplied request id is kept only if it is short and plain (it lands in logs). */
-const requestIdPattern = /^[A-Za-z0-9._:-]{1,64}$/
+/** Secrets read at once by the background sweep (start-up of many credentials). */
+const sweepConcurrency = 16
 
 /**
  * Builds the broker from its dependencies. Never listens: main.ts does, tests inject.
@@ -56,10 +62,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // pino's Logger is richer than FastifyBaseLogger; fastify only needs the latter.
     loggerInstance: deps.logger as FastifyBaseLogger,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID()
-    },
+    genReqId: requestId,
+    ...connectionLimits(config.http),
+    // As long as the longest credential name, so every name works as a route parameter.
+    routerOptions: { maxParamLength: 128 },
     // No per-request access lines: they cost more CPU than the whole token path. Issuances and
     // denials are audit events, errors are logged with their detail, traffic is in /metrics.
     logController: new LogController({ disableRequestLogging: true }),
@@ -78,12 +84,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   installErrorHandling(app)
 
+  app.addHook('onReady', async () => {
+    app.server.maxConnections = config.http.maxConnections
+  })
   const metrics = deps.metrics ?? new Metrics()
-  registerMetrics(app, metrics)
+  app.decorate('metrics', metrics)
+  countRequests(app, metrics)
 
   const lwa = new LwaClient({ timeoutMs: config.lwa.timeoutMs, clock, ...(deps.lwaDispatcher ? { dispatcher: deps.lwaDispatcher } : {}) })
+  const sweep = new SecretSweep({
+    secrets: deps.secrets, ids: () => secretIdsOf(config), clock, retryMs: config.secrets.refreshSeconds * 1000, concurrency: sweepConcurrency,
+  })
   const tokens = new TokenService({
-    config, secrets: deps.secrets, lwa, clock, events: metrics,
+    config, secrets: deps.secrets, lwa, clock, events: metrics, secretProblem: (id) => sweep.problem(id),
     logger: deps.logger.child({ component: 'tokens' }),
     ...(deps.random ? { random: deps.random } : {}),
     ...(deps.sharedTokens ? { shared: deps.sharedTokens } : {}),
@@ -98,15 +111,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const authenticator = new Authenticator(config.issuers, {
     clock,
+    allowInsecureEndpoints: config.allowInsecureEndpoints,
+    replay: new ReplayGuard(config.auth.replayCache.maxEntries, deps.sharedReplay),
     cache: { maxEntries: config.auth.verifiedTokenCache.maxEntries, maxAgeMs: config.auth.verifiedTokenCache.maxAgeSeconds * 1000 },
   })
-  const readiness = new Readiness({ config, secrets: deps.secrets, authenticator, logger: deps.logger })
+  const readiness = new Readiness({ sweep, authenticator, logger: deps.logger, intervalMs: config.readiness.intervalSeconds * 1000 })
   app.decorate('readiness', readiness)
+  app.addHook('onClose', async () => readiness.stop())
   if (config.mode === 'sidecar') app.addHook('onRequest', refuseProxiedRequests)
-  await app.register(healthRoutes(() => readiness.check()))
-  const audit = new AuditLog(deps.auditLogger ?? deps.logger.child({ log: 'audit' }))
-  const onboarding = config.onboarding ? new Onboarding({ config, secrets: deps.secrets, lwa, clock, tokens }, config.onboarding) : undefined
-  if (onboarding) await app.register(onboardingPages(onboarding, audit, config.onboarding?.publicUrl.startsWith('https:') ?? true))
+  await app.register(healthRoutes(() => readiness.current()))
+  const audit = new AuditLog(deps.auditLogger ?? deps.logger.child({ log: 'audit' }), {
+    rateLimitWindowMs: config.rateLimit.timeWindowSeconds * 1000, now: () => clock.now(),
+  })
+  app.addHook('onClose', async () => audit.flush())
+  const onboarding = config.onboarding
+    ? new Onboarding({ config, secrets: deps.secrets, lwa, clock, tokens, ...(deps.lwaDispatcher ? { adsDispatcher: deps.lwaDispatcher } : {}) }, config.onboarding)
+    : undefined
+  if (onboarding && config.onboarding) {
+    await app.register(onboardingPages(onboarding, audit, {
+      publicUrl: config.onboarding.publicUrl,
+      rateLimit: { max: config.rateLimit.onboardingMax, timeWindowSeconds: config.rateLimit.timeWindowSeconds },
+    }))
+  }
   await app.register(callerRoutes({
     authenticator,
     policy: compilePolicy(config.policy),

@@ -9,6 +9,7 @@ export const errorStatus = {
   forbidden: 403,
   unknown_credential: 404,
   not_found: 404,
+  request_timeout: 408,
   rate_limited: 429,
   internal_error: 500,
   credential_rejected: 502,

@@ -16,8 +16,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel)
   const broker = await createBroker(config, logger)
   await broker.app.listen({ host: config.listen.host, port: config.listen.port })
-  // One readiness check at start-up, so a missing secret or unreachable issuer is in the log at once.
-  await broker.app.readiness.check()
+  await broker.ops.listen({ host: config.ops.host, port: config.ops.port })
+
 
   let closing = false
   const shutdown = (signal: string): void => {

@@ -4,6 +4,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose'
 import { Agent } from 'undici'
 import { buildApp } from '../src/app.js'
+import { buildOpsApp } from '../src/routes/ops-app.js'
 import { createSharedCache } from '../src/cache/index.js'
 import { parseConfig, type BrokerConfig } from '../src/config/index.js'
 import type { BrokerEvents } from '../src/observability/events.js'
@@ -38,6 +39,8 @@ export function baseConfig(lwa: LwaEmulator, secretsPath: string, jwks: { keys: 
     rateLimit: { max: 1_000_000, unauthenticatedMax: 1_000_000 },
     // Tests drive background refreshes themselves (app.tokens.refreshDue()) on the fake clock.
     tokens: { backgroundRefreshSeconds: 0 },
+    // Each scrape renders afresh: tests read counters right after the requests that move them.
+    ops: { port: 0, metricsCacheSeconds: 0 },
     credentials: {
       'ads-us': { api: 'ads', region: 'na', secret: 'lwa/ads-us', profileId: '2502259796' },
       'sp-acme-eu': { api: 'sp-api', region: 'eu', app: 'lwa/apps/sp', secret: 'lwa/sellers/acme' },
@@ -117,6 +120,8 @@ export async function mintJwt(keys: CallerKeys, options: MintOptions = {}): Prom
 
 export interface Harness {
   app: FastifyInstance
+  /** The ops listener's app: /metrics, /healthz, /readyz. */
+  ops: FastifyInstance
   lwa: LwaEmulator
   /** The Secrets Manager emulator, when built with `secretsBackend: 'aws'`. */
   sm: SecretsManagerEmulator | undefined
@@ -203,10 +208,12 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
     await shared.ready(5000)
   }
   // A fixed jitter source: refresh points sit exactly at half-life, backoff at half its ceiling.
-  const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher, random: () => 0.5, metrics, ...(shared ? { sharedTokens: shared.store, rateLimitRedis: shared.rateLimitRedis } : {}) })
+  const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher, random: () => 0.5, metrics, ...(shared ? { sharedTokens: shared.store, rateLimitRedis: shared.rateLimitRedis, sharedReplay: shared.store } : {}) })
   closers.push(() => app.close())
+  const ops = await buildOpsApp({ config, logger, clock, metrics, readiness: app.readiness })
+  closers.push(() => ops.close())
   return {
-    app, lwa, sm, secretStore, clock, logs, keys, config, secretsPath, writeSecrets,
+    app, ops, lwa, sm, secretStore, clock, logs, keys, config, secretsPath, writeSecrets,
     jwt: (mint) => mintJwt(keys, { nowMs: clock.now(), ...mint }),
     getToken: (credential, jwt, extraQuery = '') => app.inject({
       method: 'GET',

@@ -352,7 +352,7 @@ t.test('the document\'s schemas are the route schemas (no drift)', async (t) => 
   }
 
   // The onboarding pages' path and query parameters, read off their routes the same way.
-  const pages = await routeSchemasOf(onboardingPages({} as Onboarding, {} as AuditLog, true))
+  const pages = await routeSchemasOf(onboardingPages({} as Onboarding, {} as AuditLog, { publicUrl: 'https://broker.example.test', rateLimit: { max: 30, timeWindowSeconds: 60 } }))
   t.strictSame([...pages.keys()].sort(), ['GET /oauth/callback', 'GET /onboarding/{link}'], 'the onboarding pages plugin serves the two documented pages')
   checkParameters(t, 'GET /onboarding/{link} path', parametersOf('/onboarding/{link}', 'get', 'path'), pages.get('GET /onboarding/{link}')?.params)
   checkParameters(t, 'GET /oauth/callback query', parametersOf('/oauth/callback', 'get', 'query'), pages.get('GET /oauth/callback')?.querystring)
@@ -815,7 +815,7 @@ t.test('GET /metrics 200: Prometheus text with the families the document lists',
   const h = await build(t)
   t.equal((await getToken(t, h, 'ads-us', await h.jwt())).statusCode, 200)
   t.equal((await getToken(t, h, 'appstore-main', await h.jwt(platformCaller))).statusCode, 200)
-  const res = await h.app.inject({ url: '/metrics' })
+  const res = await h.ops.inject({ url: '/metrics' })
   checkAgainstSpec(t, 'GET', '/metrics', res)
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8')

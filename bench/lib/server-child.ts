@@ -63,7 +63,7 @@ async function start(spec: ServerSpec): Promise<{ port: number; timings: Startup
   if (broker && spec.kind === 'broker' && spec.primeWith !== undefined) await broker.app.tokens.getToken(spec.primeWith, 0)
   if (broker) {
     // What /readyz answers: every secret read, every issuer's keys loaded.
-    const checks = await broker.app.readiness.check()
+    const checks = await broker.app.readiness.current()
     if (Object.values(checks).some((c) => c !== 'ok')) throw new Error(`not ready: ${JSON.stringify(checks)}`)
     readyMs = performance.now()
   }
@@ -82,15 +82,10 @@ function ablationLogger(m: BrokerModules, mode: LoggerMode) {
   return mode === 'info-no-redact' ? pino({ level: 'info' }, dest) : m.createLogger(mode, dest)
 }
 
-/** createBroker's wiring (src/broker.ts) with the loggers an ablation asks for. */
+/** The broker as main.ts makes it, with the loggers an ablation asks for. */
 async function ablatedBroker(m: BrokerModules, config: BrokerConfig, ablate: Ablation): Promise<Broker> {
-  const logger = ablationLogger(m, ablate.appLogger)
-  const metrics = new m.Metrics()
-  const secrets = m.createSecretStore(config.secrets, { clock: m.systemClock, logger: logger.child({ component: 'secrets' }), events: metrics })
-  const lwaDispatcher = new m.Agent({ connections: 8, keepAliveTimeout: 30_000 })
   const auditLogger = ablationLogger(m, ablate.audit).child({ log: 'audit' })
-  const built = await m.buildApp({ config, logger, clock: m.systemClock, secrets, lwaDispatcher, auditLogger, metrics })
-  return { app: built, close: async () => { await built.close(); await lwaDispatcher.close() } }
+  return m.createBroker(config, ablationLogger(m, ablate.appLogger), { auditLogger })
 }
 
 async function handle(request: ChildRequest): Promise<unknown> {

@@ -55,6 +55,9 @@ async function main(): Promise<void> {
   const config = parseConfig(raw, configPath, process.env)
   const broker = await createBroker(config, createLogger(config.logLevel))
   const base = await broker.app.listen({ host: config.listen.host, port: config.listen.port })
+  const ops = await broker.ops.listen({ host: config.ops.host, port: config.ops.port })
+  // What /readyz waits for: every secret read once, the issuer's keys loaded.
+  await broker.app.readiness.current()
 
   const jwt = await new SignJWT({ sub: 'demo-reporter' })
     .setProtectedHeader({ alg: 'ES256', kid: 'demo-1', typ: 'JWT' })
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
   const body = await res.json() as Record<string, unknown>
 
   const print = (s = ''): boolean => process.stdout.write(s + '\n')
-  print(`\nLWA emulator: ${lwa.tokenUrl}   broker: ${base}`)
+  print(`\nLWA emulator: ${lwa.tokenUrl}   broker: ${base}   metrics and health: ${ops}/metrics`)
   print(sm ? `secrets: AWS Secrets Manager emulator at ${sm.url}, read with the real AWS SDK (GetSecretValue calls: ${sm.callCount({ operation: 'GetSecretValue' })})` : `secrets: ${config.secrets.path} (file backend)`)
   print(`\nGET /token?credential=ads-us -> HTTP ${res.status} (LWA calls so far: ${lwa.callCount()})`)
   print(JSON.stringify(body, null, 2))

@@ -7,6 +7,7 @@ import { BrokerError } from '../errors.js'
 import { KeysUnavailableError } from './key-fetch.js'
 import { issuerKeys, keyFetchFailureCodes, type IssuerKeys } from './key-sources.js'
 import type { Principal } from './principal.js'
+import { ReplayCacheFullError, type ReplayGuard } from './replay-guard.js'
 import { VerifiedTokenCache } from './verified-cache.js'
 
 /** Real JWTs are well under this; a bigger header is an attack or a mistake, refused before parsing. */
@@ -24,6 +25,10 @@ interface IssuerVerifier {
 export interface AuthenticatorOptions {
   clock: Clock
   cache: { maxEntries: number; maxAgeMs: number }
+  /** allowInsecureEndpoints: discovery may name a plain http:// JWKS on a non-loopback host. */
+  allowInsecureEndpoints?: boolean
+  /** Remembers `jti`s of issuers with requireJti; needed when any issuer sets it. */
+  replay?: ReplayGuard
 }
 
 /**
@@ -35,36 +40,73 @@ export class Authenticator {
   private readonly issuers: Map<string, IssuerVerifier>
   private readonly options: AuthenticatorOptions
   private readonly verified: VerifiedTokenCache
+  /** Issuers whose remote keys have been loaded once. */
+  private readonly warmed = new Set<string>()
 
   constructor(issuers: readonly IssuerConfig[], options: AuthenticatorOptions) {
     this.options = options
     this.verified = new VerifiedTokenCache(options.cache.maxEntries)
     this.issuers = new Map(issuers.map((config) => [config.issuer, {
       config,
-      key: config.sharedSecretFile ? sharedSecret(config, config.sharedSecretFile) : issuerKeys(config),
+      key: config.sharedSecretFile ? sharedSecret(config, config.sharedSecretFile) : issuerKeys(config, options.allowInsecureEndpoints),
     }]))
   }
 
-  async authenticate(authorization: string | undefined): Promise<Principal> {
+  /** `beforeVerify` runs when the token needs a signature check (not verified before), and may refuse it by throwing. */
+  async authenticate(authorization: string | undefined, beforeVerify?: () => void): Promise<Principal> {
     const jwt = bearerToken(authorization)
     const now = this.options.clock.now()
     const cacheKey = createHash('sha256').update(jwt).digest('base64url')
     const known = this.verified.get(cacheKey, now)
     if (known) return known
+    beforeVerify?.()
     const principal = await this.verify(jwt, now)
-    const maxAgeMs = principal.issuedAtMs !== undefined && this.issuers.get(principal.issuer)?.config.maxTokenAgeSeconds
+    const config = this.issuers.get(principal.issuer)?.config
+    // A single-use token is never remembered as verified: its second use must fail.
+    if (config?.requireJti) return this.once(principal, now)
+    const maxAgeMs = principal.issuedAtMs !== undefined && config?.maxTokenAgeSeconds
     const untilMs = Math.min(principal.expiresAtMs, now + this.options.cache.maxAgeMs, maxAgeMs ? (principal.issuedAtMs as number) + maxAgeMs * 1000 : Infinity)
     this.verified.set(cacheKey, principal, untilMs)
     return principal
   }
 
-  /** Loads every issuer's keys now; rejects naming the first issuer whose keys cannot be had. */
-  async warm(): Promise<void> {
-    for (const { config, key } of this.issuers.values()) {
-      if ('warm' in key) await key.warm().catch((err: unknown) => {
-        throw new KeysUnavailableError(`keys of issuer ${config.issuer} are unavailable: ${(err as Error).message}`, { cause: err })
+  /** requireJti: the token's `jti` is accepted once, until the token expires. */
+  private async once(principal: Principal, now: number): Promise<Principal> {
+    const jti = principal.claims.jti
+    if (typeof jti !== 'string' || jti.length === 0) throw unauthenticated('missing_jti', { issuer: principal.issuer })
+    if (!this.options.replay) throw new TypeError('an issuer with requireJti needs a replay guard')
+    try {
+      if (await this.options.replay.firstUse(principal.issuer, jti, principal.expiresAtMs, now)) return principal
+    } catch (err) {
+      if (!(err instanceof ReplayCacheFullError)) throw err
+      throw new BrokerError('upstream_unavailable', 'single-use tokens cannot be checked right now', {
+        retryAfterSeconds: keysUnavailableRetrySeconds, logDetail: { reason: 'replay_cache_full', issuer: principal.issuer },
       })
     }
+    throw unauthenticated('jti_replayed', { issuer: principal.issuer })
+  }
+
+  /** Loads every issuer's keys now; rejects naming the first issuer whose keys cannot be had. */
+  async warm(): Promise<void> {
+    const { failed } = await this.warmEach()
+    if (failed[0] !== undefined) throw new KeysUnavailableError(failed[0])
+  }
+
+  /**
+   * Loads each issuer's keys (within its fetch cooldown), and says how many issuers have
+   * keys and why the others have none: one unreachable issuer does not stop the rest.
+   */
+  async warmEach(): Promise<{ loaded: number; failed: string[] }> {
+    const failed: string[] = []
+    for (const { config, key } of this.issuers.values()) {
+      // Once loaded, jose keeps a key set fresh by itself (cacheMaxAge, unknown kid).
+      if (!('warm' in key) || this.warmed.has(config.issuer)) continue
+      await key.warm().then(
+        () => this.warmed.add(config.issuer),
+        (err: unknown) => failed.push(`keys of issuer ${config.issuer} are unavailable: ${(err as Error).message}`),
+      )
+    }
+    return { loaded: this.issuers.size - failed.length, failed }
   }
 
   private async verify(jwt: string, now: number): Promise<Principal> {

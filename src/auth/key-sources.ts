@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import type { IssuerConfig } from '../config/index.js'
+import { isAcceptableUrl } from '../config/secure-url.js'
 import { dispatcherWithCa, fetchJson, joseFetch, KeysUnavailableError, type KeyFetchOptions } from './key-fetch.js'
 
 /** An issuer's verification keys, from wherever config says they live. */
@@ -13,8 +14,11 @@ export interface IssuerKeys {
 /** How often a JWKS file's modification time is looked at. */
 const fileCheckIntervalMs = 1000
 
-/** Picks the key source from an issuer's `jwks` config. Misconfiguration throws at start-up. */
-export function issuerKeys(config: IssuerConfig): IssuerKeys {
+/**
+ * Picks the key source from an issuer's `jwks` config. Misconfiguration throws at start-up.
+ * `allowInsecure`: a discovered jwks_uri may be plain http:// to a non-loopback host.
+ */
+export function issuerKeys(config: IssuerConfig, allowInsecure = false): IssuerKeys {
   const { jwks } = config
   if (jwks.keys) return staticKeys(config, { keys: jwks.keys } as JSONWebKeySet)
   if (jwks.file) return fileKeys(config, jwks.file)
@@ -30,7 +34,7 @@ export function issuerKeys(config: IssuerConfig): IssuerKeys {
     const uri = new URL(jwks.uri)
     return remoteKeys(config, async () => uri, fetchOptions)
   }
-  return remoteKeys(config, () => discoverJwksUri(config, fetchOptions), fetchOptions)
+  return remoteKeys(config, () => discoverJwksUri(config, fetchOptions, allowInsecure), fetchOptions)
 }
 
 function staticKeys(config: IssuerConfig, jwks: JSONWebKeySet): IssuerKeys {
@@ -40,7 +44,7 @@ function staticKeys(config: IssuerConfig, jwks: JSONWebKeySet): IssuerKeys {
 
 /** A mounted JWKS file: re-read when its modification time changes, so key rotation needs no restart. */
 function fileKeys(config: IssuerConfig, file: string): IssuerKeys {
-  const load = () => localSet(config, JSON.parse(readStartupFile(config, file, 'JWKS file')) as JSONWebKeySet, `JWKS file ${file}`)
+  const load = () => localSet(config, parseJwksFile(config, file), `JWKS file ${file}`)
   const first = load()
   let current = { mtimeMs: statSync(file).mtimeMs, getKey: first, checkedAt: Date.now() }
   const refresh = (): void => {
@@ -86,8 +90,8 @@ function remoteKeys(config: IssuerConfig, locate: () => Promise<URL>, fetchOptio
   // jose remembers successful fetches only; a failed one is remembered here, so callers
   // claiming this issuer cannot make the broker hammer a key endpoint that is down.
   let fetchFailedAt = 0
-  const guarded = async <T>(use: (set: ReturnType<typeof createRemoteJWKSet>) => Promise<T>, respectCooldown = true): Promise<T> => {
-    if (respectCooldown && Date.now() - fetchFailedAt < cooldownMs) throw new KeysUnavailableError(`keys of ${config.issuer} are unavailable (cooling down after a failed fetch)`)
+  const guarded = async <T>(use: (set: ReturnType<typeof createRemoteJWKSet>) => Promise<T>): Promise<T> => {
+    if (Date.now() - fetchFailedAt < cooldownMs) throw new KeysUnavailableError(`keys of ${config.issuer} are unavailable (cooling down after a failed fetch)`)
     try {
       return await use(await resolveSet())
     } catch (err) {
@@ -97,10 +101,10 @@ function remoteKeys(config: IssuerConfig, locate: () => Promise<URL>, fetchOptio
   }
   return {
     getKey: (header, token) => guarded((set) => set(header, token)),
-    // Readiness probes come from the kubelet at its own pace, not from callers: they may always try.
+    // The readiness timer too waits out the cooldown: an issuer that is down is asked once per cooldown, whoever asks.
     warm: () => guarded(async (set) => {
       await set.reload()
-    }, false),
+    }),
   }
 }
 
@@ -108,11 +112,12 @@ function remoteKeys(config: IssuerConfig, locate: () => Promise<URL>, fetchOptio
 export const keyFetchFailureCodes = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID'])
 
 /** OIDC discovery: the document must name this very issuer (OpenID Connect Discovery §4.3). */
-async function discoverJwksUri(config: IssuerConfig, fetchOptions: KeyFetchOptions): Promise<URL> {
+async function discoverJwksUri(config: IssuerConfig, fetchOptions: KeyFetchOptions, allowInsecure: boolean): Promise<URL> {
   const url = `${config.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`
   const doc = await fetchJson(url, fetchOptions) as { issuer?: unknown; jwks_uri?: unknown }
   if (doc.issuer !== config.issuer) throw new KeysUnavailableError(`${url} names another issuer`)
   if (typeof doc.jwks_uri !== 'string' || !/^https?:\/\//.test(doc.jwks_uri)) throw new KeysUnavailableError(`${url} has no usable jwks_uri`)
+  if (!isAcceptableUrl(doc.jwks_uri, allowInsecure)) throw new KeysUnavailableError(`${url} names a plain http:// jwks_uri on a host that is not loopback`)
   return new URL(doc.jwks_uri)
 }
 
@@ -130,6 +135,15 @@ function localSet(config: IssuerConfig, jwks: JSONWebKeySet, source: string): JW
     return createLocalJWKSet(jwks)
   } catch (err) {
     return fail((err as Error).message)
+  }
+}
+
+function parseJwksFile(config: IssuerConfig, file: string): JSONWebKeySet {
+  const text = readStartupFile(config, file, 'JWKS file')
+  try {
+    return JSON.parse(text) as JSONWebKeySet
+  } catch {
+    throw new TypeError(`issuer ${config.issuer}: cannot use JWKS file ${file}: it is not valid JSON`)
   }
 }
 

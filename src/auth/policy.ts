@@ -15,6 +15,7 @@ export interface CompiledRule {
   credentials: GlobMatcher
   admin: boolean
   rateLimitMax: number | undefined
+  aggregateMax: number | undefined
 }
 
 /** Where a projected service-account token keeps what the `kubernetes` shorthand matches. */
@@ -39,6 +40,7 @@ export function compilePolicy(rules: readonly PolicyRuleConfig[]): CompiledRule[
       credentials: globMatcher(rule.credentials),
       admin: rule.admin,
       rateLimitMax: rule.rateLimit?.max,
+      aggregateMax: rule.rateLimit?.aggregateMax,
     }
   })
 }
@@ -62,6 +64,12 @@ export function isAdmin(policy: readonly CompiledRule[], principal: Principal): 
 /** The rate limit of the first rule that applies to the caller and sets one. */
 export function rateLimitOf(policy: readonly CompiledRule[], principal: Principal): number | undefined {
   return policy.find((r) => r.rateLimitMax !== undefined && appliesTo(r, principal))?.rateLimitMax
+}
+
+/** The budget all callers of one rule share, from the first rule that applies to the caller and sets one. */
+export function aggregateLimitOf(policy: readonly CompiledRule[], principal: Principal): { rule: number; max: number } | undefined {
+  for (const r of policy) if (r.aggregateMax !== undefined && appliesTo(r, principal)) return { rule: r.index, max: r.aggregateMax }
+  return undefined
 }
 
 function appliesTo(rule: CompiledRule, principal: Principal): boolean {

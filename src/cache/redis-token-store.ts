@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks'
 import type { Redis } from 'ioredis'
 import type { Clock } from '../clock.js'
 import type { BrokerToken, PeerEvent, SharedTokenStore } from '../tokens/index.js'
-import { decodeMessage, encodeMessage, type PeerMessage } from './peer-messages.js'
+import type { PeerMessage, PeerSigner } from './peer-messages.js'
 import { storedSeparator, withScripts, type ScriptedRedis } from './scripts.js'
 import type { TokenCipher } from './token-cipher.js'
 import { Wakeups } from './wakeups.js'
@@ -23,6 +23,10 @@ export interface RedisTokenStoreOptions {
   /** The pub/sub channel (not prefixed by the client: give it in full). */
   channel: string
   cipher: TokenCipher
+  /** Signs what this replica publishes and checks what it hears. */
+  signer: PeerSigner
+  /** The longest a refresh lock may be held; a lock that outlives it was not set by a replica. */
+  maxLockTtlMs: number
   /** The broker's clock: a token's Redis TTL is what is left of it by this clock. */
   clock: Clock
   /** Told when the subscription is in place, or lost. */
@@ -91,7 +95,7 @@ export class RedisTokenStore implements SharedTokenStore {
     const fence = randomBytes(16).toString('base64url')
     // Never read here: nothing to compare with, so no reason to refuse.
     const seenAtMs = this.seen.get(credential) ?? Number.MAX_SAFE_INTEGER
-    const taken = await this.commands.lwaLockUnlessNewer(lockKey(credential), tokenKey(credential), fence, Math.ceil(ttlMs), seenAtMs)
+    const taken = await this.commands.lwaLockUnlessNewer(lockKey(credential), tokenKey(credential), fence, Math.ceil(ttlMs), seenAtMs, this.options.maxLockTtlMs)
     if (taken !== 1) return undefined
     return async () => {
       await this.commands.lwaReleaseIfOwner(lockKey(credential), fence)
@@ -102,7 +106,7 @@ export class RedisTokenStore implements SharedTokenStore {
   async waitFor(credential: string, newerThanMs: number, timeoutMs: number): Promise<BrokerToken | undefined> {
     const deadline = performance.now() + timeoutMs * waitBudgetShare
     for (;;) {
-      const [stored, locked] = await this.commands.lwaPeek(tokenKey(credential), lockKey(credential))
+      const [stored, locked] = await this.commands.lwaPeek(tokenKey(credential), lockKey(credential), this.options.maxLockTtlMs)
       const token = stored ? this.open(credential, stored) : undefined
       this.seen.set(credential, token?.obtainedAtMs ?? 0)
       if (token && token.obtainedAtMs > newerThanMs) return token
@@ -110,6 +114,15 @@ export class RedisTokenStore implements SharedTokenStore {
       if (locked !== 1 || leftMs <= 0) return undefined
       await this.waiters.sleep(credential, Math.min(waitPollMs, leftMs))
     }
+  }
+
+  async drop(credential: string): Promise<void> {
+    await this.commands.del(tokenKey(credential))
+  }
+
+  /** SET NX with a TTL: true only for the first replica (and the first time) to claim `key`. */
+  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.commands.set(key, '1', 'PX', Math.ceil(ttlMs), 'NX')) === 'OK'
   }
 
   async publish(event: PeerEvent): Promise<void> {
@@ -138,11 +151,11 @@ export class RedisTokenStore implements SharedTokenStore {
   }
 
   private async send(message: PeerMessage): Promise<void> {
-    await this.commands.publish(this.options.channel, encodeMessage(this.senderId, message))
+    await this.commands.publish(this.options.channel, this.options.signer.encode(this.senderId, message))
   }
 
   private onMessage(text: string): void {
-    const decoded = decodeMessage(text)
+    const decoded = this.options.signer.decode(text)
     if (!decoded || decoded.from === this.senderId) return
     const { message } = decoded
     if (message.kind === 'token_stored') {

@@ -5,22 +5,31 @@ import type { Redis } from 'ioredis'
  * the newer of two tokens without the key; everything else sealed (token-cipher.ts).
  */
 
-/** KEYS token; ARGV obtainedAtMs, value, ttlMs. Stores the token unless the one there is as new or newer. */
+/**
+ * KEYS token; ARGV obtainedAtMs, value, ttlMs. Stores the token unless the one there is as new
+ * or newer. One "newer" by more than a whole token lifetime was not stored by a replica (its
+ * time is in clear): it is replaced rather than left to block every later token.
+ */
 const putNewer = `
 local current = redis.call('GET', KEYS[1])
 if current then
   local at = tonumber(string.match(current, '^(%d+):'))
-  if at and at >= tonumber(ARGV[1]) then return 0 end
+  local mine = tonumber(ARGV[1])
+  if at and at >= mine and at - mine < tonumber(ARGV[3]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 `
 
 /**
- * KEYS lock, token; ARGV fence, ttlMs, seenAtMs. Takes the lock (SET NX PX) unless a token
- * newer than the one the caller last saw is already there: that refresh has just happened.
+ * KEYS lock, token; ARGV fence, ttlMs, seenAtMs, maxTtlMs. Takes the lock (SET NX PX) unless a
+ * token newer than the one the caller last saw is already there: that refresh has just
+ * happened. A lock without expiry, or expiring later than any replica would set it, was not
+ * set by a replica: it is removed first.
  */
 const lockUnlessNewer = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -1 or ttl > tonumber(ARGV[4]) then redis.call('DEL', KEYS[1]) end
 local current = redis.call('GET', KEYS[2])
 if current then
   local at = tonumber(string.match(current, '^(%d+):'))
@@ -36,17 +45,23 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `
 
-/** KEYS token, lock. The stored token and whether a refresh is under way, in one look. */
+/**
+ * KEYS token, lock; ARGV maxTtlMs. The stored token and whether a refresh is under way, in one
+ * look; a lock no replica could have set (no expiry, or too long a one) does not count.
+ */
 const peek = `
-return { redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2]) }
+local ttl = redis.call('PTTL', KEYS[2])
+local locked = 0
+if ttl > 0 and ttl <= tonumber(ARGV[1]) then locked = 1 end
+return { redis.call('GET', KEYS[1]), locked }
 `
 
 /** The commands client with the broker's scripts (EVALSHA, loaded on first use). */
 export interface ScriptedRedis extends Redis {
   lwaPutNewer(tokenKey: string, obtainedAtMs: number, value: string, ttlMs: number): Promise<number>
-  lwaLockUnlessNewer(lockKey: string, tokenKey: string, fence: string, ttlMs: number, seenAtMs: number): Promise<number>
+  lwaLockUnlessNewer(lockKey: string, tokenKey: string, fence: string, ttlMs: number, seenAtMs: number, maxTtlMs: number): Promise<number>
   lwaReleaseIfOwner(lockKey: string, fence: string): Promise<number>
-  lwaPeek(tokenKey: string, lockKey: string): Promise<[string | null | false, number]>
+  lwaPeek(tokenKey: string, lockKey: string, maxTtlMs: number): Promise<[string | null | false, number]>
 }
 
 export function withScripts(client: Redis): ScriptedRedis {

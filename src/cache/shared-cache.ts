@@ -8,7 +8,9 @@ import { ConnectionWatch } from './connection-watch.js'
 import { loadEncryptionKey } from './encryption-key.js'
 import { createRedisClients, redisConnectTimeoutMs } from './redis-clients.js'
 import { RedisTokenStore } from './redis-token-store.js'
+import { PeerSigner } from './peer-messages.js'
 import { TokenCipher } from './token-cipher.js'
+import { sharedLockTtlMs } from '../tokens/index.js'
 
 /** What the broker shares through Redis: the token store, and a client for the rate limiter. */
 export interface SharedCache {
@@ -35,6 +37,7 @@ export function createSharedCache(options: SharedCacheOptions): SharedCache {
   const { commands, subscriber } = createRedisClients(options.url, options.keyPrefix)
   const store: RedisTokenStore = new RedisTokenStore({
     commands, subscriber, channel: `${options.keyPrefix}events`, cipher: new TokenCipher(options.key), clock: options.clock,
+    signer: new PeerSigner(options.key, () => options.clock.now()), maxLockTtlMs: sharedLockTtlMs,
     onListening: () => watch.recheck(),
   })
   // Up means tokens and locks can be shared and peer events heard: both connections, and the subscription.

@@ -6,7 +6,7 @@ import { exitCode, parseOrUsage, printable, UsageError, type Command, type Io } 
 
 const defaultConfigPath = './broker.yaml'
 /** The variables loadConfig lets override the file; named in the summary when set. */
-const overrideVariables = ['LWA_BROKER_HOST', 'LWA_BROKER_PORT', 'LWA_BROKER_LOG_LEVEL'] as const
+const overrideVariables = ['LWA_BROKER_HOST', 'LWA_BROKER_PORT', 'LWA_BROKER_OPS_HOST', 'LWA_BROKER_OPS_PORT', 'LWA_BROKER_LOG_LEVEL'] as const
 
 export interface CheckResult {
   ok: boolean
@@ -20,7 +20,7 @@ export const checkConfigCommand: Command = {
   usage: `Usage: lwa-broker check-config [PATH] [--json]
 
 Validates PATH (default: $LWA_BROKER_CONFIG, else ./broker.yaml) with the broker's own
-loader, the LWA_BROKER_HOST/PORT/LOG_LEVEL overrides included.
+loader, the LWA_BROKER_HOST/PORT, LWA_BROKER_OPS_HOST/PORT and LWA_BROKER_LOG_LEVEL overrides included.
 Exit 0: valid, a summary on stdout. Exit 2: invalid or unreadable, every problem on
 stderr as FILE: FIELD: MESSAGE.
 

@@ -1,5 +1,8 @@
 import type { BrokerConfig, IssuerConfig } from './schema.js'
 import type { ConfigProblem } from './config-error.js'
+import { isAcceptableUrl } from './secure-url.js'
+
+type Need = (ok: boolean, field: string, message: string) => void
 
 /**
  * Rules the JSON schema cannot say (or cannot say readably): which fields a backend,
@@ -7,38 +10,57 @@ import type { ConfigProblem } from './config-error.js'
  */
 export function checkConfig(config: BrokerConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = []
-  const need = (ok: boolean, field: string, message: string): void => {
+  const need: Need = (ok, field, message) => {
     if (!ok) problems.push({ field, message })
   }
-
   need(config.secrets.backend !== 'file' || config.secrets.path !== undefined,
     'secrets.path', 'is required when secrets.backend is "file"')
+  checkListeners(config, need)
+  checkIssuers(config, need)
+  checkCache(config, need)
+  checkCredentials(config, need)
+  checkPolicy(config, need)
+  checkEndpoints(config, need)
+  return problems
+}
 
-  const seenIssuers = new Set<string>()
+function checkListeners(config: BrokerConfig, need: Need): void {
+  const { listen, ops, http } = config
+  need(http.headersTimeoutSeconds <= http.requestTimeoutSeconds, 'http.headersTimeoutSeconds',
+    'must not exceed http.requestTimeoutSeconds (the headers are part of the request)')
+  need(ops.port === 0 || ops.port !== listen.port, 'ops.port', `must differ from listen.port (${listen.port})`)
+  if (config.mode === 'sidecar') {
+    need(['127.0.0.1', '::1', 'localhost'].includes(listen.host), 'listen.host', 'must be loopback (127.0.0.1 or ::1) in sidecar mode')
+  }
+}
+
+function checkIssuers(config: BrokerConfig, need: Need): void {
+  const seen = new Set<string>()
   config.issuers.forEach((issuer, i) => {
     const at = `issuers.${i}`
-    need(!seenIssuers.has(issuer.issuer), `${at}.issuer`, `duplicates another issuer (${issuer.issuer})`)
-    seenIssuers.add(issuer.issuer)
+    need(!seen.has(issuer.issuer), `${at}.issuer`, `duplicates another issuer (${issuer.issuer})`)
+    seen.add(issuer.issuer)
     const hmac = issuer.algorithms.filter((a) => a.startsWith('HS'))
     if (issuer.sharedSecretFile !== undefined) {
       need(hmac.length === issuer.algorithms.length, `${at}.algorithms`, 'must be only HS256/HS384/HS512 with a shared secret')
       need(keySources(issuer.jwks) === 0, `${at}.jwks`, 'cannot be combined with sharedSecretFile')
     } else {
       need(hmac.length === 0, `${at}.algorithms`, 'HS* needs sharedSecretFile (and then only HS*)')
-      need(keySources(issuer.jwks) === 1, `${at}.jwks`, 'needs exactly one of "keys", "file", "uri", "discovery: true" or "kubernetes"')
+      need(keySources(issuer.jwks) === 1, `${at}.jwks`,
+        'needs exactly one of "keys", "file", "uri", "discovery: true" or "kubernetes"')
     }
   })
+}
 
-  if (config.cache.backend === 'redis') {
-    need(config.cache.url !== undefined, 'cache.url', 'is required when cache.backend is "redis"')
-    need((config.cache.encryptionKeyFile === undefined) !== (config.cache.encryptionKeySecret === undefined),
-      'cache.encryptionKeyFile', 'exactly one of encryptionKeyFile or encryptionKeySecret is required with Redis: tokens are stored encrypted')
-  }
+function checkCache(config: BrokerConfig, need: Need): void {
+  if (config.cache.backend !== 'redis') return
+  need(config.cache.url !== undefined, 'cache.url', 'is required when cache.backend is "redis"')
+  need((config.cache.encryptionKeyFile === undefined) !== (config.cache.encryptionKeySecret === undefined),
+    'cache.encryptionKeyFile',
+    'exactly one of encryptionKeyFile or encryptionKeySecret is required with Redis: tokens are stored encrypted')
+}
 
-  if (config.mode === 'sidecar') {
-    need(['127.0.0.1', '::1', 'localhost'].includes(config.listen.host), 'listen.host', 'must be loopback (127.0.0.1 or ::1) in sidecar mode')
-  }
-
+function checkCredentials(config: BrokerConfig, need: Need): void {
   for (const [name, cred] of Object.entries(config.credentials)) {
     const at = `credentials.${name}`
     if (cred.grant === 'refresh_token') {
@@ -46,22 +68,52 @@ export function checkConfig(config: BrokerConfig): ConfigProblem[] {
       need(cred.scope === undefined, `${at}.scope`, 'applies only to the client_credentials grant')
     } else {
       need(cred.scope !== undefined, `${at}.scope`, 'is required for the client_credentials grant')
-      need(cred.app !== undefined || cred.secret !== undefined, `${at}.app`, 'is required for the client_credentials grant (it holds client_id and client_secret)')
+      need(cred.app !== undefined || cred.secret !== undefined, `${at}.app`,
+        'is required for the client_credentials grant (it holds client_id and client_secret)')
     }
     need(cred.api !== 'ads' || cred.grant === 'refresh_token', `${at}.grant`, 'the Ads API only uses the refresh_token grant')
-    need(cred.api !== 'appstore' || cred.grant === 'client_credentials', `${at}.grant`, 'the Appstore APIs only use the client_credentials grant')
+    need(cred.api !== 'appstore' || cred.grant === 'client_credentials', `${at}.grant`,
+      'the Appstore APIs only use the client_credentials grant')
     need(cred.profileId === undefined || cred.api === 'ads', `${at}.profileId`, 'applies only to api "ads"')
-    need(cred.onboarding === undefined || (cred.grant === 'refresh_token' && cred.api !== 'appstore'), `${at}.onboarding`, 'applies only to refresh_token credentials of the Ads API and SP-API')
-    need(cred.onboarding === undefined || cred.api !== 'sp-api' || cred.onboarding.applicationId !== undefined, `${at}.onboarding.applicationId`, 'is required to onboard an SP-API seller')
+    need(cred.onboarding === undefined || (cred.grant === 'refresh_token' && cred.api !== 'appstore'), `${at}.onboarding`,
+      'applies only to refresh_token credentials of the Ads API and SP-API')
+    need(cred.onboarding === undefined || cred.api !== 'sp-api' || cred.onboarding.applicationId !== undefined,
+      `${at}.onboarding.applicationId`, 'is required to onboard an SP-API seller')
   }
+}
 
+function checkPolicy(config: BrokerConfig, need: Need): void {
+  const issuers = new Set(config.issuers.map((i) => i.issuer))
   config.policy.forEach((rule, i) => {
     need(rule.credentials.length > 0 || rule.admin, `policy.${i}`, 'grants nothing: give it "credentials" or "admin: true"')
-    need(rule.issuer === undefined || seenIssuers.has(rule.issuer), `policy.${i}.issuer`, 'is not one of the configured issuers')
+    need(rule.issuer === undefined || issuers.has(rule.issuer), `policy.${i}.issuer`, 'is not one of the configured issuers')
     // Without it, any trusted issuer could mint a token with this subject.
-    need(rule.issuer !== undefined || config.issuers.length === 1, `policy.${i}.issuer`, 'is required when more than one issuer is configured')
+    need(rule.issuer !== undefined || config.issuers.length === 1, `policy.${i}.issuer`,
+      'is required when more than one issuer is configured')
   })
-  return problems
+}
+
+/** Every URL that carries a token, a secret or keys must be https://, unless it stays on this machine. */
+function checkEndpoints(config: BrokerConfig, need: Need): void {
+  const allow = config.allowInsecureEndpoints
+  const secure = (url: string | undefined, field: string): void =>
+    need(url === undefined || isAcceptableUrl(url, allow), field,
+      'must be https:// (plain http:// only to a loopback address, or with allowInsecureEndpoints: true)')
+  secure(config.secrets.endpoint, 'secrets.endpoint')
+  for (const [region, url] of Object.entries(config.lwa.endpoints)) secure(url, `lwa.endpoints.${region}`)
+  for (const [region, url] of Object.entries(config.ads.endpoints)) secure(url, `ads.endpoints.${region}`)
+  config.issuers.forEach((issuer, i) => {
+    secure(issuer.jwks.uri, `issuers.${i}.jwks.uri`)
+    secure(issuer.jwks.kubernetes?.apiServer, `issuers.${i}.jwks.kubernetes.apiServer`)
+    // Discovery fetches {issuer}/.well-known/openid-configuration.
+    if (issuer.jwks.discovery) secure(issuer.issuer, `issuers.${i}.issuer`)
+  })
+  const onboarding = config.onboarding
+  if (!onboarding) return
+  secure(onboarding.publicUrl, 'onboarding.publicUrl')
+  for (const [api, urls] of Object.entries(onboarding.consentUrls)) {
+    for (const [region, url] of Object.entries(urls ?? {})) secure(url, `onboarding.consentUrls.${api}.${region}`)
+  }
 }
 
 function keySources(jwks: IssuerConfig['jwks']): number {

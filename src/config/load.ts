@@ -13,6 +13,8 @@ const validate = ajv.compile<BrokerConfig>(ConfigSchema)
 export interface ConfigEnv {
   LWA_BROKER_HOST?: string | undefined
   LWA_BROKER_PORT?: string | undefined
+  LWA_BROKER_OPS_HOST?: string | undefined
+  LWA_BROKER_OPS_PORT?: string | undefined
   LWA_BROKER_LOG_LEVEL?: string | undefined
 }
 
@@ -51,13 +53,19 @@ export function parseConfig(raw: unknown, path: string, env: ConfigEnv = {}): Br
 
 function applyEnv(config: Record<string, unknown>, env: ConfigEnv): void {
   if (env.LWA_BROKER_LOG_LEVEL) config.logLevel = env.LWA_BROKER_LOG_LEVEL
-  if (!env.LWA_BROKER_HOST && !env.LWA_BROKER_PORT) return
-  // A `listen` that is not a mapping is left for the schema to report, not merged into.
-  if (config.listen !== undefined && (config.listen === null || typeof config.listen !== 'object' || Array.isArray(config.listen))) return
-  const listen = { ...(config.listen as object | undefined) } as Record<string, unknown>
-  if (env.LWA_BROKER_HOST) listen.host = env.LWA_BROKER_HOST
-  if (env.LWA_BROKER_PORT) listen.port = Number(env.LWA_BROKER_PORT)
-  config.listen = listen
+  applyListenEnv(config, 'listen', env.LWA_BROKER_HOST, env.LWA_BROKER_PORT)
+  applyListenEnv(config, 'ops', env.LWA_BROKER_OPS_HOST, env.LWA_BROKER_OPS_PORT)
+}
+
+function applyListenEnv(config: Record<string, unknown>, section: 'listen' | 'ops', host: string | undefined, port: string | undefined): void {
+  if (!host && !port) return
+  const current = config[section]
+  // A section that is not a mapping is left for the schema to report, not merged into.
+  if (current !== undefined && (current === null || typeof current !== 'object' || Array.isArray(current))) return
+  const merged = { ...(current as object | undefined) } as Record<string, unknown>
+  if (host) merged.host = host
+  if (port) merged.port = Number(port)
+  config[section] = merged
 }
 
 function describe(error: ErrorObject): ConfigProblem {

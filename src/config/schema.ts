@@ -29,6 +29,31 @@ const Listen = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8787 }),
 }, { ...closed, default: {} })
 
+/** Limits on every HTTP connection, on the caller listener and the ops listener alike. */
+const Http = Type.Object({
+  /** The whole request (headers and body) must arrive within this; a stalled body is cut off. */
+  requestTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),
+  /** The request headers must arrive within this (at most requestTimeoutSeconds). */
+  headersTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 10 }),
+  /** An idle keep-alive connection is closed after this; above a load balancer's idle timeout (ALB: 60 s). */
+  keepAliveTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 72 }),
+  /** Open connections per listener; keep well below the process's file-descriptor limit. */
+  maxConnections: Type.Integer({ minimum: 1, maximum: 1000000, default: 2048 }),
+}, { ...closed, default: {} })
+
+/** The listener for /metrics and the health endpoints: for Prometheus and the kubelet, never for callers. */
+const Ops = Type.Object({
+  host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8788 }),
+  /** A scrape within this long of the last one gets the same text: scrapers cannot cost more than one render per period. */
+  metricsCacheSeconds: Type.Integer({ minimum: 0, maximum: 60, default: 5 }),
+}, { ...closed, default: {} })
+
+/** Readiness is evaluated on a timer; /readyz answers the last result, so probes cost nothing upstream. */
+const Readiness = Type.Object({
+  intervalSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 5 }),
+}, { ...closed, default: {} })
+
 const Secrets = Type.Object({
   backend: Type.Enum(['file', 'aws']),
   /** file backend: a JSON or YAML object mapping secret id -> secret object. */
@@ -48,6 +73,21 @@ const Lwa = Type.Object({
   timeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
   /** Attempts per refresh for retryable failures (5xx, resets, timeouts), within the request deadline. */
   attempts: Type.Integer({ minimum: 1, maximum: 5, default: 3 }),
+  /**
+   * A token is trusted for at most this long, whatever `expires_in` says (LWA says 3600). An
+   * `expires_in` beyond a day is not an LWA answer at all: it is refused as malformed.
+   */
+  maxTokenLifetimeSeconds: Type.Integer({ minimum: 60, maximum: 86400, default: 3600 }),
+}, { ...closed, default: {} })
+
+/** The Ads API's regional hosts (LWA.md), for reading an advertiser's profiles; tests point them at an emulator. */
+const Ads = Type.Object({
+  endpoints: Type.Object({
+    na: Type.Optional(Url),
+    eu: Type.Optional(Url),
+    fe: Type.Optional(Url),
+  }, { ...closed, default: {} }),
+  timeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
 }, { ...closed, default: {} })
 
 const Tokens = Type.Object({
@@ -124,6 +164,11 @@ const Issuer = Type.Object({
   requiredClaims: Type.Array(NonEmpty, { default: [] }),
   /** The JWS `typ` header the issuer sets, if it sets one (e.g. `JWT`, `at+jwt`). */
   typ: Type.Optional(NonEmpty),
+  /**
+   * Tokens must carry a `jti`, and each is accepted once: for issuers that mint a token per
+   * request. Not for Kubernetes projected tokens, which callers reuse until they rotate.
+   */
+  requireJti: Type.Boolean({ default: false }),
 }, closed)
 
 /** Where the consent pages live, per API and region; defaults are LWA.md's. */
@@ -169,6 +214,11 @@ const Credential = Type.Object({
 const RateLimit = Type.Object({
   /** Requests per caller per window. */
   max: Type.Integer({ minimum: 1 }),
+  /**
+   * Requests per window of all this rule's callers together: a rule whose subject is a glob
+   * lets its callers mint new subjects, and each would otherwise get a budget of its own.
+   */
+  aggregateMax: Type.Optional(Type.Integer({ minimum: 1 })),
 }, closed)
 
 const PolicyRule = Type.Object({
@@ -195,6 +245,10 @@ const Auth = Type.Object({
     /** An entry lives at most this long (and never past the token's own expiry). */
     maxAgeSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
   }, { ...closed, default: {} }),
+  /** `jti`s seen from issuers with requireJti, kept until their token expires; when full, new tokens are refused. */
+  replayCache: Type.Object({
+    maxEntries: Type.Integer({ minimum: 1, maximum: 10000000, default: 100000 }),
+  }, { ...closed, default: {} }),
 }, { ...closed, default: {} })
 
 const RateLimits = Type.Object({
@@ -203,6 +257,13 @@ const RateLimits = Type.Object({
   timeWindowSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60 }),
   /** Requests per client address per window for callers that fail to authenticate. */
   unauthenticatedMax: Type.Integer({ minimum: 1, default: 60 }),
+  /**
+   * Signature checks per client address per window (JWTs not already verified): checked
+   * before the signature, so a flood of fresh tokens cannot make the broker burn CPU.
+   */
+  verificationsPerAddress: Type.Integer({ minimum: 1, default: 300 }),
+  /** Onboarding page requests per client address per window (the pages need no JWT). */
+  onboardingMax: Type.Integer({ minimum: 1, default: 30 }),
   /** Callers (and addresses) tracked at once; more active callers than this and the limit leaks. */
   trackedCallers: Type.Integer({ minimum: 1000, maximum: 10000000, default: 100000 }),
 }, { ...closed, default: {} })
@@ -228,9 +289,18 @@ export const ConfigSchema = Type.Object({
   /** `sidecar`: bind loopback only and refuse proxied requests (a confused-deputy guard). */
   mode: Type.Enum(['central', 'sidecar'], { default: 'central' }),
   listen: Listen,
+  http: Http,
+  ops: Ops,
+  readiness: Readiness,
+  /**
+   * Allow plain http:// to non-loopback LWA, JWKS, Kubernetes API server, Secrets Manager and
+   * onboarding URLs. Never in production: tokens and keys would cross the network in clear.
+   */
+  allowInsecureEndpoints: Type.Boolean({ default: false }),
   logLevel: Type.Enum(logLevels, { default: 'info' }),
   secrets: Secrets,
   lwa: Lwa,
+  ads: Ads,
   tokens: Tokens,
   shutdown: Shutdown,
   /** Optional: lets admins hand out consent links that store the refresh token themselves. */

@@ -30,6 +30,8 @@ export interface LwaClientOptions {
 
 /** LWA answers are a few hundred bytes; anything near this is not LWA. */
 const maxResponseBytes = 64 * 1024
+/** LWA's tokens live an hour; a lifetime beyond a day is not an answer to trust (nor one a Date can always hold). */
+export const maxExpiresInSeconds = 86400
 const userAgent = 'lwa-broker/0.1 (Language=TypeScript; Platform=Node.js)'
 
 /** Talks to an LWA token endpoint. Knows the grants and the answers; nothing about caching. */
@@ -126,6 +128,7 @@ function validateToken(body: unknown): LwaToken {
   const { access_token: accessToken, expires_in: expiresIn, token_type: tokenType, refresh_token: refreshToken, scope } = fields
   if (typeof accessToken !== 'string' || accessToken.length === 0) throw malformed('no access_token')
   if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) throw malformed('expires_in is not a positive number')
+  if (expiresIn > maxExpiresInSeconds) throw malformed(`expires_in is beyond ${maxExpiresInSeconds} s`)
   return {
     accessToken,
     tokenType: typeof tokenType === 'string' ? tokenType : 'bearer',

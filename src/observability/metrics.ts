@@ -3,7 +3,7 @@ import type { CredentialHealth, CredentialStatus } from '../tokens/index.js'
 import type { BrokerEvents } from './events.js'
 
 const prefix = 'lwa_broker_'
-const healthStates: readonly CredentialHealth[] = ['healthy', 'degraded', 'rejected']
+const healthStates: readonly CredentialHealth[] = ['healthy', 'degraded', 'rejected', 'misconfigured']
 
 export interface MetricsSources {
   now: () => number
@@ -40,10 +40,19 @@ export class Metrics implements BrokerEvents {
       },
     })
     new Gauge({
-      name: `${prefix}credential_health`, help: 'Credential health: 1 for the current state (healthy, degraded, rejected), 0 for the others.', labelNames: ['credential', 'state'], registers: [this.registry],
+      name: `${prefix}credential_health`, help: 'Credential health: 1 for the current state (healthy, degraded, rejected, misconfigured), 0 for the others.', labelNames: ['credential', 'state'], registers: [this.registry],
       collect() {
         this.reset()
         for (const c of sources().credentials()) for (const state of healthStates) this.set({ credential: c.credential, state }, c.health === state ? 1 : 0)
+      },
+    })
+    new Gauge({
+      name: `${prefix}credential_secret_stage`,
+      help: '1 for each credential served from a secret version other than AWSCURRENT (stage AWSPENDING or AWSPREVIOUS; secret app or grant).',
+      labelNames: ['credential', 'secret', 'stage'], registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const c of sources().credentials()) if (c.stage) this.set({ credential: c.credential, secret: c.stage.secret, stage: c.stage.stage }, 1)
       },
     })
     new Gauge({

@@ -1,24 +1,17 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
+import type { Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig, CredentialConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
 import { LwaError, tokenUrlFor, type LwaClient } from '../lwa/index.js'
-import { SecretError, type SecretStore } from '../secrets/index.js'
+import { accountFields, accountOf } from '../secrets/grant-account.js'
+import { SecretError, type SecretStore, type SecretValue } from '../secrets/index.js'
 import type { TokenService } from '../tokens/index.js'
+import { learnAccount } from './account.js'
 import { callbackUrl, consentUrl } from './consent-url.js'
-import { StateSigner } from './signed-state.js'
-
-/** Why an onboarding attempt ended without storing anything; each has its own page. */
-export type OnboardingFailure =
-  | 'link_invalid' | 'state_invalid' | 'state_expired' | 'state_reused' | 'other_browser'
-  | 'declined' | 'code_missing' | 'code_rejected' | 'lwa_unavailable' | 'secret_unavailable'
-
-export class OnboardingError extends Error {
-  constructor(readonly reason: OnboardingFailure, readonly status: number, message: string, readonly credential?: string) {
-    super(message)
-    this.name = 'OnboardingError'
-  }
-}
+import { linkUnknown, OnboardingError, ourFailures, stateFailure } from './failures.js'
+import { LinkRegistry } from './links.js'
+import { StateSigner, type StatePayload } from './signed-state.js'
 
 export interface OnboardingDeps {
   config: BrokerConfig
@@ -26,60 +19,103 @@ export interface OnboardingDeps {
   lwa: LwaClient
   clock: Clock
   tokens: TokenService
+  /** For the Ads API's profile list (which account was connected); a keep-alive pool in production. */
+  adsDispatcher?: Dispatcher
 }
+
+export interface LinkOptions {
+  /** Refuse any other Amazon account than this one. */
+  expectedAccount?: string | undefined
+  /** Allow connecting another account than the one the credential is connected to now. */
+  replace?: boolean | undefined
+}
+
+type Settings = NonNullable<BrokerConfig['onboarding']>
+type AppClient = { clientId: string; clientSecret: string }
 
 /**
  * Connects a seller or advertiser to a credential without anyone handling the refresh
  * token: an admin gets a one-time link; the account owner opens it and is sent to Amazon's
  * consent page with a signed, browser-bound `state`; Amazon sends them back with a code;
- * the broker exchanges it and stores the refresh token as a new secret version.
+ * the broker exchanges it, learns which account it is, and stores the refresh token with
+ * that account as a new secret version. A connected credential stays with its account
+ * unless the link said otherwise.
  */
 export class Onboarding {
-  private readonly links = new Map<string, { credential: string; expiresAtMs: number }>()
+  private readonly links = new LinkRegistry()
   private readonly states = new StateSigner()
 
-  constructor(private readonly deps: OnboardingDeps, private readonly settings: NonNullable<BrokerConfig['onboarding']>) {}
+  constructor(private readonly deps: OnboardingDeps, private readonly settings: Settings) {}
 
   /** A one-time link for the account owner (admin). */
-  createLink(credential: string): { url: string; expiresAtMs: number } {
-    const config = this.onboardable(credential)
-    if (!config) throw new BrokerError('invalid_request', `credential ${credential} cannot be onboarded (it needs the refresh_token grant, and an applicationId for SP-API)`)
+  createLink(credential: string, options: LinkOptions = {}): { url: string; expiresAtMs: number } {
+    if (!this.onboardable(credential)) {
+      throw new BrokerError('invalid_request', `credential ${credential} cannot be onboarded (it needs the refresh_token grant, and an applicationId for SP-API)`)
+    }
     const now = this.deps.clock.now()
-    for (const [id, link] of this.links) if (now >= link.expiresAtMs) this.links.delete(id)
-    const id = randomBytes(24).toString('base64url')
     const expiresAtMs = now + this.settings.linkTtlSeconds * 1000
-    this.links.set(id, { credential, expiresAtMs })
+    const id = this.links.create({ credential, expiresAtMs, expectedAccount: options.expectedAccount, replace: options.replace ?? false }, now)
     return { url: `${this.settings.publicUrl.replace(/\/$/, '')}/onboarding/${id}`, expiresAtMs }
   }
 
-  /** The link was opened: use it up and send the browser to Amazon with a fresh state. */
+  /** The credential a link is for, without using it up (the page that asks to continue). */
+  inspect(linkId: string): { credential: string } {
+    const link = this.links.peek(linkId, this.deps.clock.now())
+    if (!link) throw linkUnknown()
+    return { credential: link.credential }
+  }
+
+  /** The person chose to continue: use the link up and send the browser to Amazon with a fresh state. */
   async begin(linkId: string): Promise<{ credential: string; nonce: string; redirectUrl: string; maxAgeSeconds: number }> {
-    const link = this.links.get(linkId)
     const now = this.deps.clock.now()
-    if (!link || now >= link.expiresAtMs) throw new OnboardingError('link_invalid', 410, 'This link has expired or was already used. Ask for a new one.')
-    const config = this.onboardable(link.credential) as CredentialConfig
-    const app = await this.readApp(link.credential, config)
+    const open = this.links.peek(linkId, now)
+    if (!open) throw linkUnknown()
+    const config = this.configOf(open.credential)
+    const app = await this.readApp(open.credential, config)
     // Used up only once the redirect can be made: "try again later" must stay true.
-    if (!this.links.delete(linkId)) throw new OnboardingError('link_invalid', 410, 'This link has expired or was already used. Ask for a new one.')
-    const { state, nonce } = this.states.issue(link.credential, now + this.settings.stateTtlSeconds * 1000)
+    const link = this.links.take(linkId, now)
+    if (!link) throw linkUnknown()
+    const { state, nonce } = this.states.issue({
+      credential: link.credential, expiresAtMs: now + this.settings.stateTtlSeconds * 1000, link: linkId, replace: link.replace,
+      ...(link.expectedAccount !== undefined ? { expectedAccount: link.expectedAccount } : {}),
+    })
     return { credential: link.credential, nonce, redirectUrl: consentUrl(this.settings, config, app.clientId, state), maxAgeSeconds: this.settings.stateTtlSeconds }
   }
 
-  /** Amazon sent the browser back: check everything, exchange the code, store the refresh token. */
-  async complete(query: Record<string, string | undefined>, cookieNonce: string | undefined): Promise<{ credential: string }> {
+  /** Amazon sent the browser back: check everything, exchange the code, store the refresh token with its account. */
+  async complete(query: Record<string, string | undefined>, cookieNonce: string | undefined): Promise<{ credential: string; account: string | undefined }> {
     const payload = this.states.consume(query.state ?? '', cookieNonce, this.deps.clock.now())
     if (typeof payload === 'string') throw stateFailure(payload)
+    try {
+      return await this.connect(payload, query)
+    } catch (err) {
+      // Our side failed: the state and the link work again, so reloading or reopening may finish it.
+      if (err instanceof OnboardingError && ourFailures.has(err.reason)) {
+        this.states.release(payload.nonce)
+        this.links.giveBack(payload.link, this.deps.clock.now())
+      }
+      throw err
+    }
+  }
+
+  private async connect(payload: StatePayload, query: Record<string, string | undefined>): Promise<{ credential: string; account: string | undefined }> {
     const { credential } = payload
-    // The state names a credential that was onboardable when it was issued; config does not change at run time.
-    const config = this.onboardable(credential) as CredentialConfig
-    if (query.error) throw new OnboardingError('declined', 400, 'The authorization was declined on Amazon\'s page. Nothing was stored.', credential)
+    const config = this.configOf(credential)
+    if (query.error) throw new OnboardingError('declined', 'The authorization was declined on Amazon\'s page. Nothing was stored.', credential)
     const code = query.code ?? query.spapi_oauth_code
-    if (!code) throw new OnboardingError('code_missing', 400, 'Amazon did not send an authorization code. Nothing was stored.', credential)
+    if (!code) throw new OnboardingError('code_missing', 'Amazon did not send an authorization code. Nothing was stored.', credential)
     const app = await this.readApp(credential, config)
-    const refreshToken = await this.exchange(credential, config, app, code)
-    await this.store(credential, config, refreshToken, query.selling_partner_id)
-    this.deps.tokens.retryNow(credential)
-    return { credential }
+    const granted = await this.exchange(credential, config, app, code)
+    const account = await learnAccount(config, query, { accessToken: granted.accessToken, clientId: app.clientId },
+      { ads: this.deps.config.ads, ...(this.deps.adsDispatcher ? { dispatcher: this.deps.adsDispatcher } : {}) }, credential)
+    if (payload.expectedAccount !== undefined && account !== payload.expectedAccount) {
+      throw new OnboardingError('account_mismatch', `You connected Amazon account ${account ?? '(unknown)'}, but this link is for account ${payload.expectedAccount}. Nothing was stored.`, credential, account)
+    }
+    const current = await this.readGrant(credential, config)
+    refuseRebind(credential, current, account, payload.replace)
+    await this.store(credential, config, current, granted.refreshToken, account)
+    await this.deps.tokens.reconnected(credential)
+    return { credential, account }
   }
 
   private onboardable(name: string): CredentialConfig | undefined {
@@ -88,53 +124,70 @@ export class Onboarding {
     return ok ? config : undefined
   }
 
-  private async readApp(credential: string, config: CredentialConfig): Promise<{ clientId: string; clientSecret: string }> {
+  /** A link or state names a credential that could be onboarded when it was made; the config does not change at run time. */
+  private configOf(name: string): CredentialConfig {
+    const config = this.onboardable(name)
+    if (!config) throw linkUnknown()
+    return config
+  }
+
+  private async readApp(credential: string, config: CredentialConfig): Promise<AppClient> {
     try {
       const { fields } = await this.deps.secrets.get((config.app ?? config.secret) as string)
       if (typeof fields.client_id !== 'string' || typeof fields.client_secret !== 'string') throw new Error('missing client fields')
       return { clientId: fields.client_id, clientSecret: fields.client_secret }
     } catch {
-      throw new OnboardingError('secret_unavailable', 503, 'The app\'s client credentials cannot be read right now. Try again later.', credential)
+      throw new OnboardingError('secret_unavailable', 'The app\'s client credentials cannot be read right now. Try again later.', credential)
     }
   }
 
-  private async exchange(credential: string, config: CredentialConfig, app: { clientId: string; clientSecret: string }, code: string): Promise<string> {
+  private async exchange(credential: string, config: CredentialConfig, app: AppClient, code: string): Promise<{ refreshToken: string; accessToken: string }> {
     try {
       const answer = await this.deps.lwa.requestToken(tokenUrlFor(config.region, this.deps.config.lwa.endpoints), app, {
         grantType: 'authorization_code', code, redirectUri: callbackUrl(this.settings),
       })
       if (!answer.refreshToken) throw new LwaError('malformed_response', { retryable: true, description: 'no refresh_token' })
-      return answer.refreshToken
+      return { refreshToken: answer.refreshToken, accessToken: answer.accessToken }
     } catch (err) {
       const lwaError = err instanceof LwaError ? err : undefined
-      if (lwaError?.retryable) throw new OnboardingError('lwa_unavailable', 503, 'Login with Amazon is unavailable right now. Nothing was stored; open the link again later.', credential)
-      throw new OnboardingError('code_rejected', 400, `Login with Amazon refused the authorization code (${lwaError?.code ?? 'error'}): it expires after about five minutes and works once. Nothing was stored; ask for a new link.`, credential)
+      if (lwaError?.retryable) throw new OnboardingError('lwa_unavailable', 'Login with Amazon is unavailable right now. Nothing was stored; open the link again later.', credential)
+      throw new OnboardingError('code_rejected', `Login with Amazon refused the authorization code (${lwaError?.code ?? 'error'}): it expires after about five minutes and works once. Nothing was stored; ask for a new link.`, credential)
     }
   }
 
-  /** A new AWSCURRENT version of the grant secret, other fields kept. */
-  private async store(credential: string, config: CredentialConfig, refreshToken: string, sellingPartnerId: string | undefined): Promise<void> {
-    const { secrets } = this.deps
-    const secretId = config.secret as string
+  private async readGrant(credential: string, config: CredentialConfig): Promise<SecretValue> {
     try {
-      if (!secrets.put) throw new SecretError('unavailable', secretId, 'this secrets backend cannot store secrets')
-      const current = await secrets.get(secretId)
-      const fields = { ...current.fields, refresh_token: refreshToken, ...(config.api === 'sp-api' && sellingPartnerId ? { selling_partner_id: sellingPartnerId } : {}) }
-      await secrets.put(secretId, fields, randomUUID())
+      return await this.deps.secrets.get(config.secret as string)
     } catch (err) {
-      const missing = err instanceof SecretError && err.reason === 'not_found'
-      throw new OnboardingError('secret_unavailable', missing ? 409 : 503, missing
-        ? 'The credential\'s secret does not exist yet; an operator must create it first. Nothing was stored.'
-        : 'The refresh token could not be stored. Nothing was stored; ask for a new link.', credential)
+      if (err instanceof SecretError && err.reason === 'not_found') {
+        throw new OnboardingError('secret_missing', 'The credential\'s secret does not exist yet; an operator must create it first. Nothing was stored.', credential)
+      }
+      throw new OnboardingError('secret_unavailable', 'The refresh token could not be stored right now. Nothing was stored; open the link again later.', credential)
+    }
+  }
+
+  /** A new AWSCURRENT version of the grant secret: the refresh token and its account, other fields kept. */
+  private async store(credential: string, config: CredentialConfig, current: SecretValue, refreshToken: string, account: string | undefined): Promise<void> {
+    const { secrets } = this.deps
+    const fields = { ...current.fields, refresh_token: refreshToken, ...accountFields(config, account) }
+    try {
+      if (!secrets.put) throw new SecretError('unavailable', current.id, 'this secrets backend cannot store secrets')
+      await secrets.put(current.id, fields, randomUUID())
+    } catch {
+      throw new OnboardingError('secret_unavailable', 'The refresh token could not be stored. Nothing was stored; open the link again later.', credential)
     }
   }
 }
 
-function stateFailure(problem: 'invalid' | 'expired' | 'other_browser' | 'reused'): OnboardingError {
-  switch (problem) {
-    case 'expired': return new OnboardingError('state_expired', 400, 'This authorization took too long and has expired. Nothing was stored; ask for a new link.')
-    case 'reused': return new OnboardingError('state_reused', 400, 'This authorization was already completed or used. Nothing more was stored.')
-    case 'other_browser': return new OnboardingError('other_browser', 400, 'This authorization must be finished in the browser that started it. Nothing was stored.')
-    case 'invalid': return new OnboardingError('state_invalid', 400, 'This authorization response is not valid. Nothing was stored.')
-  }
+/**
+ * A credential already connected to an account stays with it: another account only with a
+ * link made to replace it. A refresh token stored without its account (before accounts were
+ * recorded) counts as another account: nobody can tell.
+ */
+function refuseRebind(credential: string, current: SecretValue, account: string | undefined, replace: boolean): void {
+  const connected = typeof current.fields.refresh_token === 'string' && current.fields.refresh_token.length > 0
+  const connectedTo = accountOf(current.fields)
+  if (!connected || replace || (connectedTo !== undefined && connectedTo === account)) return
+  throw new OnboardingError('already_connected', `Credential ${credential} is already connected to ${connectedTo ? `Amazon account ${connectedTo}` : 'an Amazon account'}. `
+    + 'Nothing was stored; an admin can make a link that replaces it.', credential, account)
 }

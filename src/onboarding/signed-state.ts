@@ -6,6 +6,12 @@ export interface StatePayload {
   /** Also set as the browser's cookie: binds the state to the browser that started the flow. */
   nonce: string
   expiresAtMs: number
+  /** The one-time link the flow started from (given back if the attempt fails on our side). */
+  link: string
+  /** The account the link may connect, if it named one. */
+  expectedAccount?: string
+  /** The link may replace the account the credential is connected to. */
+  replace: boolean
 }
 
 /**
@@ -18,10 +24,15 @@ export class StateSigner {
   private readonly key = randomBytes(32)
   private readonly used = new Map<string, number>()
 
-  issue(credential: string, expiresAtMs: number): { state: string; nonce: string } {
+  issue(fields: Omit<StatePayload, 'nonce'>): { state: string; nonce: string } {
     const nonce = randomBytes(16).toString('base64url')
-    const body = Buffer.from(JSON.stringify({ credential, nonce, expiresAtMs } satisfies StatePayload)).toString('base64url')
+    const body = Buffer.from(JSON.stringify({ ...fields, nonce } satisfies StatePayload)).toString('base64url')
     return { state: `${body}.${this.mac(body)}`, nonce }
+  }
+
+  /** Makes a consumed state usable again: the attempt failed on our side, so reloading the page may finish it. */
+  release(nonce: string): void {
+    this.used.delete(nonce)
   }
 
   /**

@@ -28,8 +28,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
   const admin = (action: string, run: (request: FastifyRequest, caller: Principal) => Promise<unknown>) => async (request: FastifyRequest, reply: FastifyReply) => {
     // Status and one-time onboarding links are nothing for a cache to keep.
     reply.header('cache-control', 'no-store')
-    const target = (request.params as { name?: string } | undefined)?.name ?? (request.body as { credential?: string } | undefined)?.credential
-    const ctx = auditContext(request, target)
+    const ctx = auditContext(request, knownTarget(request, deps.tokens))
     try {
       const caller = requireCaller(request)
       if (!isAdmin(deps.policy, caller)) throw new BrokerError('forbidden', `caller ${caller.subject} is not an admin`)
@@ -59,10 +58,24 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
   if (onboarding) {
     app.post<{ Body: OnboardingRequest }>('/admin/onboarding', { schema: { querystring: NoQuery, body: OnboardingRequest, response: { 200: OnboardingLink, ...errors } } },
       admin('onboarding.link', async (request) => {
-        const { url, expiresAtMs } = onboarding.createLink((request.body as OnboardingRequest).credential)
+        const body = request.body as OnboardingRequest
+        const { url, expiresAtMs } = onboarding.createLink(body.credential, { expectedAccount: body.expected_account, replace: body.replace })
         return { url, expires_at: new Date(expiresAtMs).toISOString() }
       }))
   }
+}
+
+/**
+ * The credential an admin call is about, for the audit line: only a validated name the broker
+ * knows. Request text the route has not validated (a body on a route that takes none) never
+ * reaches the log.
+ */
+function knownTarget(request: FastifyRequest, tokens: TokenService): string | undefined {
+  const schema = request.routeOptions.schema
+  const params = schema?.params ? (request.params as { name?: unknown }).name : undefined
+  const body = schema?.body ? (request.body as { credential?: unknown } | undefined)?.credential : undefined
+  const name = params ?? body
+  return typeof name === 'string' && tokens.has(name) ? name : undefined
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString())
@@ -77,6 +90,7 @@ function toBody(s: CredentialStatus): CredentialStatusBody {
     last_refresh_at: iso(s.lastRefreshAtMs),
     last_used_at: iso(s.lastUsedAtMs),
     secret_versions: s.secretVersions ? { app: s.secretVersions.app, grant: s.secretVersions.grant ?? null } : null,
+    secret_stage: s.stage && s.stage.stage !== 'AWSCURRENT' ? { secret: s.stage.secret, stage: s.stage.stage } : null,
     last_error: s.lastError
       ? { code: s.lastError.code, lwa_error: s.lastError.lwaError ?? null, at: iso(s.lastError.atMs) as string, since: iso(s.lastError.sinceMs) as string, retry_at: iso(s.lastError.retryAtMs) as string, consecutive_failures: s.lastError.consecutive }
       : null,

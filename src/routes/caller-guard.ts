@@ -1,10 +1,14 @@
-import rateLimit from '@fastify/rate-limit'
+import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { rateLimitOf, type Authenticator, type CompiledRule, type Principal } from '../auth/index.js'
+import type { Redis } from 'ioredis'
+import { aggregateLimitOf, rateLimitOf, type Authenticator, type CompiledRule, type Principal } from '../auth/index.js'
+import type { Clock } from '../clock.js'
 import type { BrokerConfig } from '../config/index.js'
 import { BrokerError, isBrokerError } from '../errors.js'
 import type { AuditLog } from '../observability/audit.js'
 import type { BrokerEvents } from '../observability/events.js'
+import { AddressBudget } from './address-budget.js'
+import { guardedRedisStore } from './rate-limit-store.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,6 +27,7 @@ export interface CallerGuardDeps {
   rateLimitRedis?: unknown
   audit: AuditLog
   events: BrokerEvents
+  clock: Clock
 }
 
 /**
@@ -43,31 +48,71 @@ const headerCredentials: GuardOptions = { hook: 'onRequest', authorization: (req
 export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps, options: GuardOptions = headerCredentials): Promise<void> {
   app.decorateRequest('principal', undefined)
   app.decorateRequest('authError', undefined)
+  const limits = deps.rateLimit
+  const windowMs = limits.timeWindowSeconds * 1000
+  const verifications = new AddressBudget(limits.verificationsPerAddress, windowMs, limits.trackedCallers, () => deps.clock.now())
   app.addHook(options.hook, async (request: FastifyRequest) => {
+    // A token not verified before costs a signature check: the address pays for it first.
+    const beforeVerify = (): void => {
+      const { ok, retryAfterMs } = verifications.take(addressKey(request))
+      if (!ok) throw rateLimited(Math.ceil(retryAfterMs / 1000), 'verifications_per_address')
+    }
     try {
-      request.principal = await deps.authenticator.authenticate(options.authorization(request))
+      request.principal = await deps.authenticator.authenticate(options.authorization(request), beforeVerify)
     } catch (err) {
       if (!isBrokerError(err)) throw err
       request.authError = err
       if (err.code === 'unauthenticated') deps.events.jwtFailure(String(err.logDetail?.reason ?? 'unknown'))
     }
   })
-  const limits = deps.rateLimit
   await app.register(rateLimit, {
     hook: 'preHandler',
     // The plugin's default of 5,000 keys would evict busy callers' counts at scale.
     cache: limits.trackedCallers,
     // With Redis the limit holds across replicas; if Redis fails, requests pass rather than fail.
-    ...(deps.rateLimitRedis ? { redis: deps.rateLimitRedis, skipOnError: true } : {}),
-    timeWindow: limits.timeWindowSeconds * 1000,
-    keyGenerator: (request) => (request.principal ? `caller:${request.principal.issuer} ${request.principal.subject}` : `addr:${request.ip}`),
+    ...(deps.rateLimitRedis ? { store: guardedRedisStore(deps.rateLimitRedis as Redis), skipOnError: true } : {}),
+    timeWindow: windowMs,
+    keyGenerator: callerKey,
     max: (request) => (request.principal ? rateLimitOf(deps.policy, request.principal) ?? limits.max : limits.unauthenticatedMax),
     errorResponseBuilder: (request, context) => {
-      const retryAfterSeconds = Math.max(1, Math.ceil(context.ttl / 1000))
-      deps.audit.denied(auditContext(request), 'rate_limited')
-      return new BrokerError('rate_limited', `too many requests; retry in ${retryAfterSeconds} s`, { retryAfterSeconds })
+      deps.audit.rateLimited(auditContext(request), callerKey(request))
+      return rateLimited(Math.max(1, Math.ceil(context.ttl / 1000)))
     },
   })
+  limitRules(app, deps, windowMs)
+}
+
+/**
+ * A rule's `aggregateMax`: every caller the rule admits shares one budget, so minting new
+ * subjects under a glob buys no new requests.
+ */
+function limitRules(app: FastifyInstance, deps: CallerGuardDeps, windowMs: number): void {
+  if (!deps.policy.some((r) => r.aggregateMax !== undefined)) return
+  const ruleKey = (request: FastifyRequest): string => `rule:${request.principal && aggregateLimitOf(deps.policy, request.principal)?.rule}`
+  const limit = app.createRateLimit({
+    timeWindow: windowMs,
+    keyGenerator: ruleKey,
+    max: (request) => (request.principal && aggregateLimitOf(deps.policy, request.principal)?.max) || Number.MAX_SAFE_INTEGER,
+  })
+  app.addHook('preHandler', async (request) => {
+    if (!request.principal || !aggregateLimitOf(deps.policy, request.principal)) return
+    const result = await limit(request)
+    if (!result.isAllowed && result.isExceeded) {
+      deps.audit.rateLimited(auditContext(request), ruleKey(request))
+      throw rateLimited(Math.max(1, result.ttlInSeconds), 'rule_aggregate')
+    }
+  })
+}
+
+/** Whom a limit counts: the verified caller, else the address (an IPv6 /64 as one, as the plugin groups them). */
+export function callerKey(request: FastifyRequest): string {
+  return request.principal ? `caller:${request.principal.issuer} ${request.principal.subject}` : `addr:${normalizeIP(request.ip)}`
+}
+
+const addressKey = (request: FastifyRequest): string => normalizeIP(request.ip)
+
+function rateLimited(retryAfterSeconds: number, reason?: string): BrokerError {
+  return new BrokerError('rate_limited', `too many requests; retry in ${retryAfterSeconds} s`, { retryAfterSeconds, ...(reason ? { logDetail: { reason } } : {}) })
 }
 
 /** The verified caller, or the reason there is none. */

@@ -36,6 +36,7 @@ const lwaErrors: Record<ErrorCode, { status: number; error: string; description:
   unknown_credential: { status: 400, error: 'invalid_grant', description: 'The request has an invalid grant parameter : refresh_token' },
   credential_rejected: { status: 400, error: 'invalid_grant', description: 'The credential was refused by Login with Amazon' },
   not_found: { status: 404, error: 'invalid_request', description: 'Not found' },
+  request_timeout: { status: 408, error: 'invalid_request', description: 'The request did not arrive in time' },
   rate_limited: { status: 429, error: 'temporarily_unavailable', description: 'Too many requests' },
   upstream_unavailable: { status: 503, error: 'temporarily_unavailable', description: 'Login with Amazon is unavailable; retry later' },
   credential_misconfigured: { status: 500, error: 'server_error', description: 'The credential is misconfigured in the broker' },
@@ -52,7 +53,7 @@ export function lwaCompatRoutes(deps: TokenRouteDeps): FastifyPluginAsync {
   return async (app) => {
     await app.register(formbody, { bodyLimit: 16 * 1024 })
     app.setErrorHandler((err: FastifyError, request, reply) => sendLwaError(request, reply, asBrokerError(err)))
-    app.post<{ Body: CompatRequest }>('/auth/o2/token', {
+    app.post<{ Body: CompatRequest }>(lwaTokenPath, {
       schema: { body: CompatRequest, response: { 200: CompatToken, '4xx': LwaErrorBody, '5xx': LwaErrorBody } },
     }, async (request, reply) => {
       const { grant_type: grantType, refresh_token: credential } = request.body
@@ -73,10 +74,19 @@ export function lwaCompatRoutes(deps: TokenRouteDeps): FastifyPluginAsync {
   }
 }
 
-/** LWA clients authenticate with client_secret in the body: here that is the caller's JWT. */
-export function bearerFromBody(body: unknown): string | undefined {
+export const lwaTokenPath = '/auth/o2/token'
+
+/**
+ * LWA clients authenticate with client_secret in the body: here that is the caller's JWT. A
+ * Bearer header takes precedence; any other Authorization scheme (an SDK's Basic client
+ * authentication) is not a JWT and does not hide the body's.
+ */
+export function compatCredential(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization
+  if (header !== undefined && /^Bearer /i.test(header)) return header
+  const body = request.body
   const secret = body !== null && typeof body === 'object' ? (body as Record<string, unknown>).client_secret : undefined
-  return typeof secret === 'string' && secret.length > 0 ? `Bearer ${secret}` : undefined
+  return typeof secret === 'string' && secret.length > 0 ? `Bearer ${secret}` : header
 }
 
 function sendLwaError(request: FastifyRequest, reply: FastifyReply, err: BrokerError, override?: { error: string; description: string }): FastifyReply {

@@ -1,17 +1,21 @@
 import cookie from '@fastify/cookie'
+import formbody from '@fastify/formbody'
+import rateLimit from '@fastify/rate-limit'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type Static } from 'typebox'
-import type { AuditLog } from '../observability/audit.js'
 import type { ErrorCode } from '../errors.js'
+import type { AuditLog } from '../observability/audit.js'
+import { OnboardingError, type OnboardingFailure } from '../onboarding/failures.js'
+import type { Onboarding } from '../onboarding/onboarding.js'
 import { asBrokerError, logError } from './error-handler.js'
-import { OnboardingError, type Onboarding } from '../onboarding/onboarding.js'
+import { page } from './pages.js'
 
 const cookieName = 'lwa_broker_onboarding'
 const callbackPath = '/oauth/callback'
 
-const LinkParams = Type.Object({ link: Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$' }) })
+export const LinkParams = Type.Object({ link: Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$' }) })
 /** What Amazon's redirect may carry (Ads: code, scope; SP-API: spapi_oauth_code, selling_partner_id; both: state, error). */
-const CallbackQuery = Type.Object({
+export const CallbackQuery = Type.Object({
   state: Type.Optional(Type.String({ maxLength: 2048 })),
   code: Type.Optional(Type.String({ maxLength: 2048 })),
   spapi_oauth_code: Type.Optional(Type.String({ maxLength: 2048 })),
@@ -21,39 +25,77 @@ const CallbackQuery = Type.Object({
   error_description: Type.Optional(Type.String({ maxLength: 2048 })),
 })
 
+/** Each way an onboarding attempt can end without storing anything, as an HTTP status. */
+export const failureStatus: Record<OnboardingFailure, number> = {
+  link_invalid: 410,
+  state_invalid: 400, state_expired: 400, state_reused: 400, other_browser: 400,
+  declined: 400, code_missing: 400, code_rejected: 400, account_unknown: 400,
+  account_mismatch: 403,
+  secret_missing: 409, already_connected: 409,
+  too_many_requests: 429,
+  lwa_unavailable: 503, secret_unavailable: 503, account_unavailable: 503,
+}
+
+export interface OnboardingPagesOptions {
+  /** The broker's public URL: the cookie is scoped to its callback path, prefix included. */
+  publicUrl: string
+  /** Page requests per client address per window. */
+  rateLimit: { max: number; timeWindowSeconds: number }
+}
+
 /**
- * The two pages a browser sees: the one-time link (sets the browser-binding cookie and
- * sends it to Amazon) and the callback (says which credential is connected, or why not).
- * Plain HTML, never a token; every outcome is audited.
+ * The pages a browser sees: the one-time link (a page whose button continues, so a mail
+ * scanner fetching the link does not use it up), the step that sets the browser-binding
+ * cookie and sends it to Amazon, and the callback (which account is connected, or why not).
+ * Plain HTML, never a token; every outcome is audited; rate-limited per address.
  */
-export function onboardingPages(onboarding: Onboarding, audit: AuditLog, secureCookie: boolean): FastifyPluginAsync {
+export function onboardingPages(onboarding: Onboarding, audit: AuditLog, options: OnboardingPagesOptions): FastifyPluginAsync {
+  const url = new URL(options.publicUrl)
+  const cookiePath = `${url.pathname.replace(/\/$/, '')}${callbackPath}`
+  const secure = url.protocol === 'https:'
   return async (app) => {
     await app.register(cookie)
-    app.setErrorHandler((err, request, reply) => {
-      if (err instanceof OnboardingError) {
-        audit.onboarding(context(request, err.credential), 'failed', err.reason)
-        return page(reply, err.status, 'Not connected', err.message)
-      }
-      const failure = asBrokerError(err)
-      logError(request, failure)
-      audit.onboarding(context(request, undefined), 'failed', failure.code)
-      return page(reply, failure.status, 'Not connected', pageMessages[failure.code] ?? failure.message)
+    // The page's button posts an empty form.
+    await app.register(formbody, { bodyLimit: 1024 })
+    await app.register(rateLimit, {
+      max: options.rateLimit.max,
+      timeWindow: options.rateLimit.timeWindowSeconds * 1000,
+      errorResponseBuilder: () => new OnboardingError('too_many_requests', 'Too many requests from this address. Wait a minute and try again.'),
     })
+    app.setErrorHandler((err, request, reply) => failed(request, reply, audit, err))
 
     app.get<{ Params: Static<typeof LinkParams> }>('/onboarding/:link', { schema: { params: LinkParams } }, async (request, reply) => {
+      const { credential } = onboarding.inspect(request.params.link)
+      return page(reply, 200, 'Connect an Amazon account', `You are about to connect an Amazon account to credential ${credential}.`, { button: 'Continue to Amazon' })
+    })
+
+    app.post<{ Params: Static<typeof LinkParams> }>('/onboarding/:link', { schema: { params: LinkParams } }, async (request, reply) => {
       const started = await onboarding.begin(request.params.link)
-      audit.onboarding(context(request, started.credential), 'started')
-      reply.setCookie(cookieName, started.nonce, { path: callbackPath, httpOnly: true, sameSite: 'lax', secure: secureCookie, maxAge: started.maxAgeSeconds })
-      return reply.header('cache-control', 'no-store').redirect(started.redirectUrl, 302)
+      audit.onboarding(context(request, started.credential), 'started', browser(request))
+      reply.setCookie(cookieName, started.nonce, { path: cookiePath, httpOnly: true, sameSite: 'lax', secure, maxAge: started.maxAgeSeconds })
+      return reply.header('cache-control', 'no-store').redirect(started.redirectUrl, 303)
     })
 
     app.get<{ Querystring: Static<typeof CallbackQuery> }>(callbackPath, { schema: { querystring: CallbackQuery } }, async (request, reply) => {
-      const { credential } = await onboarding.complete(request.query, request.cookies[cookieName])
-      audit.onboarding(context(request, credential), 'completed')
-      reply.clearCookie(cookieName, { path: callbackPath })
-      return page(reply, 200, 'Connected', `Credential ${credential} is connected. You can close this page.`)
+      const { credential, account } = await onboarding.complete(request.query, request.cookies[cookieName])
+      audit.onboarding(context(request, credential), 'completed', { ...browser(request), account })
+      reply.clearCookie(cookieName, { path: cookiePath })
+      const which = account ? `Amazon account ${account}` : 'the Amazon account (no advertising account was found for it yet)'
+      return page(reply, 200, 'Connected', `Credential ${credential} is connected to ${which}. You can close this page.`)
     })
   }
+}
+
+/** Every refusal is a page with its own status and words, and an audit line saying why. */
+function failed(request: FastifyRequest, reply: FastifyReply, audit: AuditLog, err: unknown): FastifyReply {
+  if (err instanceof OnboardingError) {
+    audit.onboarding(context(request, err.credential), 'failed', { ...browser(request), reason: err.reason, account: err.account })
+    return page(reply, failureStatus[err.reason], 'Not connected', err.message)
+  }
+  const failure = asBrokerError(err)
+  logError(request, failure)
+  audit.onboarding(context(request, undefined), 'failed', { ...browser(request), reason: failure.code })
+  return page(reply, failure.status, 'Not connected', pageMessages[failure.code] ?? failure.message)
 }
 
 /** A person reads these pages: plain words instead of a validator's or a bug's text. */
@@ -62,14 +104,9 @@ const pageMessages: Partial<Record<ErrorCode, string>> = {
   internal_error: 'Something went wrong. Nothing was stored.',
 }
 
-function context(request: FastifyRequest, credential: string | undefined) {
-  return { requestId: request.id, principal: undefined, credential }
-}
+const context = (request: FastifyRequest, credential: string | undefined) => ({ requestId: request.id, principal: undefined, credential })
 
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-
-function page(reply: FastifyReply, status: number, title: string, message: string): FastifyReply {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>lwa-broker: ${escapeHtml(title)}</title></head>`
-    + `<body><h1>${escapeHtml(title)}</h1><p id="message">${escapeHtml(message)}</p></body></html>`
-  return reply.code(status).header('cache-control', 'no-store').header('content-security-policy', "default-src 'none'").type('text/html; charset=utf-8').send(html)
+const browser = (request: FastifyRequest) => {
+  const agent = request.headers['user-agent']
+  return { clientAddress: request.ip, userAgent: typeof agent === 'string' ? agent : undefined }
 }

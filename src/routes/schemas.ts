@@ -44,11 +44,13 @@ export const CredentialStatusSchema = Type.Object({
   credential: Type.String(),
   api: Type.Enum(apis),
   region: Type.Enum(regions),
-  health: Type.Enum(['healthy', 'degraded', 'rejected']),
+  health: Type.Enum(['healthy', 'degraded', 'rejected', 'misconfigured']),
   token_expires_at: Nullable(Type.String({ format: 'date-time' })),
   last_refresh_at: Nullable(Type.String({ format: 'date-time' })),
   last_used_at: Nullable(Type.String({ format: 'date-time' })),
   secret_versions: Nullable(Type.Object({ app: Type.String(), grant: Nullable(Type.String()) })),
+  /** Set while a secret is used from another stage than AWSCURRENT (a rotation under way): the credential is degraded. */
+  secret_stage: Nullable(Type.Object({ secret: Type.Enum(['app', 'grant']), stage: Type.Enum(['AWSPENDING', 'AWSPREVIOUS']) })),
   last_error: Nullable(Type.Object({
     code: Type.String(),
     lwa_error: Nullable(Type.String()),
@@ -67,7 +69,13 @@ export type CredentialParams = Static<typeof CredentialParams>
 
 export const ReloadResponse = Type.Object({ reloaded_secrets: Type.Integer() })
 
-export const OnboardingRequest = Type.Object({ credential: Type.String({ pattern: credentialNamePattern }) }, { additionalProperties: false })
+export const OnboardingRequest = Type.Object({
+  credential: Type.String({ pattern: credentialNamePattern }),
+  /** The Amazon account the link may connect (SP-API: the selling partner id; Ads: the account ids, comma-separated); another is refused. */
+  expected_account: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._,-]{1,512}$' })),
+  /** The link may connect another account than the one the credential is connected to now. */
+  replace: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false })
 export type OnboardingRequest = Static<typeof OnboardingRequest>
 
 export const OnboardingLink = Type.Object({ url: Type.String(), expires_at: Type.String({ format: 'date-time' }) })

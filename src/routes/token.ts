@@ -5,7 +5,7 @@ import { BrokerError, isBrokerError } from '../errors.js'
 import type { AuditLog } from '../observability/audit.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { IssuedToken, TokenService } from '../tokens/index.js'
-import { auditContext, requireCaller } from './caller-guard.js'
+import { auditContext, callerKey, requireCaller } from './caller-guard.js'
 import { ErrorResponse, TokenQuery, TokenResponse } from './schemas.js'
 
 export interface TokenRouteDeps {
@@ -25,20 +25,24 @@ export interface TokenRouteDeps {
  * names it would be allowed to use.
  */
 export async function issueToken(deps: TokenRouteDeps, request: FastifyRequest, credential: string, minTtlSeconds: number): Promise<IssuedToken> {
+  let allowed = false
   try {
     const caller = requireCaller(request)
-    if (!mayGetCredential(deps.policy, caller, credential).allowed) {
-      throw new BrokerError('forbidden', `caller ${caller.subject} may not use credential ${credential}`)
-    }
+    allowed = mayGetCredential(deps.policy, caller, credential).allowed
+    if (!allowed) throw new BrokerError('forbidden', `caller ${caller.subject} may not use credential ${credential}`)
     const token = await deps.tokens.getToken(credential, minTtlSeconds)
     deps.audit.issued(auditContext(request, credential), token)
     deps.metrics.tokensIssued.inc({ credential, outcome: 'issued' })
     return token
   } catch (err) {
     const code = isBrokerError(err) ? err.code : 'internal_error'
-    deps.audit.denied(auditContext(request, credential), code, isBrokerError(err) && typeof err.logDetail?.reason === 'string' ? err.logDetail.reason : undefined)
-    // Only configured names become metric labels: the request is caller-controlled text.
-    deps.metrics.tokensIssued.inc({ credential: deps.tokens.has(credential) ? credential : '(unknown)', outcome: code })
+    const ctx = auditContext(request, credential)
+    if (code === 'rate_limited') deps.audit.rateLimited(ctx, callerKey(request))
+    else deps.audit.denied(ctx, code, isBrokerError(err) && typeof err.logDetail?.reason === 'string' ? err.logDetail.reason : undefined)
+    // A label is a configured name the caller may use: never text the caller chose, and never
+    // a name it was denied (a metric must not tell anyone which names exist).
+    const label = !allowed ? '(denied)' : deps.tokens.has(credential) ? credential : '(unknown)'
+    deps.metrics.tokensIssued.inc({ credential: label, outcome: code })
     throw err
   }
 }

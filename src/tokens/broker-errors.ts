@@ -28,7 +28,8 @@ export function toBrokerError(credential: string, err: unknown, retryAfterSecond
     return new BrokerError('credential_misconfigured', `credential ${credential} is misconfigured: ${what}`, { logDetail, cause: err })
   }
   if (err instanceof TokenTooShortError) {
-    return new BrokerError('upstream_unavailable', `LWA issued a token for ${credential} that lives shorter than the requested min_ttl`, { retryAfterSeconds, cause: err })
+    const lifetime = Math.floor(err.lifetimeMs / 1000)
+    return new BrokerError('invalid_request', `min_ttl ${Math.floor(err.minTtlMs / 1000)} cannot be met: LWA grants credential ${credential} tokens of ${lifetime} s; ask for at most ${err.maxMinTtlSeconds}`, { cause: err })
   }
   return new BrokerError('internal_error', 'internal error', { cause: err })
 }

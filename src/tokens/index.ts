@@ -1,4 +1,4 @@
-export { TokenService, type IssuedToken, type TokenServiceDeps, type CredentialStatus, type CredentialHealth } from './token-service.js'
+export { TokenService, sharedLockTtlMs, type IssuedToken, type TokenServiceDeps, type CredentialStatus, type CredentialHealth } from './token-service.js'
 export { TokenSource, type BrokerToken } from './token-source.js'
 export { TokenCache, TokenTooShortError, type Expiring, type TokenCacheOptions, type Failure } from './token-cache.js'
 export { backoffDelayMs, type BackoffPolicy } from './backoff.js'

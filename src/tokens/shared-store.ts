@@ -14,6 +14,8 @@ export interface SharedTokenStore {
   lock(credential: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>
   /** Waits, at most `timeoutMs`, for a token obtained after `newerThanMs` (the lock holder's). */
   waitFor(credential: string, newerThanMs: number, timeoutMs: number): Promise<BrokerToken | undefined>
+  /** Forgets the shared token of a credential (it belongs to an account no longer connected). */
+  drop(credential: string): Promise<void>
   /** Tells the other replicas (not this one) what happened here. */
   publish(event: PeerEvent): Promise<void>
   /** Hears what the other replicas publish. */
@@ -21,5 +23,11 @@ export interface SharedTokenStore {
   close(): Promise<void>
 }
 
-/** What one replica tells the others: an admin reloaded secrets, or a token was force-refreshed. */
-export type PeerEvent = { kind: 'secrets_reloaded' } | { kind: 'token_refreshed'; credential: string }
+/**
+ * What one replica tells the others: an admin reloaded secrets, a token was force-refreshed,
+ * or a credential was connected to an account anew (its tokens and secrets must go).
+ */
+export type PeerEvent =
+  | { kind: 'secrets_reloaded' }
+  | { kind: 'token_refreshed'; credential: string }
+  | { kind: 'credential_reconnected'; credential: string }

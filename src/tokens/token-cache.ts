@@ -85,9 +85,12 @@ export class TokenCache<T extends Expiring> {
     const entry = this.entry(key, load)
     const now = this.options.clock.now()
     this.options.onLookup?.(key, 'miss')
+    // Tokens this key gets live too short for this min_ttl: a load would not help, and a load
+    // per request would be an LWA call per request.
+    if (entry.token && minTtlMs > lifetimeOf(entry.token) - loadSlackMs) throw new TokenTooShortError(lifetimeOf(entry.token), minTtlMs)
     if (!entry.inflight && !this.mayLoad(entry, now)) throw entry.failure?.error
     const fresh = await (entry.inflight ?? this.load(entry))
-    if (fresh.expiresAtMs - this.options.clock.now() < minTtlMs) throw new TokenTooShortError(fresh.expiresAtMs - this.options.clock.now(), minTtlMs)
+    if (fresh.expiresAtMs - this.options.clock.now() < minTtlMs) throw new TokenTooShortError(lifetimeOf(fresh), minTtlMs)
     return fresh
   }
 
@@ -126,6 +129,14 @@ export class TokenCache<T extends Expiring> {
   retryNow(key: string): void {
     const failure = this.entries.get(key)?.failure
     if (failure) failure.retryAtMs = this.options.clock.now()
+  }
+
+  /**
+   * Forgets a key's token, failure and schedule (its credential now belongs to another
+   * account). A load already in flight completes into the forgotten entry, not this one.
+   */
+  forget(key: string): void {
+    this.entries.delete(key)
   }
 
   /** Resolves when no load is in flight: for tests and shutdown. */
@@ -199,10 +210,23 @@ export class TokenCache<T extends Expiring> {
   }
 }
 
-/** LWA handed out a token shorter-lived than the caller's min_ttl, so no token can satisfy it. */
+/**
+ * A load delivers at most a token's lifetime minus the time it takes: a min_ttl within this
+ * much of the lifetime is refused rather than met by a load every few seconds.
+ */
+export const loadSlackMs = 5_000
+
+const lifetimeOf = (token: Expiring): number => token.expiresAtMs - token.obtainedAtMs
+
+/** The tokens a key gets (`lifetimeMs` each) are too short-lived for the caller's min_ttl. */
 export class TokenTooShortError extends Error {
-  constructor(readonly remainingMs: number, readonly minTtlMs: number) {
-    super(`a fresh token has ${Math.floor(remainingMs / 1000)}s left, less than min_ttl ${Math.floor(minTtlMs / 1000)}s`)
+  constructor(readonly lifetimeMs: number, readonly minTtlMs: number) {
+    super(`tokens live ${Math.floor(lifetimeMs / 1000)} s, too short for min_ttl ${Math.floor(minTtlMs / 1000)} s`)
     this.name = 'TokenTooShortError'
+  }
+
+  /** The largest min_ttl that these tokens can meet. */
+  get maxMinTtlSeconds(): number {
+    return Math.max(0, Math.floor((this.lifetimeMs - loadSlackMs) / 1000))
   }
 }

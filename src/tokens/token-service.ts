@@ -1,7 +1,8 @@
 import { secretIdsOf, type CredentialConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
 import { LwaError } from '../lwa/index.js'
-import { SecretError } from '../secrets/index.js'
+import { SecretError, type SecretStage } from '../secrets/index.js'
+import type { SecretProblem } from '../secrets/secret-sweep.js'
 import { apiHeaders } from './api-headers.js'
 import { backoffDelayMs } from './backoff.js'
 import { toBrokerError } from './broker-errors.js'
@@ -18,16 +19,22 @@ export interface IssuedToken extends BrokerToken {
 export interface TokenServiceDeps extends TokenSourceDeps {
   /** Tokens and refresh locks shared with other replicas; absent: this replica alone. */
   shared?: SharedTokenStore
+  /** Why a secret could not be read by the background sweep, if it could not. */
+  secretProblem?: (secretId: string) => SecretProblem | undefined
 }
 
 /** Refreshes in flight during a prewarm: about the size of the LWA connection pool. */
 const prewarmConcurrency = 16
 
 /** A refresh lock outlives any sane refresh: LWA attempts plus pauses, well under a minute. */
-const sharedLockTtlMs = 30_000
+export const sharedLockTtlMs = 30_000
 
-/** healthy: last refresh worked. degraded: refreshes failing (the cached token may still serve). rejected: LWA refused the credential. */
-export type CredentialHealth = 'healthy' | 'degraded' | 'rejected'
+/**
+ * healthy: last refresh worked. degraded: refreshes failing (the cached token may still
+ * serve), or served from a secret version other than AWSCURRENT. rejected: LWA refused the
+ * credential. misconfigured: its secret is missing, not JSON, or lacks a field.
+ */
+export type CredentialHealth = 'healthy' | 'degraded' | 'rejected' | 'misconfigured'
 
 export interface CredentialStatus {
   credential: string
@@ -39,6 +46,8 @@ export interface CredentialStatus {
   lastUsedAtMs: number | undefined
   lastError: { code: string; lwaError: string | undefined; atMs: number; sinceMs: number; retryAtMs: number; consecutive: number } | undefined
   secretVersions: BrokerToken['secretVersions'] | undefined
+  /** Set while the credential is served from another stage than AWSCURRENT (a rotation under way). */
+  stage: { secret: 'app' | 'grant'; stage: SecretStage } | undefined
 }
 
 /** Vends access tokens by credential name: the cache first, otherwise the token source. */
@@ -98,20 +107,45 @@ export class TokenService {
   }
 
   status(): CredentialStatus[] {
-    return Object.entries(this.deps.config.credentials).map(([name, config]) => {
-      const { token, failure, lastUsedMs } = this.cache.peek(name)
-      return {
-        credential: name,
-        api: config.api,
-        region: config.region,
-        health: healthOf(failure),
-        tokenExpiresAtMs: token?.expiresAtMs,
-        lastRefreshAtMs: token?.obtainedAtMs,
-        lastUsedAtMs: lastUsedMs,
-        secretVersions: token?.secretVersions,
-        lastError: failure && { code: toBrokerError(name, failure.error, 0).code, lwaError: failure.error instanceof LwaError ? failure.error.code : undefined, atMs: failure.atMs, sinceMs: failure.sinceMs, retryAtMs: failure.retryAtMs, consecutive: failure.consecutive },
+    return Object.entries(this.deps.config.credentials).map(([name, config]) => this.statusOf(name, config))
+  }
+
+  private statusOf(name: string, config: CredentialConfig): CredentialStatus {
+    const { token, failure, lastUsedMs } = this.cache.peek(name)
+    const pin = this.source.stageOf(name)
+    const stage = pin && { secret: pin.secretId === config.secret && config.app !== undefined ? 'grant' as const : 'app' as const, stage: pin.stage }
+    const trouble = failure ?? (token ? undefined : this.sweptFailure(config))
+    return {
+      credential: name,
+      api: config.api,
+      region: config.region,
+      health: trouble ? healthOf(trouble.error) : stage ? 'degraded' : 'healthy',
+      tokenExpiresAtMs: token?.expiresAtMs,
+      lastRefreshAtMs: token?.obtainedAtMs,
+      lastUsedAtMs: lastUsedMs,
+      secretVersions: token?.secretVersions,
+      stage,
+      lastError: trouble && {
+        code: toBrokerError(name, trouble.error, 0).code,
+        lwaError: trouble.error instanceof LwaError ? trouble.error.code : undefined,
+        atMs: trouble.atMs,
+        sinceMs: trouble.sinceMs,
+        retryAtMs: trouble.retryAtMs,
+        consecutive: trouble.consecutive,
+      },
+    }
+  }
+
+  /** A credential nobody has asked for yet still shows a secret the background sweep could not read. */
+  private sweptFailure(config: CredentialConfig): Failure | undefined {
+    for (const id of [config.app, config.secret]) {
+      const problem = id === undefined ? undefined : this.deps.secretProblem?.(id)
+      if (id !== undefined && problem) {
+        const error = new SecretError(problem.reason, id, problem.message)
+        return { error, atMs: problem.atMs, sinceMs: problem.atMs, retryAtMs: problem.retryAtMs, consecutive: 1 }
       }
-    })
+    }
+    return undefined
   }
 
   /** Obtains a new token now (admin); the cached one keeps serving unless the new one arrives. Other replicas take it too. */
@@ -145,12 +179,33 @@ export class TokenService {
     return ids
   }
 
+  /**
+   * The credential was connected to an Amazon account anew (onboarding): its cached token,
+   * here, in the shared store and on every other replica, may be the previous account's, and
+   * its secrets are re-read on next use.
+   */
+  async reconnected(name: string): Promise<void> {
+    this.forgetHere(name)
+    await this.deps.shared?.drop(name).catch((err: unknown) => this.deps.logger.warn({ credential: name, error: (err as Error).message }, 'could not drop the shared token'))
+    await this.tellPeers({ kind: 'credential_reconnected', credential: name })
+  }
+
+  private forgetHere(name: string): void {
+    const config = this.deps.config.credentials[name]
+    this.cache.forget(name)
+    for (const id of [config?.app, config?.secret]) if (id !== undefined) this.deps.secrets.invalidate?.(id)
+  }
+
   private async onPeerEvent(event: PeerEvent): Promise<void> {
     if (event.kind === 'secrets_reloaded') {
       this.reloadSecretsHere()
       return
     }
     if (!this.has(event.credential)) return
+    if (event.kind === 'credential_reconnected') {
+      this.forgetHere(event.credential)
+      return
+    }
     const token = await this.deps.shared?.get(event.credential).catch(() => undefined)
     if (token) this.cache.offer(event.credential, token)
   }
@@ -266,9 +321,9 @@ export class TokenService {
     const { failure } = this.cache.peek(name)
     const retryAfterSeconds = Math.max(1, Math.ceil(((failure?.retryAtMs ?? 0) - this.deps.clock.now()) / 1000))
     const error = toBrokerError(name, err, retryAfterSeconds)
-    if (!failure || error.code === 'internal_error' || error.code === 'unknown_credential') return error
+    if (!failure || ['internal_error', 'unknown_credential', 'invalid_request'].includes(error.code)) return error
     const since = new Date(failure.sinceMs).toISOString()
-    return new BrokerError(error.code, `${error.message}; credential ${healthOf(failure)} since ${since}`, {
+    return new BrokerError(error.code, `${error.message}; credential ${healthOf(failure.error)} since ${since}`, {
       ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
       ...(error.logDetail ? { logDetail: error.logDetail } : {}),
       cause: err,
@@ -286,7 +341,7 @@ function isTerminal(err: unknown): boolean {
   return (err instanceof LwaError && !err.retryable) || (err instanceof SecretError && err.reason !== 'unavailable')
 }
 
-function healthOf(failure: Failure | undefined): CredentialHealth {
-  if (!failure) return 'healthy'
-  return isTerminal(failure.error) ? 'rejected' : 'degraded'
+function healthOf(error: unknown): CredentialHealth {
+  if (error instanceof SecretError && error.reason !== 'unavailable') return 'misconfigured'
+  return isTerminal(error) ? 'rejected' : 'degraded'
 }

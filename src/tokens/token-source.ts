@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js'
 import type { BrokerConfig, CredentialConfig } from '../config/index.js'
 import { LwaError, tokenUrlFor, type LwaClient, type LwaGrant, type LwaToken } from '../lwa/index.js'
 import { backoffDelayMs } from './backoff.js'
+import { accountOf } from '../secrets/grant-account.js'
 import { readCredentialMaterial, SecretError, type CredentialMaterial, type SecretStage, type SecretStore, type StageOf } from '../secrets/index.js'
 
 /** A fresh LWA access token for one credential. */
@@ -89,16 +90,47 @@ export class TokenSource {
       const versionId = candidate && versionOf(candidate, secretId)
       if (!candidate || !versionId || tried.has(versionId)) continue
       tried.add(versionId)
+      if (!this.sameAccount(name, config, secretId, stage, failed, candidate)) continue
       try {
         const token = await this.exchange(name, config, candidate)
         this.remember(name, secretId, stage, rejectedVersionId, candidate)
         logger.info({ credential: name, secretId, stage, versionId }, 'LWA accepted another version of the secret')
         return token
       } catch (err) {
-        if (!rejectedSecretId(err, config)) throw err
+        const pointsAt = rejectedSecretId(err, config)
+        if (!pointsAt) throw err
+        // This version of the app secret authenticated, and the grant is what LWA refused:
+        // that, not the first invalid_client, is what the caller and the status must say.
+        if (pointsAt !== secretId) {
+          this.remember(name, secretId, stage, rejectedVersionId, candidate)
+          throw err
+        }
       }
     }
     throw rejection
+  }
+
+  /**
+   * A grant secret's other stages may hold another Amazon account's refresh token (the
+   * credential was re-onboarded to a new account): such a version is never used. Only the
+   * AWSCURRENT version speaks for the credential; a fallback must hold the same refresh token
+   * (only the client secret changed) or prove the same account.
+   */
+  private sameAccount(name: string, config: CredentialConfig, secretId: string, stage: SecretStage, current: CredentialMaterial, candidate: CredentialMaterial): boolean {
+    if (stage === 'AWSCURRENT' || config.grant !== 'refresh_token' || secretId !== config.secret) return true
+    if (candidate.refreshToken === current.refreshToken) return true
+    const expected = accountOf(current.grant?.fields)
+    const found = accountOf(candidate.grant?.fields)
+    if (expected !== undefined && expected === found) return true
+    this.deps.logger.warn({ credential: name, secretId, stage, versionId: versionOf(candidate, secretId), account: found ?? null, expectedAccount: expected ?? null },
+      'not using another version of the grant secret: it is not proven to belong to the same Amazon account')
+    return false
+  }
+
+  /** The secret and stage a credential is served from while that is not AWSCURRENT (a rotation under way). */
+  stageOf(name: string): { secretId: string; stage: SecretStage } | undefined {
+    const pin = this.pins.get(name)
+    return pin && { secretId: pin.secretId, stage: pin.stage }
   }
 
   /** A stage that does not exist (no rotation in progress) is simply skipped. */
@@ -126,12 +158,13 @@ export class TokenSource {
     const answer = await this.requestWithRetries(name, tokenUrlFor(config.region, this.deps.config.lwa.endpoints), material, grant)
     await this.storeNewRefreshToken(name, material, answer)
     this.deps.logger.info({ credential: name, expiresInSeconds: answer.expiresInSeconds }, 'obtained LWA access token')
-    // Lifetime counts from when we asked, not when the answer arrived: never overestimate it.
+    // Lifetime counts from when we asked, not when the answer arrived, and is capped: never overestimate it.
+    const lifetimeSeconds = Math.min(answer.expiresInSeconds, this.deps.config.lwa.maxTokenLifetimeSeconds)
     return {
       accessToken: answer.accessToken,
       tokenType: answer.tokenType,
       obtainedAtMs: requestedAtMs,
-      expiresAtMs: requestedAtMs + answer.expiresInSeconds * 1000,
+      expiresAtMs: requestedAtMs + lifetimeSeconds * 1000,
       clientId: material.clientId,
       secretVersions: { app: material.app.versionId, grant: material.grant?.versionId },
     }

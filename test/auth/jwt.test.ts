@@ -328,7 +328,7 @@ t.test('a Kubernetes projected token is matched by namespace, service account an
 t.test('unusable issuer keys stop start-up with a message naming the issuer and the file', async (t) => {
   const { Authenticator } = await import('../../src/auth/index.js')
   const { FakeClock } = await import('../support/fake-clock.js')
-  const base = { issuer: issuerUrl, audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5, requiredClaims: [] }
+  const base = { issuer: issuerUrl, audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5, requiredClaims: [], requireJti: false }
   const remote = { timeoutMs: 1000, cooldownMs: 1000, cacheMaxAgeMs: 60000 }
   const options = { clock: new FakeClock(), cache: { maxEntries: 10, maxAgeMs: 60000 } }
   t.throws(() => new Authenticator([{ ...base, jwks: { ...remote, file: '/nonexistent/jwks.json' } }], options),

@@ -124,7 +124,7 @@ t.test('a JWKS file or inline JWKS holding a private key is refused at start-up 
   const privateJwk = { ...(await exportJWK(privateKey)), kid: 'rsa-1', alg: 'RS256', kty: 'RSA' }
   const file = join(scratch, 'private-jwks.json')
   writeFileSync(file, JSON.stringify({ keys: [privateJwk] }))
-  const issuer = { issuer: 'https://private.test.example', audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5, requiredClaims: [] }
+  const issuer = { issuer: 'https://private.test.example', audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5, requiredClaims: [], requireJti: false }
   const remote = { timeoutMs: 1000, cooldownMs: 1000, cacheMaxAgeMs: 60_000 }
   const sources: Array<[string, IssuerConfig['jwks']]> = [['inline', { ...remote, keys: [privateJwk] }], ['file', { ...remote, file }]]
   for (const [name, jwks] of sources) {
@@ -318,7 +318,8 @@ t.test('Kubernetes API server that cannot be used: 503 upstream_unavailable', as
 })
 
 t.test('/readyz says issuers: failing while a remote issuer\'s keys cannot be loaded, and ok once they can', async (t) => {
-  const { h, server } = await remoteBroker(t, { jwks: (s) => ({ uri: s.jwksUri }) })
+  // No cooldown, so the evaluation after healing may fetch at once.
+  const { h, server } = await remoteBroker(t, { jwks: (s) => ({ uri: s.jwksUri, cooldownMs: 0 }) })
   server.fail(keysPath, { kind: 'status', status: 500 })
   for (let i = 0; i < 2; i++) {
     const res = await h.app.inject('/readyz')
@@ -326,6 +327,7 @@ t.test('/readyz says issuers: failing while a remote issuer\'s keys cannot be lo
     t.same(res.json(), { status: 'not_ready', checks: { config: 'ok', issuers: 'failing', secrets: 'ok' } })
   }
   server.heal()
+  await h.app.readiness.evaluate()
   const res = await h.app.inject('/readyz')
   t.equal(res.statusCode, 200)
   t.same(res.json(), { status: 'ready', checks: { config: 'ok', issuers: 'ok', secrets: 'ok' } })
@@ -337,8 +339,9 @@ t.test('Authenticator.warm() names the issuer whose keys cannot be had', async (
   const server = await JwksServer.start()
   t.teardown(() => server.close())
   server.fail('*', { kind: 'status', status: 503 })
-  const issuer = { issuer: server.url, audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5, requiredClaims: [] }
-  const authenticator = new Authenticator([{ ...issuer, jwks: { uri: server.jwksUri, timeoutMs: 1000, cooldownMs: 1000, cacheMaxAgeMs: 60_000 } }], {
+  const issuer = { issuer: server.url, audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5, requiredClaims: [], requireJti: false }
+  // No cooldown: the second warm() may fetch again at once.
+  const authenticator = new Authenticator([{ ...issuer, jwks: { uri: server.jwksUri, timeoutMs: 1000, cooldownMs: 0, cacheMaxAgeMs: 60_000 } }], {
     clock: new FakeClock(), cache: { maxEntries: 10, maxAgeMs: 60_000 },
   })
   await t.rejects(authenticator.warm(), { name: 'KeysUnavailableError', message: `keys of issuer ${server.url} are unavailable: ${server.jwksUri} answered HTTP 503` })

@@ -32,7 +32,7 @@ async function broker(t: Test, cache: Record<string, unknown>, files: Record<str
   const b = await createBroker(config, createLogger('info', logs))
   const jwt = await mintJwt(keys, { claims: { sub: 'system:serviceaccount:platform:all' } })
   const getToken = (credential: string) => b.app.inject({ method: 'GET', url: `/token?credential=${credential}`, headers: { authorization: `Bearer ${jwt}` } })
-  const cacheUp = async () => (await b.app.inject({ method: 'GET', url: '/metrics' })).body.split('\n').find((l) => l.startsWith('lwa_broker_shared_cache_up '))
+  const cacheUp = async () => (await b.ops.inject({ method: 'GET', url: '/metrics' })).body.split('\n').find((l) => l.startsWith('lwa_broker_shared_cache_up '))
   return { broker: b, logs, lwa, getToken, cacheUp }
 }
 

@@ -7,7 +7,7 @@ import { deployment, eventually, platform } from './fixtures/deployment.js'
 const lwaLatencyMs = 300
 
 const cacheUp = async (h: Harness): Promise<string | undefined> =>
-  (await h.app.inject({ method: 'GET', url: '/metrics' })).body.split('\n').find((l) => l.startsWith('lwa_broker_shared_cache_up '))
+  (await h.ops.inject({ method: 'GET', url: '/metrics' })).body.split('\n').find((l) => l.startsWith('lwa_broker_shared_cache_up '))
 
 const sharedCacheStates = (h: Harness): unknown[] => h.logs.records().filter((r) => r.sharedCache !== undefined).map((r) => r.sharedCache)
 

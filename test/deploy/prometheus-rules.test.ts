@@ -7,7 +7,7 @@ import { mintJwtCommand } from '../../src/cli/mint-jwt.js'
 import { tokenCommand } from '../../src/cli/token.js'
 import { ConfigSchema } from '../../src/config/schema.js'
 import { requestBugLwaCodes, terminalLwaCodes } from '../../src/lwa/lwa-error.js'
-import { build, fixtures, type Harness } from '../helper.js'
+import { isCumulative, labelsOf, scrapeBroker, type Exported } from '../support/exposition.js'
 
 /**
  * deploy/prometheus-rules.yaml and docs/operations.md against the broker itself: every
@@ -29,95 +29,6 @@ const targetLabels = new Set(['job', 'instance'])
 const severities = new Set(['critical', 'warning', 'info'])
 /** Prometheus durations: 30s, 5m, 1h30m, … */
 const durationPattern = /^(\d+(ms|s|m|h|d|w|y))+$/
-
-// --- what the broker exports -------------------------------------------------------------------
-
-interface Exported {
-  /** `# TYPE` family name -> type. */
-  families: Map<string, string>
-  /** Every name a query can select (sample names), -> the family's type. */
-  queryable: Map<string, string>
-  /** Sample name -> label name -> values seen. */
-  labels: Map<string, Map<string, Set<string>>>
-}
-
-/** The names a family's samples carry in the text format (prom-client writes counters with `_total`; OpenMetrics-style TYPE lines leave it off). */
-function sampleNames(family: string, type: string): string[] {
-  switch (type) {
-    case 'counter':
-      return [family.endsWith('_total') ? family : `${family}_total`]
-    case 'histogram':
-      return [`${family}_bucket`, `${family}_sum`, `${family}_count`]
-    case 'summary':
-      return [family, `${family}_sum`, `${family}_count`]
-    default:
-      return [family]
-  }
-}
-
-function parseExposition(t: Test, text: string): Exported {
-  const families = new Map<string, string>()
-  const queryable = new Map<string, string>()
-  const labels = new Map<string, Map<string, Set<string>>>()
-  for (const line of text.split('\n')) {
-    const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line)
-    if (type?.[1] && type[2]) {
-      families.set(type[1], type[2])
-      for (const name of sampleNames(type[1], type[2])) queryable.set(name, type[2])
-      continue
-    }
-    if (line === '' || line.startsWith('#')) continue
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? \S+$/.exec(line)
-    if (!t.ok(sample, `a sample line: ${line.slice(0, 80)}`) || !sample?.[1]) continue
-    const name = sample[1]
-    const byLabel = labels.get(name) ?? new Map<string, Set<string>>()
-    labels.set(name, byLabel)
-    for (const [, label, value] of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      if (!label || value === undefined) continue
-      const values = byLabel.get(label) ?? new Set<string>()
-      values.add(value)
-      byLabel.set(label, values)
-    }
-  }
-  // A sample whose family had no TYPE line of its own (e.g. `_total` under a TYPE without it).
-  for (const name of labels.keys()) {
-    if (queryable.has(name)) continue
-    const family = [...families].find(([f, ty]) => sampleNames(f, ty).includes(name) || f === name.replace(/_total$/, ''))
-    queryable.set(name, family?.[1] ?? 'untyped')
-  }
-  return { families, queryable, labels }
-}
-
-/** A counter, or a histogram's or summary's cumulative series: what rate() and increase() take. */
-function isCumulative(exported: Exported, name: string): boolean {
-  const type = exported.queryable.get(name)
-  return type === 'counter' || ((type === 'histogram' || type === 'summary') && /_(bucket|sum|count)$/.test(name))
-}
-
-function labelsOf(exported: Exported, name: string): Set<string> {
-  const family = exported.families.get(name)
-  // A histogram named by its family (as prose does): the labels of its series.
-  if (family && !exported.queryable.has(name)) return new Set(sampleNames(name, family).flatMap((n) => [...labelsOf(exported, n)]))
-  const names = new Set(exported.labels.get(name)?.keys() ?? [])
-  if (name.endsWith('_bucket')) names.add('le')
-  return names
-}
-
-/** The app, with a success, a rejection and a bad JWT behind it, so every labelled series exists. */
-async function scrapeBroker(t: Test): Promise<{ h: Harness; exported: Exported }> {
-  const h = await build(t, { secretsBackend: 'aws' })
-  const platform = await h.jwt({ claims: { sub: 'system:serviceaccount:platform:all' } })
-  t.equal((await h.getToken('ads-us', platform)).statusCode, 200, 'a token is issued')
-  t.equal((await h.getToken('ads-us', platform)).statusCode, 200, 'and served from the cache')
-  h.lwa.revokeRefreshToken(fixtures.spRefreshToken)
-  t.equal((await h.getToken('sp-acme-eu', platform)).statusCode, 502, 'a revoked grant is rejected')
-  t.equal((await h.getToken('ads-us', 'not-a-jwt')).statusCode, 401, 'a bad JWT is refused')
-  t.equal((await h.app.inject('/healthz')).statusCode, 200)
-  await h.app.tokens.settled()
-  const res = await h.app.inject('/metrics')
-  t.equal(res.statusCode, 200)
-  return { h, exported: parseExposition(t, res.body) }
-}
 
 // --- PromQL, as far as these checks need it ----------------------------------------------------
 
@@ -350,10 +261,12 @@ t.test('docs/operations.md names only metrics, routes, settings, files and comma
   for (const block of blocks) checkExpr(t, exported, block, 'a code block of the doc', { values: false })
   for (const span of spans) if (span.includes('lwa_broker_')) checkExpr(t, exported, span, `\`${span}\``, { values: false, familyNames: true })
 
-  for (const [method, url] of knownRoutes) t.ok(h.app.hasRoute({ method, url }), `the broker serves ${method} ${url}`)
+  // The caller listener or the ops listener (/metrics).
+  const serves = (route: { method: 'GET' | 'POST'; url: string }): boolean => h.app.hasRoute(route) || h.ops.hasRoute(route)
+  for (const [method, url] of knownRoutes) t.ok(serves({ method, url }), `the broker serves ${method} ${url}`)
   for (const span of spans) {
     const route = /^(GET|POST) (\/[^?\s]*)/.exec(span)
-    if (route) t.ok(h.app.hasRoute({ method: route[1] as 'GET' | 'POST', url: route[2] as string }), `route \`${span}\` exists`)
+    if (route) t.ok(serves({ method: route[1] as 'GET' | 'POST', url: route[2] as string }), `route \`${span}\` exists`)
     if (/^[a-z][A-Za-z]*(\.[A-Za-z0-9_-]+)+$/.test(span) && Object.hasOwn(ConfigSchema.properties, span.split('.')[0] as string)) {
       t.ok(configPathExists(span), `config key \`${span}\` exists`)
     }

@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import t from 'tap'
 import { chromium, type Browser, type BrowserContext, type Cookie, type Page, type Response } from 'playwright-core'
-import { build, fixtures, type Harness } from '../helper.js'
+import { build, fixtures, seedEmulator, type Harness } from '../helper.js'
+import { AdsEmulator } from '../support/ads-emulator.js'
+import { LwaEmulator } from '../support/lwa-emulator.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -67,15 +69,24 @@ async function start(t: Test): Promise<Flow> {
   if (!browser) throw new Error('Chromium did not start')
   const port = await freePort()
   const publicUrl = `http://${brokerHost}:${port}`
-  let lwaUrl = ''
+  const lwa = await LwaEmulator.start()
+  t.teardown(() => lwa.close())
+  seedEmulator(lwa)
+  // Whoever allows on the consent page is this advertiser: the broker reads it off the new token's profiles.
+  const ads = await AdsEmulator.start({ lwa })
+  t.teardown(() => ads.close())
+  ads.setDefaultProfiles([advertiser])
+  const lwaUrl = lwa.url
   const h = await build(t, {
     secretsBackend: 'aws',
+    lwa,
     config: (c) => {
-      // The emulator is started inside build(); its origin is the one the token endpoints point at.
-      lwaUrl = new URL((c.lwa as { endpoints: { na: string } }).endpoints.na).origin
       const credentials = c.credentials as Record<string, Record<string, unknown>>
       return {
         ...c,
+        // The broker's own host name is plain http://: Chromium maps it to loopback, the config cannot know that.
+        allowInsecureEndpoints: true,
+        ads: { endpoints: { na: ads.url, eu: ads.url, fe: ads.url } },
         onboarding: { publicUrl, consentUrls: { ads: { na: `${lwaUrl}/ap/oa` }, 'sp-api': { eu: `${lwaUrl}/apps/authorize/consent` } } },
         credentials: { ...credentials, 'sp-acme-eu': { ...credentials['sp-acme-eu'], onboarding: { applicationId, draft: true } } },
         policy: [...(c.policy as unknown[]), { subject: 'system:serviceaccount:ops:admin', admin: true }],
@@ -97,10 +108,18 @@ async function start(t: Test): Promise<Flow> {
   }
 }
 
-/** The admin asks for a one-time link (POST /admin/onboarding). */
+const advertiser = {
+  profileId: '3316636565473405', countryCode: 'US', currencyCode: 'USD', timezone: 'America/Los_Angeles',
+  accountInfo: { marketplaceStringId: 'ATVPDKIKX0DER', id: 'A2ADVERTISER01', type: 'seller' as const, name: 'Acme', validPaymentMethod: true },
+}
+
+/**
+ * The admin asks for a one-time link (POST /admin/onboarding). The credentials here are
+ * connected already (their secrets hold refresh tokens), so the link may replace the account.
+ */
 async function link(t: Test, flow: Flow, credential: string): Promise<string> {
   const res = await flow.h.app.inject({
-    method: 'POST', url: '/admin/onboarding', headers: { authorization: `Bearer ${await flow.h.jwt(admin)}` }, payload: { credential },
+    method: 'POST', url: '/admin/onboarding', headers: { authorization: `Bearer ${await flow.h.jwt(admin)}` }, payload: { credential, replace: true },
   })
   t.equal(res.statusCode, 200, `onboarding link for ${credential}`)
   const body = res.json() as { url: string; expires_at: string }
@@ -117,9 +136,16 @@ async function shown(page: Page, response: Response | null): Promise<Shown> {
   return { status: response.status(), url: page.url(), title: await page.title(), text: await page.locator('body').innerText(), html: await page.content() }
 }
 
-/** Opens the link: the broker sets its cookie and redirects to the consent page (the emulator). */
+/**
+ * Opens the link: a page of the broker's asks to continue (a mail scanner's GET uses nothing
+ * up); its button posts, the broker sets its cookie and redirects to the consent page (the
+ * emulator). A link that cannot be used shows its failure page instead of a button.
+ */
 async function openLink(page: Page, url: string): Promise<Shown> {
-  return shown(page, await page.goto(url))
+  const landing = await shown(page, await page.goto(url))
+  if (landing.status !== 200) return landing
+  const [response] = await Promise.all([page.waitForNavigation(), page.click('#continue')])
+  return shown(page, response)
 }
 
 /** Clicks a consent button and waits for the broker's callback page the emulator redirects to. */

@@ -1,5 +1,9 @@
 import t from 'tap'
-import { build, fixtures, type Harness } from '../helper.js'
+import { build, fixtures, seedEmulator, type BuildOptions, type Harness } from '../helper.js'
+import { AdsEmulator, type AdsProfile } from '../support/ads-emulator.js'
+import { LwaEmulator } from '../support/lwa-emulator.js'
+
+type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
 const publicUrl = 'https://broker.example.test'
 const admin = { claims: { sub: 'system:serviceaccount:ops:admin' } }
@@ -14,23 +18,48 @@ const withOnboarding = (c: Record<string, unknown>) => {
   }
 }
 
-async function link(h: Harness, credential: string): Promise<string> {
-  const res = await h.app.inject({ method: 'POST', url: '/admin/onboarding', headers: { authorization: `Bearer ${await h.jwt(admin)}` }, payload: { credential } })
+/** The advertiser behind every Ads refresh token a test approves. */
+const advertiser: AdsProfile = {
+  profileId: '3316636565473405', countryCode: 'US', currencyCode: 'USD', timezone: 'America/Los_Angeles',
+  accountInfo: { marketplaceStringId: 'ATVPDKIKX0DER', id: 'A2ADVERTISER01', type: 'seller', name: 'Acme', validPaymentMethod: true },
+}
+
+/**
+ * A broker with onboarding configured, and the Ads API emulator it reads the new token's
+ * profiles from (how it learns which advertiser was connected).
+ */
+async function onboardingBroker(t: Test, options: BuildOptions = {}): Promise<Harness & { ads: AdsEmulator }> {
+  const lwa = await LwaEmulator.start()
+  t.teardown(() => lwa.close())
+  seedEmulator(lwa)
+  const ads = await AdsEmulator.start({ lwa })
+  t.teardown(() => ads.close())
+  const h = await build(t, { ...options, lwa, config: (c) => withOnboarding({ ...c, ads: { endpoints: { na: ads.url, eu: ads.url, fe: ads.url } } }) })
+  return Object.assign(h, { ads })
+}
+
+/** The credentials of these tests are connected already (their secrets hold refresh tokens): links replace by default. */
+async function link(h: Harness, credential: string, options: Record<string, unknown> = { replace: true }): Promise<string> {
+  const res = await h.app.inject({ method: 'POST', url: '/admin/onboarding', headers: { authorization: `Bearer ${await h.jwt(admin)}` }, payload: { credential, ...options } })
   return res.json().url as string
 }
 
-/** Opens the link as a browser would: the broker's redirect to Amazon, with the cookie it set. */
+/** Opens the link as a browser would: the page, its button, the broker's redirect to Amazon with the cookie it set. */
 async function open(h: Harness, url: string) {
-  const res = await h.app.inject({ url: url.replace(publicUrl, '') })
+  const path = url.replace(publicUrl, '')
+  const page = await h.app.inject({ url: path })
+  if (page.statusCode !== 200) return { res: page, location: undefined, state: '', cookie: undefined }
+  const res = await h.app.inject({ method: 'POST', url: path })
   const location = res.headers.location ? new URL(res.headers.location as string) : undefined
   const cookie = (res.cookies as Array<{ name: string; value: string }>).find((c) => c.name === 'lwa_broker_onboarding')
   return { res, location, state: location?.searchParams.get('state') ?? '', cookie: cookie ? `${cookie.name}=${cookie.value}` : undefined }
 }
 
-/** What Amazon would do on "Allow": a fresh code for a fresh refresh token, and the redirect back. */
-function approve(h: Harness, clientId: string, refreshToken: string): string {
+/** What Amazon would do on "Allow": a fresh code for a fresh refresh token (an Ads one reaches the advertiser's profiles). */
+function approve(h: Harness, clientId: string, refreshToken: string, profiles: AdsProfile[] = [advertiser]): string {
   const code = `ANcode${Math.random().toString(36).slice(2)}`
   h.lwa.addAuthorizationCode({ code, clientId, redirectUri: `${publicUrl}/oauth/callback`, refreshToken })
+  ;(h as Partial<{ ads: AdsEmulator }>).ads?.setProfiles(refreshToken, profiles)
   return code
 }
 
@@ -38,11 +67,11 @@ const callback = (h: Harness, query: Record<string, string>, cookie?: string) =>
   h.app.inject({ url: `/oauth/callback?${new URLSearchParams(query)}`, headers: cookie ? { cookie } : {} })
 
 t.test('Ads: link -> consent URL with a signed state -> callback -> the refresh token lands as a new secret version', async (t) => {
-  const h = await build(t, { secretsBackend: 'aws', config: withOnboarding })
+  const h = await onboardingBroker(t, { secretsBackend: 'aws' })
   const url = await link(h, 'ads-us')
   t.match(url, /^https:\/\/broker\.example\.test\/onboarding\/[A-Za-z0-9_-]{32}$/)
   const { res, location, state, cookie } = await open(h, url)
-  t.equal(res.statusCode, 302)
+  t.equal(res.statusCode, 303)
   t.equal(location?.origin + (location?.pathname ?? ''), 'https://consent.example.test/ap/oa')
   t.same(Object.fromEntries([...(location?.searchParams ?? [])].filter(([k]) => k !== 'state')), {
     client_id: fixtures.adsClient.clientId, scope: 'advertising::campaign_management', response_type: 'code', redirect_uri: `${publicUrl}/oauth/callback`,
@@ -70,7 +99,7 @@ t.test('Ads: link -> consent URL with a signed state -> callback -> the refresh 
 })
 
 t.test('SP-API: the website workflow URL, version=beta for a draft app, and selling_partner_id stored', async (t) => {
-  const h = await build(t, { secretsBackend: 'aws', config: withOnboarding })
+  const h = await onboardingBroker(t, { secretsBackend: 'aws' })
   const { location, state, cookie } = await open(h, await link(h, 'sp-acme-eu'))
   t.equal(location?.origin + (location?.pathname ?? ''), 'https://sellercentral-europe.amazon.com/apps/authorize/consent', 'LWA.md default for eu')
   t.equal(location?.searchParams.get('application_id'), 'amzn1.sp.solution.test')
@@ -81,7 +110,7 @@ t.test('SP-API: the website workflow URL, version=beta for a draft app, and sell
 })
 
 t.test('CSRF and replay: wrong, tampered, expired, reused, cross-browser or cross-credential state is refused and nothing is stored', async (t) => {
-  const h = await build(t, { secretsBackend: 'aws', config: withOnboarding })
+  const h = await onboardingBroker(t, { secretsBackend: 'aws' })
   const ads = await open(h, await link(h, 'ads-us'))
   const sp = await open(h, await link(h, 'sp-acme-eu'))
   const code = () => approve(h, fixtures.adsClient.clientId, 'Atzr|IwEBIShould-never-be-stored')
@@ -107,13 +136,13 @@ t.test('CSRF and replay: wrong, tampered, expired, reused, cross-browser or cros
 })
 
 t.test('the link works once and expires; the state expires; an expired code gets a clear page', async (t) => {
-  const h = await build(t, { secretsBackend: 'aws', config: withOnboarding })
+  const h = await onboardingBroker(t, { secretsBackend: 'aws' })
   const url = await link(h, 'ads-us')
   const first = await open(h, url)
-  t.equal(first.res.statusCode, 302)
+  t.equal(first.res.statusCode, 303)
   const again = await open(h, url)
   t.equal(again.res.statusCode, 410)
-  t.match(again.res.body, /expired or was already used/)
+  t.match(again.res.body, /expired, was already used/)
 
   const stale = await link(h, 'ads-us')
   h.clock.advance(601_000)
@@ -130,7 +159,7 @@ t.test('the link works once and expires; the state expires; an expired code gets
 })
 
 t.test('only admins get links, only for credentials that can be onboarded', async (t) => {
-  const h = await build(t, { config: withOnboarding })
+  const h = await onboardingBroker(t)
   const ask = async (credential: string, who = admin) => h.app.inject({ method: 'POST', url: '/admin/onboarding', headers: { authorization: `Bearer ${await h.jwt(who)}` }, payload: { credential } })
   t.equal((await ask('ads-us', { claims: { sub: 'system:serviceaccount:ads:reporter' } })).statusCode, 403)
   t.equal((await ask('sp-notifications')).json().error, 'invalid_request', 'a grantless credential has nothing to onboard')
@@ -140,7 +169,7 @@ t.test('only admins get links, only for credentials that can be onboarded', asyn
 })
 
 t.test('a secrets backend that cannot store (file) ends on a clear page and nothing half-written', async (t) => {
-  const h = await build(t, { config: withOnboarding })
+  const h = await onboardingBroker(t)
   const { state, cookie } = await open(h, await link(h, 'ads-us'))
   const res = await callback(h, { code: approve(h, fixtures.adsClient.clientId, 'Atzr|x'), state }, cookie)
   t.equal(res.statusCode, 503)

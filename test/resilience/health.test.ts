@@ -52,6 +52,7 @@ t.test('Secrets Manager down at start-up: not ready, with a clear log line; up a
   await h.app.inject('/readyz')
   t.equal(h.logs.find((r) => typeof r.msg === 'string' && r.msg.startsWith('not ready: ')).length, 1, 'logged once, not at every probe')
   h.sm!.setFault(null)
+  await h.app.readiness.evaluate()
   t.equal((await h.app.inject('/readyz')).statusCode, 200)
   t.equal(h.logs.find((r) => r.msg === 'ready: secrets and issuer keys are loaded').length, 1)
   await (h.secretStore as CachingSecretStore).settled()

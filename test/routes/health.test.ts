@@ -24,9 +24,34 @@ t.test('/readyz answers 503 when secrets cannot be read', async (t) => {
   t.same(res.json(), { status: 'not_ready', checks: { config: 'ok', issuers: 'ok', secrets: 'failing' } })
 })
 
-t.test('/readyz answers 503 when one credential\'s secret is missing', async (t) => {
+t.test('one credential\'s missing secret keeps the replica ready: that credential alone is misconfigured', async (t) => {
   const h = await build(t, { secrets: (s) => { delete s['lwa/appstore']; return s } })
-  t.equal((await h.app.inject('/readyz')).statusCode, 503)
+  const res = await h.app.inject('/readyz')
+  t.equal(res.statusCode, 200, 'every other credential is served, so the replica stays in the Service')
+  t.same(res.json(), { status: 'ready', checks: { config: 'ok', issuers: 'ok', secrets: 'ok' } })
+  const appstore = h.app.tokens.status().find((s) => s.credential === 'appstore-main')
+  t.equal(appstore?.health, 'misconfigured', 'status names the credential, before anyone asked for its token')
+  t.equal(appstore?.lastError?.code, 'credential_misconfigured')
+  t.equal(h.app.tokens.status().find((s) => s.credential === 'ads-us')?.health, 'healthy')
+  const metrics = (await h.ops.inject('/metrics')).body
+  t.match(metrics, /lwa_broker_credential_health\{credential="appstore-main",state="misconfigured"\} 1/, 'and so do the metrics')
+  const line = h.logs.find((r) => typeof r.msg === 'string' && r.msg.startsWith('ready, but'))
+  t.match(line[0]?.msg, /secret lwa\/appstore: not found/, 'the log line names the secret')
+})
+
+t.test('/readyz answers from the last evaluation: probes cost no secret reads', async (t) => {
+  const h = await build(t, { secretsBackend: 'aws', secrets: (s) => { delete s['lwa/appstore']; return s } })
+  const reads = (): number => h.sm?.callCount({ operation: 'GetSecretValue' }) ?? 0
+  await h.app.inject('/readyz')
+  const afterFirst = reads()
+  t.equal(afterFirst, 4, 'the first evaluation reads each secret once (one of them is missing)')
+  for (let i = 0; i < 100; i++) await h.app.inject('/readyz')
+  t.equal(reads(), afterFirst, '100 more probes, not one more read')
+  await h.app.readiness.evaluate()
+  t.equal(reads(), afterFirst, 'a missing secret is read again only after secrets.refreshSeconds, not at every evaluation')
+  h.clock.advance(h.config.secrets.refreshSeconds * 1000)
+  await h.app.readiness.evaluate()
+  t.equal(reads(), afterFirst + 1, 'then once')
 })
 
 t.test('/readyz stays ready once secrets were loaded, so a later secret-store outage is ridden out on the cache', async (t) => {

@@ -16,7 +16,7 @@ function parse(t: Parameters<Parameters<typeof import('tap').test>[0]>[0], text:
 }
 
 async function scrape(t: Parameters<typeof parse>[0], h: Harness): Promise<Map<string, number>> {
-  const res = await h.app.inject('/metrics')
+  const res = await h.ops.inject('/metrics')
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/)
   return parse(t, res.body)
@@ -80,7 +80,7 @@ t.test('no label value carries a secret, a token, or caller-supplied text', asyn
   await h.getToken('ads-us', jwt)
   await h.getToken('evil-name-from-caller', jwt)
   await h.app.inject({ url: '/no/such/path?x=1' })
-  const text = (await h.app.inject('/metrics')).body
+  const text = (await h.ops.inject('/metrics')).body
   t.notMatch(text, /Atz[ar]\||eyJ/, 'no token or JWT')
   t.notMatch(text, fixtures.adsClient.clientSecret)
   t.notMatch(text, 'evil-name-from-caller')

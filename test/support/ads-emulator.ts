@@ -86,6 +86,7 @@ export class AdsEmulator {
   readonly #profiles = new Map<string, string>()
   readonly #profileIds = new Map<string, Set<string>>()
   readonly #campaigns = new Map<string, string>()
+  #defaultProfiles: AdsProfile[] = []
 
   private constructor(readonly url: string, private readonly server: Server, options: AdsEmulatorOptions) {
     this.#lwa = options.lwa
@@ -105,6 +106,11 @@ export class AdsEmulator {
   setProfiles(refreshToken: string, profiles: AdsProfile[]): void {
     this.#profiles.set(refreshToken, jsonArray(profiles, 'profileId'))
     this.#profileIds.set(refreshToken, new Set(profiles.map((p) => int64Text(p.profileId, 'profileId'))))
+  }
+
+  /** The profiles of any login no setProfiles() named (a consent page mints refresh tokens nobody knows in advance). */
+  setDefaultProfiles(profiles: AdsProfile[]): void {
+    this.#defaultProfiles = profiles
   }
 
   /** What `GET /v2/campaigns` answers for this profile (default: no campaigns). */
@@ -169,14 +175,15 @@ export class AdsEmulator {
     if (!grant) return { status: 401, body: JSON.stringify({ message: invalidTokenMessage }), error: 'message' }
     call.refreshToken = grant.refreshToken
     if (grant.clientId !== clientId) return adsError(401, 'UNAUTHORIZED', clientIdMismatchDetails)
-    if (operation === 'listProfiles') return { status: 200, body: this.#profiles.get(grant.refreshToken) ?? '[]' }
+    if (operation === 'listProfiles') return { status: 200, body: this.#profiles.get(grant.refreshToken) ?? jsonArray(this.#defaultProfiles, 'profileId') }
 
     const scope = header(req, 'amazon-advertising-api-scope')
     if (scope === undefined || !/^\d{1,19}$/.test(scope)) {
       return adsError(400, '400', 'Scope header is missing or is not a profile id')
     }
     call.profileId = scope
-    if (!this.#profileIds.get(grant.refreshToken)?.has(scope)) {
+    const ids = this.#profileIds.get(grant.refreshToken) ?? new Set(this.#defaultProfiles.map((p) => int64Text(p.profileId, 'profileId')))
+    if (!ids.has(scope)) {
       return adsError(401, 'UNAUTHORIZED', noAccess + scope)
     }
     return { status: 200, body: this.#campaigns.get(scope) ?? '[]' }
