@@ -23,5 +23,5 @@ COPY openapi.yaml ./
 # A numeric non-root user, so runAsNonRoot can be verified by Kubernetes. Nothing is written
 # at run time, so the root filesystem can be mounted read-only.
 USER 10001:10001
-EXPOSE 8787
+EXPOSE 8787 8788
 CMD ["node", "dist/main.js"]

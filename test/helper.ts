@@ -36,7 +36,7 @@ export function baseConfig(lwa: LwaEmulator, secretsPath: string, jwks: { keys: 
     lwa: { endpoints: { na: lwa.tokenUrl, eu: lwa.tokenUrl, fe: lwa.tokenUrl }, timeoutMs: 2000 },
     issuers: [{ issuer: issuerUrl, audiences: [audience], algorithms: ['RS256', 'ES256'], jwks }],
     // Load tests would trip the production defaults; the rate-limit tests set their own.
-    rateLimit: { max: 1_000_000, unauthenticatedMax: 1_000_000 },
+    rateLimit: { max: 1_000_000, unauthenticatedMax: 1_000_000, verificationsPerAddress: 1_000_000 },
     // Tests drive background refreshes themselves (app.tokens.refreshDue()) on the fake clock.
     tokens: { backgroundRefreshSeconds: 0 },
     // Each scrape renders afresh: tests read counters right after the requests that move them.

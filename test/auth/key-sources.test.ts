@@ -348,3 +348,43 @@ t.test('Authenticator.warm() names the issuer whose keys cannot be had', async (
   server.heal()
   await t.resolves(authenticator.warm(), 'resolves once the keys can be fetched')
 })
+
+t.test('plain http:// is accepted for LWA, JWKS, the Kubernetes API server, Secrets Manager and publicUrl: a discovered http:// jwks_uri off loopback is refused unfetched', async (t) => {
+  // 0.0.0.0 is no loopback name, yet a connection to it reaches this very server: were the
+  // broker to fetch it, the JWKS server would count the request.
+  const cases: Array<[string, (s: JwksServer) => string]> = [
+    ['remote host', () => 'http://keys.example.test/jwks'],
+    ['0.0.0.0, which reaches the JWKS server', (s) => `http://0.0.0.0:${new URL(s.url).port}${keysPath}`],
+  ]
+  for (const [name, jwksUri] of cases) {
+    await t.test(name, async (t) => {
+      const { server, attempt } = await remoteBroker(t, { jwks: () => ({ discovery: true }) })
+      server.jwksUri = jwksUri(server)
+      assertKeysUnavailable(t, await attempt(), name, /names a plain http:\/\/ jwks_uri on a host that is not loopback/)
+      t.same([server.requests(discoveryPath), server.requests(keysPath)], [1, 0], 'the document was read, the keys were not fetched')
+    })
+  }
+  await t.test('allowInsecureEndpoints: followed', async (t) => {
+    const server = await JwksServer.start()
+    t.teardown(() => server.close())
+    server.jwksUri = `http://0.0.0.0:${new URL(server.url).port}${keysPath}`
+    const h = await build(t, {
+      config: (base) => ({ ...base, allowInsecureEndpoints: true, issuers: [{ issuer: server.url, audiences: [audience], algorithms: ['RS256'], jwks: { discovery: true } }] }),
+    })
+    t.equal((await attempt(h, await server.sign(claims(h, server.url)))).status, 200)
+    t.equal(server.requests(keysPath), 1, 'the keys were fetched from the jwks_uri')
+  })
+})
+
+t.test('a malformed JWKS file stopped start-up with a bare SyntaxError: the TypeError names the issuer and the file', async (t) => {
+  const { Authenticator } = await import('../../src/auth/index.js')
+  const { FakeClock } = await import('../support/fake-clock.js')
+  const file = join(scratch, 'broken-jwks.json')
+  writeFileSync(file, '{"keys": [ {"kty": "RSA", ')
+  const issuer = { issuer: 'https://broken.test.example', audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5, requiredClaims: [], requireJti: false }
+  const jwks = { file, timeoutMs: 1000, cooldownMs: 1000, cacheMaxAgeMs: 60_000 }
+  t.throws(() => new Authenticator([{ ...issuer, jwks }], { clock: new FakeClock(), cache: { maxEntries: 10, maxAgeMs: 60_000 } }), {
+    name: 'TypeError',
+    message: `issuer https://broken.test.example: cannot use JWKS file ${file}: it is not valid JSON`,
+  })
+})

@@ -275,10 +275,14 @@ t.test('central: a hardened, probed, spread Deployment of 2+ replicas', async (t
   t.ok(image.exposed.includes(http?.containerPort ?? -1), 'the image EXPOSEs that port')
   t.equal(containerEnv(broker).LWA_BROKER_CONFIG, '/etc/lwa-broker/broker.yaml')
 
+  const ops = broker.ports?.find((p) => p.name === 'ops')
+  t.equal(ops?.containerPort, 8788, 'container port 8788 named ops (metrics and probes)')
+  t.ok(image.exposed.includes(ops?.containerPort ?? -1), 'the image EXPOSEs that port')
+  // On the ops listener: callers filling the caller port's connection cap cannot fail the probes.
   const probe = (p: IProbe | undefined) => `${p?.httpGet?.path} on ${p?.httpGet?.port}`
-  t.equal(probe(broker.readinessProbe), '/readyz on http', 'readiness: /readyz')
-  t.equal(probe(broker.livenessProbe), '/healthz on http', 'liveness: /healthz')
-  t.equal(probe(broker.startupProbe), '/healthz on http', 'startup: /healthz (a slow Secrets Manager delays readiness, not start)')
+  t.equal(probe(broker.readinessProbe), '/readyz on ops', 'readiness: /readyz')
+  t.equal(probe(broker.livenessProbe), '/healthz on ops', 'liveness: /healthz')
+  t.equal(probe(broker.startupProbe), '/healthz on ops', 'startup: /healthz (a slow Secrets Manager delays readiness, not start)')
 
   t.equal(pod.terminationGracePeriodSeconds, 40)
   const preStopSeconds = broker.lifecycle?.preStop?.sleep?.seconds ?? 0
@@ -296,7 +300,7 @@ t.test('central: a hardened, probed, spread Deployment of 2+ replicas', async (t
 
   const annotations = deployment.spec?.template.metadata?.annotations ?? {}
   if (annotations['prometheus.io/scrape'] === 'true') {
-    t.equal(Number(annotations['prometheus.io/port']), http?.containerPort, 'Prometheus scrapes the broker port')
+    t.equal(Number(annotations['prometheus.io/port']), ops?.containerPort, 'Prometheus scrapes the ops port')
     t.equal(annotations['prometheus.io/path'], '/metrics')
   }
 })
@@ -321,12 +325,12 @@ t.test('central: the Service, PodDisruptionBudget and NetworkPolicy select the b
   t.ok(selects(policy.spec?.podSelector.matchLabels, labels), 'the NetworkPolicy applies to the pods')
   t.same([...(policy.spec?.policyTypes ?? [])].sort(), ['Egress', 'Ingress'])
   const ingress = policy.spec?.ingress ?? []
-  const admits = (nsLabels: Record<string, string>) => ingress.some((rule) =>
-    (rule.from ?? []).some((peer) => peer.namespaceSelector && !peer.podSelector && selects(peer.namespaceSelector.matchLabels, nsLabels))
-    && (rule.ports ?? []).every((p) => p.port === 8787 || p.port === 'http'))
-  t.ok(admits({ 'lwa-broker/client': 'true', 'kubernetes.io/metadata.name': 'ads' }), 'client namespaces may call on 8787')
-  t.ok(admits({ 'kubernetes.io/metadata.name': 'monitoring' }), 'the monitoring namespace may scrape')
-  t.notOk(admits({ 'kubernetes.io/metadata.name': 'random' }), 'other namespaces may not')
+  const portsFor = (nsLabels: Record<string, string>) => ingress.filter((rule) =>
+    (rule.from ?? []).some((peer) => peer.namespaceSelector && !peer.podSelector && selects(peer.namespaceSelector.matchLabels, nsLabels)))
+    .flatMap((rule) => (rule.ports ?? []).map((p) => p.port)).sort()
+  t.same(portsFor({ 'lwa-broker/client': 'true', 'kubernetes.io/metadata.name': 'ads' }), [8787], 'client namespaces may call on 8787, and cannot scrape')
+  t.same(portsFor({ 'kubernetes.io/metadata.name': 'monitoring' }), [8788], 'the monitoring namespace may scrape the ops port, and nothing else')
+  t.same(portsFor({ 'kubernetes.io/metadata.name': 'random' }), [], 'other namespaces may not')
   t.ok(ingress.every((rule) => (rule.from ?? []).length > 0 && (rule.ports ?? []).length > 0), 'no rule admits everyone or every port')
   const egressPorts = (policy.spec?.egress ?? []).flatMap((rule) => (rule.ports ?? []).map((p) => `${p.protocol}/${p.port}`))
   t.ok(egressPorts.includes('UDP/53') && egressPorts.includes('TCP/53'), 'DNS')
@@ -355,6 +359,8 @@ t.test('central: broker.yaml passes the broker\'s own validation and admits the 
   t.equal(config.mode, 'central')
   t.notOk(loopback.includes(config.listen.host), 'listens beyond loopback, so the Service reaches it')
   t.equal(config.listen.port, broker!.ports?.find((p) => p.name === 'http')?.containerPort, 'listens on the container port')
+  t.equal(config.ops.port, broker!.ports?.find((p) => p.name === 'ops')?.containerPort, 'the ops listener on its container port')
+  t.notOk(loopback.includes(config.ops.host), 'beyond loopback, so Prometheus and the kubelet reach it')
   t.equal(config.secrets.backend, 'aws')
   t.equal(config.secrets.region, 'us-east-1')
   t.equal(config.audit.destination, 'stdout')

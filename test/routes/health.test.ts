@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs'
 import t from 'tap'
-import { build } from '../helper.js'
+import { build, issuerUrl } from '../helper.js'
+import { JwksServer, keysPath } from '../support/jwks-server.js'
 
 t.test('/healthz answers while the process lives, without a JWT', async (t) => {
   const h = await build(t)
@@ -59,4 +60,33 @@ t.test('/readyz stays ready once secrets were loaded, so a later secret-store ou
   t.equal((await h.app.inject('/readyz')).statusCode, 200)
   rmSync(h.secretsPath)
   t.equal((await h.app.inject('/readyz')).statusCode, 200)
+})
+
+t.test('/readyz as an amplifier: while an issuer\'s keys cannot be fetched, probes and evaluations keep the JWKS cooldown', async (t) => {
+  const server = await JwksServer.start()
+  t.teardown(() => server.close())
+  server.fail(keysPath, { kind: 'status', status: 500 })
+  const h = await build(t, {
+    config: (c) => ({ ...c, issuers: [{ issuer: server.url, audiences: ['lwa-broker'], algorithms: ['RS256'], jwks: { uri: server.jwksUri, cooldownMs: 60_000 } }] }),
+  })
+  for (let i = 0; i < 100; i++) t.equal((await h.app.inject('/readyz')).statusCode, 503)
+  for (let i = 0; i < 5; i++) await h.app.readiness.evaluate()
+  t.equal(server.requests(keysPath), 1, '100 probes and 5 evaluations: one JWKS fetch, then the cooldown')
+})
+
+t.test('/readyz as an amplifier: ready with one issuer of two, the other named in the log', async (t) => {
+  const server = await JwksServer.start()
+  t.teardown(() => server.close())
+  server.fail(keysPath, { kind: 'status', status: 500 })
+  const h = await build(t, {
+    config: (c) => ({
+      ...c,
+      issuers: [...(c.issuers as object[]), { issuer: server.url, audiences: ['lwa-broker'], algorithms: ['RS256'], jwks: { uri: server.jwksUri } }],
+      policy: (c.policy as Array<Record<string, unknown>>).map((rule) => ({ ...rule, issuer: issuerUrl })),
+    }),
+  })
+  const res = await h.app.inject('/readyz')
+  t.equal(res.statusCode, 200, 'callers of the working issuer are served, so the replica is ready')
+  const line = h.logs.find((r) => typeof r.msg === 'string' && r.msg.startsWith('ready, but'))
+  t.match(line[0]?.msg, new RegExp(`keys of issuer ${server.url} are unavailable`))
 })

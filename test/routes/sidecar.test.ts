@@ -41,3 +41,27 @@ t.test('sidecar mode must listen on loopback', async (t) => {
   t.throws(() => parseConfig(raw, '/etc/broker.yaml'), ConfigError)
   t.throws(() => parseConfig(raw, '/etc/broker.yaml'), { message: /listen\.host: must be loopback/ })
 })
+
+t.test('sidecar mode let CDN, mesh and X-Forwarded-* headers through: each is refused 403 and the log names it', async (t) => {
+  const h = await build(t, { config: sidecar })
+  const jwt = await h.jwt(platform)
+  const headers: Array<[string, string]> = [
+    ['True-Client-IP', '203.0.113.7'],
+    ['CF-Connecting-IP', '203.0.113.7'],
+    ['X-Envoy-External-Address', '203.0.113.7'],
+    ['X-Envoy-Original-Path', '/token?credential=ads-us'],
+    ['X-Forwarded-Port', '443'],
+    ['X-Forwarded-Prefix', '/broker'],
+    ['Forwarded', 'for=203.0.113.7;proto=https'],
+    ['X-Client-IP', '203.0.113.7'],
+  ]
+  for (const [header, value] of headers) {
+    const res = await h.app.inject({ url: '/token?credential=ads-us', remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${jwt}`, [header]: value } })
+    t.equal(res.statusCode, 403, header)
+    t.equal(res.json().error, 'forbidden', header)
+    const logged = h.logs.find((r) => r.reqId === res.headers['x-request-id'] && r.error === 'forbidden')
+    t.match(logged, [{ reason: `proxy header ${header.toLowerCase()}` }], `${header}: the log says which header`)
+  }
+  t.equal(h.lwa.callCount(), 0)
+  t.equal((await h.getToken('ads-us', jwt)).statusCode, 200, 'the same request without them is served')
+})

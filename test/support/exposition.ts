@@ -87,14 +87,22 @@ export async function scrapeMetrics(t: Test, h: Harness): Promise<string> {
 }
 
 /**
- * The app, with a success, a rejection and a bad JWT behind it, so every labelled series
- * exists. `options` reach `build` (e.g. `redis`, for the metrics only a shared cache has).
+ * The app, with a success, a rejection, a client secret served from AWSPENDING, a missing
+ * secret and a bad JWT behind it, so every labelled series exists. `options` reach `build`
+ * (e.g. `redis`, for the metrics only a shared cache has).
  */
 export async function scrapeBroker(t: Test, options: BuildOptions = {}): Promise<{ h: Harness; exported: Exported }> {
   const h = await build(t, { secretsBackend: 'aws', ...options })
   const platform = await h.jwt({ claims: { sub: 'system:serviceaccount:platform:all' } })
   t.equal((await h.getToken('ads-us', platform)).statusCode, 200, 'a token is issued')
   t.equal((await h.getToken('ads-us', platform)).statusCode, 200, 'and served from the cache')
+  h.sm?.deleteSecret('lwa/appstore')
+  t.equal((await h.getToken('appstore-main', platform)).statusCode, 502, 'a missing secret: misconfigured')
+  const rotated = 'amzn1.oa2-cs.v1.sp-secret-0002'
+  h.logs.secrets.add(rotated)
+  h.sm?.putSecret('lwa/apps/sp', { client_id: fixtures.spClient.clientId, client_secret: rotated }, { stages: ['AWSPENDING'] })
+  h.lwa.setClientSecrets(fixtures.spClient.clientId, [rotated])
+  t.equal((await h.getToken('sp-notifications', platform)).statusCode, 200, 'a rotation under way: served from AWSPENDING')
   h.lwa.revokeRefreshToken(fixtures.spRefreshToken)
   t.equal((await h.getToken('sp-acme-eu', platform)).statusCode, 502, 'a revoked grant is rejected')
   t.equal((await h.getToken('ads-us', 'not-a-jwt')).statusCode, 401, 'a bad JWT is refused')
