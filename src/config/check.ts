@@ -1,4 +1,4 @@
-import type { BrokerConfig, IssuerConfig } from './schema.js'
+import type { IssuerConfig, RawConfig as BrokerConfig } from './schema.js'
 import type { ConfigProblem } from './config-error.js'
 import { isAcceptableUrl } from './secure-url.js'
 

@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
-import { ConfigSchema, type BrokerConfig } from './schema.js'
+import { toCredential } from './credentials.js'
+import { ConfigSchema, type BrokerConfig, type RawConfig } from './schema.js'
 import { ConfigError, type ConfigProblem } from './config-error.js'
 import { checkConfig } from './check.js'
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
-const validate = ajv.compile<BrokerConfig>(ConfigSchema)
+const validate = ajv.compile<RawConfig>(ConfigSchema)
 
 /** Environment variables that override the file (12-factor style), and nothing else. */
 export interface ConfigEnv {
@@ -48,7 +49,8 @@ export function parseConfig(raw: unknown, path: string, env: ConfigEnv = {}): Br
   const problems = checkConfig(config)
   if (problems.length > 0) throw new ConfigError(path, problems)
   resolvePaths(config, dirname(path))
-  return deepFreeze(config)
+  const credentials = Object.fromEntries(Object.entries(config.credentials).map(([name, raw]) => [name, toCredential(raw)]))
+  return deepFreeze({ ...config, credentials })
 }
 
 function applyEnv(config: Record<string, unknown>, env: ConfigEnv): void {
@@ -89,7 +91,7 @@ function describe(error: ErrorObject): ConfigProblem {
 
 const decodePointer = (segment: string): string => segment.replace(/~1/g, '/').replace(/~0/g, '~')
 
-function resolvePaths(config: BrokerConfig, base: string): void {
+function resolvePaths(config: RawConfig, base: string): void {
   if (config.secrets.path) config.secrets.path = resolve(base, config.secrets.path)
   for (const issuer of config.issuers) {
     if (issuer.jwks.file) issuer.jwks.file = resolve(base, issuer.jwks.file)

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import type { CredentialConfig } from './credentials.js'
 
 /**
  * The config file's schema. Every object is closed (`additionalProperties: false`) so a
@@ -314,8 +315,12 @@ export const ConfigSchema = Type.Object({
   policy: Type.Array(PolicyRule, { default: [] }),
 }, closed)
 
-export type BrokerConfig = Static<typeof ConfigSchema>
-export type CredentialConfig = Static<typeof Credential>
+/** The config file as the schema checks it; load.ts turns its credentials into typed variants. */
+export type RawConfig = Static<typeof ConfigSchema>
+export type RawCredential = Static<typeof Credential>
+export type RawSecrets = Static<typeof Secrets>
+/** The config the broker runs on: every credential one of its typed variants (credentials.ts). */
+export type BrokerConfig = Omit<RawConfig, 'credentials'> & { credentials: Readonly<Record<string, CredentialConfig>> }
 export type IssuerConfig = Static<typeof Issuer>
 export type PolicyRuleConfig = Static<typeof PolicyRule>
 export type Region = (typeof regions)[number]

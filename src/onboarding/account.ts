@@ -1,12 +1,12 @@
 import { adsAccountOf, AdsProfilesError, type AdsProfilesOptions } from '../ads/profiles.js'
-import type { CredentialConfig } from '../config/index.js'
+import type { RefreshTokenCredential } from '../config/index.js'
 import { OnboardingError } from './failures.js'
 
 /**
  * Which Amazon account the person just connected: SP-API says it in the callback
  * (`selling_partner_id`); for Ads it is the accounts behind the new token's profiles.
  */
-export async function learnAccount(config: CredentialConfig, callback: { selling_partner_id?: string | undefined }, token: { accessToken: string; clientId: string }, ads: AdsProfilesOptions, credential: string): Promise<string | undefined> {
+export async function learnAccount(config: RefreshTokenCredential, callback: { selling_partner_id?: string | undefined }, token: { accessToken: string; clientId: string }, ads: AdsProfilesOptions, credential: string): Promise<string | undefined> {
   if (config.api === 'sp-api') {
     if (!callback.selling_partner_id) throw new OnboardingError('account_unknown', 'Amazon did not say which selling account was connected. Nothing was stored; ask for a new link.', credential)
     return callback.selling_partner_id

@@ -1,4 +1,5 @@
-import type { BrokerConfig, CredentialConfig, Region } from '../config/index.js'
+import type { BrokerConfig, Region } from '../config/index.js'
+import type { ConsentSettings } from '../config/credentials.js'
 
 /** LWA.md, "Getting a refresh token": Ads consent (/ap/oa) and the SP-API website workflow. */
 const defaultConsentUrls: Record<'ads' | 'sp-api', Record<Region, string>> = {
@@ -17,17 +18,16 @@ const defaultConsentUrls: Record<'ads' | 'sp-api', Record<Region, string>> = {
 export const adsConsentScope = 'advertising::campaign_management'
 
 /** Where to send the person who owns the Amazon account, with everything the page needs. */
-export function consentUrl(onboarding: NonNullable<BrokerConfig['onboarding']>, credential: CredentialConfig, clientId: string, state: string): string {
-  const api = credential.api === 'sp-api' ? 'sp-api' : 'ads'
-  const url = new URL(onboarding.consentUrls[api]?.[credential.region] ?? defaultConsentUrls[api][credential.region])
+export function consentUrl(onboarding: NonNullable<BrokerConfig['onboarding']>, consent: ConsentSettings, region: Region, clientId: string, state: string): string {
+  const url = new URL(onboarding.consentUrls[consent.api]?.[region] ?? defaultConsentUrls[consent.api][region])
   const params = url.searchParams
-  if (api === 'ads') {
+  if (consent.api === 'ads') {
     params.set('client_id', clientId)
     params.set('scope', adsConsentScope)
     params.set('response_type', 'code')
   } else {
-    params.set('application_id', credential.onboarding?.applicationId as string)
-    if (credential.onboarding?.draft) params.set('version', 'beta')
+    params.set('application_id', consent.applicationId)
+    if (consent.draft) params.set('version', 'beta')
   }
   params.set('redirect_uri', callbackUrl(onboarding))
   params.set('state', state)

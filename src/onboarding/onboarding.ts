@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
-import type { BrokerConfig, CredentialConfig } from '../config/index.js'
+import type { BrokerConfig, RefreshTokenCredential } from '../config/index.js'
+import type { ConsentSettings } from '../config/credentials.js'
 import { BrokerError } from '../errors.js'
 import { LwaError, tokenUrlFor, type LwaClient } from '../lwa/index.js'
 import { accountFields, accountOf } from '../secrets/grant-account.js'
@@ -31,6 +32,7 @@ export interface LinkOptions {
 }
 
 type Settings = NonNullable<BrokerConfig['onboarding']>
+type Onboardable = RefreshTokenCredential & { consent: ConsentSettings }
 type AppClient = { clientId: string; clientSecret: string }
 
 /**
@@ -79,7 +81,8 @@ export class Onboarding {
       credential: link.credential, expiresAtMs: now + this.settings.stateTtlSeconds * 1000, link: linkId, replace: link.replace,
       ...(link.expectedAccount !== undefined ? { expectedAccount: link.expectedAccount } : {}),
     })
-    return { credential: link.credential, nonce, redirectUrl: consentUrl(this.settings, config, app.clientId, state), maxAgeSeconds: this.settings.stateTtlSeconds }
+    const redirectUrl = consentUrl(this.settings, config.consent, config.region, app.clientId, state)
+    return { credential: link.credential, nonce, redirectUrl, maxAgeSeconds: this.settings.stateTtlSeconds }
   }
 
   /** Amazon sent the browser back: check everything, exchange the code, store the refresh token with its account. */
@@ -118,22 +121,22 @@ export class Onboarding {
     return { credential, account }
   }
 
-  private onboardable(name: string): CredentialConfig | undefined {
+  /** A refresh-token credential with consent settings: one an account owner can connect. */
+  private onboardable(name: string): Onboardable | undefined {
     const config = this.deps.tokens.has(name) ? this.deps.config.credentials[name] : undefined
-    const ok = config && config.grant === 'refresh_token' && config.api !== 'appstore' && (config.api !== 'sp-api' || config.onboarding?.applicationId)
-    return ok ? config : undefined
+    return config?.grant === 'refresh_token' && config.onboarding ? { ...config, consent: config.onboarding } : undefined
   }
 
   /** A link or state names a credential that could be onboarded when it was made; the config does not change at run time. */
-  private configOf(name: string): CredentialConfig {
+  private configOf(name: string): Onboardable {
     const config = this.onboardable(name)
     if (!config) throw linkUnknown()
     return config
   }
 
-  private async readApp(credential: string, config: CredentialConfig): Promise<AppClient> {
+  private async readApp(credential: string, config: RefreshTokenCredential): Promise<AppClient> {
     try {
-      const { fields } = await this.deps.secrets.get((config.app ?? config.secret) as string)
+      const { fields } = await this.deps.secrets.get(config.appSecret)
       if (typeof fields.client_id !== 'string' || typeof fields.client_secret !== 'string') throw new Error('missing client fields')
       return { clientId: fields.client_id, clientSecret: fields.client_secret }
     } catch {
@@ -141,7 +144,7 @@ export class Onboarding {
     }
   }
 
-  private async exchange(credential: string, config: CredentialConfig, app: AppClient, code: string): Promise<{ refreshToken: string; accessToken: string }> {
+  private async exchange(credential: string, config: RefreshTokenCredential, app: AppClient, code: string): Promise<{ refreshToken: string; accessToken: string }> {
     try {
       const answer = await this.deps.lwa.requestToken(tokenUrlFor(config.region, this.deps.config.lwa.endpoints), app, {
         grantType: 'authorization_code', code, redirectUri: callbackUrl(this.settings),
@@ -155,9 +158,9 @@ export class Onboarding {
     }
   }
 
-  private async readGrant(credential: string, config: CredentialConfig): Promise<SecretValue> {
+  private async readGrant(credential: string, config: RefreshTokenCredential): Promise<SecretValue> {
     try {
-      return await this.deps.secrets.get(config.secret as string)
+      return await this.deps.secrets.get(config.grantSecret)
     } catch (err) {
       if (err instanceof SecretError && err.reason === 'not_found') {
         throw new OnboardingError('secret_missing', 'The credential\'s secret does not exist yet; an operator must create it first. Nothing was stored.', credential)
@@ -167,7 +170,7 @@ export class Onboarding {
   }
 
   /** A new AWSCURRENT version of the grant secret: the refresh token and its account, other fields kept. */
-  private async store(credential: string, config: CredentialConfig, current: SecretValue, refreshToken: string, account: string | undefined): Promise<void> {
+  private async store(credential: string, config: RefreshTokenCredential, current: SecretValue, refreshToken: string, account: string | undefined): Promise<void> {
     const { secrets } = this.deps
     const fields = { ...current.fields, refresh_token: refreshToken, ...accountFields(config, account) }
     try {

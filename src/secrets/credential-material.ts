@@ -17,13 +17,13 @@ export type StageOf = (secretId: string) => SecretStage
 const current: StageOf = () => 'AWSCURRENT'
 
 /**
- * Reads a credential's secrets. `app` (client_id, client_secret) may be its own secret
- * shared by many grant secrets, or absent, in which case `secret` holds all three.
+ * Reads a credential's secrets: the app secret (client_id, client_secret), shared by many
+ * grant secrets or the grant secret itself, and the grant secret's refresh_token.
  */
 export async function readCredentialMaterial(store: SecretStore, credential: CredentialConfig, stageOf: StageOf = current): Promise<CredentialMaterial> {
-  const appId = (credential.app ?? credential.secret) as string
+  const appId = credential.appSecret
   const app = await store.get(appId, stageOf(appId))
-  const grantId = credential.grant === 'refresh_token' ? credential.secret as string : undefined
+  const grantId = credential.grant === 'refresh_token' ? credential.grantSecret : undefined
   const grant = grantId === undefined ? undefined : grantId === appId ? app : await store.get(grantId, stageOf(grantId))
   return {
     clientId: field(app, 'client_id'),

@@ -1,4 +1,4 @@
-import type { CredentialConfig } from '../config/index.js'
+import type { RefreshTokenCredential } from '../config/index.js'
 
 /**
  * The Amazon account a grant secret's refresh token belongs to, as onboarding recorded it:
@@ -12,7 +12,7 @@ export function accountOf(fields: Readonly<Record<string, unknown>> | undefined)
 }
 
 /** The fields that record the account beside the refresh token: SP-API's own name for it, or ours. */
-export function accountFields(config: CredentialConfig, account: string | undefined): Record<string, string> {
+export function accountFields(config: RefreshTokenCredential, account: string | undefined): Record<string, string> {
   if (account === undefined) return {}
   return config.api === 'sp-api' ? { selling_partner_id: account } : { account_id: account }
 }

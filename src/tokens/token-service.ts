@@ -1,4 +1,4 @@
-import { secretIdsOf, type CredentialConfig } from '../config/index.js'
+import { secretIdsOf, secretIdsOfCredential, type CredentialConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
 import { LwaError } from '../lwa/index.js'
 import { SecretError, type SecretStage } from '../secrets/index.js'
@@ -113,7 +113,8 @@ export class TokenService {
   private statusOf(name: string, config: CredentialConfig): CredentialStatus {
     const { token, failure, lastUsedMs } = this.cache.peek(name)
     const pin = this.source.stageOf(name)
-    const stage = pin && { secret: pin.secretId === config.secret && config.app !== undefined ? 'grant' as const : 'app' as const, stage: pin.stage }
+    const ownGrant = config.grant === 'refresh_token' && config.grantSecret !== config.appSecret
+    const stage = pin && { secret: ownGrant && pin.secretId !== config.appSecret ? 'grant' as const : 'app' as const, stage: pin.stage }
     const trouble = failure ?? (token ? undefined : this.sweptFailure(config))
     return {
       credential: name,
@@ -138,9 +139,9 @@ export class TokenService {
 
   /** A credential nobody has asked for yet still shows a secret the background sweep could not read. */
   private sweptFailure(config: CredentialConfig): Failure | undefined {
-    for (const id of [config.app, config.secret]) {
-      const problem = id === undefined ? undefined : this.deps.secretProblem?.(id)
-      if (id !== undefined && problem) {
+    for (const id of secretIdsOfCredential(config)) {
+      const problem = this.deps.secretProblem?.(id)
+      if (problem) {
         const error = new SecretError(problem.reason, id, problem.message)
         return { error, atMs: problem.atMs, sinceMs: problem.atMs, retryAtMs: problem.retryAtMs, consecutive: 1 }
       }
@@ -193,7 +194,7 @@ export class TokenService {
   private forgetHere(name: string): void {
     const config = this.deps.config.credentials[name]
     this.cache.forget(name)
-    for (const id of [config?.app, config?.secret]) if (id !== undefined) this.deps.secrets.invalidate?.(id)
+    for (const id of config ? secretIdsOfCredential(config) : []) this.deps.secrets.invalidate?.(id)
   }
 
   private async onPeerEvent(event: PeerEvent): Promise<void> {

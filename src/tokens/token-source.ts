@@ -117,7 +117,7 @@ export class TokenSource {
    * (only the client secret changed) or prove the same account.
    */
   private sameAccount(name: string, config: CredentialConfig, secretId: string, stage: SecretStage, current: CredentialMaterial, candidate: CredentialMaterial): boolean {
-    if (stage === 'AWSCURRENT' || config.grant !== 'refresh_token' || secretId !== config.secret) return true
+    if (stage === 'AWSCURRENT' || config.grant !== 'refresh_token' || secretId !== config.grantSecret) return true
     if (candidate.refreshToken === current.refreshToken) return true
     const expected = accountOf(current.grant?.fields)
     const found = accountOf(candidate.grant?.fields)
@@ -152,7 +152,7 @@ export class TokenSource {
   private async exchange(name: string, config: CredentialConfig, material: CredentialMaterial): Promise<BrokerToken> {
     const { clock } = this.deps
     const grant: LwaGrant = config.grant === 'client_credentials'
-      ? { grantType: 'client_credentials', scope: config.scope as string }
+      ? { grantType: 'client_credentials', scope: config.scope }
       : { grantType: 'refresh_token', refreshToken: material.refreshToken as string }
     const requestedAtMs = clock.now()
     const answer = await this.requestWithRetries(name, tokenUrlFor(config.region, this.deps.config.lwa.endpoints), material, grant)
@@ -222,8 +222,8 @@ export class TokenSource {
 /** The secret LWA's rejection points at, or undefined when the error is not about our secrets. */
 function rejectedSecretId(err: unknown, config: CredentialConfig): string | undefined {
   if (!(err instanceof LwaError)) return undefined
-  if (err.code === 'invalid_client') return config.app ?? config.secret
-  if (err.code === 'invalid_grant' && config.grant === 'refresh_token') return config.secret
+  if (err.code === 'invalid_client') return config.appSecret
+  if (err.code === 'invalid_grant' && config.grant === 'refresh_token') return config.grantSecret
   return undefined
 }
 

@@ -92,7 +92,7 @@ t.test('the loaded config is deeply frozen', async (t) => {
   const mutations: Array<[string, () => void]> = [
     ['top level', () => { (config as Doc).logLevel = 'trace' }],
     ['listen.port', () => { (config.listen as Doc).port = 1 }],
-    ['a credential', () => { (config.credentials['ads-us'] as Doc).secret = 'other' }],
+    ['a credential', () => { (config.credentials['ads-us'] as unknown as Doc).grantSecret = 'other' }],
     ['an issuer audience list', () => { (config.issuers[0]?.audiences as string[]).push('anyone') }],
     ['a policy rule', () => { (config.policy[0]?.credentials as string[]).push('*') }],
   ]
