@@ -1,5 +1,4 @@
-import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../src/app.js'
+import { createBroker, type Broker } from '../src/broker.js'
 import { createSharedCache, type SharedCache } from '../src/cache/index.js'
 import { parseConfig } from '../src/config/index.js'
 import { createLogger } from '../src/observability/logger.js'
@@ -54,7 +53,7 @@ async function simulate(w: World, names: string[], redis: RedisServer, scenario:
   const clientIds = new Set(names.map((_, i) => `amzn1.application-oa2-client.bench${String(i).padStart(5, '0')}`))
   const lwaCalls = (): number => w.lwa.calls.filter((c) => clientIds.has(c.clientId ?? '')).length
   const before = lwaCalls()
-  const apps: FastifyInstance[] = []
+  const apps: Broker[] = []
   const shared: SharedCache[] = []
   try {
     for (let r = 0; r < scenario.replicas; r++) {
@@ -63,24 +62,27 @@ async function simulate(w: World, names: string[], redis: RedisServer, scenario:
         shared.push(cache)
         await cache.ready(5000)
       }
-      const app = await buildApp({ config, logger, clock, secrets: new FileSecretStore(w.secretsPath), random: seeded(n * 10 + r + 1), ...(cache ? { sharedTokens: cache.store, rateLimitRedis: cache.rateLimitRedis } : {}) })
-      await app.ready()
-      apps.push(app)
+      const broker = await createBroker(config, { logger, clock, secrets: new FileSecretStore(w.secretsPath), random: seeded(n * 10 + r + 1), ...(cache ? { sharedCache: cache } : {}) })
+      await broker.app.ready()
+      apps.push(broker)
     }
     const jwt = await w.jwt({ nowMs: clock.now(), lifetimeSeconds: hours * 3600 + 3600, claims: { sub: 'system:serviceaccount:ads:bench' } })
     let requests = 0
     let failed = 0
     for (let elapsed = 0; elapsed < hours * 3_600_000; elapsed += tickMs) {
-      const answers = await Promise.all(apps.flatMap((app) => names.map((credential) => app.inject({ method: 'GET', url: `/token?credential=${credential}`, headers: { authorization: `Bearer ${jwt}` } }))))
+      const answers = await Promise.all(apps.flatMap(({ app }) => names.map((credential) => app.inject({ method: 'GET', url: `/token?credential=${credential}`, headers: { authorization: `Bearer ${jwt}` } }))))
       requests += answers.length
       failed += answers.filter((a) => a.statusCode !== 200).length
-      await Promise.all(apps.map((app) => app.tokens.settled()))
+      await Promise.all(apps.map(({ services }) => services.tokens.settled()))
       clock.advance(tickMs)
     }
     const calls = lwaCalls() - before
     return { ...scenario, lwaCalls: calls, perCredentialPerHour: round(calls / names.length / hours, 2), requests, failed }
   } finally {
-    for (const app of apps) await app.close()
+    for (const { app, services } of apps) {
+      await app.close()
+      await services.close()
+    }
     for (const cache of shared) await cache.close()
   }
 }

@@ -4,7 +4,7 @@ import { Agent } from 'undici'
 import { awsStore } from '../test/helper.js'
 import { FakeClock } from '../test/support/fake-clock.js'
 import { SecretsManagerEmulator } from '../test/support/secrets-manager-emulator.js'
-import { buildApp } from '../src/app.js'
+import { createBroker } from '../src/broker.js'
 import { parseConfig } from '../src/config/index.js'
 import { createLogger } from '../src/observability/logger.js'
 import { Metrics } from '../src/observability/metrics.js'
@@ -43,14 +43,14 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const metrics = new Metrics()
   // As test/helper.ts wires the aws backend: the real SDK client against the emulator, behind the caching store (production jitter).
   const secretStore = new CachingSecretStore(awsStore(sm, metrics), { clock, refreshMs: config.secrets.refreshSeconds * 1000, logger })
-  const lwaDispatcher = new Agent({ connections: 8 })
-  const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher, metrics })
+  const dispatcher = new Agent({ connections: 8 })
+  const { app, services } = await createBroker(config, { logger, clock, secrets: secretStore, dispatcher, metrics })
   await app.ready()
   try {
     const refreshTimes = new Map<string, number[]>(names.map((n) => [n, []]))
     const lastRefresh = new Map<string, number | undefined>()
     const observe = (): void => {
-      for (const s of app.tokens.status()) {
+      for (const s of services.status.list()) {
         if (s.lastRefreshAtMs !== undefined && s.lastRefreshAtMs !== lastRefresh.get(s.credential)) {
           lastRefresh.set(s.credential, s.lastRefreshAtMs)
           refreshTimes.get(s.credential)?.push(s.lastRefreshAtMs)
@@ -86,8 +86,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         owed--
       }
       await Promise.all(batch)
-      backgroundStarted += app.tokens.refreshDue()
-      await app.tokens.settled()
+      backgroundStarted += services.refresher.refreshDue()
+      await services.tokens.settled()
       await secretStore.settled()
       observe()
       clock.advance(tickSeconds * 1000)
@@ -150,8 +150,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     }, findings)
   } finally {
     await app.close()
+    await services.close()
     await secretStore.close()
-    await lwaDispatcher.close()
+    await dispatcher.close()
     await sm.close()
     await w.close()
   }

@@ -1,23 +1,14 @@
 /**
- * The closed set of errors a caller can see. Every one has a stable code and an HTTP
- * status; the message is safe to show (no secret, no token, no foreign ARN). Detail for
- * operators goes in `logDetail`, which only ever reaches the log.
+ * The closed set of errors a caller can see, each a stable code (the HTTP shell maps codes
+ * to statuses: src/http/status.ts). The message is safe to show (no secret, no token, no
+ * foreign ARN). Detail for operators goes in `logDetail`, which only ever reaches the log.
  */
-export const errorStatus = {
-  invalid_request: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  unknown_credential: 404,
-  not_found: 404,
-  request_timeout: 408,
-  rate_limited: 429,
-  internal_error: 500,
-  credential_rejected: 502,
-  credential_misconfigured: 502,
-  upstream_unavailable: 503,
-} as const
+export const errorCodes = [
+  'invalid_request', 'unauthenticated', 'forbidden', 'unknown_credential', 'not_found', 'request_timeout',
+  'rate_limited', 'internal_error', 'credential_rejected', 'credential_misconfigured', 'upstream_unavailable',
+] as const
 
-export type ErrorCode = keyof typeof errorStatus
+export type ErrorCode = (typeof errorCodes)[number]
 
 export interface BrokerErrorOptions {
   /** Seconds the caller should wait before retrying (sets `Retry-After`). */
@@ -29,7 +20,6 @@ export interface BrokerErrorOptions {
 
 export class BrokerError extends Error {
   readonly code: ErrorCode
-  readonly status: number
   readonly retryAfterSeconds: number | undefined
   readonly logDetail: Record<string, unknown> | undefined
 
@@ -37,7 +27,6 @@ export class BrokerError extends Error {
     super(message, { cause: options.cause })
     this.name = 'BrokerError'
     this.code = code
-    this.status = errorStatus[code]
     this.retryAfterSeconds = options.retryAfterSeconds
     this.logDetail = options.logDetail
   }

@@ -14,10 +14,8 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const logger = createLogger(config.logLevel)
-  const broker = await createBroker(config, logger)
-  await broker.app.listen({ host: config.listen.host, port: config.listen.port })
-  await broker.ops.listen({ host: config.ops.host, port: config.ops.port })
-
+  const broker = await createBroker(config, { logger })
+  await broker.listen()
 
   let closing = false
   const shutdown = (signal: string): void => {

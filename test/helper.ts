@@ -3,14 +3,16 @@ import { join } from 'node:path'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose'
 import { Agent } from 'undici'
-import { buildApp } from '../src/app.js'
-import { buildOpsApp } from '../src/routes/ops-app.js'
+import type { FastifyPluginAsync } from 'fastify'
+import { createBroker } from '../src/broker.js'
 import { createSharedCache } from '../src/cache/index.js'
 import { parseConfig, type BrokerConfig } from '../src/config/index.js'
 import type { BrokerEvents } from '../src/observability/events.js'
 import { createLogger } from '../src/observability/logger.js'
 import { Metrics } from '../src/observability/metrics.js'
 import { AwsSecretStore, CachingSecretStore, FileSecretStore, type SecretStore } from '../src/secrets/index.js'
+import type { Services } from '../src/services.js'
+import { contractCheck } from './support/contract.js'
 import { FakeClock } from './support/fake-clock.js'
 import { LogCapture } from './support/log-capture.js'
 import { LwaEmulator } from './support/lwa-emulator.js'
@@ -122,6 +124,8 @@ export interface Harness {
   app: FastifyInstance
   /** The ops listener's app: /metrics, /healthz, /readyz. */
   ops: FastifyInstance
+  /** The core the apps are built on: tokens, status, refresher, readiness, … */
+  services: Services
   lwa: LwaEmulator
   /** The Secrets Manager emulator, when built with `secretsBackend: 'aws'`. */
   sm: SecretsManagerEmulator | undefined
@@ -150,6 +154,8 @@ export interface BuildOptions {
   clock?: FakeClock
   /** Shares tokens, refresh locks, peer events and rate limits through this Redis (cache.backend redis). */
   redis?: { url: string; key: Buffer; keyPrefix?: string }
+  /** Registered on both apps before any route (e.g. a check of every response). */
+  plugins?: readonly FastifyPluginAsync[]
 }
 
 const sharedKeys = callerKeys()
@@ -167,10 +173,12 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   // Registered first, so peers already started are closed even when set-up throws later.
   const closers: Array<() => Promise<unknown>> = []
   const logs = new LogCapture()
+  const contractProblems: string[] = []
   t.teardown(async () => {
     for (const close of closers.reverse()) await close()
     const leaks = logs.leaks()
     if (leaks.length > 0) throw new Error(`a log line contains a ${leaks.join(', ')}`)
+    if (contractProblems.length > 0) throw new Error(`responses break openapi.yaml:\n${contractProblems.join('\n')}`)
   })
   const keys = await sharedKeys
   const lwa = options.lwa ?? await LwaEmulator.start(options.lwaOptions)
@@ -199,21 +207,28 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
     ? new CachingSecretStore(awsStore(sm, metrics), { clock, refreshMs: config.secrets.refreshSeconds * 1000, logger, random: () => 0 })
     : new FileSecretStore(secretsPath))
   closers.push(() => secretStore.close())
-  const lwaDispatcher = new Agent({ connections: 8 })
-  closers.push(() => lwaDispatcher.close())
+  const dispatcher = new Agent({ connections: 8 })
+  closers.push(() => dispatcher.close())
   const redis = options.redis
-  const shared = redis && createSharedCache({ url: redis.url, keyPrefix: redis.keyPrefix ?? 'lwa-broker:', key: redis.key, clock, logger, metrics })
-  if (shared) {
-    closers.push(() => shared.close())
-    await shared.ready(5000)
+  const sharedCache = redis && createSharedCache({ url: redis.url, keyPrefix: redis.keyPrefix ?? 'lwa-broker:', key: redis.key, clock, logger, metrics })
+  if (sharedCache) {
+    closers.push(() => sharedCache.close())
+    await sharedCache.ready(5000)
   }
-  // A fixed jitter source: refresh points sit exactly at half-life, backoff at half its ceiling.
-  const app = await buildApp({ config, logger, clock, secrets: secretStore, lwaDispatcher, random: () => 0.5, metrics, ...(shared ? { sharedTokens: shared.store, rateLimitRedis: shared.rateLimitRedis, sharedReplay: shared.store } : {}) })
-  closers.push(() => app.close())
-  const ops = await buildOpsApp({ config, logger, clock, metrics, readiness: app.readiness })
-  closers.push(() => ops.close())
+  // The composition root production uses, with test peers: a fixed jitter source (refresh
+  // points exactly at half-life, backoff at half its ceiling), the fake clock, the log capture.
+  const broker = await createBroker(config, {
+    logger, clock, secrets: secretStore, dispatcher, random: () => 0.5, metrics, auditLogger: logger.child({ log: 'audit' }),
+    ...(sharedCache ? { sharedCache } : {}),
+  }, { plugins: [contractCheck(contractProblems), ...(options.plugins ?? [])] })
+  const { app, ops, services } = broker
+  closers.push(async () => {
+    await app.close()
+    await ops.close()
+    await services.close()
+  })
   return {
-    app, ops, lwa, sm, secretStore, clock, logs, keys, config, secretsPath, writeSecrets,
+    app, ops, services, lwa, sm, secretStore, clock, logs, keys, config, secretsPath, writeSecrets,
     jwt: (mint) => mintJwt(keys, { nowMs: clock.now(), ...mint }),
     getToken: (credential, jwt, extraQuery = '') => app.inject({
       method: 'GET',

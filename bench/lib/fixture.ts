@@ -144,7 +144,7 @@ export async function mintMany(count: number, mint: (i: number) => Promise<strin
 export async function inProcessBroker(w: World): Promise<Broker> {
   const config = parseConfig(w.config, w.configPath)
   const logger = createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: false }))
-  const broker = await createBroker(config, logger)
+  const broker = await createBroker(config, { logger })
   await broker.app.ready()
   return broker
 }

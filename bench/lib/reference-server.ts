@@ -20,9 +20,9 @@ import type { BrokerConfig } from '../../src/config/index.js'
 import { LwaClient } from '../../src/lwa/index.js'
 import { fingerprint } from '../../src/observability/audit.js'
 import { createLogger } from '../../src/observability/logger.js'
-import { TokenQuery, TokenResponse } from '../../src/routes/schemas.js'
+import { TokenQuery, TokenResponse } from '../../src/http/contract/token.js'
 import { createSecretStore } from '../../src/secrets/index.js'
-import { TokenService, type IssuedToken } from '../../src/tokens/index.js'
+import { LocalTokenShare, TokenService, TokenSource, type IssuedToken } from '../../src/tokens/index.js'
 
 interface Prepared {
   token: IssuedToken
@@ -37,7 +37,8 @@ export async function referenceServer(config: BrokerConfig): Promise<{ app: Fast
   const clock = systemClock
   const secrets = createSecretStore(config.secrets, { clock, logger })
   const lwa = new LwaClient({ timeoutMs: config.lwa.timeoutMs, clock, dispatcher: new Agent({ connections: 8 }) })
-  const tokens = new TokenService({ config, secrets, lwa, clock, logger })
+  const source = new TokenSource({ config, secrets, lwa, clock, logger })
+  const tokens = new TokenService({ config, secrets, source, share: new LocalTokenShare(), clock, logger })
   const authenticator = new Authenticator(config.issuers, { clock, cache: { maxEntries: config.auth.verifiedTokenCache.maxEntries, maxAgeMs: config.auth.verifiedTokenCache.maxAgeSeconds * 1000 } })
   const policy = compilePolicy(config.policy)
   const registry = new Registry()

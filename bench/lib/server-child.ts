@@ -16,7 +16,7 @@ import type { Ablation, ChildReply, ChildRequest, LoggerMode, ServerSpec, Startu
 // process holds Fastify and nothing else (its memory is a baseline too).
 const brokerModules = async () => {
   const [{ createBroker }, { parseConfig }, { createLogger }, { buildApp }, { systemClock }, { Metrics }, { createSecretStore }, { Agent }] = await Promise.all([
-    import('../../src/broker.js'), import('../../src/config/index.js'), import('../../src/observability/logger.js'), import('../../src/app.js'),
+    import('../../src/broker.js'), import('../../src/config/index.js'), import('../../src/observability/logger.js'), import('../../src/http/app.js'),
     import('../../src/clock.js'), import('../../src/observability/metrics.js'), import('../../src/secrets/index.js'), import('undici'),
   ])
   return { createBroker, parseConfig, createLogger, buildApp, systemClock, Metrics, createSecretStore, Agent }
@@ -54,16 +54,16 @@ async function start(spec: ServerSpec): Promise<{ port: number; timings: Startup
     const config = m.parseConfig(spec.config, spec.configPath)
     // The operational logger as main.ts makes it (level from config), into a sink that costs nothing more.
     const logger = m.createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: false }))
-    broker = spec.ablate ? await ablatedBroker(m, config, spec.ablate) : await m.createBroker(config, logger)
+    broker = spec.ablate ? await ablatedBroker(m, config, spec.ablate) : await m.createBroker(config, { logger })
     app = broker.app
   }
   const built = performance.now()
   await app.listen({ host: '127.0.0.1', port: 0 })
   const listening = performance.now()
-  if (broker && spec.kind === 'broker' && spec.primeWith !== undefined) await broker.app.tokens.getToken(spec.primeWith, 0)
+  if (broker && spec.kind === 'broker' && spec.primeWith !== undefined) await broker.services.tokens.getToken(spec.primeWith, 0)
   if (broker) {
     // What /readyz answers: every secret read, every issuer's keys loaded.
-    const checks = await broker.app.readiness.current()
+    const checks = await broker.services.readiness.current()
     if (Object.values(checks).some((c) => c !== 'ok')) throw new Error(`not ready: ${JSON.stringify(checks)}`)
     readyMs = performance.now()
   }
@@ -85,7 +85,7 @@ function ablationLogger(m: BrokerModules, mode: LoggerMode) {
 /** The broker as main.ts makes it, with the loggers an ablation asks for. */
 async function ablatedBroker(m: BrokerModules, config: BrokerConfig, ablate: Ablation): Promise<Broker> {
   const auditLogger = ablationLogger(m, ablate.audit).child({ log: 'audit' })
-  return m.createBroker(config, ablationLogger(m, ablate.appLogger), { auditLogger })
+  return m.createBroker(config, { logger: ablationLogger(m, ablate.appLogger), auditLogger })
 }
 
 async function handle(request: ChildRequest): Promise<unknown> {
@@ -105,9 +105,9 @@ async function handle(request: ChildRequest): Promise<unknown> {
       }
       if (!broker) throw new Error('warm: not a broker')
       const t0 = performance.now()
-      await broker.app.tokens.prewarm()
-      await broker.app.tokens.settled()
-      const status = broker.app.tokens.status()
+      await broker.services.refresher.prewarm()
+      await broker.services.tokens.settled()
+      const status = broker.services.status.list()
       return { warmMs: performance.now() - t0, credentials: status.length, withToken: status.filter((s) => s.tokenExpiresAtMs !== undefined).length }
     }
     case 'profile-start':

@@ -53,11 +53,10 @@ async function main(): Promise<void> {
   raw.lwa.endpoints = { na: lwa.tokenUrl, eu: lwa.tokenUrl, fe: lwa.tokenUrl }
   if (sm) raw.secrets = { backend: 'aws', region: 'us-east-1', endpoint: sm.url, refreshSeconds: 300 }
   const config = parseConfig(raw, configPath, process.env)
-  const broker = await createBroker(config, createLogger(config.logLevel))
-  const base = await broker.app.listen({ host: config.listen.host, port: config.listen.port })
-  const ops = await broker.ops.listen({ host: config.ops.host, port: config.ops.port })
+  const broker = await createBroker(config, { logger: createLogger(config.logLevel) })
+  const { app: base, ops } = await broker.listen()
   // What /readyz waits for: every secret read once, the issuer's keys loaded.
-  await broker.app.readiness.current()
+  await broker.services.readiness.current()
 
   const jwt = await new SignJWT({ sub: 'demo-reporter' })
     .setProtectedHeader({ alg: 'ES256', kid: 'demo-1', typ: 'JWT' })

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { fingerprint } from '../observability/audit.js'
-import type { ErrorResponse, TokenResponse } from '../routes/schemas.js'
+import type { ErrorResponse } from '../http/contract/common.js'
+import type { TokenResponse } from '../http/contract/token.js'
 import { brokerGet, type BrokerAnswer } from './broker-request.js'
 import { CliFailure, exitCode, parseOrUsage, printable, UsageError, type Command, type Io } from './io.js'
 

@@ -4,11 +4,29 @@ export const terminalLwaCodes = new Set(['invalid_grant', 'invalid_client', 'una
 export const requestBugLwaCodes = new Set(['invalid_request', 'unsupported_grant_type'])
 
 /**
+ * What an LWA failure means for the broker, decided here once (LWA.md's table):
+ * - `transient`: LWA down, slow, throttling or answering nonsense: retry with backoff;
+ * - `client_rejected`: `invalid_client`, the client secret (it may have been rotated);
+ * - `grant_rejected`: `invalid_grant`, the refresh token or authorization code;
+ * - `rejected`: another refusal of the stored credential (`unauthorized_client`, `invalid_scope`, an unknown code);
+ * - `request_bug`: our request was wrong (`invalid_request`, `unsupported_grant_type`).
+ */
+export type LwaFailureKind = 'transient' | 'client_rejected' | 'grant_rejected' | 'rejected' | 'request_bug'
+
+function kindOf(code: string, retryable: boolean): LwaFailureKind {
+  if (retryable) return 'transient'
+  if (code === 'invalid_client') return 'client_rejected'
+  if (code === 'invalid_grant') return 'grant_rejected'
+  return requestBugLwaCodes.has(code) ? 'request_bug' : 'rejected'
+}
+
+/**
  * A failed token request. `code` is LWA's own error code when it sent one, otherwise one
  * of ours: `throttled`, `http_<status>`, `timeout`, `network`, `malformed_response`.
  */
 export class LwaError extends Error {
   readonly code: string
+  readonly kind: LwaFailureKind
   readonly status: number | undefined
   readonly retryable: boolean
   readonly retryAfterMs: number | undefined
@@ -21,6 +39,7 @@ export class LwaError extends Error {
     this.code = code
     this.status = options.status
     this.retryable = options.retryable
+    this.kind = kindOf(code, options.retryable)
     this.retryAfterMs = options.retryAfterMs
     this.description = options.description?.slice(0, 200)
   }

@@ -9,7 +9,7 @@ export const ourFailures: ReadonlySet<OnboardingFailure> = new Set(['lwa_unavail
 
 /** The message is for the person in the browser: plain words, never a token or a secret id. */
 export class OnboardingError extends Error {
-  constructor(readonly reason: OnboardingFailure, message: string, readonly credential?: string, readonly account?: string) {
+  constructor(readonly code: OnboardingFailure, message: string, readonly credential?: string, readonly account?: string) {
     super(message)
     this.name = 'OnboardingError'
   }

@@ -93,7 +93,7 @@ export class Onboarding {
       return await this.connect(payload, query)
     } catch (err) {
       // Our side failed: the state and the link work again, so reloading or reopening may finish it.
-      if (err instanceof OnboardingError && ourFailures.has(err.reason)) {
+      if (err instanceof OnboardingError && ourFailures.has(err.code)) {
         this.states.release(payload.nonce)
         this.links.giveBack(payload.link, this.deps.clock.now())
       }
@@ -162,7 +162,7 @@ export class Onboarding {
     try {
       return await this.deps.secrets.get(config.grantSecret)
     } catch (err) {
-      if (err instanceof SecretError && err.reason === 'not_found') {
+      if (err instanceof SecretError && err.code === 'not_found') {
         throw new OnboardingError('secret_missing', 'The credential\'s secret does not exist yet; an operator must create it first. Nothing was stored.', credential)
       }
       throw new OnboardingError('secret_unavailable', 'The refresh token could not be stored right now. Nothing was stored; open the link again later.', credential)

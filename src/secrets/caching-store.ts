@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
-import { SecretError, type SecretErrorReason, type SecretStage, type SecretValue, type VersionedSecretBackend } from './secret-store.js'
+import { SecretError, type SecretErrorCode, type SecretStage, type SecretValue, type VersionedSecretBackend } from './secret-store.js'
 
 export interface CachingSecretStoreOptions {
   clock: Clock
@@ -25,7 +25,7 @@ export interface SecretStatus {
   /** The last check failed, so the value served may be out of date. */
   stale: boolean
   /** The most recent failed check; kept after recovery so an outage stays visible. */
-  lastError?: { reason: SecretErrorReason; atMs: number }
+  lastError?: { code: SecretErrorCode; atMs: number }
 }
 
 /** Replaced, never mutated: a check that finds a different Entry than it started with knows it was overtaken. */
@@ -176,14 +176,14 @@ export class CachingSecretStore implements VersionedSecretBackend {
   /** Keeps the last good value and waits a full interval: no retry storm while Secrets Manager is down. */
   private reject(secretId: string, before: Entry, err: unknown): void {
     const now = this.clock.now()
-    const reason = err instanceof SecretError ? err.reason : 'unavailable'
+    const reason = err instanceof SecretError ? err.code : 'unavailable'
     this.entries.set(secretId, {
       ...before,
       lastCheckAtMs: now,
       nextCheckAtMs: this.nextCheckAt(now),
       stale: true,
       invalidated: false,
-      lastError: { reason, atMs: now },
+      lastError: { code: reason, atMs: now },
     })
     // SecretError messages name the secret and the AWS error, never a value.
     const detail = err instanceof SecretError ? err.message : undefined

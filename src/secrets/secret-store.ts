@@ -21,21 +21,21 @@ export interface SecretStore {
   close(): Promise<void>
 }
 
-export type SecretErrorReason = 'not_found' | 'malformed' | 'missing_field' | 'unavailable'
+export type SecretErrorCode = 'not_found' | 'malformed' | 'missing_field' | 'unavailable'
 
 /**
  * A secret could not be used. `message` names the secret id and field, never a value;
  * it is for logs and operators. Callers only ever see the credential name.
  */
 export class SecretError extends Error {
-  readonly reason: SecretErrorReason
+  readonly code: SecretErrorCode
   readonly secretId: string
   readonly field: string | undefined
 
-  constructor(reason: SecretErrorReason, secretId: string, detail: string, options: { field?: string; cause?: unknown } = {}) {
+  constructor(code: SecretErrorCode, secretId: string, detail: string, options: { field?: string; cause?: unknown } = {}) {
     super(`secret ${secretId}: ${detail}`, { cause: options.cause })
     this.name = 'SecretError'
-    this.reason = reason
+    this.code = code
     this.secretId = secretId
     this.field = options.field
   }

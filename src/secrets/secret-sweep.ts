@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js'
-import { SecretError, type SecretErrorReason, type SecretStore } from './secret-store.js'
+import { SecretError, type SecretErrorCode, type SecretStore } from './secret-store.js'
 
 export interface SecretSweepOptions {
   secrets: SecretStore
@@ -14,7 +14,7 @@ export interface SecretSweepOptions {
 
 /** Why a secret could not be read, as readiness and credential status report it. */
 export interface SecretProblem {
-  reason: SecretErrorReason
+  code: SecretErrorCode
   message: string
   atMs: number
   /** When the sweep reads it again. */
@@ -80,14 +80,14 @@ export class SecretSweep {
       this.answered = true
       return true
     } catch (err) {
-      const reason = err instanceof SecretError ? err.reason : 'unavailable'
+      const code = err instanceof SecretError ? err.code : 'unavailable'
       const message = err instanceof SecretError ? err.message : `secret ${id}: ${(err as Error).name}`
       // An unreachable backend is tried again at the next pass; a wrong secret only after retryMs.
-      const retryAtMs = reason === 'unavailable' ? now : now + this.options.retryMs
-      this.problems.set(id, { reason, message, atMs: now, retryAtMs })
+      const retryAtMs = code === 'unavailable' ? now : now + this.options.retryMs
+      this.problems.set(id, { code, message, atMs: now, retryAtMs })
       // "Not found" and "not JSON" are answers: the backend is there, this secret is wrong.
-      if (reason !== 'unavailable') this.answered = true
-      return reason !== 'unavailable'
+      if (code !== 'unavailable') this.answered = true
+      return code !== 'unavailable'
     }
   }
 }

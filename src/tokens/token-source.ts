@@ -138,7 +138,7 @@ export class TokenSource {
     try {
       return await readCredentialMaterial(this.deps.secrets, config, stageFor(secretId, stage))
     } catch (err) {
-      if (err instanceof SecretError && err.reason === 'not_found') return undefined
+      if (err instanceof SecretError && err.code === 'not_found') return undefined
       throw err
     }
   }
@@ -222,8 +222,8 @@ export class TokenSource {
 /** The secret LWA's rejection points at, or undefined when the error is not about our secrets. */
 function rejectedSecretId(err: unknown, config: CredentialConfig): string | undefined {
   if (!(err instanceof LwaError)) return undefined
-  if (err.code === 'invalid_client') return config.appSecret
-  if (err.code === 'invalid_grant' && config.grant === 'refresh_token') return config.grantSecret
+  if (err.kind === 'client_rejected') return config.appSecret
+  if (err.kind === 'grant_rejected' && config.grant === 'refresh_token') return config.grantSecret
   return undefined
 }
 

@@ -327,7 +327,7 @@ t.test('/readyz says issuers: failing while a remote issuer\'s keys cannot be lo
     t.same(res.json(), { status: 'not_ready', checks: { config: 'ok', issuers: 'failing', secrets: 'ok' } })
   }
   server.heal()
-  await h.app.readiness.evaluate()
+  await h.services.readiness.evaluate()
   const res = await h.app.inject('/readyz')
   t.equal(res.statusCode, 200)
   t.same(res.json(), { status: 'ready', checks: { config: 'ok', issuers: 'ok', secrets: 'ok' } })

@@ -29,7 +29,7 @@ async function broker(t: Test, cache: Record<string, unknown>, files: Record<str
   writeFileSync(secretsPath, JSON.stringify({ ...baseSecrets(), 'lwa/cache-key': { key: key.toString('base64') } }))
   const config = parseConfig({ ...baseConfig(lwa, secretsPath, keys.jwks), cache, shutdown: { drainSeconds: 0, graceSeconds: 1 }, audit: { destination: join(dir, 'audit.log') } }, join(dir, 'broker.yaml'))
   const logs = new LogCapture()
-  const b = await createBroker(config, createLogger('info', logs))
+  const b = await createBroker(config, { logger: createLogger('info', logs) })
   const jwt = await mintJwt(keys, { claims: { sub: 'system:serviceaccount:platform:all' } })
   const getToken = (credential: string) => b.app.inject({ method: 'GET', url: `/token?credential=${credential}`, headers: { authorization: `Bearer ${jwt}` } })
   const cacheUp = async () => (await b.ops.inject({ method: 'GET', url: '/metrics' })).body.split('\n').find((l) => l.startsWith('lwa_broker_shared_cache_up '))

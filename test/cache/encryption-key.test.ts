@@ -31,9 +31,9 @@ t.test('from a secret: its field "key" in base64', async (t) => {
   writeFileSync(path, JSON.stringify({ 'lwa/cache-key': { key: key.toString('base64') }, 'lwa/no-key': { other: 'x' }, 'lwa/short-key': { key: randomBytes(8).toString('base64') } }))
   const secrets = new FileSecretStore(path)
   t.same(await loadEncryptionKey({ ...cache, encryptionKeySecret: 'lwa/cache-key' }, secrets), key)
-  await t.rejects(loadEncryptionKey({ ...cache, encryptionKeySecret: 'lwa/no-key' }, secrets), { name: 'SecretError', reason: 'missing_field', field: 'key' })
-  await t.rejects(loadEncryptionKey({ ...cache, encryptionKeySecret: 'lwa/short-key' }, secrets), { name: 'SecretError', reason: 'malformed', message: 'secret lwa/short-key: field "key" must be 32 bytes in base64' })
-  await t.rejects(loadEncryptionKey({ ...cache, encryptionKeySecret: 'lwa/absent' }, secrets), { name: 'SecretError', reason: 'not_found' })
+  await t.rejects(loadEncryptionKey({ ...cache, encryptionKeySecret: 'lwa/no-key' }, secrets), { name: 'SecretError', code: 'missing_field', field: 'key' })
+  await t.rejects(loadEncryptionKey({ ...cache, encryptionKeySecret: 'lwa/short-key' }, secrets), { name: 'SecretError', code: 'malformed', message: 'secret lwa/short-key: field "key" must be 32 bytes in base64' })
+  await t.rejects(loadEncryptionKey({ ...cache, encryptionKeySecret: 'lwa/absent' }, secrets), { name: 'SecretError', code: 'not_found' })
 })
 
 t.test('neither source is a programming error (config checks demand one)', async (t) => {

@@ -165,7 +165,7 @@ t.test('Redis contents are trusted: every replica is equal for re-connection: re
   t.equal(await raw.exists(`${d.keyPrefix}token:ads-us`), 1)
 
   const before = attacker.heard.length
-  await a.app.tokens.reconnected('ads-us')
+  await a.services.tokens.reconnected('ads-us')
   t.equal(await raw.exists(`${d.keyPrefix}token:ads-us`), 0, 'the shared token is deleted from Redis')
   await attacker.settled(before + 1)
   const fresh = (await b.getToken('ads-us', jwt)).json().access_token as string

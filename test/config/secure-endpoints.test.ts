@@ -113,7 +113,7 @@ async function startBroker(t: Test, extra: Doc): Promise<LogCapture> {
   writeFileSync(secretsPath, JSON.stringify(baseSecrets()))
   const raw = { ...baseConfig(lwa, secretsPath, (await callerKeys()).jwks), shutdown: { drainSeconds: 0, graceSeconds: 1 }, audit: { destination: join(dir, 'audit.log') }, ...extra }
   const logs = new LogCapture()
-  const broker = await createBroker(parseConfig(raw, join(dir, 'broker.yaml')), createLogger('info', logs))
+  const broker = await createBroker(parseConfig(raw, join(dir, 'broker.yaml')), { logger: createLogger('info', logs) })
   await broker.close()
   return logs
 }

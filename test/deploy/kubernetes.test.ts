@@ -368,7 +368,7 @@ t.test('central: broker.yaml passes the broker\'s own validation and admits the 
   t.match(issuer, { issuer: /^https:\/\/oidc\.eks\.us-east-1\.amazonaws\.com\/id\//, audiences: ['lwa-broker'], algorithms: ['RS256'], jwks: { discovery: true } })
   t.match(config.credentials, {
     'ads-acme-na': { api: 'ads', grant: 'refresh_token' },
-    'sp-seller-acme-eu': { api: 'sp-api', app: String, secret: String },
+    'sp-seller-acme-eu': { api: 'sp-api', appSecret: String, grantSecret: String },
     'sp-grantless-notifications': { api: 'sp-api', grant: 'client_credentials', scope: String },
   })
 

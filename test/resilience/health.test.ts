@@ -3,7 +3,7 @@ import type { CachingSecretStore } from '../../src/secrets/index.js'
 import { build, fixtures, type MintOptions } from '../helper.js'
 
 const platform: MintOptions = { claims: { sub: 'system:serviceaccount:platform:all' }, lifetimeSeconds: 30 * 24 * 3600 }
-const statusOf = (h: Awaited<ReturnType<typeof build>>, credential: string) => h.app.tokens.status().find((s) => s.credential === credential)
+const statusOf = (h: Awaited<ReturnType<typeof build>>, credential: string) => h.services.status.list().find((s) => s.credential === credential)
 
 t.test('invalid_grant → rejected: callers get 502 at once, no retry storm, recovery once the secret is fixed', async (t) => {
   const h = await build(t, { secretsBackend: 'aws' })
@@ -35,7 +35,7 @@ t.test('a refresh failing while the cached token is still valid is degraded, and
   h.lwa.setFault({ kind: 'status', status: 503, error: 'temporarily_unavailable' })
   h.clock.advance(1801_000)
   t.equal((await h.getToken('ads-us', jwt)).statusCode, 200)
-  await h.app.tokens.settled()
+  await h.services.tokens.settled()
   t.match(statusOf(h, 'ads-us'), { health: 'degraded', lastError: { code: 'upstream_unavailable', lwaError: 'temporarily_unavailable' } })
   t.ok((statusOf(h, 'ads-us')?.tokenExpiresAtMs ?? 0) > h.clock.now(), 'the cached token is still valid')
 })
@@ -52,7 +52,7 @@ t.test('Secrets Manager down at start-up: not ready, with a clear log line; up a
   await h.app.inject('/readyz')
   t.equal(h.logs.find((r) => typeof r.msg === 'string' && r.msg.startsWith('not ready: ')).length, 1, 'logged once, not at every probe')
   h.sm!.setFault(null)
-  await h.app.readiness.evaluate()
+  await h.services.readiness.evaluate()
   t.equal((await h.app.inject('/readyz')).statusCode, 200)
   t.equal(h.logs.find((r) => r.msg === 'ready: secrets and issuer keys are loaded').length, 1)
   await (h.secretStore as CachingSecretStore).settled()
@@ -63,19 +63,19 @@ t.test('the background refresher keeps used credentials fresh and lets idle ones
   const jwt = await h.jwt(platform)
   await h.getToken('ads-us', jwt)
   await h.getToken('sp-acme-eu', jwt)
-  t.equal(h.app.tokens.refreshDue(), 0, 'nothing is due yet')
+  t.equal(h.services.refresher.refreshDue(), 0, 'nothing is due yet')
   h.clock.advance(1800_000)
-  t.equal(h.app.tokens.refreshDue(), 2, 'both refreshed at half-life, without a caller asking')
-  await h.app.tokens.settled()
+  t.equal(h.services.refresher.refreshDue(), 2, 'both refreshed at half-life, without a caller asking')
+  await h.services.tokens.settled()
   t.equal(h.lwa.callCount(), 4)
-  t.equal(h.app.tokens.refreshDue(), 0, 'nothing twice')
+  t.equal(h.services.refresher.refreshDue(), 0, 'nothing twice')
 
   // Only ads-us is used from now on; after an hour without callers sp-acme-eu is left to expire.
   for (let i = 0; i < 4; i++) {
     h.clock.advance(1800_000)
     await h.getToken('ads-us', jwt)
-    h.app.tokens.refreshDue()
-    await h.app.tokens.settled()
+    h.services.refresher.refreshDue()
+    await h.services.tokens.settled()
   }
   const sp = statusOf(h, 'sp-acme-eu')
   t.ok((sp?.tokenExpiresAtMs ?? 0) < h.clock.now(), 'the idle credential was not kept fresh')
@@ -84,7 +84,7 @@ t.test('the background refresher keeps used credentials fresh and lets idle ones
 
 t.test('prewarm obtains every credential\'s token before the first caller', async (t) => {
   const h = await build(t)
-  await h.app.tokens.prewarm()
+  await h.services.refresher.prewarm()
   t.equal(h.lwa.callCount(), 4, 'one call per configured credential')
   await h.getToken('ads-us', await h.jwt(platform))
   t.equal(h.lwa.callCount(), 4, 'the first caller is served from the cache')
@@ -93,7 +93,7 @@ t.test('prewarm obtains every credential\'s token before the first caller', asyn
 t.test('prewarm logs a credential it cannot warm and goes on', async (t) => {
   const h = await build(t)
   h.lwa.revokeRefreshToken(fixtures.adsRefreshToken)
-  await h.app.tokens.prewarm()
+  await h.services.refresher.prewarm()
   t.equal(h.logs.find((r) => r.msg === 'could not pre-warm the token' && r.credential === 'ads-us').length, 1)
-  t.equal(h.app.tokens.status().filter((s) => s.health === 'healthy').length, 3)
+  t.equal(h.services.status.list().filter((s) => s.health === 'healthy').length, 3)
 })

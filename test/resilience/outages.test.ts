@@ -16,12 +16,12 @@ async function demand(h: Harness, credential: string, untilMs: number, stepMs: n
   for (let elapsed = 0; elapsed <= untilMs; elapsed += stepMs) {
     h.clock.advance(elapsed === 0 ? 0 : stepMs)
     onStep(h.clock.now() - start)
-    h.app.tokens.refreshDue()
-    await h.app.tokens.settled()
+    h.services.refresher.refreshDue()
+    await h.services.tokens.settled()
     const res = await h.getToken(credential, jwt)
     if (res.statusCode === 200) served++
     else failures.push({ atMin: (h.clock.now() - start) / minute, status: res.statusCode, error: res.json().error, retryAfter: res.headers['retry-after'] as string | undefined })
-    await h.app.tokens.settled()
+    await h.services.tokens.settled()
   }
   return { served, failures }
 }
@@ -37,7 +37,7 @@ t.test('LWA down for 29 minutes with 60-minute tokens: zero failed caller reques
   const failedCalls = h.lwa.callCount({ error: 'temporarily_unavailable' })
   t.ok(failedCalls > 3, `the broker kept probing during the outage (${failedCalls} calls)`)
   t.ok(failedCalls <= 40, `backoff kept the probing bounded (${failedCalls} calls in 24 minutes of failed refreshes)`)
-  const status = h.app.tokens.status().find((s) => s.credential === 'ads-us')
+  const status = h.services.status.list().find((s) => s.credential === 'ads-us')
   t.equal(status?.health, 'healthy', 'healthy again after the outage')
 })
 
@@ -83,7 +83,7 @@ t.test('consecutive failures back off exponentially, and a success resets the ci
   const gaps: number[] = []
   for (let i = 0; i < 6; i++) {
     await h.getToken('ads-us', await h.jwt(platform))
-    const err = h.app.tokens.status().find((s) => s.credential === 'ads-us')?.lastError
+    const err = h.services.status.list().find((s) => s.credential === 'ads-us')?.lastError
     gaps.push((err?.retryAtMs ?? 0) - (err?.atMs ?? 0))
     h.clock.advance(gaps[i] ?? 0)
   }
@@ -91,7 +91,7 @@ t.test('consecutive failures back off exponentially, and a success resets the ci
   t.same(gaps, [1000, 1000, 2000, 4000, 8000, 16000])
   h.lwa.setFault(null)
   t.equal((await h.getToken('ads-us', await h.jwt(platform))).statusCode, 200)
-  t.equal(h.app.tokens.status().find((s) => s.credential === 'ads-us')?.lastError, undefined)
+  t.equal(h.services.status.list().find((s) => s.credential === 'ads-us')?.lastError, undefined)
 })
 
 t.test('a slow LWA: no caller waits past the request deadline, and the late token is kept', async (t) => {
@@ -102,7 +102,7 @@ t.test('a slow LWA: no caller waits past the request deadline, and the late toke
   t.equal(res.json().error, 'upstream_unavailable')
   t.match(res.json().message, /within 200 ms/)
   t.ok(res.headers['retry-after'])
-  await h.app.tokens.settled()
+  await h.services.tokens.settled()
   t.equal((await h.getToken('ads-us', await h.jwt(platform))).statusCode, 200, 'the refresh finished in the background')
   t.equal(h.lwa.callCount(), 1, 'and was not repeated')
 })

@@ -30,10 +30,10 @@ t.test('one credential\'s missing secret keeps the replica ready: that credentia
   const res = await h.app.inject('/readyz')
   t.equal(res.statusCode, 200, 'every other credential is served, so the replica stays in the Service')
   t.same(res.json(), { status: 'ready', checks: { config: 'ok', issuers: 'ok', secrets: 'ok' } })
-  const appstore = h.app.tokens.status().find((s) => s.credential === 'appstore-main')
+  const appstore = h.services.status.list().find((s) => s.credential === 'appstore-main')
   t.equal(appstore?.health, 'misconfigured', 'status names the credential, before anyone asked for its token')
   t.equal(appstore?.lastError?.code, 'credential_misconfigured')
-  t.equal(h.app.tokens.status().find((s) => s.credential === 'ads-us')?.health, 'healthy')
+  t.equal(h.services.status.list().find((s) => s.credential === 'ads-us')?.health, 'healthy')
   const metrics = (await h.ops.inject('/metrics')).body
   t.match(metrics, /lwa_broker_credential_health\{credential="appstore-main",state="misconfigured"\} 1/, 'and so do the metrics')
   const line = h.logs.find((r) => typeof r.msg === 'string' && r.msg.startsWith('ready, but'))
@@ -48,10 +48,10 @@ t.test('/readyz answers from the last evaluation: probes cost no secret reads', 
   t.equal(afterFirst, 4, 'the first evaluation reads each secret once (one of them is missing)')
   for (let i = 0; i < 100; i++) await h.app.inject('/readyz')
   t.equal(reads(), afterFirst, '100 more probes, not one more read')
-  await h.app.readiness.evaluate()
+  await h.services.readiness.evaluate()
   t.equal(reads(), afterFirst, 'a missing secret is read again only after secrets.refreshSeconds, not at every evaluation')
   h.clock.advance(h.config.secrets.refreshSeconds * 1000)
-  await h.app.readiness.evaluate()
+  await h.services.readiness.evaluate()
   t.equal(reads(), afterFirst + 1, 'then once')
 })
 
@@ -70,7 +70,7 @@ t.test('/readyz as an amplifier: while an issuer\'s keys cannot be fetched, prob
     config: (c) => ({ ...c, issuers: [{ issuer: server.url, audiences: ['lwa-broker'], algorithms: ['RS256'], jwks: { uri: server.jwksUri, cooldownMs: 60_000 } }] }),
   })
   for (let i = 0; i < 100; i++) t.equal((await h.app.inject('/readyz')).statusCode, 503)
-  for (let i = 0; i < 5; i++) await h.app.readiness.evaluate()
+  for (let i = 0; i < 5; i++) await h.services.readiness.evaluate()
   t.equal(server.requests(keysPath), 1, '100 probes and 5 evaluations: one JWKS fetch, then the cooldown')
 })
 

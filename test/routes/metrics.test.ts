@@ -66,7 +66,7 @@ t.test('a Secrets Manager failure shows as a stale secret and a failed call', as
   h.sm!.setFault({ kind: 'error', type: 'ThrottlingException' })
   h.clock.advance(3600_000)
   await h.getToken('ads-us', await h.jwt(platform))
-  await h.app.tokens.settled()
+  await h.services.tokens.settled()
   const { CachingSecretStore } = await import('../../src/secrets/index.js')
   await (h.secretStore as InstanceType<typeof CachingSecretStore>).settled()
   const samples = await scrape(t, h)

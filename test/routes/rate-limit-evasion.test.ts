@@ -58,7 +58,7 @@ t.test('log and audit flooding: a caller\'s 429s are one audit line per window, 
   const lines = h.logs.find((r) => r.event === 'token.rate_limited')
   t.equal(lines.length, 1, 'the first window ended: one line for it')
   t.match(lines[0], { callerSubject: 'system:serviceaccount:ads:reporter', credential: 'ads-us', count: 99 })
-  await h.app.close()
+  await h.services.close()
   t.match(h.logs.find((r) => r.event === 'token.rate_limited').at(-1), { count: 2 }, 'the open window is written at shutdown')
 })
 

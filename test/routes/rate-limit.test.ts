@@ -55,7 +55,7 @@ t.test('a rate-limited request is an audit event', async (t) => {
   const h = await build(t, { config: limited({ max: 1, unauthenticatedMax: 100 }) })
   await statuses(h, 2, reporter)
   // Written when the window ends (here: the broker stops), one line per caller and window.
-  await h.app.close()
+  await h.services.close()
   const denied = h.logs.find((r) => r.event === 'token.rate_limited')
   t.equal(denied.length, 1)
   t.match(denied[0], { error: 'rate_limited', credential: 'ads-us', callerSubject: 'system:serviceaccount:ads:reporter', count: 1 })

@@ -62,7 +62,7 @@ t.test('a stage the secret lacks is not_found naming the stage', async (t) => {
   const { sm, store } = await setup(t)
   sm.putSecret(APP, APP_FIELDS)
   const err = await secretError(t, store.get(APP, 'AWSPENDING'))
-  t.equal(err.reason, 'not_found')
+  t.equal(err.code, 'not_found')
   t.equal(err.message, `secret ${APP}: has no AWSPENDING version`)
 })
 
@@ -99,7 +99,7 @@ t.test('a missing secret is not_found naming the secret, from every operation', 
   const { store } = await setup(t)
   for (const attempt of [store.get('prod/lwa/missing'), store.currentVersionId('prod/lwa/missing'), store.put('prod/lwa/missing', {}, VERSION_ID)]) {
     const err = await secretError(t, attempt)
-    t.equal(err.reason, 'not_found')
+    t.equal(err.code, 'not_found')
     t.equal(err.message, 'secret prod/lwa/missing: not found')
   }
 })
@@ -110,7 +110,7 @@ t.test('a secret created without a value has no AWSCURRENT version', async (t) =
   t.teardown(() => ops.destroy())
   await ops.send(new CreateSecretCommand({ Name: APP }))
   const err = await secretError(t, store.currentVersionId(APP))
-  t.equal(err.reason, 'not_found')
+  t.equal(err.code, 'not_found')
   t.equal(err.message, `secret ${APP}: has no AWSCURRENT version`)
 })
 
@@ -119,7 +119,7 @@ t.test('a SecretString that is not a JSON object is malformed, without echoing t
   for (const [text, detail] of [[`not json ${CLIENT_SECRET}`, 'is not JSON'], [`["${CLIENT_SECRET}"]`, 'is not a JSON object']] as const) {
     sm.putSecret(APP, text)
     const err = await secretError(t, store.get(APP))
-    t.equal(err.reason, 'malformed')
+    t.equal(err.code, 'malformed')
     t.equal(err.message, `secret ${APP}: ${detail}`)
     t.notMatch(err.message, CLIENT_SECRET)
   }
@@ -139,7 +139,7 @@ t.test('service faults map by AWS error name to unavailable, naming secret and e
   for (const [fault, expected] of cases) {
     sm.failNext(fault)
     const err = await secretError(t, store.get(APP))
-    t.equal(err.reason, 'unavailable', fault.kind === 'error' ? fault.type : fault.kind)
+    t.equal(err.code, 'unavailable', fault.kind === 'error' ? fault.type : fault.kind)
     t.equal(err.secretId, APP)
     t.match(err.message, expected)
     t.ok(err.message.startsWith(`secret ${APP}: `))
@@ -156,7 +156,7 @@ t.test('AccessDenied on DescribeSecret and PutSecretValue is reported the same w
   const describe = await secretError(t, store.currentVersionId(GRANT))
   const put = await secretError(t, store.put(GRANT, { refresh_token: REFRESH_TOKEN }, VERSION_ID))
   for (const err of [describe, put]) {
-    t.equal(err.reason, 'unavailable')
+    t.equal(err.code, 'unavailable')
     t.match(err.message, `secret ${GRANT}: access denied (AccessDeniedException)`)
     t.notMatch(err.message, REFRESH_TOKEN)
   }

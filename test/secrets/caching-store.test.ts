@@ -152,7 +152,7 @@ for (const [name, fault] of outages) {
     }
     t.equal(calls(sm, 'DescribeSecret'), 5)
     t.equal(calls(sm, 'GetSecretValue'), 1)
-    t.match(cache.status(), [{ secretId: APP, versionId: version, stale: true, lastError: { reason: 'unavailable', atMs: downSince + 5 * REFRESH_MS } }])
+    t.match(cache.status(), [{ secretId: APP, versionId: version, stale: true, lastError: { code: 'unavailable', atMs: downSince + 5 * REFRESH_MS } }])
     const warnings = logs.find((r) => r['secretId'] === APP && r['level'] === 40)
     t.equal(warnings.length, 5)
     t.match(warnings[0], { reason: 'unavailable', versionId: version, detail: `secret ${APP}: Secrets Manager is unavailable (` })
@@ -196,14 +196,14 @@ t.test('a failed first read throws the SecretError to every waiting caller and i
     t.equal(result.status, 'rejected')
     if (result.status === 'rejected') {
       t.type(result.reason, SecretError)
-      t.match(result.reason, { reason: 'unavailable', message: `secret ${APP}: access denied (AccessDeniedException)` })
+      t.match(result.reason, { code: 'unavailable', message: `secret ${APP}: access denied (AccessDeniedException)` })
     }
   }
   t.same(cache.status(), [])
 
   sm.setFault(null)
   t.match(await cache.get(APP), { fields: appFields(OLD_SECRET) })
-  await t.rejects(cache.get('prod/lwa/missing'), { name: 'SecretError', reason: 'not_found' })
+  await t.rejects(cache.get('prod/lwa/missing'), { name: 'SecretError', code: 'not_found' })
 })
 
 t.test('other stages pass through uncached', async (t) => {
@@ -257,9 +257,9 @@ t.test('a forced check that fails throws once, then the cache serves the last go
   await cache.get(APP)
   sm.setFault({ kind: 'error', type: 'ThrottlingException' })
   cache.invalidate(APP)
-  await t.rejects(cache.get(APP), { name: 'SecretError', reason: 'unavailable' })
+  await t.rejects(cache.get(APP), { name: 'SecretError', code: 'unavailable' })
   t.equal((await cache.get(APP)).versionId, version)
-  t.match(cache.status(), [{ stale: true, lastError: { reason: 'unavailable', atMs: clock.now() } }])
+  t.match(cache.status(), [{ stale: true, lastError: { code: 'unavailable', atMs: clock.now() } }])
   t.equal(calls(sm, 'DescribeSecret'), 1, 'no retry storm after the failed forced check')
 })
 

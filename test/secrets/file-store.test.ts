@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { stringify } from 'yaml'
 import type { CredentialConfig } from '../../src/config/index.js'
-import { FileSecretStore, SecretError, readCredentialMaterial, type SecretErrorReason } from '../../src/secrets/index.js'
+import { FileSecretStore, SecretError, readCredentialMaterial, type SecretErrorCode } from '../../src/secrets/index.js'
 import { baseSecrets, fixtures } from '../helper.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
@@ -77,19 +77,19 @@ t.test('an edit to the file is picked up by the same store', async (t) => {
   t.equal((await store.get('lwa/ads-us')).fields.client_secret, 'amzn1.oa2-cs.v1.rotated')
   edit(path, { 'lwa/new': adsSecret }, 10)
   t.same((await store.get('lwa/new')).fields, adsSecret, 'a new secret appears')
-  t.equal((await secretError(store.get('lwa/ads-us'))).reason, 'not_found', 'a removed secret is gone')
+  t.equal((await secretError(store.get('lwa/ads-us'))).code, 'not_found', 'a removed secret is gone')
 })
 
 t.test('an unknown id, or any stage but AWSCURRENT, is not_found', async (t) => {
   const store = new FileSecretStore(secretsFile(t, baseSecrets()))
-  t.match(await secretError(store.get('lwa/nope')), { reason: 'not_found', secretId: 'lwa/nope' })
+  t.match(await secretError(store.get('lwa/nope')), { code: 'not_found', secretId: 'lwa/nope' })
   for (const stage of ['AWSPENDING', 'AWSPREVIOUS'] as const) {
-    t.match(await secretError(store.get('lwa/ads-us', stage)), { reason: 'not_found', secretId: 'lwa/ads-us' }, stage)
+    t.match(await secretError(store.get('lwa/ads-us', stage)), { code: 'not_found', secretId: 'lwa/ads-us' }, stage)
   }
 })
 
 // [case, file content (null: no file at all), reason when lwa/ads-us is read]
-const unusable: Array<[string, Secrets | string | null, SecretErrorReason]> = [
+const unusable: Array<[string, Secrets | string | null, SecretErrorCode]> = [
   ['a secret that is a JSON array', { 'lwa/ads-us': ['client_id', 'client_secret'] }, 'malformed'],
   ['a secret that is a JSON array string', { 'lwa/ads-us': '["client_id"]' }, 'malformed'],
   ['a secret that is not JSON', { 'lwa/ads-us': 'client_secret=abc' }, 'malformed'],
@@ -103,7 +103,7 @@ t.test('an unusable secret or file is a SecretError with a reason', async (t) =>
   for (const [name, content, reason] of unusable) {
     t.test(name, async (t) => {
       const path = content === null ? join(t.testdir({}), 'absent.json') : secretsFile(t, content)
-      t.equal((await secretError(new FileSecretStore(path).get('lwa/ads-us'))).reason, reason)
+      t.equal((await secretError(new FileSecretStore(path).get('lwa/ads-us'))).code, reason)
     })
   }
 })
@@ -111,7 +111,7 @@ t.test('an unusable secret or file is a SecretError with a reason', async (t) =>
 t.test('a secrets path that is a directory is unavailable, not an unexpected error', async (t) => {
   const dir = join(t.testdir({}), 'secrets.json')
   mkdirSync(dir)
-  t.equal((await secretError(new FileSecretStore(dir).get('lwa/ads-us'))).reason, 'unavailable')
+  t.equal((await secretError(new FileSecretStore(dir).get('lwa/ads-us'))).code, 'unavailable')
 })
 
 const credentials = {
@@ -161,7 +161,7 @@ t.test('readCredentialMaterial: a missing, empty or non-string field is missing_
     t.test(name, async (t) => {
       const store = new FileSecretStore(secretsFile(t, { ...baseSecrets(), [secretId]: content }))
       const err = await secretError(readCredentialMaterial(store, credential))
-      t.match(err, { reason: 'missing_field', secretId, field })
+      t.match(err, { code: 'missing_field', secretId, field })
       t.ok(err.message.includes(secretId), 'message names the secret')
       t.ok(err.message.includes(`"${field}"`), 'message names the field')
       t.same(valuesIn(content).filter((value) => err.message.includes(value)), [], 'no value from the secret appears')

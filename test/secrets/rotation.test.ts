@@ -27,7 +27,7 @@ async function underLoad(h: Harness, credentials: string[], during: () => Promis
   // Start the changes only once every credential is being served, and with no refresh in
   // flight: the fake clock jumps an hour at a time, which no real refresh would straddle.
   while (served < concurrency) await sleep(5)
-  await h.app.tokens.settled()
+  await h.services.tokens.settled()
   await during()
   await sleep(30)
   stop = true
@@ -37,10 +37,10 @@ async function underLoad(h: Harness, credentials: string[], during: () => Promis
 
 /** Expire every cached token and let the callers drive the refreshes. */
 async function expireAndWait(h: Harness): Promise<void> {
-  await h.app.tokens.settled()
+  await h.services.tokens.settled()
   h.clock.advance(hourMs)
   await sleep(150)
-  await h.app.tokens.settled()
+  await h.services.tokens.settled()
 }
 
 const store = (h: Harness) => h.secretStore as CachingSecretStore
@@ -165,7 +165,7 @@ t.test('Secrets Manager down or throttling: cached secrets keep tokens flowing, 
       t.ok((h.sm!.callCount() ?? 0) <= intervals, `at most one Secrets Manager call per interval (${h.sm!.callCount()})`)
       const status = store(h).status().find((s) => s.secretId === 'lwa/ads-us')
       t.equal(status?.stale, true, 'status says the value is stale')
-      t.equal(status?.lastError?.reason, 'unavailable')
+      t.equal(status?.lastError?.code, 'unavailable')
       t.equal((await h.app.inject('/readyz')).statusCode, 200, 'still ready: cached secrets serve')
     })
   }
@@ -200,7 +200,7 @@ t.test('steady state: one DescribeSecret per secret per refresh interval, GetSec
     h.clock.advance(300_000)
     for (let j = 0; j < 20; j++) await h.getToken('ads-us', await jwt())
     await store(h).settled()
-    await h.app.tokens.settled()
+    await h.services.tokens.settled()
   }
   t.equal(h.sm?.callCount({ operation: 'GetSecretValue' }), 1, 'the value itself is read once')
   // Secrets are checked when used (a token refresh) and at most once per interval: here each

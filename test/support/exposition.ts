@@ -107,6 +107,6 @@ export async function scrapeBroker(t: Test, options: BuildOptions = {}): Promise
   t.equal((await h.getToken('sp-acme-eu', platform)).statusCode, 502, 'a revoked grant is rejected')
   t.equal((await h.getToken('ads-us', 'not-a-jwt')).statusCode, 401, 'a bad JWT is refused')
   t.equal((await h.app.inject('/healthz')).statusCode, 200)
-  await h.app.tokens.settled()
+  await h.services.tokens.settled()
   return { h, exported: parseExposition(t, await scrapeMetrics(t, h)) }
 }

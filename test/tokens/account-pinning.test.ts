@@ -3,7 +3,7 @@ import { build, fixtures, type Harness } from '../helper.js'
 
 const platform = { claims: { sub: 'system:serviceaccount:platform:all' } }
 const seller = 'lwa/sellers/acme'
-const statusOf = (h: Harness, name: string) => h.app.tokens.status().find((s) => s.credential === name)
+const statusOf = (h: Harness, name: string) => h.services.status.list().find((s) => s.credential === name)
 
 /** The seller secret's history: `older` ends as AWSPREVIOUS, `current` as AWSCURRENT. */
 function history(h: Harness, older: object, current: object): void {

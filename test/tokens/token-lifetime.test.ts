@@ -16,7 +16,7 @@ t.test('min_ttl above LWA\'s lifetime: refused with invalid_request naming the l
   t.equal(h.lwa.callCount(), 1, 'one LWA call learnt the lifetime; the next twenty asked nobody')
   t.equal((await h.getToken('ads-us', jwt, '&min_ttl=1995')).statusCode, 200, 'what the message says works')
   t.equal(h.lwa.callCount(), 1, 'from the cached token')
-  t.equal(h.app.tokens.status().find((s) => s.credential === 'ads-us')?.health, 'healthy', 'a caller\'s impossible min_ttl is not the credential\'s failure')
+  t.equal(h.services.status.list().find((s) => s.credential === 'ads-us')?.health, 'healthy', 'a caller\'s impossible min_ttl is not the credential\'s failure')
 })
 
 t.test('min_ttl above LWA\'s lifetime: a min_ttl just under the lifetime refreshes at most once per few seconds', async (t) => {

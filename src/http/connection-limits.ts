@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { ServerOptions } from 'node:http'
 import type { Socket } from 'node:net'
 import type { BrokerConfig } from '../config/index.js'
-import type { ErrorResponse } from './schemas.js'
+import type { ErrorResponse } from './contract/common.js'
 
 /**
  * How often Node looks for requests past their timeout. Its default (30 s) would let a

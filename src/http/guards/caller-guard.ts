@@ -1,12 +1,8 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Redis } from 'ioredis'
-import { aggregateLimitOf, rateLimitOf, type Authenticator, type CompiledRule, type Principal } from '../auth/index.js'
-import type { Clock } from '../clock.js'
-import type { BrokerConfig } from '../config/index.js'
-import { BrokerError, isBrokerError } from '../errors.js'
-import type { AuditLog } from '../observability/audit.js'
-import type { BrokerEvents } from '../observability/events.js'
+import { aggregateLimitOf, rateLimitOf, type Principal } from '../../auth/index.js'
+import type { Services } from '../../services.js'
+import { BrokerError, isBrokerError } from '../../errors.js'
 import { AddressBudget } from './address-budget.js'
 import { guardedRedisStore } from './rate-limit-store.js'
 
@@ -19,16 +15,8 @@ declare module 'fastify' {
   }
 }
 
-export interface CallerGuardDeps {
-  authenticator: Authenticator
-  policy: readonly CompiledRule[]
-  rateLimit: BrokerConfig['rateLimit']
-  /** Counters shared by all replicas (an ioredis client); absent: per replica. */
-  rateLimitRedis?: unknown
-  audit: AuditLog
-  events: BrokerEvents
-  clock: Clock
-}
+/** What the guard takes from the core. */
+export type CallerGuardDeps = Pick<Services, 'authenticator' | 'policy' | 'audit' | 'metrics' | 'clock' | 'config' | 'rateLimitRedis'>
 
 /**
  * Authenticates the caller of every route in this scope, then rate-limits it: by caller
@@ -48,7 +36,7 @@ const headerCredentials: GuardOptions = { hook: 'onRequest', authorization: (req
 export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps, options: GuardOptions = headerCredentials): Promise<void> {
   app.decorateRequest('principal', undefined)
   app.decorateRequest('authError', undefined)
-  const limits = deps.rateLimit
+  const limits = deps.config.rateLimit
   const windowMs = limits.timeWindowSeconds * 1000
   const verifications = new AddressBudget(limits.verificationsPerAddress, windowMs, limits.trackedCallers, () => deps.clock.now())
   app.addHook(options.hook, async (request: FastifyRequest) => {
@@ -62,7 +50,7 @@ export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps, 
     } catch (err) {
       if (!isBrokerError(err)) throw err
       request.authError = err
-      if (err.code === 'unauthenticated') deps.events.jwtFailure(String(err.logDetail?.reason ?? 'unknown'))
+      if (err.code === 'unauthenticated') deps.metrics.jwtFailure(String(err.logDetail?.reason ?? 'unknown'))
     }
   })
   await app.register(rateLimit, {
@@ -70,7 +58,7 @@ export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps, 
     // The plugin's default of 5,000 keys would evict busy callers' counts at scale.
     cache: limits.trackedCallers,
     // With Redis the limit holds across replicas; if Redis fails, requests pass rather than fail.
-    ...(deps.rateLimitRedis ? { store: guardedRedisStore(deps.rateLimitRedis as Redis), skipOnError: true } : {}),
+    ...(deps.rateLimitRedis ? { store: guardedRedisStore(deps.rateLimitRedis), skipOnError: true } : {}),
     timeWindow: windowMs,
     keyGenerator: callerKey,
     max: (request) => (request.principal ? rateLimitOf(deps.policy, request.principal) ?? limits.max : limits.unauthenticatedMax),

@@ -2,39 +2,18 @@ import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { Type, type Static } from 'typebox'
-import type { ErrorCode } from '../errors.js'
-import type { AuditLog } from '../observability/audit.js'
-import { OnboardingError, type OnboardingFailure } from '../onboarding/failures.js'
-import type { Onboarding } from '../onboarding/onboarding.js'
-import { asBrokerError, logError } from './error-handler.js'
-import { page } from './pages.js'
+import type { Static } from 'typebox'
+import type { ErrorCode } from '../../errors.js'
+import type { AuditLog } from '../../observability/audit.js'
+import { OnboardingError } from '../../onboarding/failures.js'
+import type { Onboarding } from '../../onboarding/onboarding.js'
+import { beginSchema, callbackSchema, openLinkSchema, type CallbackQuery, type LinkParams } from '../contract/onboarding.js'
+import { asBrokerError, logError } from '../error-reply.js'
+import { page } from '../pages.js'
+import { httpStatus } from '../status.js'
 
 const cookieName = 'lwa_broker_onboarding'
 const callbackPath = '/oauth/callback'
-
-export const LinkParams = Type.Object({ link: Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$' }) })
-/** What Amazon's redirect may carry (Ads: code, scope; SP-API: spapi_oauth_code, selling_partner_id; both: state, error). */
-export const CallbackQuery = Type.Object({
-  state: Type.Optional(Type.String({ maxLength: 2048 })),
-  code: Type.Optional(Type.String({ maxLength: 2048 })),
-  spapi_oauth_code: Type.Optional(Type.String({ maxLength: 2048 })),
-  selling_partner_id: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{1,32}$' })),
-  scope: Type.Optional(Type.String({ maxLength: 256 })),
-  error: Type.Optional(Type.String({ maxLength: 256 })),
-  error_description: Type.Optional(Type.String({ maxLength: 2048 })),
-})
-
-/** Each way an onboarding attempt can end without storing anything, as an HTTP status. */
-export const failureStatus: Record<OnboardingFailure, number> = {
-  link_invalid: 410,
-  state_invalid: 400, state_expired: 400, state_reused: 400, other_browser: 400,
-  declined: 400, code_missing: 400, code_rejected: 400, account_unknown: 400,
-  account_mismatch: 403,
-  secret_missing: 409, already_connected: 409,
-  too_many_requests: 429,
-  lwa_unavailable: 503, secret_unavailable: 503, account_unavailable: 503,
-}
 
 export interface OnboardingPagesOptions {
   /** The broker's public URL: the cookie is scoped to its callback path, prefix included. */
@@ -42,6 +21,8 @@ export interface OnboardingPagesOptions {
   /** Page requests per client address per window. */
   rateLimit: { max: number; timeWindowSeconds: number }
 }
+
+type Link = { Params: Static<typeof LinkParams> }
 
 /**
  * The pages a browser sees: the one-time link (a page whose button continues, so a mail
@@ -64,19 +45,19 @@ export function onboardingPages(onboarding: Onboarding, audit: AuditLog, options
     })
     app.setErrorHandler((err, request, reply) => failed(request, reply, audit, err))
 
-    app.get<{ Params: Static<typeof LinkParams> }>('/onboarding/:link', { schema: { params: LinkParams } }, async (request, reply) => {
+    app.get<Link>('/onboarding/:link', { schema: openLinkSchema }, async (request, reply) => {
       const { credential } = onboarding.inspect(request.params.link)
       return page(reply, 200, 'Connect an Amazon account', `You are about to connect an Amazon account to credential ${credential}.`, { button: 'Continue to Amazon' })
     })
 
-    app.post<{ Params: Static<typeof LinkParams> }>('/onboarding/:link', { schema: { params: LinkParams } }, async (request, reply) => {
+    app.post<Link>('/onboarding/:link', { schema: beginSchema }, async (request, reply) => {
       const started = await onboarding.begin(request.params.link)
       audit.onboarding(context(request, started.credential), 'started', browser(request))
       reply.setCookie(cookieName, started.nonce, { path: cookiePath, httpOnly: true, sameSite: 'lax', secure, maxAge: started.maxAgeSeconds })
       return reply.header('cache-control', 'no-store').redirect(started.redirectUrl, 303)
     })
 
-    app.get<{ Querystring: Static<typeof CallbackQuery> }>(callbackPath, { schema: { querystring: CallbackQuery } }, async (request, reply) => {
+    app.get<{ Querystring: Static<typeof CallbackQuery> }>(callbackPath, { schema: callbackSchema }, async (request, reply) => {
       const { credential, account } = await onboarding.complete(request.query, request.cookies[cookieName])
       audit.onboarding(context(request, credential), 'completed', { ...browser(request), account })
       reply.clearCookie(cookieName, { path: cookiePath })
@@ -89,13 +70,13 @@ export function onboardingPages(onboarding: Onboarding, audit: AuditLog, options
 /** Every refusal is a page with its own status and words, and an audit line saying why. */
 function failed(request: FastifyRequest, reply: FastifyReply, audit: AuditLog, err: unknown): FastifyReply {
   if (err instanceof OnboardingError) {
-    audit.onboarding(context(request, err.credential), 'failed', { ...browser(request), reason: err.reason, account: err.account })
-    return page(reply, failureStatus[err.reason], 'Not connected', err.message)
+    audit.onboarding(context(request, err.credential), 'failed', { ...browser(request), reason: err.code, account: err.account })
+    return page(reply, httpStatus[err.code], 'Not connected', err.message)
   }
   const failure = asBrokerError(err)
   logError(request, failure)
   audit.onboarding(context(request, undefined), 'failed', { ...browser(request), reason: failure.code })
-  return page(reply, failure.status, 'Not connected', pageMessages[failure.code] ?? failure.message)
+  return page(reply, httpStatus[failure.code], 'Not connected', pageMessages[failure.code] ?? failure.message)
 }
 
 /** A person reads these pages: plain words instead of a validator's or a bug's text. */

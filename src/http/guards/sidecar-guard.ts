@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { BrokerError } from '../errors.js'
+import { BrokerError } from '../../errors.js'
 
 /** Headers a proxy, CDN or service mesh adds to say who the real client is. */
 const proxyHeaders = new Set([

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { registerAdminRoutes, type AdminRouteDeps } from './admin.js'
-import { guardCallers, type CallerGuardDeps } from './caller-guard.js'
+import type { Services } from '../../services.js'
+import { guardCallers } from '../guards/caller-guard.js'
+import { registerAdminRoutes } from './admin.js'
 import { compatCredential, lwaCompatRoutes, lwaTokenPath } from './lwa-compat.js'
-import { registerTokenRoute, type TokenRouteDeps } from './token.js'
-
-export type CallerRouteDeps = CallerGuardDeps & TokenRouteDeps & AdminRouteDeps
+import { registerTokenRoute } from './token.js'
 
 /**
  * Every route that needs a verified caller, in one scope behind one caller guard, so a
@@ -12,14 +11,14 @@ export type CallerRouteDeps = CallerGuardDeps & TokenRouteDeps & AdminRouteDeps
  * parsing (preValidation) because LWA-style clients put the JWT in `client_secret`; only
  * that route takes it from the body, every other one from the Authorization header alone.
  */
-export function callerRoutes(deps: CallerRouteDeps): FastifyPluginAsync {
+export function callerRoutes(services: Services): FastifyPluginAsync {
   return async (app) => {
-    await guardCallers(app, deps, {
+    await guardCallers(app, services, {
       hook: 'preValidation',
       authorization: (request) => (request.routeOptions.url === lwaTokenPath ? compatCredential(request) : request.headers.authorization),
     })
-    registerTokenRoute(app, deps)
-    registerAdminRoutes(app, deps)
-    await app.register(lwaCompatRoutes(deps))
+    registerTokenRoute(app, services)
+    registerAdminRoutes(app, services)
+    await app.register(lwaCompatRoutes(services))
   }
 }

@@ -1,11 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BrokerError, isBrokerError } from '../errors.js'
-import type { ErrorResponse } from './schemas.js'
+import { httpStatus } from './status.js'
 
 /**
- * Every error leaves as `{error, message, request_id}` with a stable code. Fastify's own
- * client errors (validation, bad content type, too large) become `invalid_request`; anything
- * else is a bug: logged in full, answered as a bare `internal_error`.
+ * Every error of the JSON routes leaves as `{error, message, request_id}` with a stable code.
+ * Fastify's own client errors (validation, bad content type, too large) become
+ * `invalid_request`; anything else is a bug: logged in full, answered as a bare `internal_error`.
  */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(handleError)
@@ -27,13 +27,13 @@ export function handleError(err: FastifyError, request: FastifyRequest, reply: F
  */
 export function asBrokerError(err: unknown): BrokerError {
   if (isBrokerError(err)) return err
-  return fromFastifyError(err as FastifyError)
-}
-
-function fromFastifyError(err: FastifyError): BrokerError {
-  if (err.validation) return new BrokerError('invalid_request', `${err.validationContext ?? 'request'} ${err.validation[0]?.instancePath ?? ''} ${err.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' '))
-  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-    return new BrokerError('invalid_request', err.code ? `request rejected (${err.code})` : 'request rejected')
+  const fastifyError = err as FastifyError
+  if (fastifyError.validation) {
+    const first = fastifyError.validation[0]
+    return new BrokerError('invalid_request', `${fastifyError.validationContext ?? 'request'} ${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}`.replace(/\s+/g, ' '))
+  }
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return new BrokerError('invalid_request', fastifyError.code ? `request rejected (${fastifyError.code})` : 'request rejected')
   }
   return new BrokerError('internal_error', 'internal error', { cause: err })
 }
@@ -42,18 +42,23 @@ function fromFastifyError(err: FastifyError): BrokerError {
 export function logError(request: FastifyRequest, err: BrokerError): void {
   if (err.code === 'internal_error') {
     request.log.error({ err: err.cause ?? err }, 'unhandled error')
-  } else if (err.status >= 500) {
+  } else if (httpStatus[err.code] >= 500) {
     request.log.warn({ error: err.code, ...err.logDetail }, err.message)
   } else if (err.logDetail) {
     request.log.info({ error: err.code, ...err.logDetail }, err.message)
   }
 }
 
+/** The headers every error answer carries, whatever its body's shape. */
+export function errorHeaders(request: FastifyRequest, reply: FastifyReply, err: BrokerError): FastifyReply {
+  if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
+  // Set here too: errors from before routing (frameworkErrors) skip the onSend hook.
+  return reply.header('cache-control', 'no-store').header('x-request-id', request.id)
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: BrokerError): FastifyReply {
   logError(request, err)
-  if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
+  errorHeaders(request, reply, err)
   if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer realm="lwa-broker", error="invalid_token"')
-  const body: ErrorResponse = { error: err.code, message: err.message, request_id: request.id }
-  // Set here too: errors from before routing (frameworkErrors) skip the onSend hook.
-  return reply.code(err.status).header('cache-control', 'no-store').header('x-request-id', request.id).send(body)
+  return reply.code(httpStatus[err.code]).send({ error: err.code, message: err.message, request_id: request.id })
 }

@@ -1,0 +1,67 @@
+import { mayGetCredential, type CompiledRule, type Principal } from './auth/index.js'
+import { BrokerError, isBrokerError } from './errors.js'
+import type { AuditLog } from './observability/audit.js'
+import type { Metrics } from './observability/metrics.js'
+import type { IssuedToken, TokenService } from './tokens/index.js'
+
+/** One request for a token, whatever route or wire shape it came by. */
+export interface TokenRequest {
+  requestId: string
+  /** The verified caller, or undefined with `callerError` saying why there is none. */
+  caller: Principal | undefined
+  callerError: BrokerError | undefined
+  /** Whom a rate limit counted (the caller, or its address): a 429 is audited under it. */
+  callerKey: string
+  credential: string
+  minTtlSeconds: number
+}
+
+export interface ExchangeDeps {
+  policy: readonly CompiledRule[]
+  tokens: TokenService
+  audit: AuditLog
+  metrics: Metrics
+}
+
+/**
+ * The one sequence of checks every token passes on its way out (octo-sts' Exchange): the
+ * caller (already authenticated and rate-limited), then policy, then the token itself; every
+ * outcome audited and counted. The policy check comes before the existence check, so a
+ * caller learns whether a credential exists only for names it would be allowed to use.
+ */
+export class Exchange {
+  constructor(private readonly deps: ExchangeDeps) {}
+
+  async issue(request: TokenRequest): Promise<IssuedToken> {
+    const { credential } = request
+    let allowed = false
+    try {
+      const caller = request.caller
+      if (!caller) throw request.callerError ?? new BrokerError('unauthenticated', 'missing or invalid bearer token')
+      allowed = mayGetCredential(this.deps.policy, caller, credential).allowed
+      if (!allowed) throw new BrokerError('forbidden', `caller ${caller.subject} may not use credential ${credential}`)
+      const token = await this.deps.tokens.getToken(credential, request.minTtlSeconds)
+      this.deps.audit.issued(this.context(request), token)
+      this.deps.metrics.tokensIssued.inc({ credential, outcome: 'issued' })
+      return token
+    } catch (err) {
+      this.refused(request, err, allowed)
+      throw err
+    }
+  }
+
+  private refused(request: TokenRequest, err: unknown, allowed: boolean): void {
+    const code = isBrokerError(err) ? err.code : 'internal_error'
+    const ctx = this.context(request)
+    if (code === 'rate_limited') this.deps.audit.rateLimited(ctx, request.callerKey)
+    else this.deps.audit.denied(ctx, code, isBrokerError(err) && typeof err.logDetail?.reason === 'string' ? err.logDetail.reason : undefined)
+    // A label is a configured name the caller may use: never text the caller chose, and never
+    // a name it was denied (a metric must not tell anyone which names exist).
+    const label = !allowed ? '(denied)' : this.deps.tokens.has(request.credential) ? request.credential : '(unknown)'
+    this.deps.metrics.tokensIssued.inc({ credential: label, outcome: code })
+  }
+
+  private context(request: TokenRequest) {
+    return { requestId: request.requestId, principal: request.caller, credential: request.credential }
+  }
+}

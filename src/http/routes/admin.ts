@@ -1,0 +1,89 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isAdmin, type Principal } from '../../auth/index.js'
+import { BrokerError, isBrokerError } from '../../errors.js'
+import type { Services } from '../../services.js'
+import type { CredentialStatus } from '../../tokens/index.js'
+import {
+  createOnboardingLinkSchema, listCredentialsSchema, refreshCredentialSchema, reloadSecretsSchema,
+  type CredentialParams, type CredentialStatusBody, type OnboardingRequest,
+} from '../contract/admin.js'
+import { auditContext, requireCaller } from '../guards/caller-guard.js'
+
+/**
+ * Operator endpoints for callers whose policy rule says `admin: true`: credential status
+ * (never a secret or token), a forced refresh, a secret reload, onboarding links. Each call
+ * is audited.
+ */
+export function registerAdminRoutes(app: FastifyInstance, services: Services): void {
+  const { tokens, status, audit, onboarding } = services
+  const admin = (action: string, run: (request: FastifyRequest, caller: Principal) => Promise<unknown>) => async (request: FastifyRequest, reply: FastifyReply) => {
+    // Status and one-time onboarding links are nothing for a cache to keep.
+    reply.header('cache-control', 'no-store')
+    const ctx = auditContext(request, knownTarget(request, services))
+    try {
+      const caller = requireCaller(request)
+      if (!isAdmin(services.policy, caller)) throw new BrokerError('forbidden', `caller ${caller.subject} is not an admin`)
+      const result = await run(request, caller)
+      audit.admin(ctx, action, 'allowed')
+      return result
+    } catch (err) {
+      audit.admin(ctx, action, 'denied', isBrokerError(err) ? err.code : 'internal_error')
+      throw err
+    }
+  }
+
+  app.get('/admin/credentials', { schema: listCredentialsSchema }, admin('credentials.list', async () => ({ credentials: status.list().map(toBody) })))
+
+  app.post<{ Params: CredentialParams }>('/admin/credentials/:name/refresh', { schema: refreshCredentialSchema },
+    admin('credentials.refresh', async (request) => {
+      const { name } = request.params as CredentialParams
+      await tokens.forceRefresh(name)
+      return toBody(status.of(name) as CredentialStatus)
+    }))
+
+  app.post('/admin/secrets/reload', { schema: reloadSecretsSchema },
+    admin('secrets.reload', async () => ({ reloaded_secrets: (await tokens.reloadSecrets()).length })))
+
+  if (onboarding) {
+    app.post<{ Body: OnboardingRequest }>('/admin/onboarding', { schema: createOnboardingLinkSchema },
+      admin('onboarding.link', async (request) => {
+        const body = request.body as OnboardingRequest
+        const { url, expiresAtMs } = onboarding.createLink(body.credential, { expectedAccount: body.expected_account, replace: body.replace })
+        return { url, expires_at: new Date(expiresAtMs).toISOString() }
+      }))
+  }
+}
+
+/**
+ * The credential an admin call is about, for the audit line: only a validated name the broker
+ * knows. Request text the route has not validated (a body on a route that takes none) never
+ * reaches the log.
+ */
+function knownTarget(request: FastifyRequest, services: Services): string | undefined {
+  const schema = request.routeOptions.schema
+  const params = schema?.params ? (request.params as { name?: unknown }).name : undefined
+  const body = schema?.body ? (request.body as { credential?: unknown } | undefined)?.credential : undefined
+  const name = params ?? body
+  return typeof name === 'string' && services.tokens.has(name) ? name : undefined
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+const isoOrNull = (ms: number | undefined): string | null => (ms === undefined ? null : iso(ms))
+
+function toBody(s: CredentialStatus): CredentialStatusBody {
+  const error = s.lastError
+  return {
+    credential: s.credential,
+    api: s.api,
+    region: s.region,
+    health: s.health,
+    token_expires_at: isoOrNull(s.tokenExpiresAtMs),
+    last_refresh_at: isoOrNull(s.lastRefreshAtMs),
+    last_used_at: isoOrNull(s.lastUsedAtMs),
+    secret_versions: s.secretVersions ? { app: s.secretVersions.app, grant: s.secretVersions.grant ?? null } : null,
+    secret_stage: s.stage && s.stage.stage !== 'AWSCURRENT' ? { secret: s.stage.secret, stage: s.stage.stage } : null,
+    last_error: error
+      ? { code: error.code, lwa_error: error.lwaError ?? null, at: iso(error.atMs), since: iso(error.sinceMs), retry_at: iso(error.retryAtMs), consecutive_failures: error.consecutive }
+      : null,
+  }
+}

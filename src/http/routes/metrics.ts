@@ -1,0 +1,47 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { Clock } from '../../clock.js'
+import type { Metrics } from '../../observability/metrics.js'
+import { metricsSchema } from '../contract/metrics.js'
+
+/**
+ * Counts every request of the caller listener by route, method and status. The route is
+ * the pattern (`/admin/credentials/:name/refresh`), never the URL a caller chose.
+ */
+export function countRequests(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) })
+    metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000)
+  })
+}
+
+/** GET /metrics, for the ops listener. */
+export function metricsRoute(metrics: Metrics, clock: Clock, cacheMs: number): FastifyPluginAsync {
+  const scrape = cachedScrape(metrics, clock, cacheMs)
+  return async (app) => {
+    app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
+      return reply.header('content-type', metrics.registry.contentType).send(await scrape())
+    })
+  }
+}
+
+/**
+ * The exposition text, rendered at most once per `cacheMs` however many scrapers ask: at
+ * thousands of credentials one render costs tens of milliseconds of the event loop that
+ * serves GET /token. Concurrent scrapes share one render.
+ */
+function cachedScrape(metrics: Metrics, clock: Clock, cacheMs: number): () => Promise<string> {
+  let last: { atMs: number; text: Promise<string> } | undefined
+  return () => {
+    const now = clock.now()
+    if (!last || now - last.atMs >= cacheMs) {
+      const text = metrics.registry.metrics()
+      last = { atMs: now, text }
+      // A failed render is not kept: the next scrape tries again.
+      text.catch(() => {
+        if (last?.text === text) last = undefined
+      })
+    }
+    return last.text
+  }
+}

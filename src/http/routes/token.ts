@@ -1,0 +1,33 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Clock } from '../../clock.js'
+import type { TokenRequest } from '../../exchange.js'
+import type { Services } from '../../services.js'
+import { getTokenSchema, type TokenQuery, type TokenResponse } from '../contract/token.js'
+import { callerKey } from '../guards/caller-guard.js'
+
+/** The exchange's request, from what the caller guard learnt of this HTTP request. */
+export function tokenRequest(request: FastifyRequest, credential: string, minTtlSeconds: number): TokenRequest {
+  return { requestId: request.id, caller: request.principal, callerError: request.authError, callerKey: callerKey(request), credential, minTtlSeconds }
+}
+
+export const secondsLeft = (clock: Clock, expiresAtMs: number): number => Math.floor((expiresAtMs - clock.now()) / 1000)
+
+/** GET /token: the broker's own shape, with the headers the target API wants. */
+export function registerTokenRoute(app: FastifyInstance, services: Services): void {
+  const { exchange, clock, config } = services
+  app.get<{ Querystring: TokenQuery }>('/token', { schema: getTokenSchema }, async (request, reply) => {
+    const { credential, min_ttl: minTtl } = request.query
+    const token = await exchange.issue(tokenRequest(request, credential, minTtl ?? config.tokens.defaultMinTtlSeconds))
+    const body: TokenResponse = {
+      access_token: token.accessToken,
+      token_type: token.tokenType,
+      expires_in: secondsLeft(clock, token.expiresAtMs),
+      expires_at: new Date(token.expiresAtMs).toISOString(),
+      credential,
+      api: token.config.api,
+      region: token.config.region,
+      headers: token.headers,
+    }
+    return reply.header('cache-control', 'no-store').send(body)
+  })
+}

@@ -1,0 +1,130 @@
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { Agent, type Dispatcher } from 'undici'
+import { Authenticator, compilePolicy, type CompiledRule } from './auth/index.js'
+import { ReplayGuard } from './auth/replay-guard.js'
+import { openSharedCache, type SharedCache } from './cache/index.js'
+import { systemClock, type Clock } from './clock.js'
+import { secretIdsOf, type BrokerConfig } from './config/index.js'
+import { Exchange } from './exchange.js'
+import { LwaClient } from './lwa/index.js'
+import { AuditLog } from './observability/audit.js'
+import { createAuditLogger } from './observability/logger.js'
+import { Metrics } from './observability/metrics.js'
+import { Onboarding } from './onboarding/onboarding.js'
+import { Readiness } from './readiness.js'
+import { createSecretStore, type SecretStore } from './secrets/index.js'
+import { SecretSweep } from './secrets/secret-sweep.js'
+import { CredentialStatusView, LocalTokenShare, Refresher, TokenService, TokenSource } from './tokens/index.js'
+
+/** Keep-alive pool for LWA and the Ads API: steady state needs a few sockets; a cold start of many credentials, more. */
+const upstreamPool = { connections: 32, keepAliveTimeout: 30_000 }
+/** Secrets read at once by the background sweep (start-up of many credentials). */
+const sweepConcurrency = 16
+
+/** What the core runs on, each replaceable by a test (a fake clock, a store that misbehaves, a shared Redis). */
+export interface ServiceDeps {
+  logger: Logger
+  clock?: Clock
+  /** Jitter for refresh points and backoff (tests pin it). */
+  random?: () => number
+  /** Instead of the backend `config.secrets` chooses. */
+  secrets?: SecretStore
+  /** For LWA and the Ads API; default: a keep-alive pool. */
+  dispatcher?: Dispatcher
+  /** Where audit events go instead of `config.audit.destination`. */
+  auditLogger?: Logger
+  metrics?: Metrics
+  /** Instead of the Redis `config.cache` opens (replicas in one test process share one). */
+  sharedCache?: SharedCache
+}
+
+/** The broker's core: plain TypeScript, no HTTP. The HTTP shell (src/http) is built on it. */
+export interface Services {
+  config: BrokerConfig
+  logger: Logger
+  clock: Clock
+  metrics: Metrics
+  secrets: SecretStore
+  tokens: TokenService
+  status: CredentialStatusView
+  refresher: Refresher
+  readiness: Readiness
+  authenticator: Authenticator
+  policy: readonly CompiledRule[]
+  audit: AuditLog
+  exchange: Exchange
+  /** Present when onboarding is configured. */
+  onboarding: Onboarding | undefined
+  /** The client @fastify/rate-limit counts through when replicas share Redis. */
+  rateLimitRedis: Redis | undefined
+  /** The timers: readiness, the background refresher, and the prewarm if configured. */
+  start(): void
+  /** Stops the timers and closes what was opened here (never an injected dependency). */
+  close(): Promise<void>
+}
+
+/** The one composition root: main.ts, the demo, the benchmarks and the tests all build the broker here. */
+export async function createServices(config: BrokerConfig, deps: ServiceDeps): Promise<Services> {
+  const { logger } = deps
+  const clock = deps.clock ?? systemClock
+  const metrics = deps.metrics ?? new Metrics()
+  warnAboutUnsafeSettings(config, logger)
+  const secrets = deps.secrets ?? createSecretStore(config.secrets, { clock, logger: logger.child({ component: 'secrets' }), events: metrics })
+  const dispatcher = deps.dispatcher ?? new Agent(upstreamPool)
+  const auditLogger = deps.auditLogger ?? createAuditLogger(config.audit.destination)
+  const shared = deps.sharedCache
+    ?? (config.cache.backend === 'redis' ? await openSharedCache(config.cache, { secrets, clock, logger: logger.child({ component: 'cache' }), metrics }) : undefined)
+  const share = shared?.store ?? new LocalTokenShare()
+  const lwa = new LwaClient({ timeoutMs: config.lwa.timeoutMs, clock, dispatcher })
+  const tokenLogger = logger.child({ component: 'tokens' })
+  const random = deps.random
+  const source = new TokenSource({ config, secrets, lwa, clock, logger: tokenLogger, events: metrics, ...(random ? { random } : {}) })
+  const tokens = new TokenService({ config, secrets, source, share, clock, logger: tokenLogger, events: metrics, ...(random ? { random } : {}) })
+  const sweep = new SecretSweep({ secrets, ids: () => secretIdsOf(config), clock, retryMs: config.secrets.refreshSeconds * 1000, concurrency: sweepConcurrency })
+  const status = new CredentialStatusView({ config, tokens, stageOf: (name) => source.stageOf(name), secretProblem: (id) => sweep.problem(id) })
+  metrics.observe({ now: () => clock.now(), credentials: () => status.list(), secrets: () => secrets.status?.() ?? [] })
+  const authenticator = new Authenticator(config.issuers, {
+    clock,
+    allowInsecureEndpoints: config.allowInsecureEndpoints,
+    replay: new ReplayGuard(config.auth.replayCache.maxEntries, shared?.store),
+    cache: { maxEntries: config.auth.verifiedTokenCache.maxEntries, maxAgeMs: config.auth.verifiedTokenCache.maxAgeSeconds * 1000 },
+  })
+  const readiness = new Readiness({ sweep, authenticator, logger, intervalMs: config.readiness.intervalSeconds * 1000 })
+  const policy = compilePolicy(config.policy)
+  const audit = new AuditLog(auditLogger, { rateLimitWindowMs: config.rateLimit.timeWindowSeconds * 1000, now: () => clock.now() })
+  const onboarding = config.onboarding && new Onboarding({ config, secrets, lwa, clock, tokens, adsDispatcher: dispatcher }, config.onboarding)
+  const refresher = new Refresher(tokens, config)
+  return {
+    config, logger, clock, metrics, secrets, tokens, status, refresher, readiness, authenticator, policy, audit, onboarding,
+    exchange: new Exchange({ policy, tokens, audit, metrics }),
+    rateLimitRedis: shared?.rateLimitRedis,
+    start() {
+      readiness.start()
+      refresher.start()
+      if (config.tokens.prewarm) void refresher.prewarm()
+    },
+    async close() {
+      readiness.stop()
+      refresher.stop()
+      await tokens.settled()
+      audit.flush()
+      await Promise.all([
+        deps.dispatcher ? undefined : dispatcher.close(),
+        deps.secrets ? undefined : secrets.close(),
+        deps.sharedCache ? undefined : shared?.close(),
+        deps.auditLogger ? undefined : new Promise((resolve) => auditLogger.flush(resolve)),
+      ])
+    },
+  }
+}
+
+function warnAboutUnsafeSettings(config: BrokerConfig, logger: Logger): void {
+  if (config.secrets.backend === 'file') {
+    logger.warn({ path: config.secrets.path },
+      'SECRETS BACKEND "file" IS FOR LOCAL USE ONLY: secrets sit in a plain file on disk. Use backend "aws" in production.')
+  }
+  if (config.allowInsecureEndpoints) {
+    logger.warn('INSECURE ENDPOINTS ALLOWED (allowInsecureEndpoints: true): plain http:// to non-loopback hosts may carry tokens, secrets and keys in clear. Never in production.')
+  }
+}

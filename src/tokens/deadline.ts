@@ -1,0 +1,16 @@
+/**
+ * `work`, or `timedOut()`'s error once `ms` have passed: no caller waits on a dead upstream
+ * beyond its deadline, while the work itself goes on (the cache remembers how it ends).
+ */
+export async function withinDeadline<T>(work: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timedOut()), ms)
+  })
+  try {
+    return await Promise.race([work, deadline])
+  } finally {
+    clearTimeout(timer)
+    work.catch(() => {}) // a late failure of the abandoned wait is the cache's to remember, not unhandled
+  }
+}
