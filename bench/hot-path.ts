@@ -4,6 +4,7 @@ import type { Benchmark, BenchContext } from './lib/context.js'
 import { findings } from './lib/findings.js'
 import { world } from './lib/fixture.js'
 import { newMachine, finish, type BenchResult } from './lib/results.js'
+import { baseline } from './lib/baseline.js'
 import { pinLoadGenerator, startServer, type ServerHandle } from './lib/server.js'
 import { round } from './lib/stats.js'
 
@@ -23,9 +24,12 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   pinLoadGenerator()
   const w = await world()
   const broker = await startServer({ kind: 'broker', config: w.config, configPath: w.configPath })
+  const before = baseline()
+  const previous = before ? await startServer({ kind: 'broker', config: w.config, configPath: w.configPath }, before.dir) : undefined
   let bare: ServerHandle | undefined
   try {
     await broker.warm()
+    await previous?.warm()
     const jwt = await w.jwt()
     const sample = await fetchToken(broker.url, jwt, 'ads-us')
     if (sample.status !== 200) throw new Error(`GET /token answered ${sample.status}: ${sample.body}`)
@@ -34,10 +38,13 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     const bareSample = await request(`${bare.url}/token?credential=ads-us`).then(async (r) => r.body.text())
     ctx.log(`  token response ${Buffer.byteLength(sample.body)} bytes; bare route body ${Buffer.byteLength(bareSample)} bytes`)
     const path = '/token?credential=ads-us'
+    const auth = { authorization: `Bearer ${jwt}` }
     const result = await alternate([
       { name: 'bare', options: { url: bare.url, requests: [{ path }], server: bare } },
-      { name: 'broker', options: { url: broker.url, requests: [{ path, headers: { authorization: `Bearer ${jwt}` } }], server: broker } },
+      { name: 'broker', options: { url: broker.url, requests: [{ path, headers: auth }], server: broker } },
+      ...(previous ? [{ name: 'baseline', options: { url: previous.url, requests: [{ path, headers: auth }], server: previous } }] : []),
     ], { rounds, seconds, warmupSeconds: 2, connections, log: ctx.log, profilePrefix: 'hot-path' })
+    const c = result.variants.baseline
     const a = result.variants.bare
     const b = result.variants.broker
     if (!a || !b) throw new Error('missing variant')
@@ -69,6 +76,11 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         { key: 'brokerP50', label: '(b) p50 / p99', value: b.p50Ms, unit: `/ ${b.p99Ms} ms`, kind: 'context' },
         { key: 'rss', label: 'RSS when ready, (a) / (b)', value: round(bare.startup.rss / 2 ** 20, 1), unit: `/ ${round(broker.startup.rss / 2 ** 20, 1)} MB`, kind: 'context' },
         { key: 'serverCpu', label: 'server core busy, (a) / (b)', value: a.serverCpu ?? NaN, unit: `/ ${b.serverCpu ?? '?'}`, kind: 'context' },
+        ...(c && before ? [
+          { key: 'baselineRpsRatio', label: `req/s ratio (c)/(a), (c) the broker at ${before.rev}`, value: round(c.rps / a.rps, 3), unit: '×', kind: 'ratio' as const },
+          { key: 'vsBaselineRps', label: `req/s (b)/(c): this checkout against ${before.rev}`, value: round(b.rps / c.rps, 3), unit: '×', kind: 'ratio' as const },
+          { key: 'vsBaselineCpu', label: `server CPU per request (c)/(b): this checkout's efficiency against ${before.rev}`, value: round((c.cpuUs ?? NaN) / (b.cpuUs ?? NaN), 3), unit: '×', kind: 'ratio' as const },
+        ] : []),
       ],
       notes: [
         ...((a.serverCpu ?? 1) < 0.85
@@ -83,6 +95,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   } finally {
     await bare?.close()
     await broker.close()
+    await previous?.close()
     await w.close()
   }
 }

@@ -1,4 +1,4 @@
-import { createBroker, type Broker } from '../src/broker.js'
+import { createBroker, type Broker } from '../src/http/broker.js'
 import { createSharedCache, type SharedCache } from '../src/cache/index.js'
 import { parseConfig } from '../src/config/index.js'
 import { createLogger } from '../src/observability/logger.js'

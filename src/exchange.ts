@@ -53,8 +53,9 @@ export class Exchange {
   private refused(request: TokenRequest, err: unknown, allowed: boolean): void {
     const code = isBrokerError(err) ? err.code : 'internal_error'
     const ctx = this.context(request)
+    const reason = isBrokerError(err) && typeof err.logDetail?.reason === 'string' ? err.logDetail.reason : undefined
     if (code === 'rate_limited') this.deps.audit.rateLimited(ctx, request.callerKey)
-    else this.deps.audit.denied(ctx, code, isBrokerError(err) && typeof err.logDetail?.reason === 'string' ? err.logDetail.reason : undefined)
+    else this.deps.audit.denied(ctx, code, reason)
     // A label is a configured name the caller may use: never text the caller chose, and never
     // a name it was denied (a metric must not tell anyone which names exist).
     const label = !allowed ? '(denied)' : this.deps.tokens.has(request.credential) ? request.credential : '(unknown)'

@@ -1,4 +1,4 @@
-import { createBroker } from './broker.js'
+import { createBroker } from './http/broker.js'
 import { ConfigError, loadConfig } from './config/index.js'
 import { createLogger } from './observability/logger.js'
 

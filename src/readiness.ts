@@ -99,7 +99,9 @@ export class Readiness {
     if (summary === this.lastLogged) return
     const ready = this.loaded.secrets && this.loaded.issuers
     if (!ready) this.deps.logger.warn({ problems }, `not ready: ${summary}`)
-    else if (summary) this.deps.logger.warn({ problems }, `ready, but some credentials or issuers cannot be used: ${summary}`)
+    else if (summary) {
+      this.deps.logger.warn({ problems }, `ready, but some credentials or issuers cannot be used: ${summary}`)
+    }
     else this.deps.logger.info('ready: secrets and issuer keys are loaded')
     this.lastLogged = summary
   }

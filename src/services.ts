@@ -1,24 +1,21 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { Agent, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import { Authenticator, compilePolicy, type CompiledRule } from './auth/index.js'
 import { ReplayGuard } from './auth/replay-guard.js'
-import { openSharedCache, type SharedCache } from './cache/index.js'
+import type { SharedCache } from './cache/index.js'
 import { systemClock, type Clock } from './clock.js'
 import { secretIdsOf, type BrokerConfig } from './config/index.js'
 import { Exchange } from './exchange.js'
-import { LwaClient } from './lwa/index.js'
 import { AuditLog } from './observability/audit.js'
-import { createAuditLogger } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
 import { Onboarding } from './onboarding/onboarding.js'
 import { Readiness } from './readiness.js'
-import { createSecretStore, type SecretStore } from './secrets/index.js'
+import type { SecretStore } from './secrets/index.js'
 import { SecretSweep } from './secrets/secret-sweep.js'
 import { CredentialStatusView, LocalTokenShare, Refresher, TokenService, TokenSource } from './tokens/index.js'
+import { openUpstreams, type Upstreams } from './upstreams.js'
 
-/** Keep-alive pool for LWA and the Ads API: steady state needs a few sockets; a cold start of many credentials, more. */
-const upstreamPool = { connections: 32, keepAliveTimeout: 30_000 }
 /** Secrets read at once by the background sweep (start-up of many credentials). */
 const sweepConcurrency = 16
 
@@ -70,35 +67,81 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   const clock = deps.clock ?? systemClock
   const metrics = deps.metrics ?? new Metrics()
   warnAboutUnsafeSettings(config, logger)
-  const secrets = deps.secrets ?? createSecretStore(config.secrets, { clock, logger: logger.child({ component: 'secrets' }), events: metrics })
-  const dispatcher = deps.dispatcher ?? new Agent(upstreamPool)
-  const auditLogger = deps.auditLogger ?? createAuditLogger(config.audit.destination)
-  const shared = deps.sharedCache
-    ?? (config.cache.backend === 'redis' ? await openSharedCache(config.cache, { secrets, clock, logger: logger.child({ component: 'cache' }), metrics }) : undefined)
+  const upstreams = await openUpstreams(config, deps, clock, metrics)
+  const { secrets, dispatcher, auditLogger, shared, lwa } = upstreams
+  const { tokens, sweep, status } = createTokenCore(config, deps, clock, metrics, upstreams)
+  const { authenticator, policy } = createAuth(config, clock, shared)
+  const readiness = new Readiness({ sweep, authenticator, logger, intervalMs: config.readiness.intervalSeconds * 1000 })
+  const audit = new AuditLog(auditLogger, {
+    rateLimitWindowMs: config.rateLimit.timeWindowSeconds * 1000,
+    now: () => clock.now(),
+  })
+  const onboarding = config.onboarding
+    && new Onboarding({ config, secrets, lwa, clock, tokens, adsDispatcher: dispatcher }, config.onboarding)
+  const refresher = new Refresher(tokens, config)
+  return {
+    config, logger, clock, metrics, secrets, tokens, status, refresher, readiness, authenticator, policy, audit,
+    onboarding,
+    exchange: new Exchange({ policy, tokens, audit, metrics }),
+    rateLimitRedis: shared?.rateLimitRedis,
+    ...lifecycle(config, deps, upstreams, { readiness, refresher, tokens, audit }),
+  }
+}
+
+function createTokenCore(
+  config: BrokerConfig,
+  deps: ServiceDeps,
+  clock: Clock,
+  metrics: Metrics,
+  upstreams: Upstreams,
+): { tokens: TokenService; sweep: SecretSweep; status: CredentialStatusView } {
+  const { secrets, shared, lwa } = upstreams
   const share = shared?.store ?? new LocalTokenShare()
-  const lwa = new LwaClient({ timeoutMs: config.lwa.timeoutMs, clock, dispatcher })
-  const tokenLogger = logger.child({ component: 'tokens' })
+  const tokenLogger = deps.logger.child({ component: 'tokens' })
   const random = deps.random
-  const source = new TokenSource({ config, secrets, lwa, clock, logger: tokenLogger, events: metrics, ...(random ? { random } : {}) })
-  const tokens = new TokenService({ config, secrets, source, share, clock, logger: tokenLogger, events: metrics, ...(random ? { random } : {}) })
-  const sweep = new SecretSweep({ secrets, ids: () => secretIdsOf(config), clock, retryMs: config.secrets.refreshSeconds * 1000, concurrency: sweepConcurrency })
-  const status = new CredentialStatusView({ config, tokens, stageOf: (name) => source.stageOf(name), secretProblem: (id) => sweep.problem(id) })
+  const source = new TokenSource({
+    config, secrets, lwa, clock, logger: tokenLogger, events: metrics, ...(random ? { random } : {}),
+  })
+  const tokens = new TokenService({
+    config, secrets, source, share, clock, logger: tokenLogger, events: metrics, ...(random ? { random } : {}),
+  })
+  const sweep = new SecretSweep({
+    secrets, ids: () => secretIdsOf(config), clock,
+    retryMs: config.secrets.refreshSeconds * 1000, concurrency: sweepConcurrency,
+  })
+  const status = new CredentialStatusView({
+    config, tokens, stageOf: (name) => source.stageOf(name), secretProblem: (id) => sweep.problem(id),
+  })
   metrics.observe({ now: () => clock.now(), credentials: () => status.list(), secrets: () => secrets.status?.() ?? [] })
+  return { tokens, sweep, status }
+}
+
+function createAuth(
+  config: BrokerConfig,
+  clock: Clock,
+  shared: SharedCache | undefined,
+): { authenticator: Authenticator; policy: readonly CompiledRule[] } {
   const authenticator = new Authenticator(config.issuers, {
     clock,
     allowInsecureEndpoints: config.allowInsecureEndpoints,
     replay: new ReplayGuard(config.auth.replayCache.maxEntries, shared?.store),
-    cache: { maxEntries: config.auth.verifiedTokenCache.maxEntries, maxAgeMs: config.auth.verifiedTokenCache.maxAgeSeconds * 1000 },
+    cache: {
+      maxEntries: config.auth.verifiedTokenCache.maxEntries,
+      maxAgeMs: config.auth.verifiedTokenCache.maxAgeSeconds * 1000,
+    },
   })
-  const readiness = new Readiness({ sweep, authenticator, logger, intervalMs: config.readiness.intervalSeconds * 1000 })
-  const policy = compilePolicy(config.policy)
-  const audit = new AuditLog(auditLogger, { rateLimitWindowMs: config.rateLimit.timeWindowSeconds * 1000, now: () => clock.now() })
-  const onboarding = config.onboarding && new Onboarding({ config, secrets, lwa, clock, tokens, adsDispatcher: dispatcher }, config.onboarding)
-  const refresher = new Refresher(tokens, config)
+  return { authenticator, policy: compilePolicy(config.policy) }
+}
+
+function lifecycle(
+  config: BrokerConfig,
+  deps: ServiceDeps,
+  upstreams: Upstreams,
+  parts: { readiness: Readiness; refresher: Refresher; tokens: TokenService; audit: AuditLog },
+): Pick<Services, 'start' | 'close'> {
+  const { secrets, dispatcher, auditLogger, shared } = upstreams
+  const { readiness, refresher, tokens, audit } = parts
   return {
-    config, logger, clock, metrics, secrets, tokens, status, refresher, readiness, authenticator, policy, audit, onboarding,
-    exchange: new Exchange({ policy, tokens, audit, metrics }),
-    rateLimitRedis: shared?.rateLimitRedis,
     start() {
       readiness.start()
       refresher.start()
@@ -122,9 +165,11 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
 function warnAboutUnsafeSettings(config: BrokerConfig, logger: Logger): void {
   if (config.secrets.backend === 'file') {
     logger.warn({ path: config.secrets.path },
-      'SECRETS BACKEND "file" IS FOR LOCAL USE ONLY: secrets sit in a plain file on disk. Use backend "aws" in production.')
+      'SECRETS BACKEND "file" IS FOR LOCAL USE ONLY: secrets sit in a plain file on disk. Use backend "aws" in '
+        + 'production.')
   }
   if (config.allowInsecureEndpoints) {
-    logger.warn('INSECURE ENDPOINTS ALLOWED (allowInsecureEndpoints: true): plain http:// to non-loopback hosts may carry tokens, secrets and keys in clear. Never in production.')
+    logger.warn('INSECURE ENDPOINTS ALLOWED (allowInsecureEndpoints: true): plain http:// to non-loopback hosts may '
+      + 'carry tokens, secrets and keys in clear. Never in production.')
   }
 }

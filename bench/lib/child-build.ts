@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { benchDir, repoDir } from './results.js'
+import { repoDir } from './results.js'
 
 /**
  * Server children run compiled JavaScript, as production does (`npm run build && npm start`),
@@ -10,15 +10,19 @@ import { benchDir, repoDir } from './results.js'
  * with the project's own tsc into a temporary directory; BENCH_CHILD=tsx runs the sources
  * through tsx instead.
  */
-let built: string | undefined
+const built = new Map<string, string>()
 
-export function childEntry(): { args: string[]; mode: 'compiled' | 'tsx' } {
-  if (process.env.BENCH_CHILD === 'tsx') return { args: ['--import', 'tsx', join(benchDir, 'lib', 'server-child.ts')], mode: 'tsx' }
-  if (!built) {
+/**
+ * The server child of the sources at `root`: this checkout, or a baseline commit's worktree
+ * (bench/lib/baseline.ts) so that two versions of the broker are measured in one run.
+ */
+export function childEntry(root = repoDir): { args: string[]; mode: 'compiled' | 'tsx' } {
+  if (process.env.BENCH_CHILD === 'tsx') return { args: ['--import', 'tsx', join(root, 'bench', 'lib', 'server-child.ts')], mode: 'tsx' }
+  if (!built.has(root)) {
     const out = mkdtempSync(join(tmpdir(), 'lwa-broker-bench-js-'))
     process.once('exit', () => rmSync(out, { recursive: true, force: true }))
     try {
-      execFileSync(process.execPath, [join(repoDir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(benchDir, 'tsconfig.child.json'), '--outDir', out], { cwd: repoDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      execFileSync(process.execPath, [join(repoDir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'bench', 'tsconfig.child.json'), '--outDir', out], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
     } catch (err) {
       // tsc still emits JavaScript when the types do not check (work in progress in src/):
       // benchmark it anyway, and say so; `npm run typecheck` is where type errors are dealt with.
@@ -28,8 +32,9 @@ export function childEntry(): { args: string[]; mode: 'compiled' | 'tsx' } {
     // Bare package names resolve through the project's node_modules; .js files are ES modules.
     symlinkSync(join(repoDir, 'node_modules'), join(out, 'node_modules'), 'dir')
     writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module' }))
-    built = join(out, 'bench', 'lib', 'server-child.js')
-    if (!existsSync(built)) throw new Error(`compiled server child not found at ${built}`)
+    const entry = join(out, 'bench', 'lib', 'server-child.js')
+    if (!existsSync(entry)) throw new Error(`compiled server child not found at ${entry}`)
+    built.set(root, entry)
   }
-  return { args: ['--enable-source-maps', built], mode: 'compiled' }
+  return { args: ['--enable-source-maps', built.get(root) as string], mode: 'compiled' }
 }

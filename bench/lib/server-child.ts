@@ -8,7 +8,7 @@ import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
-import type { Broker } from '../../src/broker.js'
+import type { Broker } from '../../src/http/broker.js'
 import type { BrokerConfig } from '../../src/config/index.js'
 import type { Ablation, ChildReply, ChildRequest, LoggerMode, ServerSpec, StartupTimings, Usage } from './server-protocol.js'
 
@@ -16,7 +16,7 @@ import type { Ablation, ChildReply, ChildRequest, LoggerMode, ServerSpec, Startu
 // process holds Fastify and nothing else (its memory is a baseline too).
 const brokerModules = async () => {
   const [{ createBroker }, { parseConfig }, { createLogger }, { buildApp }, { systemClock }, { Metrics }, { createSecretStore }, { Agent }] = await Promise.all([
-    import('../../src/broker.js'), import('../../src/config/index.js'), import('../../src/observability/logger.js'), import('../../src/http/app.js'),
+    import('../../src/http/broker.js'), import('../../src/config/index.js'), import('../../src/observability/logger.js'), import('../../src/http/app.js'),
     import('../../src/clock.js'), import('../../src/observability/metrics.js'), import('../../src/secrets/index.js'), import('undici'),
   ])
   return { createBroker, parseConfig, createLogger, buildApp, systemClock, Metrics, createSecretStore, Agent }

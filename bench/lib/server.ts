@@ -49,8 +49,9 @@ function profileDir(): string | undefined {
   return dir
 }
 
-export async function startServer(spec: ServerSpec): Promise<ServerHandle> {
-  const entry = childEntry()
+/** `root`: the checkout whose broker to run (default this one; a baseline worktree to compare with). */
+export async function startServer(spec: ServerSpec, root?: string): Promise<ServerHandle> {
+  const entry = childEntry(root)
   const nodeArgs = ['--expose-gc', ...entry.args]
   const pin = hasTaskset()
   const child = pin

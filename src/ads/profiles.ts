@@ -29,14 +29,23 @@ export interface AdsProfilesOptions {
  * `GET /v2/profiles`, sorted and joined. That is what pins an Ads credential to an account:
  * the same advertiser login reaches the same accounts.
  */
-export async function adsAccountOf(options: AdsProfilesOptions, region: Region, accessToken: string, clientId: string): Promise<string | undefined> {
+export async function adsAccountOf(
+  options: AdsProfilesOptions,
+  region: Region,
+  accessToken: string,
+  clientId: string,
+): Promise<string | undefined> {
   const base = options.ads.endpoints[region] ?? defaultAdsUrls[region]
   let text: string
   let status: number
   try {
     const res = await request(`${base.replace(/\/$/, '')}/v2/profiles`, {
       method: 'GET',
-      headers: { authorization: `Bearer ${accessToken}`, 'amazon-advertising-api-clientid': clientId, accept: 'application/json' },
+      headers: {
+        authorization: `Bearer ${accessToken}`,
+        'amazon-advertising-api-clientid': clientId,
+        accept: 'application/json',
+      },
       headersTimeout: options.ads.timeoutMs,
       bodyTimeout: options.ads.timeoutMs,
       ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
@@ -60,6 +69,8 @@ function accountsIn(text: string): string | undefined {
   }
   if (!Array.isArray(profiles)) throw new AdsProfilesError(200, 'the profile list is not a JSON array')
   const ids = new Set<string>()
-  for (const p of profiles as Array<{ accountInfo?: { id?: unknown } }>) if (typeof p?.accountInfo?.id === 'string') ids.add(p.accountInfo.id)
+  for (const p of profiles as Array<{ accountInfo?: { id?: unknown } }>) {
+    if (typeof p?.accountInfo?.id === 'string') ids.add(p.accountInfo.id)
+  }
   return ids.size > 0 ? [...ids].sort().join(',') : undefined
 }

@@ -1,6 +1,5 @@
-import { createHash, createSecretKey, type KeyObject } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { decodeJwt, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { createHash, type KeyObject } from 'node:crypto'
+import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import type { Clock } from '../clock.js'
 import type { IssuerConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
@@ -8,12 +7,11 @@ import { KeysUnavailableError } from './key-fetch.js'
 import { issuerKeys, keyFetchFailureCodes, type IssuerKeys } from './key-sources.js'
 import type { Principal } from './principal.js'
 import { ReplayCacheFullError, type ReplayGuard } from './replay-guard.js'
+import { sharedSecret } from './shared-secret.js'
 import { VerifiedTokenCache } from './verified-cache.js'
 
 /** Real JWTs are well under this; a bigger header is an attack or a mistake, refused before parsing. */
 const maxJwtBytes = 8 * 1024
-/** RFC 7518 §3.2: an HMAC key at least as long as the hash output; HS256 needs 32 bytes. */
-const minSharedSecretBytes = 32
 /** How long callers are told to wait when an issuer's keys cannot be fetched. */
 const keysUnavailableRetrySeconds = 5
 
@@ -48,11 +46,16 @@ export class Authenticator {
     this.verified = new VerifiedTokenCache(options.cache.maxEntries)
     this.issuers = new Map(issuers.map((config) => [config.issuer, {
       config,
-      key: config.sharedSecretFile ? sharedSecret(config, config.sharedSecretFile) : issuerKeys(config, options.allowInsecureEndpoints),
+      key: config.sharedSecretFile
+        ? sharedSecret(config, config.sharedSecretFile)
+        : issuerKeys(config, options.allowInsecureEndpoints),
     }]))
   }
 
-  /** `beforeVerify` runs when the token needs a signature check (not verified before), and may refuse it by throwing. */
+  /**
+   * `beforeVerify` runs when the token needs a signature check (not verified before), and may refuse it by
+   * throwing.
+   */
   async authenticate(authorization: string | undefined, beforeVerify?: () => void): Promise<Principal> {
     const jwt = bearerToken(authorization)
     const now = this.options.clock.now()
@@ -65,7 +68,11 @@ export class Authenticator {
     // A single-use token is never remembered as verified: its second use must fail.
     if (config?.requireJti) return this.once(principal, now)
     const maxAgeMs = principal.issuedAtMs !== undefined && config?.maxTokenAgeSeconds
-    const untilMs = Math.min(principal.expiresAtMs, now + this.options.cache.maxAgeMs, maxAgeMs ? (principal.issuedAtMs as number) + maxAgeMs * 1000 : Infinity)
+    const untilMs = Math.min(
+      principal.expiresAtMs,
+      now + this.options.cache.maxAgeMs,
+      maxAgeMs ? (principal.issuedAtMs as number) + maxAgeMs * 1000 : Infinity,
+    )
     this.verified.set(cacheKey, principal, untilMs)
     return principal
   }
@@ -80,7 +87,8 @@ export class Authenticator {
     } catch (err) {
       if (!(err instanceof ReplayCacheFullError)) throw err
       throw new BrokerError('upstream_unavailable', 'single-use tokens cannot be checked right now', {
-        retryAfterSeconds: keysUnavailableRetrySeconds, logDetail: { reason: 'replay_cache_full', issuer: principal.issuer },
+        retryAfterSeconds: keysUnavailableRetrySeconds,
+        logDetail: { reason: 'replay_cache_full', issuer: principal.issuer },
       })
     }
     throw unauthenticated('jti_replayed', { issuer: principal.issuer })
@@ -125,21 +133,13 @@ export class Authenticator {
       const { payload } = 'getKey' in key
         ? await jwtVerify(jwt, key.getKey as JWTVerifyGetKey, verifyOptions)
         : await jwtVerify(jwt, key, verifyOptions)
-      if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw unauthenticated('invalid_sub', { issuer: config.issuer })
-      // jose checks a future iat only together with maxTokenAge; a token from the future is never fine.
-      if (typeof payload.iat === 'number' && payload.iat * 1000 > now + config.clockToleranceSeconds * 1000) throw unauthenticated('iat_in_future', { issuer: config.issuer })
-      return {
-        issuer: config.issuer,
-        subject: payload.sub,
-        claims: payload,
-        expiresAtMs: (payload.exp as number) * 1000,
-        issuedAtMs: typeof payload.iat === 'number' ? payload.iat * 1000 : undefined,
-      }
+      return principalOf(config, payload, now)
     } catch (err) {
       if (err instanceof BrokerError) throw err
       if (err instanceof KeysUnavailableError || keyFetchFailureCodes.has((err as { code?: string }).code ?? '')) {
         throw new BrokerError('upstream_unavailable', 'the keys to verify this token cannot be fetched right now', {
-          retryAfterSeconds: keysUnavailableRetrySeconds, logDetail: { reason: 'keys_unavailable', issuer: config.issuer, detail: (err as Error).message },
+          retryAfterSeconds: keysUnavailableRetrySeconds,
+          logDetail: { reason: 'keys_unavailable', issuer: config.issuer, detail: (err as Error).message },
         })
       }
       throw unauthenticated(joseReason(err), { issuer: config.issuer })
@@ -159,16 +159,21 @@ export class Authenticator {
   }
 }
 
-function sharedSecret(config: IssuerConfig, file: string): KeyObject {
-  let secret: Buffer
-  try {
-    secret = readFileSync(file)
-  } catch (err) {
-    throw new TypeError(`issuer ${config.issuer}: cannot read sharedSecretFile ${file}: ${(err as NodeJS.ErrnoException).code}`)
+function principalOf(config: IssuerConfig, payload: JWTPayload, now: number): Principal {
+  if (typeof payload.sub !== 'string' || payload.sub.length === 0) {
+    throw unauthenticated('invalid_sub', { issuer: config.issuer })
   }
-  const trimmed = Buffer.from(secret.toString('utf8').trim())
-  if (trimmed.length < minSharedSecretBytes) throw new TypeError(`issuer ${config.issuer}: the shared secret in ${file} is shorter than ${minSharedSecretBytes} bytes`)
-  return createSecretKey(trimmed)
+  // jose checks a future iat only together with maxTokenAge; a token from the future is never fine.
+  if (typeof payload.iat === 'number' && payload.iat * 1000 > now + config.clockToleranceSeconds * 1000) {
+    throw unauthenticated('iat_in_future', { issuer: config.issuer })
+  }
+  return {
+    issuer: config.issuer,
+    subject: payload.sub,
+    claims: payload,
+    expiresAtMs: (payload.exp as number) * 1000,
+    issuedAtMs: typeof payload.iat === 'number' ? payload.iat * 1000 : undefined,
+  }
 }
 
 function bearerToken(authorization: string | undefined): string {
@@ -182,7 +187,9 @@ function bearerToken(authorization: string | undefined): string {
 /** jose's error codes name the failed check; claim failures also name the claim. */
 function joseReason(err: unknown): string {
   // JWTExpired carries the claim too: `exp`, or `iat` when the token is older than maxTokenAge.
-  if (err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTExpired) return `${err.code}:${err.claim}:${err.reason}`
+  if (err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTExpired) {
+    return `${err.code}:${err.claim}:${err.reason}`
+  }
   if (err instanceof joseErrors.JOSEError) return err.code
   return 'verification_failed'
 }

@@ -4,7 +4,9 @@
  * subjects and credential names never need them, and less syntax is less to get wrong.
  */
 export function compileGlob(glob: string): RegExp {
-  const body = [...glob].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&'))).join('')
+  const body = [...glob]
+    .map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&')))
+    .join('')
   return new RegExp(`^${body}$`, 's')
 }
 

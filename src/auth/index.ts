@@ -1,5 +1,13 @@
 export { Authenticator, unauthenticated, type AuthenticatorOptions } from './authenticator.js'
-export { compilePolicy, mayGetCredential, isAdmin, rateLimitOf, aggregateLimitOf, type CompiledRule, type PolicyDecision } from './policy.js'
+export {
+  compilePolicy,
+  mayGetCredential,
+  isAdmin,
+  rateLimitOf,
+  aggregateLimitOf,
+  type CompiledRule,
+  type PolicyDecision,
+} from './policy.js'
 export { compileGlob, globMatcher } from './glob.js'
 export { KeysUnavailableError } from './key-fetch.js'
 export type { Principal } from './principal.js'

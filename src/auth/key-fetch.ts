@@ -19,7 +19,10 @@ export class KeysUnavailableError extends Error {
 }
 
 /** GETs a JSON document with a timeout and a size cap; no redirects are followed. */
-export async function fetchKeyDocument(url: string, options: KeyFetchOptions): Promise<{ status: number; body: Uint8Array }> {
+export async function fetchKeyDocument(
+  url: string,
+  options: KeyFetchOptions,
+): Promise<{ status: number; body: Uint8Array }> {
   try {
     const res = await request(url, {
       method: 'GET',

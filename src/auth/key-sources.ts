@@ -72,13 +72,55 @@ function fileKeys(config: IssuerConfig, file: string): IssuerKeys {
  * cacheMaxAge. The URL is resolved once; a failed discovery is retried after the cooldown.
  */
 function remoteKeys(config: IssuerConfig, locate: () => Promise<URL>, fetchOptions: KeyFetchOptions): IssuerKeys {
+  const { cooldownMs } = config.jwks
+  const resolveSet = remoteSetResolver(config, locate, fetchOptions)
+  // jose remembers successful fetches only; a failed one is remembered here, so callers
+  // claiming this issuer cannot make the broker hammer a key endpoint that is down.
+  let fetchFailedAt = 0
+  const guarded = async <T>(use: (set: RemoteSet) => Promise<T>): Promise<T> => {
+    if (Date.now() - fetchFailedAt < cooldownMs) {
+      throw new KeysUnavailableError(`keys of ${config.issuer} are unavailable (cooling down after a failed fetch)`)
+    }
+    try {
+      return await use(await resolveSet())
+    } catch (err) {
+      if (err instanceof KeysUnavailableError || keyFetchFailureCodes.has((err as { code?: string }).code ?? '')) {
+        fetchFailedAt = Date.now()
+      }
+      throw err
+    }
+  }
+  return {
+    getKey: (header, token) => guarded((set) => set(header, token)),
+    // The readiness timer too waits out the cooldown: an issuer that is down is asked once per cooldown, whoever
+    // asks.
+    warm: () => guarded(async (set) => {
+      await set.reload()
+    }),
+  }
+}
+
+type RemoteSet = ReturnType<typeof createRemoteJWKSet>
+
+function remoteSetResolver(
+  config: IssuerConfig,
+  locate: () => Promise<URL>,
+  fetchOptions: KeyFetchOptions,
+): () => Promise<RemoteSet> {
   const { cooldownMs, cacheMaxAgeMs, timeoutMs } = config.jwks
-  let set: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined
+  let set: Promise<RemoteSet> | undefined
   let failedAt = 0
-  const resolveSet = (): Promise<ReturnType<typeof createRemoteJWKSet>> => {
-    if (!set && Date.now() - failedAt < cooldownMs) throw new KeysUnavailableError(`keys of ${config.issuer} are unavailable (cooling down)`)
+  return (): Promise<RemoteSet> => {
+    if (!set && Date.now() - failedAt < cooldownMs) {
+      throw new KeysUnavailableError(`keys of ${config.issuer} are unavailable (cooling down)`)
+    }
     set ??= locate().then(
-      (url) => createRemoteJWKSet(url, { timeoutDuration: timeoutMs, cooldownDuration: cooldownMs, cacheMaxAge: cacheMaxAgeMs, [customFetch]: joseFetch(fetchOptions) }),
+      (url) => createRemoteJWKSet(url, {
+        timeoutDuration: timeoutMs,
+        cooldownDuration: cooldownMs,
+        cacheMaxAge: cacheMaxAgeMs,
+        [customFetch]: joseFetch(fetchOptions),
+      }),
       (err: unknown) => {
         set = undefined
         failedAt = Date.now()
@@ -87,37 +129,26 @@ function remoteKeys(config: IssuerConfig, locate: () => Promise<URL>, fetchOptio
     )
     return set
   }
-  // jose remembers successful fetches only; a failed one is remembered here, so callers
-  // claiming this issuer cannot make the broker hammer a key endpoint that is down.
-  let fetchFailedAt = 0
-  const guarded = async <T>(use: (set: ReturnType<typeof createRemoteJWKSet>) => Promise<T>): Promise<T> => {
-    if (Date.now() - fetchFailedAt < cooldownMs) throw new KeysUnavailableError(`keys of ${config.issuer} are unavailable (cooling down after a failed fetch)`)
-    try {
-      return await use(await resolveSet())
-    } catch (err) {
-      if (err instanceof KeysUnavailableError || keyFetchFailureCodes.has((err as { code?: string }).code ?? '')) fetchFailedAt = Date.now()
-      throw err
-    }
-  }
-  return {
-    getKey: (header, token) => guarded((set) => set(header, token)),
-    // The readiness timer too waits out the cooldown: an issuer that is down is asked once per cooldown, whoever asks.
-    warm: () => guarded(async (set) => {
-      await set.reload()
-    }),
-  }
 }
 
 /** jose's codes for a key set that could not be fetched or read. */
 export const keyFetchFailureCodes = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID'])
 
 /** OIDC discovery: the document must name this very issuer (OpenID Connect Discovery §4.3). */
-async function discoverJwksUri(config: IssuerConfig, fetchOptions: KeyFetchOptions, allowInsecure: boolean): Promise<URL> {
+async function discoverJwksUri(
+  config: IssuerConfig,
+  fetchOptions: KeyFetchOptions,
+  allowInsecure: boolean,
+): Promise<URL> {
   const url = `${config.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`
   const doc = await fetchJson(url, fetchOptions) as { issuer?: unknown; jwks_uri?: unknown }
   if (doc.issuer !== config.issuer) throw new KeysUnavailableError(`${url} names another issuer`)
-  if (typeof doc.jwks_uri !== 'string' || !/^https?:\/\//.test(doc.jwks_uri)) throw new KeysUnavailableError(`${url} has no usable jwks_uri`)
-  if (!isAcceptableUrl(doc.jwks_uri, allowInsecure)) throw new KeysUnavailableError(`${url} names a plain http:// jwks_uri on a host that is not loopback`)
+  if (typeof doc.jwks_uri !== 'string' || !/^https?:\/\//.test(doc.jwks_uri)) {
+    throw new KeysUnavailableError(`${url} has no usable jwks_uri`)
+  }
+  if (!isAcceptableUrl(doc.jwks_uri, allowInsecure)) {
+    throw new KeysUnavailableError(`${url} names a plain http:// jwks_uri on a host that is not loopback`)
+  }
   return new URL(doc.jwks_uri)
 }
 

@@ -51,7 +51,11 @@ export type PolicyDecision = { allowed: true; rule: number } | { allowed: false 
  * May this caller have this credential? Pure: default deny; the first rule that applies to
  * the caller (issuer, subject, claims) and whose credential globs match allows it.
  */
-export function mayGetCredential(policy: readonly CompiledRule[], principal: Principal, credential: string): PolicyDecision {
+export function mayGetCredential(
+  policy: readonly CompiledRule[],
+  principal: Principal,
+  credential: string,
+): PolicyDecision {
   const rule = policy.find((r) => appliesTo(r, principal) && r.credentials(credential))
   return rule ? { allowed: true, rule: rule.index } : { allowed: false }
 }
@@ -67,8 +71,13 @@ export function rateLimitOf(policy: readonly CompiledRule[], principal: Principa
 }
 
 /** The budget all callers of one rule share, from the first rule that applies to the caller and sets one. */
-export function aggregateLimitOf(policy: readonly CompiledRule[], principal: Principal): { rule: number; max: number } | undefined {
-  for (const r of policy) if (r.aggregateMax !== undefined && appliesTo(r, principal)) return { rule: r.index, max: r.aggregateMax }
+export function aggregateLimitOf(
+  policy: readonly CompiledRule[],
+  principal: Principal,
+): { rule: number; max: number } | undefined {
+  for (const r of policy) {
+    if (r.aggregateMax !== undefined && appliesTo(r, principal)) return { rule: r.index, max: r.aggregateMax }
+  }
   return undefined
 }
 
@@ -82,7 +91,9 @@ function appliesTo(rule: CompiledRule, principal: Principal): boolean {
 function claimMatches(claims: Readonly<Record<string, unknown>>, matcher: ClaimMatcher): boolean {
   let value: unknown = claims
   for (const key of matcher.path) {
-    value = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined
+    value = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key)
+      ? (value as Record<string, unknown>)[key]
+      : undefined
   }
   const candidates = Array.isArray(value) ? value : [value]
   return candidates.some((v) => ['string', 'number', 'boolean'].includes(typeof v) && matcher.matches(String(v)))

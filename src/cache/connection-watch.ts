@@ -62,9 +62,11 @@ export class ConnectionWatch {
     if (next === this.state || (this.state === undefined && next === 'down' && this.lastError === undefined)) return
     this.state = next
     if (next === 'up') {
-      this.logger.info({ sharedCache: 'up' }, 'shared cache (Redis) reachable: tokens, refresh locks and rate limits are shared with the other replicas')
+      this.logger.info({ sharedCache: 'up' }, 'shared cache (Redis) reachable: tokens, refresh locks and rate limits '
+        + 'are shared with the other replicas')
     } else {
-      this.logger.warn({ sharedCache: 'down', error: this.lastError }, 'shared cache (Redis) unreachable: serving from this replica alone (own tokens, own rate limits) until it returns')
+      this.logger.warn({ sharedCache: 'down', error: this.lastError }, 'shared cache (Redis) unreachable: serving from '
+        + 'this replica alone (own tokens, own rate limits) until it returns')
     }
   }
 }

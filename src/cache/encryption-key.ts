@@ -16,16 +16,25 @@ export async function loadEncryptionKey(cache: BrokerConfig['cache'], secrets: S
     const bytes = await readFile(cache.encryptionKeyFile)
     const key = bytes.length === encryptionKeyBytes ? bytes : decodeBase64(bytes.toString('utf8').trim())
     if (key?.length !== encryptionKeyBytes) {
-      throw new Error(`cache.encryptionKeyFile ${cache.encryptionKeyFile}: must hold ${encryptionKeyBytes} bytes, raw or base64 (e.g. openssl rand -base64 32)`)
+      throw new Error(`cache.encryptionKeyFile ${cache.encryptionKeyFile}: must hold ${encryptionKeyBytes} bytes, `
+        + 'raw or base64 (e.g. openssl rand -base64 32)')
     }
     return key
   }
   if (cache.encryptionKeySecret !== undefined) {
     const id = cache.encryptionKeySecret
     const field = (await secrets.get(id)).fields.key
-    if (typeof field !== 'string') throw new SecretError('missing_field', id, 'has no string field "key" (the base64 token encryption key)', { field: 'key' })
+    if (typeof field !== 'string') {
+      throw new SecretError('missing_field', id, 'has no string field "key" (the base64 token encryption key)', {
+        field: 'key',
+      })
+    }
     const key = decodeBase64(field.trim())
-    if (key?.length !== encryptionKeyBytes) throw new SecretError('malformed', id, `field "key" must be ${encryptionKeyBytes} bytes in base64`, { field: 'key' })
+    if (key?.length !== encryptionKeyBytes) {
+      throw new SecretError('malformed', id, `field "key" must be ${encryptionKeyBytes} bytes in base64`, {
+        field: 'key',
+      })
+    }
     return key
   }
   throw new TypeError('cache.encryptionKeyFile or cache.encryptionKeySecret is required with the Redis cache')

@@ -28,7 +28,10 @@ export class PeerSigner {
     return `${this.mac(payload)}.${payload}`
   }
 
-  /** The message and its sender; undefined for anything unsigned, forged, stale, replayed or unknown to this version. */
+  /**
+   * The message and its sender; undefined for anything unsigned, forged, stale, replayed or unknown to this
+   * version.
+   */
   decode(text: string): { from: string; message: PeerMessage } | undefined {
     const dot = text.indexOf('.')
     const payload = text.slice(dot + 1)

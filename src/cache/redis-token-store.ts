@@ -95,7 +95,9 @@ export class RedisTokenStore implements SharedTokenStore {
     const fence = randomBytes(16).toString('base64url')
     // Never read here: nothing to compare with, so no reason to refuse.
     const seenAtMs = this.seen.get(credential) ?? Number.MAX_SAFE_INTEGER
-    const taken = await this.commands.lwaLockUnlessNewer(lockKey(credential), tokenKey(credential), fence, Math.ceil(ttlMs), seenAtMs, this.options.maxLockTtlMs)
+    const taken = await this.commands.lwaLockUnlessNewer(
+      lockKey(credential), tokenKey(credential), fence, Math.ceil(ttlMs), seenAtMs, this.options.maxLockTtlMs,
+    )
     if (taken !== 1) return undefined
     return async () => {
       await this.commands.lwaReleaseIfOwner(lockKey(credential), fence)
@@ -106,7 +108,9 @@ export class RedisTokenStore implements SharedTokenStore {
   async waitFor(credential: string, newerThanMs: number, timeoutMs: number): Promise<BrokerToken | undefined> {
     const deadline = performance.now() + timeoutMs * waitBudgetShare
     for (;;) {
-      const [stored, locked] = await this.commands.lwaPeek(tokenKey(credential), lockKey(credential), this.options.maxLockTtlMs)
+      const [stored, locked] = await this.commands.lwaPeek(
+        tokenKey(credential), lockKey(credential), this.options.maxLockTtlMs,
+      )
       const token = stored ? this.open(credential, stored) : undefined
       this.seen.set(credential, token?.obtainedAtMs ?? 0)
       if (token && token.obtainedAtMs > newerThanMs) return token
@@ -136,7 +140,8 @@ export class RedisTokenStore implements SharedTokenStore {
   /** Closes both connections (quit, or cut if Redis is away). */
   async close(): Promise<void> {
     this.waiters.wakeAll()
-    await Promise.all([this.options.commands, this.options.subscriber].map((client) => client.quit().catch(() => client.disconnect())))
+    await Promise.all([this.options.commands, this.options.subscriber]
+      .map((client) => client.quit().catch(() => client.disconnect())))
   }
 
   private setListening(subscribed: boolean): void {

@@ -59,7 +59,14 @@ return { redis.call('GET', KEYS[1]), locked }
 /** The commands client with the broker's scripts (EVALSHA, loaded on first use). */
 export interface ScriptedRedis extends Redis {
   lwaPutNewer(tokenKey: string, obtainedAtMs: number, value: string, ttlMs: number): Promise<number>
-  lwaLockUnlessNewer(lockKey: string, tokenKey: string, fence: string, ttlMs: number, seenAtMs: number, maxTtlMs: number): Promise<number>
+  lwaLockUnlessNewer(
+    lockKey: string,
+    tokenKey: string,
+    fence: string,
+    ttlMs: number,
+    seenAtMs: number,
+    maxTtlMs: number,
+  ): Promise<number>
   lwaReleaseIfOwner(lockKey: string, fence: string): Promise<number>
   lwaPeek(tokenKey: string, lockKey: string, maxTtlMs: number): Promise<[string | null | false, number]>
 }

@@ -36,8 +36,13 @@ export interface SharedCacheOptions {
 export function createSharedCache(options: SharedCacheOptions): SharedCache {
   const { commands, subscriber } = createRedisClients(options.url, options.keyPrefix)
   const store: RedisTokenStore = new RedisTokenStore({
-    commands, subscriber, channel: `${options.keyPrefix}events`, cipher: new TokenCipher(options.key), clock: options.clock,
-    signer: new PeerSigner(options.key, () => options.clock.now()), maxLockTtlMs: sharedLockTtlMs,
+    commands,
+    subscriber,
+    channel: `${options.keyPrefix}events`,
+    cipher: new TokenCipher(options.key),
+    clock: options.clock,
+    signer: new PeerSigner(options.key, () => options.clock.now()),
+    maxLockTtlMs: sharedLockTtlMs,
     onListening: () => watch.recheck(),
   })
   // Up means tokens and locks can be shared and peer events heard: both connections, and the subscription.
@@ -60,10 +65,20 @@ export function createSharedCache(options: SharedCacheOptions): SharedCache {
  * secret, both connections, and a short wait for them. Redis being down does not stop
  * start-up: the broker serves alone until it comes.
  */
-export async function openSharedCache(cache: BrokerConfig['cache'], deps: { secrets: SecretStore; clock: Clock; logger: Logger; metrics: Metrics }): Promise<SharedCache> {
+export async function openSharedCache(
+  cache: BrokerConfig['cache'],
+  deps: { secrets: SecretStore; clock: Clock; logger: Logger; metrics: Metrics },
+): Promise<SharedCache> {
   if (cache.url === undefined) throw new TypeError('cache.url is required when cache.backend is "redis"')
   const key = await loadEncryptionKey(cache, deps.secrets)
-  const shared = createSharedCache({ url: cache.url, keyPrefix: cache.keyPrefix, key, clock: deps.clock, logger: deps.logger, metrics: deps.metrics })
+  const shared = createSharedCache({
+    url: cache.url,
+    keyPrefix: cache.keyPrefix,
+    key,
+    clock: deps.clock,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  })
   await shared.ready()
   return shared
 }

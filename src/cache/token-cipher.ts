@@ -18,7 +18,9 @@ export class TokenCipher {
   private readonly key: Buffer
 
   constructor(key: Buffer) {
-    if (key.length !== encryptionKeyBytes) throw new TypeError(`the token encryption key must be ${encryptionKeyBytes} bytes, not ${key.length}`)
+    if (key.length !== encryptionKeyBytes) {
+      throw new TypeError(`the token encryption key must be ${encryptionKeyBytes} bytes, not ${key.length}`)
+    }
     this.key = Buffer.from(key)
   }
 
@@ -28,9 +30,14 @@ export class TokenCipher {
     const cipher = createCipheriv(algorithm, this.key, iv, { authTagLength: tagBytes })
     cipher.setAAD(Buffer.from(credential, 'utf8'))
     const { accessToken, tokenType, obtainedAtMs, expiresAtMs, clientId, secretVersions } = token
-    const plain = Buffer.from(JSON.stringify({ accessToken, tokenType, obtainedAtMs, expiresAtMs, clientId, secretVersions }), 'utf8')
+    const plain = Buffer.from(
+      JSON.stringify({ accessToken, tokenType, obtainedAtMs, expiresAtMs, clientId, secretVersions }),
+      'utf8',
+    )
     const sealed = Buffer.concat([cipher.update(plain), cipher.final()])
-    return [formatTag, iv, cipher.getAuthTag(), sealed].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.')
+    return [formatTag, iv, cipher.getAuthTag(), sealed]
+      .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
+      .join('.')
   }
 
   /** The token sealed for `credential`; throws TokenSealError if the key, credential or bytes do not match. */

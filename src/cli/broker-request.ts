@@ -50,7 +50,9 @@ export async function brokerGet(url: URL, jwt: string): Promise<BrokerAnswer> {
     const code = errorCode(err)
     const reason = (code && reasons[code]) ?? (err instanceof Error ? err.message : String(err))
     // origin + path only: a query or user:password in the URL stays out of the message.
-    throw new CliFailure(`cannot reach the broker at ${url.origin}${url.pathname}: ${reason}${code ? ` (${code})` : ''}`)
+    throw new CliFailure(
+      `cannot reach the broker at ${url.origin}${url.pathname}: ${reason}${code ? ` (${code})` : ''}`,
+    )
   } finally {
     await dispatcher.close()
   }

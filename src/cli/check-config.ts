@@ -6,7 +6,9 @@ import { exitCode, parseOrUsage, printable, UsageError, type Command, type Io } 
 
 const defaultConfigPath = './broker.yaml'
 /** The variables loadConfig lets override the file; named in the summary when set. */
-const overrideVariables = ['LWA_BROKER_HOST', 'LWA_BROKER_PORT', 'LWA_BROKER_OPS_HOST', 'LWA_BROKER_OPS_PORT', 'LWA_BROKER_LOG_LEVEL'] as const
+const overrideVariables = [
+  'LWA_BROKER_HOST', 'LWA_BROKER_PORT', 'LWA_BROKER_OPS_HOST', 'LWA_BROKER_OPS_PORT', 'LWA_BROKER_LOG_LEVEL',
+] as const
 
 export interface CheckResult {
   ok: boolean

@@ -20,7 +20,11 @@ export function summarizeConfig(config: BrokerConfig): ConfigSummary {
     mode: config.mode,
     listen: `${config.listen.host}:${config.listen.port}`,
     secrets: { backend: config.secrets.backend, where: secretsWhere(config.secrets) },
-    issuers: config.issuers.map((issuer) => ({ issuer: issuer.issuer, keySource: keySource(issuer), algorithms: [...issuer.algorithms] })),
+    issuers: config.issuers.map((issuer) => ({
+      issuer: issuer.issuer,
+      keySource: keySource(issuer),
+      algorithms: [...issuer.algorithms],
+    })),
     credentials: { total: Object.keys(config.credentials).length, byApi },
     policy: { rules: config.policy.length, adminRules: config.policy.filter((rule) => rule.admin).length },
   }
@@ -38,7 +42,8 @@ export function formatSummary(file: string, summary: ConfigSummary, overrides: s
     `issuers: ${issuers.length}`,
     ...issuers.map((i) => `  - ${printable(i.issuer)}: keys from ${i.keySource}; ${i.algorithms.join(', ')}`),
     `credentials: ${credentials.total}${apis ? ` (${apis})` : ''}`,
-    `policy: ${policy.rules} rule${policy.rules === 1 ? '' : 's'}${policy.adminRules > 0 ? ` (${policy.adminRules} admin)` : ''}`,
+    `policy: ${policy.rules} rule${policy.rules === 1 ? '' : 's'}`
+      + `${policy.adminRules > 0 ? ` (${policy.adminRules} admin)` : ''}`,
   ]
 }
 

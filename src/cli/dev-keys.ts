@@ -19,21 +19,30 @@ const rsaModulusBits = 2048
 const keyTypes: Record<SigningAlg, { types: string[]; curve?: string }> = {
   RS256: { types: ['rsa'] }, RS384: { types: ['rsa'] }, RS512: { types: ['rsa'] },
   PS256: { types: ['rsa', 'rsa-pss'] }, PS384: { types: ['rsa', 'rsa-pss'] }, PS512: { types: ['rsa', 'rsa-pss'] },
-  ES256: { types: ['ec'], curve: 'prime256v1' }, ES384: { types: ['ec'], curve: 'secp384r1' }, ES512: { types: ['ec'], curve: 'secp521r1' },
+  ES256: { types: ['ec'], curve: 'prime256v1' }, ES384: { types: ['ec'], curve: 'secp384r1' },
+  ES512: { types: ['ec'], curve: 'secp521r1' },
   EdDSA: { types: ['ed25519'] },
 }
 
 /** `none` and HS* are refused by name: a dev key is asymmetric, and the broker never accepts `none`. */
 export function signingAlg(name: string): SigningAlg {
   if (name.toLowerCase() === 'none' || (hmacAlgorithms as readonly string[]).includes(name.toUpperCase())) {
-    throw new UsageError(`--alg ${name} is refused: mint-jwt signs only with asymmetric keys (${jwsAlgorithms.join(', ')})`)
+    throw new UsageError(
+      `--alg ${name} is refused: mint-jwt signs only with asymmetric keys (${jwsAlgorithms.join(', ')})`,
+    )
   }
-  if (!(jwsAlgorithms as readonly string[]).includes(name)) throw new UsageError(`--alg must be one of: ${jwsAlgorithms.join(', ')}`)
+  if (!(jwsAlgorithms as readonly string[]).includes(name)) {
+    throw new UsageError(`--alg must be one of: ${jwsAlgorithms.join(', ')}`)
+  }
   return name as SigningAlg
 }
 
 /** A PKCS#8 PEM or private JWK file; the algorithm and kid default to what the key itself says. */
-export async function loadSigningKey(path: string, alg: SigningAlg | undefined, kid: string | undefined): Promise<SigningKey> {
+export async function loadSigningKey(
+  path: string,
+  alg: SigningAlg | undefined,
+  kid: string | undefined,
+): Promise<SigningKey> {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -45,7 +54,9 @@ export async function loadSigningKey(path: string, alg: SigningAlg | undefined, 
   if (!key) throw new CliFailure(`--key ${path} is not a private key (a PKCS#8 PEM or a private JWK)`)
   const chosen = alg ?? (typeof jwk?.alg === 'string' ? signingAlg(jwk.alg) : jwsAlgorithms.find((a) => fits(a, key)))
   if (!chosen || !fits(chosen, key)) {
-    throw new CliFailure(`--key ${path} (${key.asymmetricKeyType ?? 'unknown'} key) cannot sign ${chosen ?? 'any allowed algorithm'}`)
+    throw new CliFailure(
+      `--key ${path} (${key.asymmetricKeyType ?? 'unknown'} key) cannot sign ${chosen ?? 'any allowed algorithm'}`,
+    )
   }
   return { key, alg: chosen, kid: kid ?? (typeof jwk?.kid === 'string' ? jwk.kid : await thumbprint(key)) }
 }
@@ -54,10 +65,15 @@ export async function loadSigningKey(path: string, alg: SigningAlg | undefined, 
  * Writes PREFIX.key.pem (0600) and PREFIX.jwks.json. The kid is the key's RFC 7638
  * thumbprint, so mint-jwt finds the same kid from the PEM alone. Never overwrites a key.
  */
-export async function writeDevKeyPair(prefix: string, alg: SigningAlg): Promise<{ keyPath: string; jwksPath: string; kid: string }> {
+export async function writeDevKeyPair(
+  prefix: string,
+  alg: SigningAlg,
+): Promise<{ keyPath: string; jwksPath: string; kid: string }> {
   const keyPath = `${prefix}.key.pem`
   const jwksPath = `${prefix}.jwks.json`
-  for (const path of [keyPath, jwksPath]) if (existsSync(path)) throw new CliFailure(`${path} already exists; not overwriting it`)
+  for (const path of [keyPath, jwksPath]) {
+    if (existsSync(path)) throw new CliFailure(`${path} already exists; not overwriting it`)
+  }
   const { privateKey, publicKey } = generate(alg)
   const kid = await thumbprint(privateKey)
   const jwks = { keys: [{ ...(publicKey.export({ format: 'jwk' }) as JWK), kid, alg, use: 'sig' }] }
@@ -72,7 +88,8 @@ export async function writeDevKeyPair(prefix: string, alg: SigningAlg): Promise<
 
 function fits(alg: SigningAlg, key: KeyObject): boolean {
   const want = keyTypes[alg]
-  return want.types.includes(key.asymmetricKeyType ?? '') && (!want.curve || key.asymmetricKeyDetails?.namedCurve === want.curve)
+  return want.types.includes(key.asymmetricKeyType ?? '')
+    && (!want.curve || key.asymmetricKeyDetails?.namedCurve === want.curve)
 }
 
 function generate(alg: SigningAlg): { privateKey: KeyObject; publicKey: KeyObject } {
@@ -100,4 +117,5 @@ function parseJwk(text: string): JsonWebKey | undefined {
   }
 }
 
-const thumbprint = (key: KeyObject): Promise<string> => calculateJwkThumbprint(createPublicKey(key).export({ format: 'jwk' }) as JWK)
+const thumbprint = (key: KeyObject): Promise<string> =>
+  calculateJwkThumbprint(createPublicKey(key).export({ format: 'jwk' }) as JWK)

@@ -33,13 +33,16 @@ Only asymmetric algorithms: none and HS* are refused.`,
     const { values } = parseOrUsage(() => parseArgs({
       args, strict: true, options: {
         key: { type: 'string' }, iss: { type: 'string' }, sub: { type: 'string' },
-        aud: { type: 'string', multiple: true }, ttl: { type: 'string' }, alg: { type: 'string' }, kid: { type: 'string' },
+        aud: { type: 'string', multiple: true }, ttl: { type: 'string' }, alg: { type: 'string' },
+        kid: { type: 'string' },
         claim: { type: 'string', multiple: true }, 'generate-key': { type: 'string' },
       },
     }))
     const alg = values.alg === undefined ? undefined : signingAlg(values.alg)
     if (values['generate-key'] !== undefined) {
-      if (values.key || values.iss || values.sub) throw new UsageError('--generate-key only writes a key pair; mint with --key afterwards')
+      if (values.key || values.iss || values.sub) {
+        throw new UsageError('--generate-key only writes a key pair; mint with --key afterwards')
+      }
       return generateKey(values['generate-key'], alg ?? defaultGeneratedAlg, io)
     }
     if (!values.key || !values.iss || !values.sub) throw new UsageError('--key, --iss and --sub are required')
@@ -48,9 +51,12 @@ Only asymmetric algorithms: none and HS* are refused.`,
     const audiences = values.aud ?? [defaultAudience]
     const payload: JWTPayload = {
       jti: randomUUID(), iat: now, ...parseClaims(values.claim ?? []),
-      iss: values.iss, sub: values.sub, aud: audiences.length === 1 ? audiences[0] : audiences, exp: now + ttlSeconds(values.ttl),
+      iss: values.iss, sub: values.sub, aud: audiences.length === 1 ? audiences[0] : audiences,
+      exp: now + ttlSeconds(values.ttl),
     }
-    const jwt = await new SignJWT(payload).setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: 'JWT' }).sign(signing.key)
+    const jwt = await new SignJWT(payload)
+      .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: 'JWT' })
+      .sign(signing.key)
     io.out(jwt)
     return exitCode.ok
   },
@@ -73,7 +79,9 @@ async function generateKey(prefix: string, alg: ReturnType<typeof signingAlg>, i
 function ttlSeconds(value: string | undefined): number {
   if (value === undefined) return defaultTtlSeconds
   const ttl = /^\d+$/.test(value) ? Number(value) : NaN
-  if (!(ttl >= 1 && ttl <= maxTtlSeconds)) throw new UsageError(`--ttl must be whole seconds from 1 to ${maxTtlSeconds}`)
+  if (!(ttl >= 1 && ttl <= maxTtlSeconds)) {
+    throw new UsageError(`--ttl must be whole seconds from 1 to ${maxTtlSeconds}`)
+  }
   return ttl
 }
 

@@ -28,7 +28,8 @@ message and request id are printed) or when the broker cannot be reached.
     const { values } = parseOrUsage(() => parseArgs({
       args, strict: true, options: {
         url: { type: 'string' }, credential: { type: 'string' }, jwt: { type: 'string' },
-        'jwt-file': { type: 'string' }, 'min-ttl': { type: 'string' }, 'show-token': { type: 'boolean', default: false },
+        'jwt-file': { type: 'string' }, 'min-ttl': { type: 'string' },
+        'show-token': { type: 'boolean', default: false },
       },
     }))
     if (!values.url || !values.credential) throw new UsageError('--url and --credential are required')
@@ -68,7 +69,9 @@ function readJwt(jwt: string | undefined, file: string | undefined): string {
 }
 
 function printToken(body: TokenResponse, answer: BrokerAnswer, showToken: boolean, io: Io): number {
-  if (typeof body?.access_token !== 'string') throw new CliFailure('the broker answered 200 without an access_token (is URL a broker?)')
+  if (typeof body?.access_token !== 'string') {
+    throw new CliFailure('the broker answered 200 without an access_token (is URL a broker?)')
+  }
   const line = (name: string, value: unknown): void => io.out(labelled(name, value))
   line('status', answer.status)
   line('credential', `${body.credential} (api ${body.api}, region ${body.region})`)

@@ -30,7 +30,8 @@ function checkListeners(config: BrokerConfig, need: Need): void {
     'must not exceed http.requestTimeoutSeconds (the headers are part of the request)')
   need(ops.port === 0 || ops.port !== listen.port, 'ops.port', `must differ from listen.port (${listen.port})`)
   if (config.mode === 'sidecar') {
-    need(['127.0.0.1', '::1', 'localhost'].includes(listen.host), 'listen.host', 'must be loopback (127.0.0.1 or ::1) in sidecar mode')
+    need(['127.0.0.1', '::1', 'localhost'].includes(listen.host), 'listen.host',
+      'must be loopback (127.0.0.1 or ::1) in sidecar mode')
   }
 }
 
@@ -42,7 +43,8 @@ function checkIssuers(config: BrokerConfig, need: Need): void {
     seen.add(issuer.issuer)
     const hmac = issuer.algorithms.filter((a) => a.startsWith('HS'))
     if (issuer.sharedSecretFile !== undefined) {
-      need(hmac.length === issuer.algorithms.length, `${at}.algorithms`, 'must be only HS256/HS384/HS512 with a shared secret')
+      need(hmac.length === issuer.algorithms.length, `${at}.algorithms`,
+        'must be only HS256/HS384/HS512 with a shared secret')
       need(keySources(issuer.jwks) === 0, `${at}.jwks`, 'cannot be combined with sharedSecretFile')
     } else {
       need(hmac.length === 0, `${at}.algorithms`, 'HS* needs sharedSecretFile (and then only HS*)')
@@ -64,19 +66,21 @@ function checkCredentials(config: BrokerConfig, need: Need): void {
   for (const [name, cred] of Object.entries(config.credentials)) {
     const at = `credentials.${name}`
     if (cred.grant === 'refresh_token') {
-      need(cred.secret !== undefined, `${at}.secret`, 'is required for the refresh_token grant (it holds refresh_token)')
+      need(cred.secret !== undefined, `${at}.secret`,
+        'is required for the refresh_token grant (it holds refresh_token)')
       need(cred.scope === undefined, `${at}.scope`, 'applies only to the client_credentials grant')
     } else {
       need(cred.scope !== undefined, `${at}.scope`, 'is required for the client_credentials grant')
       need(cred.app !== undefined || cred.secret !== undefined, `${at}.app`,
         'is required for the client_credentials grant (it holds client_id and client_secret)')
     }
-    need(cred.api !== 'ads' || cred.grant === 'refresh_token', `${at}.grant`, 'the Ads API only uses the refresh_token grant')
+    need(cred.api !== 'ads' || cred.grant === 'refresh_token', `${at}.grant`,
+      'the Ads API only uses the refresh_token grant')
     need(cred.api !== 'appstore' || cred.grant === 'client_credentials', `${at}.grant`,
       'the Appstore APIs only use the client_credentials grant')
     need(cred.profileId === undefined || cred.api === 'ads', `${at}.profileId`, 'applies only to api "ads"')
-    need(cred.onboarding === undefined || (cred.grant === 'refresh_token' && cred.api !== 'appstore'), `${at}.onboarding`,
-      'applies only to refresh_token credentials of the Ads API and SP-API')
+    need(cred.onboarding === undefined || (cred.grant === 'refresh_token' && cred.api !== 'appstore'),
+      `${at}.onboarding`, 'applies only to refresh_token credentials of the Ads API and SP-API')
     need(cred.onboarding === undefined || cred.api !== 'sp-api' || cred.onboarding.applicationId !== undefined,
       `${at}.onboarding.applicationId`, 'is required to onboard an SP-API seller')
   }
@@ -85,8 +89,10 @@ function checkCredentials(config: BrokerConfig, need: Need): void {
 function checkPolicy(config: BrokerConfig, need: Need): void {
   const issuers = new Set(config.issuers.map((i) => i.issuer))
   config.policy.forEach((rule, i) => {
-    need(rule.credentials.length > 0 || rule.admin, `policy.${i}`, 'grants nothing: give it "credentials" or "admin: true"')
-    need(rule.issuer === undefined || issuers.has(rule.issuer), `policy.${i}.issuer`, 'is not one of the configured issuers')
+    need(rule.credentials.length > 0 || rule.admin, `policy.${i}`,
+      'grants nothing: give it "credentials" or "admin: true"')
+    need(rule.issuer === undefined || issuers.has(rule.issuer), `policy.${i}.issuer`,
+      'is not one of the configured issuers')
     // Without it, any trusted issuer could mint a token with this subject.
     need(rule.issuer !== undefined || config.issuers.length === 1, `policy.${i}.issuer`,
       'is required when more than one issuer is configured')
@@ -117,5 +123,6 @@ function checkEndpoints(config: BrokerConfig, need: Need): void {
 }
 
 function keySources(jwks: IssuerConfig['jwks']): number {
-  return [jwks.keys, jwks.file, jwks.uri, jwks.discovery || undefined, jwks.kubernetes].filter((s) => s !== undefined).length
+  return [jwks.keys, jwks.file, jwks.uri, jwks.discovery || undefined, jwks.kubernetes]
+    .filter((s) => s !== undefined).length
 }

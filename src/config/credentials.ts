@@ -37,14 +37,28 @@ export type CredentialConfig = RefreshTokenCredential | ClientCredentialsCredent
  */
 export function toCredential(raw: RawCredential): CredentialConfig {
   if (raw.grant === 'client_credentials') {
-    return { grant: raw.grant, api: raw.api === 'appstore' ? 'appstore' : 'sp-api', region: raw.region, appSecret: required(raw.app ?? raw.secret), scope: required(raw.scope) }
+    return {
+      grant: raw.grant,
+      api: raw.api === 'appstore' ? 'appstore' : 'sp-api',
+      region: raw.region,
+      appSecret: required(raw.app ?? raw.secret),
+      scope: required(raw.scope),
+    }
   }
   const grantSecret = required(raw.secret)
   const api = raw.api === 'ads' ? 'ads' : 'sp-api'
   const applicationId = raw.onboarding?.applicationId
   const onboarding: ConsentSettings | undefined = api === 'ads' ? { api }
     : applicationId !== undefined ? { api, applicationId, draft: raw.onboarding?.draft ?? false } : undefined
-  return { grant: raw.grant, api, region: raw.region, appSecret: raw.app ?? grantSecret, grantSecret, profileId: raw.profileId, onboarding }
+  return {
+    grant: raw.grant,
+    api,
+    region: raw.region,
+    appSecret: raw.app ?? grantSecret,
+    grantSecret,
+    profileId: raw.profileId,
+    onboarding,
+  }
 }
 
 /** The file backend's path, which check.ts requires for that backend. */

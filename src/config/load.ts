@@ -26,7 +26,10 @@ export function loadConfig(file: string, env: ConfigEnv = {}): BrokerConfig {
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new ConfigError(path, [{ field: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }])
+    throw new ConfigError(path, [{
+      field: '',
+      message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    }])
   }
   let raw: unknown
   try {
@@ -49,7 +52,9 @@ export function parseConfig(raw: unknown, path: string, env: ConfigEnv = {}): Br
   const problems = checkConfig(config)
   if (problems.length > 0) throw new ConfigError(path, problems)
   resolvePaths(config, dirname(path))
-  const credentials = Object.fromEntries(Object.entries(config.credentials).map(([name, raw]) => [name, toCredential(raw)]))
+  const credentials = Object.fromEntries(
+    Object.entries(config.credentials).map(([name, raw]) => [name, toCredential(raw)]),
+  )
   return deepFreeze({ ...config, credentials })
 }
 
@@ -59,7 +64,12 @@ function applyEnv(config: Record<string, unknown>, env: ConfigEnv): void {
   applyListenEnv(config, 'ops', env.LWA_BROKER_OPS_HOST, env.LWA_BROKER_OPS_PORT)
 }
 
-function applyListenEnv(config: Record<string, unknown>, section: 'listen' | 'ops', host: string | undefined, port: string | undefined): void {
+function applyListenEnv(
+  config: Record<string, unknown>,
+  section: 'listen' | 'ops',
+  host: string | undefined,
+  port: string | undefined,
+): void {
   if (!host && !port) return
   const current = config[section]
   // A section that is not a mapping is left for the schema to report, not merged into.
@@ -101,7 +111,9 @@ function resolvePaths(config: RawConfig, base: string): void {
     if (k8s?.tokenFile) k8s.tokenFile = resolve(base, k8s.tokenFile)
   }
   if (config.cache.encryptionKeyFile) config.cache.encryptionKeyFile = resolve(base, config.cache.encryptionKeyFile)
-  if (!['stdout', 'stderr'].includes(config.audit.destination)) config.audit.destination = resolve(base, config.audit.destination)
+  if (!['stdout', 'stderr'].includes(config.audit.destination)) {
+    config.audit.destination = resolve(base, config.audit.destination)
+  }
 }
 
 function deepFreeze<T>(value: T): T {

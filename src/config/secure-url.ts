@@ -15,5 +15,7 @@ export function isAcceptableUrl(url: string, allowInsecure: boolean): boolean {
   } catch {
     return false
   }
-  return parsed.protocol === 'https:' || allowInsecure || (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname))
+  return parsed.protocol === 'https:'
+    || allowInsecure
+    || (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname))
 }

@@ -9,13 +9,19 @@ import { onboardingPages } from './routes/onboarding-pages.js'
 import { installServerHooks, serverOptions } from './server-options.js'
 
 export interface AppOptions {
-  /** Registered before every route, unencapsulated: what tests and the contract generator add (a response check, @fastify/swagger). */
+  /**
+   * Registered before every route, unencapsulated: what tests and the contract generator add (a response
+   * check, @fastify/swagger).
+   */
   plugins?: readonly FastifyPluginAsync[]
 }
 
 /** What fastify-plugin does: the plugin's hooks and decorators apply to the whole app, not a child scope. */
 export function unencapsulated(plugin: FastifyPluginAsync): FastifyPluginAsync {
-  return Object.assign(async (app: FastifyInstance, options: Record<string, never>) => plugin(app, options), { [Symbol.for('skip-override')]: true })
+  return Object.assign(
+    async (app: FastifyInstance, options: Record<string, never>) => plugin(app, options),
+    { [Symbol.for('skip-override')]: true },
+  )
 }
 
 /**

@@ -43,7 +43,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   const status = timedOut ? '408 Request Timeout' : '400 Bad Request'
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n`
-      + `X-Request-Id: ${body.request_id}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`)
+      + `X-Request-Id: ${body.request_id}\r\nConnection: close\r\n`
+      + `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`)
   }
   socket.destroy()
 }

@@ -30,15 +30,23 @@ export function asBrokerError(err: unknown): BrokerError {
   const fastifyError = err as FastifyError
   if (fastifyError.validation) {
     const first = fastifyError.validation[0]
-    return new BrokerError('invalid_request', `${fastifyError.validationContext ?? 'request'} ${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}`.replace(/\s+/g, ' '))
+    const context = fastifyError.validationContext ?? 'request'
+    const message = `${context} ${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}`
+    return new BrokerError('invalid_request', message.replace(/\s+/g, ' '))
   }
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    return new BrokerError('invalid_request', fastifyError.code ? `request rejected (${fastifyError.code})` : 'request rejected')
+    return new BrokerError(
+      'invalid_request',
+      fastifyError.code ? `request rejected (${fastifyError.code})` : 'request rejected',
+    )
   }
   return new BrokerError('internal_error', 'internal error', { cause: err })
 }
 
-/** A bug is an error with its cause (the stack stays in the log), upstream trouble a warning, a caller's mistake with detail info. */
+/**
+ * A bug is an error with its cause (the stack stays in the log), upstream trouble a warning, a caller's mistake with
+ * detail info.
+ */
 export function logError(request: FastifyRequest, err: BrokerError): void {
   if (err.code === 'internal_error') {
     request.log.error({ err: err.cause ?? err }, 'unhandled error')
@@ -59,6 +67,8 @@ export function errorHeaders(request: FastifyRequest, reply: FastifyReply, err: 
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: BrokerError): FastifyReply {
   logError(request, err)
   errorHeaders(request, reply, err)
-  if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer realm="lwa-broker", error="invalid_token"')
+  if (err.code === 'unauthenticated') {
+    reply.header('www-authenticate', 'Bearer realm="lwa-broker", error="invalid_token"')
+  }
   return reply.code(httpStatus[err.code]).send({ error: err.code, message: err.message, request_id: request.id })
 }

@@ -8,9 +8,18 @@ const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#
  * remote content. (No CSP form-action: browsers apply it to the redirect that follows the
  * post too, and that one goes to Amazon.)
  */
-export function page(reply: FastifyReply, status: number, title: string, message: string, options: { button?: string } = {}): FastifyReply {
-  const form = options.button ? `<form method="post" action=""><button type="submit" id="continue">${escapeHtml(options.button)}</button></form>` : ''
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>lwa-broker: ${escapeHtml(title)}</title></head>`
+export function page(
+  reply: FastifyReply,
+  status: number,
+  title: string,
+  message: string,
+  options: { button?: string } = {},
+): FastifyReply {
+  const form = options.button
+    ? `<form method="post" action=""><button type="submit" id="continue">${escapeHtml(options.button)}</button></form>`
+    : ''
+  const html = '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    + `<title>lwa-broker: ${escapeHtml(title)}</title></head>`
     + `<body><h1>${escapeHtml(title)}</h1><p id="message">${escapeHtml(message)}</p>${form}</body></html>`
   return reply.code(status).header('cache-control', 'no-store')
     .header('content-security-policy', "default-src 'none'; frame-ancestors 'none'")

@@ -47,12 +47,20 @@ export class LwaClient {
     const body = parseJson(text)
     if (statusCode !== 200) {
       const retryAfter = headers['retry-after']
-      throw lwaErrorFromResponse(statusCode, body, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, this.options.clock.now())
+      throw lwaErrorFromResponse(
+        statusCode,
+        body,
+        Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        this.options.clock.now(),
+      )
     }
     return validateToken(body)
   }
 
-  private async post(url: string, body: string): Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  private async post(
+    url: string,
+    body: string,
+  ): Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined>; text: string }> {
     try {
       const res = await request(url, {
         method: 'POST',
@@ -73,7 +81,9 @@ export class LwaClient {
     } catch (err) {
       if (err instanceof LwaError) throw err
       const name = (err as Error).name
-      const timedOut = name === 'TimeoutError' || name === 'AbortError' || /TIMEOUT/.test(String((err as { code?: string }).code))
+      const timedOut = name === 'TimeoutError'
+        || name === 'AbortError'
+        || /TIMEOUT/.test(String((err as { code?: string }).code))
       throw new LwaError(timedOut ? 'timeout' : 'network', { retryable: true, cause: err })
     }
   }
@@ -123,11 +133,16 @@ function parseJson(text: string): unknown {
 /** A 200 is only a token if it has one: reject a missing access_token or a non-positive expires_in. */
 function validateToken(body: unknown): LwaToken {
   const fields = body !== null && typeof body === 'object' ? body as Record<string, unknown> : undefined
-  const malformed = (what: string): LwaError => new LwaError('malformed_response', { status: 200, retryable: true, description: what })
+  const malformed = (what: string): LwaError =>
+    new LwaError('malformed_response', { status: 200, retryable: true, description: what })
   if (!fields) throw malformed('body is not a JSON object')
-  const { access_token: accessToken, expires_in: expiresIn, token_type: tokenType, refresh_token: refreshToken, scope } = fields
+  const {
+    access_token: accessToken, expires_in: expiresIn, token_type: tokenType, refresh_token: refreshToken, scope,
+  } = fields
   if (typeof accessToken !== 'string' || accessToken.length === 0) throw malformed('no access_token')
-  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) throw malformed('expires_in is not a positive number')
+  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+    throw malformed('expires_in is not a positive number')
+  }
   if (expiresIn > maxExpiresInSeconds) throw malformed(`expires_in is beyond ${maxExpiresInSeconds} s`)
   return {
     accessToken,

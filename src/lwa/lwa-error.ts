@@ -33,8 +33,13 @@ export class LwaError extends Error {
   /** LWA's error_description, truncated; for logs only. */
   readonly description: string | undefined
 
-  constructor(code: string, options: { status?: number; retryable: boolean; retryAfterMs?: number; description?: string; cause?: unknown }) {
-    super(`LWA token request failed: ${code}${options.status ? ` (HTTP ${options.status})` : ''}`, { cause: options.cause })
+  constructor(
+    code: string,
+    options: { status?: number; retryable: boolean; retryAfterMs?: number; description?: string; cause?: unknown },
+  ) {
+    super(`LWA token request failed: ${code}${options.status ? ` (HTTP ${options.status})` : ''}`, {
+      cause: options.cause,
+    })
     this.name = 'LwaError'
     this.code = code
     this.status = options.status
@@ -46,7 +51,12 @@ export class LwaError extends Error {
 }
 
 /** Classifies an HTTP error answer by LWA.md's table. */
-export function lwaErrorFromResponse(status: number, body: unknown, retryAfterHeader: string | undefined, now: number): LwaError {
+export function lwaErrorFromResponse(
+  status: number,
+  body: unknown,
+  retryAfterHeader: string | undefined,
+  now: number,
+): LwaError {
   const fields = body !== null && typeof body === 'object' ? body as Record<string, unknown> : {}
   const lwaCode = typeof fields.error === 'string' && /^[a-z_]{1,64}$/.test(fields.error) ? fields.error : undefined
   const code = lwaCode ?? (status === 429 ? 'throttled' : `http_${status}`)

@@ -31,9 +31,15 @@ export class AuditLog {
   private readonly throttled: RateLimitAudit
 
   /** `rateLimitWindowMs`: the rate limiter's window, over which a caller's 429s become one line. */
-  constructor(private readonly logger: Logger, options: { rateLimitWindowMs: number; now: () => number } = { rateLimitWindowMs: 60_000, now: Date.now }) {
+  constructor(
+    private readonly logger: Logger,
+    options: { rateLimitWindowMs: number; now: () => number } = { rateLimitWindowMs: 60_000, now: Date.now },
+  ) {
     this.throttled = new RateLimitAudit(options.rateLimitWindowMs, options.now, (fields, count) => {
-      this.logger.info({ ...fields, event: 'token.rate_limited', outcome: 'denied', error: 'rate_limited', count }, `rate limited ${count} times`)
+      this.logger.info(
+        { ...fields, event: 'token.rate_limited', outcome: 'denied', error: 'rate_limited', count },
+        `rate limited ${count} times`,
+      )
     })
   }
 
@@ -50,7 +56,10 @@ export class AuditLog {
   issued(ctx: AuditContext, token: { accessToken: string; expiresAtMs: number }): void {
     let described = this.described.get(token)
     if (!described) {
-      described = { tokenFingerprint: fingerprint(token.accessToken), expiresAt: new Date(token.expiresAtMs).toISOString() }
+      described = {
+        tokenFingerprint: fingerprint(token.accessToken),
+        expiresAt: new Date(token.expiresAtMs).toISOString(),
+      }
       this.described.set(token, described)
     }
     this.logger.info({ ...base(ctx), event: 'token.issued', outcome: 'allowed', ...described }, 'token issued')
@@ -68,7 +77,13 @@ export class AuditLog {
   onboarding(ctx: AuditContext, outcome: 'started' | 'completed' | 'failed', detail: OnboardingDetail): void {
     const { reason, account, clientAddress, userAgent } = detail
     this.logger.info({
-      ...base(ctx), event: `onboarding.${outcome}`, outcome, reason, account, clientAddress, userAgent: userAgent?.slice(0, maxCallerTextChars),
+      ...base(ctx),
+      event: `onboarding.${outcome}`,
+      outcome,
+      reason,
+      account,
+      clientAddress,
+      userAgent: userAgent?.slice(0, maxCallerTextChars),
     }, `onboarding ${outcome}`)
   }
 

@@ -7,7 +7,8 @@ import { pino, type DestinationStream, type Logger } from 'pino'
 export const redactPaths = [
   'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'authorization',
   'access_token', 'refresh_token', 'client_secret', 'accessToken', 'refreshToken', 'clientSecret', 'jwt', 'token',
-  '*.access_token', '*.refresh_token', '*.client_secret', '*.accessToken', '*.refreshToken', '*.clientSecret', '*.jwt', '*.token',
+  '*.access_token', '*.refresh_token', '*.client_secret', '*.accessToken', '*.refreshToken', '*.clientSecret',
+  '*.jwt', '*.token',
 ]
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -20,48 +20,63 @@ export class Metrics implements BrokerEvents {
   readonly registry = new Registry()
   private sources: MetricsSources = { now: () => Date.now(), credentials: () => [], secrets: () => [] }
 
-  readonly httpRequests = new Counter({ name: `${prefix}http_requests_total`, help: 'HTTP requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers: [this.registry] })
-  readonly httpDuration = new Histogram({ name: `${prefix}http_request_duration_seconds`, help: 'HTTP request latency by route.', labelNames: ['route'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [this.registry] })
-  readonly tokensIssued = new Counter({ name: `${prefix}tokens_issued_total`, help: 'Token requests that passed validation and the rate limit, by credential and outcome (issued, or the error code).', labelNames: ['credential', 'outcome'], registers: [this.registry] })
-  private readonly cache = new Counter({ name: `${prefix}token_cache_lookups_total`, help: 'Token cache lookups by credential and result (hit, miss).', labelNames: ['credential', 'result'], registers: [this.registry] })
-  private readonly lwaCalls = new Counter({ name: `${prefix}lwa_requests_total`, help: 'Calls to the LWA token endpoint by credential, grant and result (ok, or the LWA error code).', labelNames: ['credential', 'grant', 'result'], registers: [this.registry] })
-  private readonly lwaDuration = new Histogram({ name: `${prefix}lwa_request_duration_seconds`, help: 'LWA token endpoint latency by grant.', labelNames: ['grant'], buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] })
-  private readonly secretsCalls = new Counter({ name: `${prefix}secrets_manager_requests_total`, help: 'Secrets Manager calls by operation and result (ok, or the AWS error name).', labelNames: ['operation', 'result'], registers: [this.registry] })
-  private readonly jwtFailures = new Counter({ name: `${prefix}jwt_failures_total`, help: 'Refused caller JWTs by the check that failed.', labelNames: ['reason'], registers: [this.registry] })
+  readonly httpRequests = new Counter({
+    name: `${prefix}http_requests_total`,
+    help: 'HTTP requests by route, method and status.',
+    labelNames: ['route', 'method', 'status'],
+    registers: [this.registry],
+  })
+  readonly httpDuration = new Histogram({
+    name: `${prefix}http_request_duration_seconds`,
+    help: 'HTTP request latency by route.',
+    labelNames: ['route'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  })
+  readonly tokensIssued = new Counter({
+    name: `${prefix}tokens_issued_total`,
+    help: 'Token requests that passed validation and the rate limit, by credential and outcome (issued, or the error '
+      + 'code).',
+    labelNames: ['credential', 'outcome'],
+    registers: [this.registry],
+  })
+  private readonly cache = new Counter({
+    name: `${prefix}token_cache_lookups_total`,
+    help: 'Token cache lookups by credential and result (hit, miss).',
+    labelNames: ['credential', 'result'],
+    registers: [this.registry],
+  })
+  private readonly lwaCalls = new Counter({
+    name: `${prefix}lwa_requests_total`,
+    help: 'Calls to the LWA token endpoint by credential, grant and result (ok, or the LWA error code).',
+    labelNames: ['credential', 'grant', 'result'],
+    registers: [this.registry],
+  })
+  private readonly lwaDuration = new Histogram({
+    name: `${prefix}lwa_request_duration_seconds`,
+    help: 'LWA token endpoint latency by grant.',
+    labelNames: ['grant'],
+    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  })
+  private readonly secretsCalls = new Counter({
+    name: `${prefix}secrets_manager_requests_total`,
+    help: 'Secrets Manager calls by operation and result (ok, or the AWS error name).',
+    labelNames: ['operation', 'result'],
+    registers: [this.registry],
+  })
+  private readonly jwtFailures = new Counter({
+    name: `${prefix}jwt_failures_total`,
+    help: 'Refused caller JWTs by the check that failed.',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  })
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix })
     const sources = (): MetricsSources => this.sources
-    new Gauge({
-      name: `${prefix}token_expiry_seconds`, help: 'Seconds until the cached token of each credential expires (negative: expired).', labelNames: ['credential'], registers: [this.registry],
-      collect() {
-        this.reset()
-        for (const c of sources().credentials()) if (c.tokenExpiresAtMs !== undefined) this.set({ credential: c.credential }, (c.tokenExpiresAtMs - sources().now()) / 1000)
-      },
-    })
-    new Gauge({
-      name: `${prefix}credential_health`, help: 'Credential health: 1 for the current state (healthy, degraded, rejected, misconfigured), 0 for the others.', labelNames: ['credential', 'state'], registers: [this.registry],
-      collect() {
-        this.reset()
-        for (const c of sources().credentials()) for (const state of healthStates) this.set({ credential: c.credential, state }, c.health === state ? 1 : 0)
-      },
-    })
-    new Gauge({
-      name: `${prefix}credential_secret_stage`,
-      help: '1 for each credential served from a secret version other than AWSCURRENT (stage AWSPENDING or AWSPREVIOUS; secret app or grant).',
-      labelNames: ['credential', 'secret', 'stage'], registers: [this.registry],
-      collect() {
-        this.reset()
-        for (const c of sources().credentials()) if (c.stage) this.set({ credential: c.credential, secret: c.stage.secret, stage: c.stage.stage }, 1)
-      },
-    })
-    new Gauge({
-      name: `${prefix}secret_stale`, help: '1 when the last check of a cached secret failed and the last good value is being served.', labelNames: ['secret'], registers: [this.registry],
-      collect() {
-        this.reset()
-        for (const s of sources().secrets()) this.set({ secret: s.secretId }, s.stale ? 1 : 0)
-      },
-    })
+    tokenGauges(this.registry, sources)
+    secretGauges(this.registry, sources)
   }
 
   /** Where the scrape-time gauges read from; set once the token service exists. */
@@ -71,7 +86,12 @@ export class Metrics implements BrokerEvents {
 
   /** Redis backend only (a memory-only broker has no shared cache to report down): 1 while it is reachable. */
   sharedCacheUp(up: () => boolean): void {
-    new Gauge({ name: `${prefix}shared_cache_up`, help: '1 while the shared cache (Redis) is reachable, 0 while this replica serves alone.', registers: [this.registry], collect() { this.set(up() ? 1 : 0) } })
+    new Gauge({
+      name: `${prefix}shared_cache_up`,
+      help: '1 while the shared cache (Redis) is reachable, 0 while this replica serves alone.',
+      registers: [this.registry],
+      collect() { this.set(up() ? 1 : 0) },
+    })
   }
 
   lwaCall(credential: string, grant: string, result: string, seconds: number): void {
@@ -90,4 +110,58 @@ export class Metrics implements BrokerEvents {
   jwtFailure(reason: string): void {
     this.jwtFailures.inc({ reason })
   }
+}
+
+function tokenGauges(registry: Registry, sources: () => MetricsSources): void {
+  new Gauge({
+    name: `${prefix}token_expiry_seconds`,
+    help: 'Seconds until the cached token of each credential expires (negative: expired).',
+    labelNames: ['credential'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const c of sources().credentials()) {
+        if (c.tokenExpiresAtMs !== undefined) {
+          this.set({ credential: c.credential }, (c.tokenExpiresAtMs - sources().now()) / 1000)
+        }
+      }
+    },
+  })
+  new Gauge({
+    name: `${prefix}credential_health`,
+    help: 'Credential health: 1 for the current state (healthy, degraded, rejected, misconfigured), 0 for the others.',
+    labelNames: ['credential', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const c of sources().credentials()) {
+        for (const state of healthStates) this.set({ credential: c.credential, state }, c.health === state ? 1 : 0)
+      }
+    },
+  })
+}
+
+function secretGauges(registry: Registry, sources: () => MetricsSources): void {
+  new Gauge({
+    name: `${prefix}credential_secret_stage`,
+    help: '1 for each credential served from a secret version other than AWSCURRENT (stage AWSPENDING or '
+      + 'AWSPREVIOUS; secret app or grant).',
+    labelNames: ['credential', 'secret', 'stage'], registers: [registry],
+    collect() {
+      this.reset()
+      for (const c of sources().credentials()) {
+        if (c.stage) this.set({ credential: c.credential, secret: c.stage.secret, stage: c.stage.stage }, 1)
+      }
+    },
+  })
+  new Gauge({
+    name: `${prefix}secret_stale`,
+    help: '1 when the last check of a cached secret failed and the last good value is being served.',
+    labelNames: ['secret'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const s of sources().secrets()) this.set({ secret: s.secretId }, s.stale ? 1 : 0)
+    },
+  })
 }

@@ -17,7 +17,11 @@ export class RateLimitAudit {
   private readonly windows = new Map<string, Window>()
   private timer: NodeJS.Timeout | undefined
 
-  constructor(private readonly windowMs: number, private readonly now: () => number, private readonly write: (fields: Record<string, unknown>, count: number) => void) {}
+  constructor(
+    private readonly windowMs: number,
+    private readonly now: () => number,
+    private readonly write: (fields: Record<string, unknown>, count: number) => void,
+  ) {}
 
   record(callerKey: string, fields: Record<string, unknown>): void {
     const now = this.now()
@@ -28,14 +32,20 @@ export class RateLimitAudit {
       return
     }
     if (open) this.emit(key, open)
-    this.windows.set(key, { startedAtMs: now, count: 1, fields: key === callerKey ? fields : { callerSubject: '(many callers)' } })
+    this.windows.set(key, {
+      startedAtMs: now,
+      count: 1,
+      fields: key === callerKey ? fields : { callerSubject: '(many callers)' },
+    })
     this.timer ??= setInterval(() => this.flush(false), this.windowMs).unref()
   }
 
   /** Writes the windows that have ended (all of them at close). */
   flush(all = true): void {
     const now = this.now()
-    for (const [key, window] of this.windows) if (all || now - window.startedAtMs >= this.windowMs) this.emit(key, window)
+    for (const [key, window] of this.windows) {
+      if (all || now - window.startedAtMs >= this.windowMs) this.emit(key, window)
+    }
     if (this.windows.size === 0) {
       clearInterval(this.timer)
       this.timer = undefined

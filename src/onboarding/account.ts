@@ -6,15 +6,25 @@ import { OnboardingError } from './failures.js'
  * Which Amazon account the person just connected: SP-API says it in the callback
  * (`selling_partner_id`); for Ads it is the accounts behind the new token's profiles.
  */
-export async function learnAccount(config: RefreshTokenCredential, callback: { selling_partner_id?: string | undefined }, token: { accessToken: string; clientId: string }, ads: AdsProfilesOptions, credential: string): Promise<string | undefined> {
+export async function learnAccount(
+  config: RefreshTokenCredential,
+  callback: { selling_partner_id?: string | undefined },
+  token: { accessToken: string; clientId: string },
+  ads: AdsProfilesOptions,
+  credential: string,
+): Promise<string | undefined> {
   if (config.api === 'sp-api') {
-    if (!callback.selling_partner_id) throw new OnboardingError('account_unknown', 'Amazon did not say which selling account was connected. Nothing was stored; ask for a new link.', credential)
+    if (!callback.selling_partner_id) {
+      throw new OnboardingError('account_unknown', 'Amazon did not say which selling account was connected. '
+        + 'Nothing was stored; ask for a new link.', credential)
+    }
     return callback.selling_partner_id
   }
   try {
     return await adsAccountOf(ads, config.region, token.accessToken, token.clientId)
   } catch (err) {
     if (!(err instanceof AdsProfilesError)) throw err
-    throw new OnboardingError('account_unavailable', 'The advertising account could not be identified right now. Nothing was stored; open the link again later.', credential)
+    throw new OnboardingError('account_unavailable', 'The advertising account could not be identified right now. '
+      + 'Nothing was stored; open the link again later.', credential)
   }
 }

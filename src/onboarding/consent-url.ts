@@ -18,7 +18,13 @@ const defaultConsentUrls: Record<'ads' | 'sp-api', Record<Region, string>> = {
 export const adsConsentScope = 'advertising::campaign_management'
 
 /** Where to send the person who owns the Amazon account, with everything the page needs. */
-export function consentUrl(onboarding: NonNullable<BrokerConfig['onboarding']>, consent: ConsentSettings, region: Region, clientId: string, state: string): string {
+export function consentUrl(
+  onboarding: NonNullable<BrokerConfig['onboarding']>,
+  consent: ConsentSettings,
+  region: Region,
+  clientId: string,
+  state: string,
+): string {
   const url = new URL(onboarding.consentUrls[consent.api]?.[region] ?? defaultConsentUrls[consent.api][region])
   const params = url.searchParams
   if (consent.api === 'ads') {

@@ -5,11 +5,18 @@ export type OnboardingFailure =
   | 'account_unknown' | 'account_unavailable' | 'account_mismatch' | 'already_connected' | 'too_many_requests'
 
 /** Failures on the broker's side or upstream: the person did nothing wrong, so the link works again. */
-export const ourFailures: ReadonlySet<OnboardingFailure> = new Set(['lwa_unavailable', 'secret_unavailable', 'account_unavailable'])
+export const ourFailures: ReadonlySet<OnboardingFailure> = new Set([
+  'lwa_unavailable', 'secret_unavailable', 'account_unavailable',
+])
 
 /** The message is for the person in the browser: plain words, never a token or a secret id. */
 export class OnboardingError extends Error {
-  constructor(readonly code: OnboardingFailure, message: string, readonly credential?: string, readonly account?: string) {
+  constructor(
+    readonly code: OnboardingFailure,
+    message: string,
+    readonly credential?: string,
+    readonly account?: string,
+  ) {
     super(message)
     this.name = 'OnboardingError'
   }
@@ -21,9 +28,16 @@ export const linkUnknown = (): OnboardingError => new OnboardingError('link_inva
 
 export function stateFailure(problem: 'invalid' | 'expired' | 'other_browser' | 'reused'): OnboardingError {
   switch (problem) {
-    case 'expired': return new OnboardingError('state_expired', 'This authorization took too long and has expired. Nothing was stored; ask for a new link.')
-    case 'reused': return new OnboardingError('state_reused', 'This authorization was already completed or used. Nothing more was stored.')
-    case 'other_browser': return new OnboardingError('other_browser', 'This authorization must be finished in the browser that started it. Nothing was stored.')
-    case 'invalid': return new OnboardingError('state_invalid', 'This authorization response is not valid. Nothing was stored.')
+    case 'expired':
+      return new OnboardingError('state_expired',
+        'This authorization took too long and has expired. Nothing was stored; ask for a new link.')
+    case 'reused':
+      return new OnboardingError('state_reused',
+        'This authorization was already completed or used. Nothing more was stored.')
+    case 'other_browser':
+      return new OnboardingError('other_browser',
+        'This authorization must be finished in the browser that started it. Nothing was stored.')
+    case 'invalid':
+      return new OnboardingError('state_invalid', 'This authorization response is not valid. Nothing was stored.')
   }
 }

@@ -48,6 +48,8 @@ export class LinkRegistry {
   }
 
   private forgetExpired(nowMs: number): void {
-    for (const map of [this.open, this.spent]) for (const [id, link] of map) if (nowMs >= link.expiresAtMs) map.delete(id)
+    for (const map of [this.open, this.spent]) {
+      for (const [id, link] of map) if (nowMs >= link.expiresAtMs) map.delete(id)
+    }
   }
 }

@@ -1,16 +1,15 @@
-import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig, RefreshTokenCredential } from '../config/index.js'
 import type { ConsentSettings } from '../config/credentials.js'
 import { BrokerError } from '../errors.js'
 import { LwaError, tokenUrlFor, type LwaClient } from '../lwa/index.js'
-import { accountFields, accountOf } from '../secrets/grant-account.js'
-import { SecretError, type SecretStore, type SecretValue } from '../secrets/index.js'
+import type { SecretStore } from '../secrets/index.js'
 import type { TokenService } from '../tokens/index.js'
 import { learnAccount } from './account.js'
 import { callbackUrl, consentUrl } from './consent-url.js'
 import { linkUnknown, OnboardingError, ourFailures, stateFailure } from './failures.js'
+import { readGrant, refuseRebind, storeGrant } from './grant-secret.js'
 import { LinkRegistry } from './links.js'
 import { StateSigner, type StatePayload } from './signed-state.js'
 
@@ -52,11 +51,14 @@ export class Onboarding {
   /** A one-time link for the account owner (admin). */
   createLink(credential: string, options: LinkOptions = {}): { url: string; expiresAtMs: number } {
     if (!this.onboardable(credential)) {
-      throw new BrokerError('invalid_request', `credential ${credential} cannot be onboarded (it needs the refresh_token grant, and an applicationId for SP-API)`)
+      throw new BrokerError('invalid_request', `credential ${credential} cannot be onboarded (it needs the `
+        + 'refresh_token grant, and an applicationId for SP-API)')
     }
     const now = this.deps.clock.now()
     const expiresAtMs = now + this.settings.linkTtlSeconds * 1000
-    const id = this.links.create({ credential, expiresAtMs, expectedAccount: options.expectedAccount, replace: options.replace ?? false }, now)
+    const id = this.links.create({
+      credential, expiresAtMs, expectedAccount: options.expectedAccount, replace: options.replace ?? false,
+    }, now)
     return { url: `${this.settings.publicUrl.replace(/\/$/, '')}/onboarding/${id}`, expiresAtMs }
   }
 
@@ -68,7 +70,9 @@ export class Onboarding {
   }
 
   /** The person chose to continue: use the link up and send the browser to Amazon with a fresh state. */
-  async begin(linkId: string): Promise<{ credential: string; nonce: string; redirectUrl: string; maxAgeSeconds: number }> {
+  async begin(
+    linkId: string,
+  ): Promise<{ credential: string; nonce: string; redirectUrl: string; maxAgeSeconds: number }> {
     const now = this.deps.clock.now()
     const open = this.links.peek(linkId, now)
     if (!open) throw linkUnknown()
@@ -78,7 +82,10 @@ export class Onboarding {
     const link = this.links.take(linkId, now)
     if (!link) throw linkUnknown()
     const { state, nonce } = this.states.issue({
-      credential: link.credential, expiresAtMs: now + this.settings.stateTtlSeconds * 1000, link: linkId, replace: link.replace,
+      credential: link.credential,
+      expiresAtMs: now + this.settings.stateTtlSeconds * 1000,
+      link: linkId,
+      replace: link.replace,
       ...(link.expectedAccount !== undefined ? { expectedAccount: link.expectedAccount } : {}),
     })
     const redirectUrl = consentUrl(this.settings, config.consent, config.region, app.clientId, state)
@@ -86,7 +93,10 @@ export class Onboarding {
   }
 
   /** Amazon sent the browser back: check everything, exchange the code, store the refresh token with its account. */
-  async complete(query: Record<string, string | undefined>, cookieNonce: string | undefined): Promise<{ credential: string; account: string | undefined }> {
+  async complete(
+    query: Record<string, string | undefined>,
+    cookieNonce: string | undefined,
+  ): Promise<{ credential: string; account: string | undefined }> {
     const payload = this.states.consume(query.state ?? '', cookieNonce, this.deps.clock.now())
     if (typeof payload === 'string') throw stateFailure(payload)
     try {
@@ -101,22 +111,33 @@ export class Onboarding {
     }
   }
 
-  private async connect(payload: StatePayload, query: Record<string, string | undefined>): Promise<{ credential: string; account: string | undefined }> {
+  private async connect(
+    payload: StatePayload,
+    query: Record<string, string | undefined>,
+  ): Promise<{ credential: string; account: string | undefined }> {
     const { credential } = payload
     const config = this.configOf(credential)
-    if (query.error) throw new OnboardingError('declined', 'The authorization was declined on Amazon\'s page. Nothing was stored.', credential)
+    if (query.error) {
+      throw new OnboardingError('declined',
+        'The authorization was declined on Amazon\'s page. Nothing was stored.', credential)
+    }
     const code = query.code ?? query.spapi_oauth_code
-    if (!code) throw new OnboardingError('code_missing', 'Amazon did not send an authorization code. Nothing was stored.', credential)
+    if (!code) {
+      throw new OnboardingError('code_missing',
+        'Amazon did not send an authorization code. Nothing was stored.', credential)
+    }
     const app = await this.readApp(credential, config)
     const granted = await this.exchange(credential, config, app, code)
     const account = await learnAccount(config, query, { accessToken: granted.accessToken, clientId: app.clientId },
-      { ads: this.deps.config.ads, ...(this.deps.adsDispatcher ? { dispatcher: this.deps.adsDispatcher } : {}) }, credential)
+      { ads: this.deps.config.ads, ...(this.deps.adsDispatcher ? { dispatcher: this.deps.adsDispatcher } : {}) },
+      credential)
     if (payload.expectedAccount !== undefined && account !== payload.expectedAccount) {
-      throw new OnboardingError('account_mismatch', `You connected Amazon account ${account ?? '(unknown)'}, but this link is for account ${payload.expectedAccount}. Nothing was stored.`, credential, account)
+      throw new OnboardingError('account_mismatch', `You connected Amazon account ${account ?? '(unknown)'}, but this `
+        + `link is for account ${payload.expectedAccount}. Nothing was stored.`, credential, account)
     }
-    const current = await this.readGrant(credential, config)
+    const current = await readGrant(this.deps.secrets, credential, config)
     refuseRebind(credential, current, account, payload.replace)
-    await this.store(credential, config, current, granted.refreshToken, account)
+    await storeGrant(this.deps.secrets, credential, config, current, granted.refreshToken, account)
     await this.deps.tokens.reconnected(credential)
     return { credential, account }
   }
@@ -124,10 +145,15 @@ export class Onboarding {
   /** A refresh-token credential with consent settings: one an account owner can connect. */
   private onboardable(name: string): Onboardable | undefined {
     const config = this.deps.tokens.has(name) ? this.deps.config.credentials[name] : undefined
-    return config?.grant === 'refresh_token' && config.onboarding ? { ...config, consent: config.onboarding } : undefined
+    return config?.grant === 'refresh_token' && config.onboarding
+      ? { ...config, consent: config.onboarding }
+      : undefined
   }
 
-  /** A link or state names a credential that could be onboarded when it was made; the config does not change at run time. */
+  /**
+   * A link or state names a credential that could be onboarded when it was made; the config does not change at run
+   * time.
+   */
   private configOf(name: string): Onboardable {
     const config = this.onboardable(name)
     if (!config) throw linkUnknown()
@@ -137,60 +163,39 @@ export class Onboarding {
   private async readApp(credential: string, config: RefreshTokenCredential): Promise<AppClient> {
     try {
       const { fields } = await this.deps.secrets.get(config.appSecret)
-      if (typeof fields.client_id !== 'string' || typeof fields.client_secret !== 'string') throw new Error('missing client fields')
+      if (typeof fields.client_id !== 'string' || typeof fields.client_secret !== 'string') {
+        throw new Error('missing client fields')
+      }
       return { clientId: fields.client_id, clientSecret: fields.client_secret }
     } catch {
-      throw new OnboardingError('secret_unavailable', 'The app\'s client credentials cannot be read right now. Try again later.', credential)
+      throw new OnboardingError('secret_unavailable',
+        'The app\'s client credentials cannot be read right now. Try again later.', credential)
     }
   }
 
-  private async exchange(credential: string, config: RefreshTokenCredential, app: AppClient, code: string): Promise<{ refreshToken: string; accessToken: string }> {
+  private async exchange(
+    credential: string,
+    config: RefreshTokenCredential,
+    app: AppClient,
+    code: string,
+  ): Promise<{ refreshToken: string; accessToken: string }> {
     try {
       const answer = await this.deps.lwa.requestToken(tokenUrlFor(config.region, this.deps.config.lwa.endpoints), app, {
         grantType: 'authorization_code', code, redirectUri: callbackUrl(this.settings),
       })
-      if (!answer.refreshToken) throw new LwaError('malformed_response', { retryable: true, description: 'no refresh_token' })
+      if (!answer.refreshToken) {
+        throw new LwaError('malformed_response', { retryable: true, description: 'no refresh_token' })
+      }
       return { refreshToken: answer.refreshToken, accessToken: answer.accessToken }
     } catch (err) {
       const lwaError = err instanceof LwaError ? err : undefined
-      if (lwaError?.retryable) throw new OnboardingError('lwa_unavailable', 'Login with Amazon is unavailable right now. Nothing was stored; open the link again later.', credential)
-      throw new OnboardingError('code_rejected', `Login with Amazon refused the authorization code (${lwaError?.code ?? 'error'}): it expires after about five minutes and works once. Nothing was stored; ask for a new link.`, credential)
-    }
-  }
-
-  private async readGrant(credential: string, config: RefreshTokenCredential): Promise<SecretValue> {
-    try {
-      return await this.deps.secrets.get(config.grantSecret)
-    } catch (err) {
-      if (err instanceof SecretError && err.code === 'not_found') {
-        throw new OnboardingError('secret_missing', 'The credential\'s secret does not exist yet; an operator must create it first. Nothing was stored.', credential)
+      if (lwaError?.retryable) {
+        throw new OnboardingError('lwa_unavailable',
+          'Login with Amazon is unavailable right now. Nothing was stored; open the link again later.', credential)
       }
-      throw new OnboardingError('secret_unavailable', 'The refresh token could not be stored right now. Nothing was stored; open the link again later.', credential)
+      throw new OnboardingError('code_rejected', 'Login with Amazon refused the authorization code '
+        + `(${lwaError?.code ?? 'error'}): it expires after about five minutes and works once. Nothing was stored; `
+        + 'ask for a new link.', credential)
     }
   }
-
-  /** A new AWSCURRENT version of the grant secret: the refresh token and its account, other fields kept. */
-  private async store(credential: string, config: RefreshTokenCredential, current: SecretValue, refreshToken: string, account: string | undefined): Promise<void> {
-    const { secrets } = this.deps
-    const fields = { ...current.fields, refresh_token: refreshToken, ...accountFields(config, account) }
-    try {
-      if (!secrets.put) throw new SecretError('unavailable', current.id, 'this secrets backend cannot store secrets')
-      await secrets.put(current.id, fields, randomUUID())
-    } catch {
-      throw new OnboardingError('secret_unavailable', 'The refresh token could not be stored. Nothing was stored; open the link again later.', credential)
-    }
-  }
-}
-
-/**
- * A credential already connected to an account stays with it: another account only with a
- * link made to replace it. A refresh token stored without its account (before accounts were
- * recorded) counts as another account: nobody can tell.
- */
-function refuseRebind(credential: string, current: SecretValue, account: string | undefined, replace: boolean): void {
-  const connected = typeof current.fields.refresh_token === 'string' && current.fields.refresh_token.length > 0
-  const connectedTo = accountOf(current.fields)
-  if (!connected || replace || (connectedTo !== undefined && connectedTo === account)) return
-  throw new OnboardingError('already_connected', `Credential ${credential} is already connected to ${connectedTo ? `Amazon account ${connectedTo}` : 'an Amazon account'}. `
-    + 'Nothing was stored; an admin can make a link that replaces it.', credential, account)
 }

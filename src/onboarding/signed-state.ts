@@ -40,7 +40,11 @@ export class StateSigner {
    * started the flow (`cookieNonce`); it is used from then on. A state that fails a check
    * before that is not burnt, so the rightful browser can still finish.
    */
-  consume(state: string, cookieNonce: string | undefined, nowMs: number): StatePayload | 'invalid' | 'expired' | 'other_browser' | 'reused' {
+  consume(
+    state: string,
+    cookieNonce: string | undefined,
+    nowMs: number,
+  ): StatePayload | 'invalid' | 'expired' | 'other_browser' | 'reused' {
     const [body, mac] = state.split('.')
     if (!body || !mac || !safeEqual(mac, this.mac(body))) return 'invalid'
     const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as StatePayload

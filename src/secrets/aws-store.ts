@@ -6,7 +6,9 @@ import {
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager'
 import { noEvents, type BrokerEvents } from '../observability/events.js'
-import { SecretError, parseSecretString, type SecretStage, type SecretValue, type VersionedSecretBackend } from './secret-store.js'
+import {
+  SecretError, parseSecretString, type SecretStage, type SecretValue, type VersionedSecretBackend,
+} from './secret-store.js'
 
 export interface AwsSecretStoreOptions {
   /** Unset: the SDK's own resolution (AWS_REGION, profile, instance metadata). */
@@ -39,21 +41,39 @@ export class AwsSecretStore implements VersionedSecretBackend {
     this.events = events
     this.client = new SecretsManagerClient({
       ...sdkOptions,
-      requestHandler: { requestTimeout: requestTimeoutMs, connectionTimeout: CONNECTION_TIMEOUT_MS, throwOnRequestTimeout: true },
+      requestHandler: {
+        requestTimeout: requestTimeoutMs,
+        connectionTimeout: CONNECTION_TIMEOUT_MS,
+        throwOnRequestTimeout: true,
+      },
     })
   }
 
   async get(secretId: string, stage: SecretStage = 'AWSCURRENT'): Promise<SecretValue> {
     const notFound = stage === 'AWSCURRENT' ? 'not found' : `has no ${stage} version`
-    const out = await this.call('GetSecretValue', () => this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage })), rethrowFor(secretId, notFound))
+    const out = await this.call(
+      'GetSecretValue',
+      () => this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage })),
+      rethrowFor(secretId, notFound),
+    )
     if (out.SecretString === undefined) {
-      throw new SecretError('malformed', secretId, out.SecretBinary ? 'holds SecretBinary; a JSON SecretString is required' : 'has no SecretString')
+      throw new SecretError('malformed', secretId, out.SecretBinary
+        ? 'holds SecretBinary; a JSON SecretString is required'
+        : 'has no SecretString')
     }
-    return { id: secretId, versionId: requireVersionId(secretId, out.VersionId), fields: parseSecretString(secretId, out.SecretString) }
+    return {
+      id: secretId,
+      versionId: requireVersionId(secretId, out.VersionId),
+      fields: parseSecretString(secretId, out.SecretString),
+    }
   }
 
   async currentVersionId(secretId: string): Promise<string> {
-    const out = await this.call('DescribeSecret', () => this.client.send(new DescribeSecretCommand({ SecretId: secretId })), rethrowFor(secretId, 'not found'))
+    const out = await this.call(
+      'DescribeSecret',
+      () => this.client.send(new DescribeSecretCommand({ SecretId: secretId })),
+      rethrowFor(secretId, 'not found'),
+    )
     const current = Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))
     if (!current) throw new SecretError('not_found', secretId, 'has no AWSCURRENT version')
     return current[0]
@@ -61,12 +81,24 @@ export class AwsSecretStore implements VersionedSecretBackend {
 
   async put(secretId: string, fields: Record<string, unknown>, versionId: string): Promise<SecretValue> {
     if (versionId.length < VERSION_ID_LENGTH_MIN || versionId.length > VERSION_ID_LENGTH_MAX) {
-      throw new TypeError(`versionId must be ${VERSION_ID_LENGTH_MIN} to ${VERSION_ID_LENGTH_MAX} characters (a UUID fits)`)
+      throw new TypeError(
+        `versionId must be ${VERSION_ID_LENGTH_MIN} to ${VERSION_ID_LENGTH_MAX} characters (a UUID fits)`,
+      )
     }
     const text = JSON.stringify(fields)
-    const out = await this.call('PutSecretValue', () => this.client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: text, ClientRequestToken: versionId })), rethrowFor(secretId, 'not found'))
+    const out = await this.call(
+      'PutSecretValue',
+      () => this.client.send(new PutSecretValueCommand({
+        SecretId: secretId, SecretString: text, ClientRequestToken: versionId,
+      })),
+      rethrowFor(secretId, 'not found'),
+    )
     // Re-parsed so the value is exactly what a later GetSecretValue returns (undefined fields dropped).
-    return { id: secretId, versionId: requireVersionId(secretId, out.VersionId), fields: parseSecretString(secretId, text) }
+    return {
+      id: secretId,
+      versionId: requireVersionId(secretId, out.VersionId),
+      fields: parseSecretString(secretId, text),
+    }
   }
 
   async close(): Promise<void> {
@@ -102,9 +134,16 @@ function rethrowFor(secretId: string, notFound: string): (err: unknown) => never
       case 'ResourceNotFoundException':
         throw new SecretError('not_found', secretId, notFound, { cause: err })
       case 'AccessDeniedException':
-        throw new SecretError('unavailable', secretId, `access denied (${name}); check the broker's IAM policy`, { cause: err })
+        throw new SecretError('unavailable', secretId, `access denied (${name}); check the broker's IAM policy`, {
+          cause: err,
+        })
       case 'DecryptionFailure':
-        throw new SecretError('unavailable', secretId, `cannot be decrypted (${name}); check kms:Decrypt on its KMS key`, { cause: err })
+        throw new SecretError(
+          'unavailable',
+          secretId,
+          `cannot be decrypted (${name}); check kms:Decrypt on its KMS key`,
+          { cause: err },
+        )
       default:
         throw new SecretError('unavailable', secretId, `Secrets Manager is unavailable (${name})`, { cause: err })
     }

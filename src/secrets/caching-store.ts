@@ -1,6 +1,8 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
-import { SecretError, type SecretErrorCode, type SecretStage, type SecretValue, type VersionedSecretBackend } from './secret-store.js'
+import {
+  SecretError, type SecretErrorCode, type SecretStage, type SecretValue, type VersionedSecretBackend,
+} from './secret-store.js'
 
 export interface CachingSecretStoreOptions {
   clock: Clock
@@ -59,7 +61,9 @@ export class CachingSecretStore implements VersionedSecretBackend {
 
   constructor(backend: VersionedSecretBackend, options: CachingSecretStoreOptions) {
     const { refreshMs, jitterRatio = JITTER_RATIO_DEFAULT } = options
-    if (!Number.isFinite(refreshMs) || refreshMs <= 0) throw new TypeError('refreshMs must be a positive number of milliseconds')
+    if (!Number.isFinite(refreshMs) || refreshMs <= 0) {
+      throw new TypeError('refreshMs must be a positive number of milliseconds')
+    }
     if (!(jitterRatio >= 0 && jitterRatio < 1)) throw new TypeError('jitterRatio must be at least 0 and below 1')
     this.backend = backend
     this.clock = options.clock
@@ -187,7 +191,10 @@ export class CachingSecretStore implements VersionedSecretBackend {
     })
     // SecretError messages name the secret and the AWS error, never a value.
     const detail = err instanceof SecretError ? err.message : undefined
-    this.logger.warn({ secretId, versionId: before.value.versionId, reason, detail }, 'secret check failed; serving the last good version')
+    this.logger.warn(
+      { secretId, versionId: before.value.versionId, reason, detail },
+      'secret check failed; serving the last good version',
+    )
   }
 
   private nextCheckAt(now: number): number {

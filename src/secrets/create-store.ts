@@ -8,7 +8,10 @@ import { FileSecretStore } from './file-store.js'
 import type { SecretStore } from './secret-store.js'
 
 /** The one place that picks a secret backend from config. */
-export function createSecretStore(config: BrokerConfig['secrets'], deps: { clock: Clock; logger: Logger; events?: BrokerEvents }): SecretStore {
+export function createSecretStore(
+  config: BrokerConfig['secrets'],
+  deps: { clock: Clock; logger: Logger; events?: BrokerEvents },
+): SecretStore {
   switch (config.backend) {
     case 'file':
       return new FileSecretStore(config.path as string)
@@ -18,7 +21,11 @@ export function createSecretStore(config: BrokerConfig['secrets'], deps: { clock
         ...(config.endpoint ? { endpoint: config.endpoint } : {}),
         ...(deps.events ? { events: deps.events } : {}),
       })
-      return new CachingSecretStore(backend, { clock: deps.clock, refreshMs: config.refreshSeconds * 1000, logger: deps.logger })
+      return new CachingSecretStore(backend, {
+        clock: deps.clock,
+        refreshMs: config.refreshSeconds * 1000,
+        logger: deps.logger,
+      })
     }
   }
 }

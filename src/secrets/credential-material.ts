@@ -20,7 +20,11 @@ const current: StageOf = () => 'AWSCURRENT'
  * Reads a credential's secrets: the app secret (client_id, client_secret), shared by many
  * grant secrets or the grant secret itself, and the grant secret's refresh_token.
  */
-export async function readCredentialMaterial(store: SecretStore, credential: CredentialConfig, stageOf: StageOf = current): Promise<CredentialMaterial> {
+export async function readCredentialMaterial(
+  store: SecretStore,
+  credential: CredentialConfig,
+  stageOf: StageOf = current,
+): Promise<CredentialMaterial> {
   const appId = credential.appSecret
   const app = await store.get(appId, stageOf(appId))
   const grantId = credential.grant === 'refresh_token' ? credential.grantSecret : undefined

@@ -21,7 +21,9 @@ export class FileSecretStore implements SecretStore {
   async get(secretId: string, stage: SecretStage = 'AWSCURRENT'): Promise<SecretValue> {
     const secrets = await this.secrets()
     const value = stage === 'AWSCURRENT' ? secrets.get(secretId) : undefined
-    if (!value) throw new SecretError('not_found', secretId, stage === 'AWSCURRENT' ? 'not found' : `has no ${stage} version`)
+    if (!value) {
+      throw new SecretError('not_found', secretId, stage === 'AWSCURRENT' ? 'not found' : `has no ${stage} version`)
+    }
     if (value instanceof SecretError) throw value
     return value
   }
@@ -45,7 +47,12 @@ export class FileSecretStore implements SecretStore {
       return this.loaded.secrets
     } catch (err) {
       if (err instanceof SecretError) throw err
-      throw new SecretError('unavailable', this.path, `cannot read the secrets file (${(err as NodeJS.ErrnoException).code})`, { cause: err })
+      throw new SecretError(
+        'unavailable',
+        this.path,
+        `cannot read the secrets file (${(err as NodeJS.ErrnoException).code})`,
+        { cause: err },
+      )
     }
   }
 }
@@ -69,7 +76,9 @@ function parseSecretsFile(path: string, text: string): Map<string, SecretEntry> 
 function parseEntry(id: string, raw: unknown): SecretEntry {
   try {
     const fields = typeof raw === 'string' ? parseSecretString(id, raw) : raw
-    if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) throw new SecretError('malformed', id, 'is not an object')
+    if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+      throw new SecretError('malformed', id, 'is not an object')
+    }
     const versionId = createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 32)
     return { id, versionId, fields: fields as Record<string, unknown> }
   } catch (err) {

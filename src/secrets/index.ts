@@ -1,4 +1,12 @@
-export { SecretError, parseSecretString, type SecretStore, type SecretValue, type SecretStage, type SecretErrorCode, type VersionedSecretBackend } from './secret-store.js'
+export {
+  SecretError,
+  parseSecretString,
+  type SecretStore,
+  type SecretValue,
+  type SecretStage,
+  type SecretErrorCode,
+  type VersionedSecretBackend,
+} from './secret-store.js'
 export { FileSecretStore } from './file-store.js'
 export { AwsSecretStore, type AwsSecretStoreOptions } from './aws-store.js'
 export { CachingSecretStore, type SecretStatus } from './caching-store.js'

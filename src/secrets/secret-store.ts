@@ -12,7 +12,10 @@ export interface SecretValue {
 /** The port every secret backend implements. Adapters live beside it; one place chooses. */
 export interface SecretStore {
   get(secretId: string, stage?: SecretStage): Promise<SecretValue>
-  /** LWA rejected what `get` returned, so it may have rotated: re-check on the next get. Absent where every get reads afresh. */
+  /**
+   * LWA rejected what `get` returned, so it may have rotated: re-check on the next get. Absent where every get reads
+   * afresh.
+   */
   invalidate?(secretId: string, rejectedVersionId?: string): void
   /** Stores a new AWSCURRENT version (refresh-token write-back). Absent on read-only backends. */
   put?(secretId: string, fields: Record<string, unknown>, versionId: string): Promise<SecretValue>
@@ -32,7 +35,12 @@ export class SecretError extends Error {
   readonly secretId: string
   readonly field: string | undefined
 
-  constructor(code: SecretErrorCode, secretId: string, detail: string, options: { field?: string; cause?: unknown } = {}) {
+  constructor(
+    code: SecretErrorCode,
+    secretId: string,
+    detail: string,
+    options: { field?: string; cause?: unknown } = {},
+  ) {
     super(`secret ${secretId}: ${detail}`, { cause: options.cause })
     this.name = 'SecretError'
     this.code = code

@@ -4,7 +4,11 @@ import type { CredentialConfig } from '../config/index.js'
  * Exactly the headers the target API wants with the token (LWA.md, "Using the token").
  * Callers copy them onto their request and need to know nothing else.
  */
-export function apiHeaders(credential: CredentialConfig, accessToken: string, clientId: string): Record<string, string> {
+export function apiHeaders(
+  credential: CredentialConfig,
+  accessToken: string,
+  clientId: string,
+): Record<string, string> {
   switch (credential.api) {
     case 'ads':
       return {

@@ -22,7 +22,14 @@ export interface CredentialStatus {
   tokenExpiresAtMs: number | undefined
   lastRefreshAtMs: number | undefined
   lastUsedAtMs: number | undefined
-  lastError: { code: string; lwaError: string | undefined; atMs: number; sinceMs: number; retryAtMs: number; consecutive: number } | undefined
+  lastError: {
+    code: string
+    lwaError: string | undefined
+    atMs: number
+    sinceMs: number
+    retryAtMs: number
+    consecutive: number
+  } | undefined
   secretVersions: BrokerToken['secretVersions'] | undefined
   /** Set while the credential is served from another stage than AWSCURRENT (a rotation under way). */
   stage: { secret: 'app' | 'grant'; stage: SecretStage } | undefined

@@ -43,7 +43,8 @@ export class Refresher {
     const worker = async (): Promise<void> => {
       for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
         const credential = name
-        await this.tokens.getToken(credential, 0).catch((err: unknown) => this.tokens.logFailure(credential, err, 'could not pre-warm the token'))
+        await this.tokens.getToken(credential, 0)
+          .catch((err: unknown) => this.tokens.logFailure(credential, err, 'could not pre-warm the token'))
       }
     }
     await Promise.all(Array.from({ length: prewarmConcurrency }, worker))

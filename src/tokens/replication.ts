@@ -39,17 +39,22 @@ export class Replication {
       const theirs = await share.get(name)
       if (theirs && this.usable(theirs, local, force)) return theirs
       release = await share.lock(name, sharedLockTtlMs)
+      const newerThanMs = Math.max(local.token?.obtainedAtMs ?? 0, theirs?.obtainedAtMs ?? 0)
       const awaited = release
         // The previous holder may have shared its token between our read and our lock.
         ? await this.takeIfUsable(await share.get(name), local, force, release)
-        : await share.waitFor(name, Math.max(local.token?.obtainedAtMs ?? 0, theirs?.obtainedAtMs ?? 0), this.deps.waitMs)
+        : await share.waitFor(name, newerThanMs, this.deps.waitMs)
       if (awaited) return awaited
     } catch (err) {
-      this.deps.logger.warn({ credential: name, error: (err as Error).message }, 'shared token store unavailable; refreshing locally')
+      this.deps.logger.warn(
+        { credential: name, error: (err as Error).message },
+        'shared token store unavailable; refreshing locally',
+      )
     }
     try {
       const fresh = await this.deps.source.obtain(name, config)
-      await share.put(name, fresh).catch((err: unknown) => this.deps.logger.warn({ credential: name, error: (err as Error).message }, 'could not share the token'))
+      await share.put(name, fresh).catch((err: unknown) =>
+        this.deps.logger.warn({ credential: name, error: (err as Error).message }, 'could not share the token'))
       return fresh
     } finally {
       await release?.().catch(() => {})
@@ -57,7 +62,12 @@ export class Replication {
   }
 
   /** A usable token found while holding the lock: the lock is released at once, the token taken. */
-  private async takeIfUsable(token: BrokerToken | undefined, local: LocalView, force: boolean, release: () => Promise<void>): Promise<BrokerToken | undefined> {
+  private async takeIfUsable(
+    token: BrokerToken | undefined,
+    local: LocalView,
+    force: boolean,
+    release: () => Promise<void>,
+  ): Promise<BrokerToken | undefined> {
     if (!token || !this.usable(token, local, force)) return undefined
     await release().catch(() => {})
     return token

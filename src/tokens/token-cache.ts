@@ -1,4 +1,7 @@
 import type { Clock } from '../clock.js'
+import { lifetimeOf, loadSlackMs, TokenTooShortError } from './token-lifetime.js'
+
+export { loadSlackMs, TokenTooShortError } from './token-lifetime.js'
 
 /** What the cache needs to know about any token it holds. */
 export interface Expiring {
@@ -87,10 +90,14 @@ export class TokenCache<T extends Expiring> {
     this.options.onLookup?.(key, 'miss')
     // Tokens this key gets live too short for this min_ttl: a load would not help, and a load
     // per request would be an LWA call per request.
-    if (entry.token && minTtlMs > lifetimeOf(entry.token) - loadSlackMs) throw new TokenTooShortError(lifetimeOf(entry.token), minTtlMs)
+    if (entry.token && minTtlMs > lifetimeOf(entry.token) - loadSlackMs) {
+      throw new TokenTooShortError(lifetimeOf(entry.token), minTtlMs)
+    }
     if (!entry.inflight && !this.mayLoad(entry, now)) throw entry.failure?.error
     const fresh = await (entry.inflight ?? this.load(entry))
-    if (fresh.expiresAtMs - this.options.clock.now() < minTtlMs) throw new TokenTooShortError(lifetimeOf(fresh), minTtlMs)
+    if (fresh.expiresAtMs - this.options.clock.now() < minTtlMs) {
+      throw new TokenTooShortError(lifetimeOf(fresh), minTtlMs)
+    }
     return fresh
   }
 
@@ -199,7 +206,13 @@ export class TokenCache<T extends Expiring> {
       (error: unknown) => {
         const now = this.options.clock.now()
         const consecutive = (entry.failure?.consecutive ?? 0) + 1
-        entry.failure = { error, atMs: now, sinceMs: entry.failure?.sinceMs ?? now, retryAtMs: now + this.options.retryDelayMs(error, consecutive), consecutive }
+        entry.failure = {
+          error,
+          atMs: now,
+          sinceMs: entry.failure?.sinceMs ?? now,
+          retryAtMs: now + this.options.retryDelayMs(error, consecutive),
+          consecutive,
+        }
         throw error
       },
     ).finally(() => {
@@ -207,26 +220,5 @@ export class TokenCache<T extends Expiring> {
     })
     entry.inflight = inflight
     return inflight
-  }
-}
-
-/**
- * A load delivers at most a token's lifetime minus the time it takes: a min_ttl within this
- * much of the lifetime is refused rather than met by a load every few seconds.
- */
-export const loadSlackMs = 5_000
-
-const lifetimeOf = (token: Expiring): number => token.expiresAtMs - token.obtainedAtMs
-
-/** The tokens a key gets (`lifetimeMs` each) are too short-lived for the caller's min_ttl. */
-export class TokenTooShortError extends Error {
-  constructor(readonly lifetimeMs: number, readonly minTtlMs: number) {
-    super(`tokens live ${Math.floor(lifetimeMs / 1000)} s, too short for min_ttl ${Math.floor(minTtlMs / 1000)} s`)
-    this.name = 'TokenTooShortError'
-  }
-
-  /** The largest min_ttl that these tokens can meet. */
-  get maxMinTtlSeconds(): number {
-    return Math.max(0, Math.floor((this.lifetimeMs - loadSlackMs) / 1000))
   }
 }

@@ -2,14 +2,12 @@ import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import { secretIdsOf, secretIdsOfCredential, type BrokerConfig, type CredentialConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
-import { isTerminal, toBrokerError } from '../failures.js'
-import { LwaError } from '../lwa/index.js'
+import { toBrokerError } from '../failures.js'
 import type { BrokerEvents } from '../observability/events.js'
 import type { SecretStore } from '../secrets/index.js'
 import { apiHeaders } from './api-headers.js'
-import { backoffDelayMs } from './backoff.js'
-import { healthOf } from './credential-status.js'
 import { withinDeadline } from './deadline.js'
+import { callerErrorFor, retryDelayMs } from './refresh-failures.js'
 import { Replication } from './replication.js'
 import type { PeerEvent, SharedTokenStore } from './shared-store.js'
 import { TokenCache, type CacheState } from './token-cache.js'
@@ -54,7 +52,11 @@ export class TokenService implements CacheView {
   constructor(deps: TokenServiceDeps) {
     this.deps = deps
     this.replication = new Replication({
-      share: deps.share, source: deps.source, clock: deps.clock, logger: deps.logger, waitMs: deps.config.tokens.requestDeadlineMs,
+      share: deps.share,
+      source: deps.source,
+      clock: deps.clock,
+      logger: deps.logger,
+      waitMs: deps.config.tokens.requestDeadlineMs,
     })
     deps.share.subscribe((event) => void this.onPeerEvent(event))
     const random = deps.random ?? Math.random
@@ -64,8 +66,11 @@ export class TokenService implements CacheView {
       refreshJitterRatio: deps.config.tokens.refreshJitterRatio,
       random,
       retryDelayMs: (err, failures) => retryDelayMs(deps.config.tokens.retry, err, failures, random),
-      onBackgroundError: (credential, err) => this.logFailure(credential, err, 'background refresh failed; serving the cached token while it lasts'),
-      ...(deps.events ? { onLookup: (credential: string, result: 'hit' | 'miss') => deps.events?.cacheLookup(credential, result) } : {}),
+      onBackgroundError: (credential, err) =>
+        this.logFailure(credential, err, 'background refresh failed; serving the cached token while it lasts'),
+      ...(deps.events
+        ? { onLookup: (credential: string, result: 'hit' | 'miss') => deps.events?.cacheLookup(credential, result) }
+        : {}),
     })
   }
 
@@ -92,7 +97,10 @@ export class TokenService implements CacheView {
     return this.cache.peek(name)
   }
 
-  /** Obtains a new token now (admin); the cached one keeps serving unless the new one arrives. Other replicas take it too. */
+  /**
+   * Obtains a new token now (admin); the cached one keeps serving unless the new one arrives. Other replicas take it
+   * too.
+   */
   async forceRefresh(name: string): Promise<void> {
     const config = this.configOf(name)
     try {
@@ -150,7 +158,10 @@ export class TokenService implements CacheView {
   }
 
   private obtain(name: string, config: CredentialConfig, force = false): Promise<BrokerToken> {
-    const local = { token: this.cache.peek(name).token, refreshPointOf: (t: BrokerToken) => this.cache.refreshPointOf(t) }
+    const local = {
+      token: this.cache.peek(name).token,
+      refreshPointOf: (t: BrokerToken) => this.cache.refreshPointOf(t),
+    }
     return this.replication.obtain(name, config, local, force)
   }
 
@@ -195,7 +206,8 @@ export class TokenService implements CacheView {
 
   /** Peers missing a message only lose a shortcut: they still refresh on their own schedule. */
   private async tellPeers(event: PeerEvent): Promise<void> {
-    await this.deps.share.publish(event).catch((err: unknown) => this.deps.logger.warn({ event: event.kind, error: (err as Error).message }, 'could not tell the other replicas'))
+    await this.deps.share.publish(event).catch((err: unknown) =>
+      this.deps.logger.warn({ event: event.kind, error: (err as Error).message }, 'could not tell the other replicas'))
   }
 
   private configOf(name: string): CredentialConfig {
@@ -206,31 +218,18 @@ export class TokenService implements CacheView {
 
   private withinDeadline<T>(name: string, work: Promise<T>): Promise<T> {
     const ms = this.deps.config.tokens.requestDeadlineMs
-    return withinDeadline(work, ms, () => new BrokerError('upstream_unavailable', `no token for credential ${name} within ${ms} ms; LWA is slow or unreachable`, { retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) }))
+    return withinDeadline(work, ms, () => new BrokerError(
+      'upstream_unavailable',
+      `no token for credential ${name} within ${ms} ms; LWA is slow or unreachable`,
+      { retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) },
+    ))
   }
 
-  /** The caller's error, saying since when the credential is failing. */
   private callerError(name: string, err: unknown): BrokerError {
-    const { failure } = this.cache.peek(name)
-    const retryAfterSeconds = Math.max(1, Math.ceil(((failure?.retryAtMs ?? 0) - this.deps.clock.now()) / 1000))
-    const error = toBrokerError(name, err, retryAfterSeconds)
-    if (!failure || ['internal_error', 'unknown_credential', 'invalid_request'].includes(error.code)) return error
-    const since = new Date(failure.sinceMs).toISOString()
-    return new BrokerError(error.code, `${error.message}; credential ${healthOf(failure.error)} since ${since}`, {
-      ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
-      ...(error.logDetail ? { logDetail: error.logDetail } : {}),
-      cause: err,
-    })
+    return callerErrorFor(name, err, this.cache.peek(name).failure, this.deps.clock.now())
   }
 
   private warn(credential: string, err: unknown, msg: string): void {
     this.deps.logger.warn({ credential, error: (err as Error).message }, msg)
   }
-}
-
-/** After a failed refresh: a rejected credential waits a fixed time, anything else backs off (at least LWA's Retry-After). */
-function retryDelayMs(retry: BrokerConfig['tokens']['retry'], err: unknown, failures: number, random: () => number): number {
-  if (isTerminal(err)) return retry.rejectedRetrySeconds * 1000
-  const retryAfterMs = err instanceof LwaError ? err.retryAfterMs ?? 0 : 0
-  return backoffDelayMs(retry, failures, random, Math.max(retry.baseMs, retryAfterMs))
 }

@@ -1,12 +1,14 @@
-import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
 import { noEvents, type BrokerEvents } from '../observability/events.js'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig, CredentialConfig } from '../config/index.js'
 import { LwaError, tokenUrlFor, type LwaClient, type LwaGrant, type LwaToken } from '../lwa/index.js'
 import { backoffDelayMs } from './backoff.js'
-import { accountOf } from '../secrets/grant-account.js'
-import { readCredentialMaterial, SecretError, type CredentialMaterial, type SecretStage, type SecretStore, type StageOf } from '../secrets/index.js'
+import {
+  readCredentialMaterial, type CredentialMaterial, type SecretStage, type SecretStore,
+} from '../secrets/index.js'
+import { storeNewRefreshToken } from './refresh-token-writeback.js'
+import { readStage, rotationStages, sameAccount, versionOf } from './stage-fallback.js'
 
 /** A fresh LWA access token for one credential. */
 export interface BrokerToken {
@@ -32,9 +34,6 @@ export interface TokenSourceDeps {
 
 /** Pauses between attempts of one refresh: short, because a caller may be waiting. */
 const inCallBackoff = { baseMs: 100, capMs: 1000 }
-
-/** Tried in this order when LWA rejects what AWSCURRENT holds: a rotation may be under way. */
-const rotationStages: readonly SecretStage[] = ['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']
 
 /** A working stage other than AWSCURRENT, valid while AWSCURRENT still holds the version LWA rejected. */
 interface StagePin {
@@ -73,24 +72,35 @@ export class TokenSource {
     const pin = this.pins.get(name)
     const material = await readCredentialMaterial(this.deps.secrets, config)
     if (!pin) return material
-    const pinned = versionOf(material, pin.secretId) === pin.rejectedVersionId ? await this.readStage(config, pin.secretId, pin.stage) : undefined
+    const pinned = versionOf(material, pin.secretId) === pin.rejectedVersionId
+      ? await readStage(this.deps.secrets, config, pin.secretId, pin.stage)
+      : undefined
     // AWSCURRENT moved, or the pinned label is gone (rotation finished): back to AWSCURRENT.
     if (!pinned) this.pins.delete(name)
     return pinned ?? material
   }
 
-  private async retryThroughRotation(name: string, config: CredentialConfig, failed: CredentialMaterial, secretId: string, rejection: unknown): Promise<BrokerToken> {
+  private async retryThroughRotation(
+    name: string,
+    config: CredentialConfig,
+    failed: CredentialMaterial,
+    secretId: string,
+    rejection: unknown,
+  ): Promise<BrokerToken> {
     const { secrets, logger } = this.deps
     const rejectedVersionId = versionOf(failed, secretId) as string
-    logger.warn({ credential: name, secretId, versionId: rejectedVersionId, lwaError: (rejection as LwaError).code }, 'LWA rejected the stored secret; re-reading it in case it was rotated')
+    logger.warn(
+      { credential: name, secretId, versionId: rejectedVersionId, lwaError: (rejection as LwaError).code },
+      'LWA rejected the stored secret; re-reading it in case it was rotated',
+    )
     secrets.invalidate?.(secretId, rejectedVersionId)
     const tried = new Set([rejectedVersionId])
     for (const stage of rotationStages) {
-      const candidate = await this.readStage(config, secretId, stage)
+      const candidate = await readStage(secrets, config, secretId, stage)
       const versionId = candidate && versionOf(candidate, secretId)
       if (!candidate || !versionId || tried.has(versionId)) continue
       tried.add(versionId)
-      if (!this.sameAccount(name, config, secretId, stage, failed, candidate)) continue
+      if (!sameAccount(logger, name, config, secretId, stage, failed, candidate)) continue
       try {
         const token = await this.exchange(name, config, candidate)
         this.remember(name, secretId, stage, rejectedVersionId, candidate)
@@ -110,40 +120,19 @@ export class TokenSource {
     throw rejection
   }
 
-  /**
-   * A grant secret's other stages may hold another Amazon account's refresh token (the
-   * credential was re-onboarded to a new account): such a version is never used. Only the
-   * AWSCURRENT version speaks for the credential; a fallback must hold the same refresh token
-   * (only the client secret changed) or prove the same account.
-   */
-  private sameAccount(name: string, config: CredentialConfig, secretId: string, stage: SecretStage, current: CredentialMaterial, candidate: CredentialMaterial): boolean {
-    if (stage === 'AWSCURRENT' || config.grant !== 'refresh_token' || secretId !== config.grantSecret) return true
-    if (candidate.refreshToken === current.refreshToken) return true
-    const expected = accountOf(current.grant?.fields)
-    const found = accountOf(candidate.grant?.fields)
-    if (expected !== undefined && expected === found) return true
-    this.deps.logger.warn({ credential: name, secretId, stage, versionId: versionOf(candidate, secretId), account: found ?? null, expectedAccount: expected ?? null },
-      'not using another version of the grant secret: it is not proven to belong to the same Amazon account')
-    return false
-  }
-
   /** The secret and stage a credential is served from while that is not AWSCURRENT (a rotation under way). */
   stageOf(name: string): { secretId: string; stage: SecretStage } | undefined {
     const pin = this.pins.get(name)
     return pin && { secretId: pin.secretId, stage: pin.stage }
   }
 
-  /** A stage that does not exist (no rotation in progress) is simply skipped. */
-  private async readStage(config: CredentialConfig, secretId: string, stage: SecretStage): Promise<CredentialMaterial | undefined> {
-    try {
-      return await readCredentialMaterial(this.deps.secrets, config, stageFor(secretId, stage))
-    } catch (err) {
-      if (err instanceof SecretError && err.code === 'not_found') return undefined
-      throw err
-    }
-  }
-
-  private remember(name: string, secretId: string, stage: SecretStage, rejectedVersionId: string, worked: CredentialMaterial): void {
+  private remember(
+    name: string,
+    secretId: string,
+    stage: SecretStage,
+    rejectedVersionId: string,
+    worked: CredentialMaterial,
+  ): void {
     // If AWSCURRENT itself (re-read) worked, nothing needs pinning.
     if (stage === 'AWSCURRENT' || versionOf(worked, secretId) === rejectedVersionId) this.pins.delete(name)
     else this.pins.set(name, { secretId, stage, rejectedVersionId })
@@ -155,8 +144,9 @@ export class TokenSource {
       ? { grantType: 'client_credentials', scope: config.scope }
       : { grantType: 'refresh_token', refreshToken: material.refreshToken as string }
     const requestedAtMs = clock.now()
-    const answer = await this.requestWithRetries(name, tokenUrlFor(config.region, this.deps.config.lwa.endpoints), material, grant)
-    await this.storeNewRefreshToken(name, material, answer)
+    const url = tokenUrlFor(config.region, this.deps.config.lwa.endpoints)
+    const answer = await this.requestWithRetries(name, url, material, grant)
+    await storeNewRefreshToken(this.deps.secrets, this.deps.logger, name, material, answer)
     this.deps.logger.info({ credential: name, expiresInSeconds: answer.expiresInSeconds }, 'obtained LWA access token')
     // Lifetime counts from when we asked, not when the answer arrived, and is capped: never overestimate it.
     const lifetimeSeconds = Math.min(answer.expiresInSeconds, this.deps.config.lwa.maxTokenLifetimeSeconds)
@@ -175,11 +165,17 @@ export class TokenSource {
    * jittered pauses. A Retry-After longer than those pauses is not waited out here: the
    * failure goes to the cache, whose backoff honours it without holding a caller.
    */
-  private async requestWithRetries(name: string, url: string, material: CredentialMaterial, grant: LwaGrant): Promise<LwaToken> {
+  private async requestWithRetries(
+    name: string,
+    url: string,
+    material: CredentialMaterial,
+    grant: LwaGrant,
+  ): Promise<LwaToken> {
     const { lwa, random = Math.random, events = noEvents } = this.deps
     for (let attempt = 1; ; attempt++) {
       const started = performance.now()
-      const report = (result: string): void => events.lwaCall(name, grant.grantType, result, (performance.now() - started) / 1000)
+      const report = (result: string): void =>
+        events.lwaCall(name, grant.grantType, result, (performance.now() - started) / 1000)
       try {
         const token = await lwa.requestToken(url, material, grant)
         report('ok')
@@ -187,36 +183,14 @@ export class TokenSource {
       } catch (err) {
         report(err instanceof LwaError ? err.code : 'error')
         if (!(err instanceof LwaError) || !err.retryable || attempt >= this.deps.config.lwa.attempts) throw err
-        const pauseMs = backoffDelayMs(inCallBackoff, attempt, random, Math.max(inCallBackoff.baseMs, err.retryAfterMs ?? 0))
+        const floorMs = Math.max(inCallBackoff.baseMs, err.retryAfterMs ?? 0)
+        const pauseMs = backoffDelayMs(inCallBackoff, attempt, random, floorMs)
         if (pauseMs > inCallBackoff.capMs) throw err
         await new Promise((resolve) => setTimeout(resolve, pauseMs))
       }
     }
   }
 
-  /**
-   * LWA.md: a different refresh token must be stored before it is relied on. It is merged into
-   * the latest AWSCURRENT fields, and the new version id derives from (base version, token), so
-   * replicas that got the same token from the same base write one version, not two.
-   * If the write fails the access token is still good; the old refresh token stays in use.
-   */
-  private async storeNewRefreshToken(name: string, material: CredentialMaterial, answer: LwaToken): Promise<void> {
-    const { secrets, logger } = this.deps
-    if (!material.grant || !answer.refreshToken || answer.refreshToken === material.refreshToken) return
-    const secretId = material.grant.id
-    if (!secrets.put) {
-      logger.warn({ credential: name, secretId }, 'LWA returned a new refresh token but this secrets backend cannot store it; keeping the stored one')
-      return
-    }
-    try {
-      const base = await secrets.get(secretId)
-      const versionId = versionIdFor(secretId, base.versionId, answer.refreshToken)
-      await secrets.put(secretId, { ...base.fields, refresh_token: answer.refreshToken }, versionId)
-      logger.info({ credential: name, secretId, versionId }, 'stored the new refresh token from LWA')
-    } catch (err) {
-      logger.error({ credential: name, secretId, reason: err instanceof SecretError ? err.message : (err as Error).name }, 'could not store the new refresh token from LWA; keeping the stored one')
-    }
-  }
 }
 
 /** The secret LWA's rejection points at, or undefined when the error is not about our secrets. */
@@ -225,18 +199,4 @@ function rejectedSecretId(err: unknown, config: CredentialConfig): string | unde
   if (err.kind === 'client_rejected') return config.appSecret
   if (err.kind === 'grant_rejected' && config.grant === 'refresh_token') return config.grantSecret
   return undefined
-}
-
-function versionOf(material: CredentialMaterial, secretId: string): string | undefined {
-  return material.app.id === secretId ? material.app.versionId : material.grant?.id === secretId ? material.grant.versionId : undefined
-}
-
-function stageFor(secretId: string, stage: SecretStage): StageOf {
-  return (id) => (id === secretId ? stage : 'AWSCURRENT')
-}
-
-/** A UUID-shaped ClientRequestToken determined by its inputs (Secrets Manager wants 32-64 characters). */
-function versionIdFor(secretId: string, baseVersionId: string, refreshToken: string): string {
-  const hex = createHash('sha256').update(`${secretId}\0${baseVersionId}\0${refreshToken}`).digest('hex')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
 }

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { createBroker } from '../../src/broker.js'
+import { createBroker } from '../../src/http/broker.js'
 import { ConfigError, parseConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { baseConfig, baseSecrets, callerKeys } from '../helper.js'

@@ -111,3 +111,46 @@ t.test('a secrets backend that cannot store (file) ends on a clear page and noth
   t.equal(res.statusCode, 503)
   t.match(res.body, /could not be stored/)
 })
+
+t.test('the onboarding pages: a malformed link id, an unreadable app secret, and a flood from one address', async (t) => {
+  const h = await onboardingBroker(t, { config: (c) => ({ ...c, rateLimit: { ...(c.rateLimit as object), onboardingMax: 6 } }) })
+  for (const method of ['GET', 'POST'] as const) {
+    const bad = await h.app.inject({ method, url: '/onboarding/not-a-link!' })
+    t.equal(bad.statusCode, 400, `${method}: not a link id`)
+    t.match(bad.body, /This request is not valid/)
+  }
+  const url = await link(h, 'ads-us')
+  h.writeSecrets({})
+  const unreadable = await h.app.inject({ method: 'POST', url: url.replace(publicUrl, '') })
+  t.equal(unreadable.statusCode, 503, 'the app secret cannot be read: the link is not used up')
+  t.match(unreadable.body, /cannot be read right now/)
+  const flood = []
+  for (let i = 0; i < 7; i++) flood.push((await h.app.inject({ method: 'POST', url: '/onboarding/AAAAAAAAAAAAAAAAAAAAAAAA', remoteAddress: '10.2.2.2' })).statusCode)
+  t.same(flood.slice(-1), [429])
+  t.equal((await h.app.inject({ url: '/oauth/callback?state=x', remoteAddress: '10.2.2.2' })).statusCode, 429, 'the callback shares the budget')
+})
+
+t.test('the onboarding pages in sidecar mode refuse a proxied request with a page', async (t) => {
+  const h = await onboardingBroker(t, { config: (c) => ({ ...c, mode: 'sidecar', listen: { host: '127.0.0.1', port: 0 } }) })
+  for (const method of ['GET', 'POST'] as const) {
+    const res = await h.app.inject({ method, url: '/onboarding/AAAAAAAAAAAAAAAAAAAAAAAA', headers: { 'x-forwarded-for': '10.0.0.1' } })
+    t.equal(res.statusCode, 403, method)
+    t.match(res.body, /sidecar mode serves only direct loopback requests/)
+  }
+})
+
+t.test('only admins get links: a request without a JWT is 401', async (t) => {
+  const h = await onboardingBroker(t)
+  const res = await h.app.inject({ method: 'POST', url: '/admin/onboarding', payload: { credential: 'ads-us' } })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().error, 'unauthenticated')
+})
+
+t.test('an admin asking for links shares the caller\'s rate limit', async (t) => {
+  const h = await onboardingBroker(t, { config: (c) => ({ ...c, rateLimit: { ...(c.rateLimit as object), max: 1 } }) })
+  const ask = async () => h.app.inject({ method: 'POST', url: '/admin/onboarding', headers: { authorization: `Bearer ${await h.jwt(admin)}` }, payload: { credential: 'ads-us' } })
+  t.equal((await ask()).statusCode, 200)
+  const limited = await ask()
+  t.equal(limited.statusCode, 429)
+  t.equal(limited.json().error, 'rate_limited')
+})

@@ -1,6 +1,16 @@
 import { Type, type Static } from 'typebox'
 import { apis, credentialNamePattern, regions } from '../../config/schema.js'
-import { bearerAuth, CredentialName, credentialFailed, internalError, rateLimited, RequestIdHeaders, unauthenticated, unknownCredential, upstreamUnavailable } from './common.js'
+import {
+  bearerAuth,
+  CredentialName,
+  credentialFailed,
+  internalError,
+  rateLimited,
+  RequestIdHeaders,
+  unauthenticated,
+  unknownCredential,
+  upstreamUnavailable,
+} from './common.js'
 import { errorReplies, jsonReply, type ErrorSpec } from './replies.js'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
@@ -11,45 +21,69 @@ export const CredentialStatusSchema = Type.Object({
   api: Type.Enum(apis),
   region: Type.Enum(regions),
   health: Type.Enum(['healthy', 'degraded', 'rejected', 'misconfigured'], {
-    description: '`healthy`: the last refresh worked. `degraded`: refreshes fail with retryable errors (the cached token may still '
-      + 'serve), or the credential is served from a secret stage other than AWSCURRENT. `rejected`: LWA refused it. '
-      + '`misconfigured`: its secret is missing, not JSON, or lacks a field.',
+    description: '`healthy`: the last refresh worked. `degraded`: refreshes fail with retryable errors (the cached '
+      + 'token may still serve), or the credential is served from a secret stage other than AWSCURRENT. `rejected`: '
+      + 'LWA refused it. `misconfigured`: its secret is missing, not JSON, or lacks a field.',
   }),
   token_expires_at: time('When the cached token expires; null without one.'),
   last_refresh_at: time('When the cached token was obtained.'),
   last_used_at: time('When a caller last asked for it.'),
-  secret_versions: Nullable(Type.Object({ app: Type.String(), grant: Nullable(Type.String()) }, { description: 'The secret versions the cached token was obtained with.' })),
-  secret_stage: Nullable(Type.Object({ secret: Type.Enum(['app', 'grant']), stage: Type.Enum(['AWSPENDING', 'AWSPREVIOUS']) }, {
-    description: 'Set while LWA rejects what AWSCURRENT holds and another stage serves (a rotation under way); the credential is degraded.',
+  secret_versions: Nullable(Type.Object(
+    { app: Type.String(), grant: Nullable(Type.String()) },
+    { description: 'The secret versions the cached token was obtained with.' },
+  )),
+  secret_stage: Nullable(Type.Object({
+    secret: Type.Enum(['app', 'grant']),
+    stage: Type.Enum(['AWSPENDING', 'AWSPREVIOUS']),
+  }, {
+    description: 'Set while LWA rejects what AWSCURRENT holds and another stage serves (a rotation under way); the '
+      + 'credential is degraded.',
   })),
   last_error: Nullable(Type.Object({
     code: Type.String({ description: 'The error code a caller would get.' }),
     lwa_error: Nullable(Type.String({ description: 'LWA\'s own error code, when LWA answered one.' })),
     at: Type.String({ format: 'date-time' }),
     since: Type.String({ format: 'date-time', description: 'When the run of failures began.' }),
-    retry_at: Type.String({ format: 'date-time', description: 'When the broker tries again (callers get the error at once until then).' }),
+    retry_at: Type.String({
+      format: 'date-time',
+      description: 'When the broker tries again (callers get the error at once until then).',
+    }),
     consecutive_failures: Type.Integer(),
   })),
 }, { additionalProperties: false, title: 'CredentialStatus' })
 export type CredentialStatusBody = Static<typeof CredentialStatusSchema>
 
-export const CredentialListResponse = Type.Object({ credentials: Type.Array(CredentialStatusSchema) }, { additionalProperties: false, title: 'CredentialListResponse' })
+export const CredentialListResponse = Type.Object(
+  { credentials: Type.Array(CredentialStatusSchema) },
+  { additionalProperties: false, title: 'CredentialListResponse' },
+)
 export const CredentialParams = Type.Object({ name: CredentialName }, { additionalProperties: false })
 export type CredentialParams = Static<typeof CredentialParams>
-export const ReloadResponse = Type.Object({ reloaded_secrets: Type.Integer({ description: 'How many distinct secrets will be re-read.' }) }, { additionalProperties: false, title: 'ReloadResponse' })
+export const ReloadResponse = Type.Object(
+  { reloaded_secrets: Type.Integer({ description: 'How many distinct secrets will be re-read.' }) },
+  { additionalProperties: false, title: 'ReloadResponse' },
+)
 
 export const OnboardingRequest = Type.Object({
-  credential: Type.String({ pattern: credentialNamePattern, description: 'The credential to connect an Amazon account to.' }),
+  credential: Type.String({
+    pattern: credentialNamePattern,
+    description: 'The credential to connect an Amazon account to.',
+  }),
   expected_account: Type.Optional(Type.String({
     pattern: '^[A-Za-z0-9._,-]{1,512}$',
-    description: 'The Amazon account the link may connect (SP-API: the selling partner id; Ads: the advertising account ids '
-      + 'behind the profiles, sorted, comma-separated); any other is refused.',
+    description: 'The Amazon account the link may connect (SP-API: the selling partner id; Ads: the advertising '
+      + 'account ids behind the profiles, sorted, comma-separated); any other is refused.',
   })),
-  replace: Type.Optional(Type.Boolean({ description: 'The link may connect another account than the one the credential is connected to now.' })),
+  replace: Type.Optional(Type.Boolean({
+    description: 'The link may connect another account than the one the credential is connected to now.',
+  })),
 }, { additionalProperties: false, title: 'OnboardingRequest' })
 export type OnboardingRequest = Static<typeof OnboardingRequest>
 export const OnboardingLink = Type.Object({
-  url: Type.String({ description: '`<onboarding.publicUrl>/onboarding/<link>`: a one-time capability; give it only to the account owner.' }),
+  url: Type.String({
+    description: '`<onboarding.publicUrl>/onboarding/<link>`: a one-time capability; give it only to the account '
+      + 'owner.',
+  }),
   expires_at: Type.String({ format: 'date-time' }),
 }, { additionalProperties: false, title: 'OnboardingLink' })
 
@@ -58,28 +92,39 @@ export const NoQuery = Type.Object({}, { additionalProperties: false })
 
 const adminForbidden: ErrorSpec = {
   codes: ['forbidden'],
-  description: '`forbidden`: the JWT is valid but no policy rule with `admin: true` applies to this caller; returned before '
-    + 'anything is looked up, so a non-admin learns nothing about the credentials. In sidecar mode, also a proxied or '
-    + 'non-loopback request.',
-  examples: { not_admin: { value: { error: 'forbidden', message: 'caller system:serviceaccount:ads:reporter is not an admin', request_id: '5d1f0c3a-7b2e-4c9d-8e6f-1a2b3c4d5e6f' } } },
+  description: '`forbidden`: the JWT is valid but no policy rule with `admin: true` applies to this caller; returned '
+    + 'before anything is looked up, so a non-admin learns nothing about the credentials. In sidecar mode, also a '
+    + 'proxied or non-loopback request.',
+  examples: {
+    not_admin: {
+      value: {
+        error: 'forbidden',
+        message: 'caller system:serviceaccount:ads:reporter is not an admin',
+        request_id: '5d1f0c3a-7b2e-4c9d-8e6f-1a2b3c4d5e6f',
+      },
+    },
+  },
 }
 const adminInvalid: ErrorSpec = {
   codes: ['invalid_request'],
-  description: '`invalid_request`: a query parameter was sent, `name` is not a valid credential name, or the body is not what the '
-    + 'route takes. The message says which.',
+  description: '`invalid_request`: a query parameter was sent, `name` is not a valid credential name, or the body is '
+    + 'not what the route takes. The message says which.',
 }
-const checks = (extra: string) => 'The checks run in this order: in sidecar mode, a request that is not a direct loopback one (403); '
-  + `query, path and body (400); JWT and rate limit (401, 429, shared with \`GET /token\`); admin (403)${extra}. The JWT comes from `
-  + 'the `Authorization` header only.'
+const checks = (extra: string) => 'The checks run in this order: in sidecar mode, a request that is not a direct '
+  + 'loopback one (403); query, path and body (400); JWT and rate limit (401, 429, shared with `GET /token`); '
+  + `admin (403)${extra}. The JWT comes from the \`Authorization\` header only.`
 
-const adminRoute = (fields: Record<string, unknown>) => ({ tags: ['admin'], security: bearerAuth, headers: RequestIdHeaders, querystring: NoQuery, ...fields })
+const adminRoute = (fields: Record<string, unknown>) => ({
+  tags: ['admin'], security: bearerAuth, headers: RequestIdHeaders, querystring: NoQuery, ...fields,
+})
 
 export const listCredentialsSchema = adminRoute({
   operationId: 'listCredentials',
   summary: 'List the configured credentials and their status.',
-  description: 'Every configured credential, in config order, with its API, region, health, cached token expiry, last refresh and '
-    + 'use, the secret versions and stage its token was obtained with, and its last error — including a secret the background '
-    + 'sweep could not read before anyone asked for the token. Never a secret, a token, a client id or a secret id.\n\n'
+  description: 'Every configured credential, in config order, with its API, region, health, cached token expiry, last '
+    + 'refresh and use, the secret versions and stage its token was obtained with, and its last error — including a '
+    + 'secret the background sweep could not read before anyone asked for the token. Never a secret, a token, a client '
+    + 'id or a secret id.\n\n'
     + checks('') + ' Audited as `admin.credentials.list`.',
   response: {
     200: jsonReply(CredentialListResponse, 'The status of every configured credential.'),
@@ -90,27 +135,45 @@ export const listCredentialsSchema = adminRoute({
 export const refreshCredentialSchema = adminRoute({
   operationId: 'refreshCredential',
   summary: 'Obtain a new token for one credential now.',
-  description: 'Obtains a new token from LWA now (joining a refresh already in flight), whatever the refresh point or backoff says, '
-    + 'within the request deadline, and tells the other replicas to take it. The cached token keeps serving until the new one '
-    + 'arrives, and stays if the refresh fails. Answers the credential\'s status afterwards.\n\n'
+  description: 'Obtains a new token from LWA now (joining a refresh already in flight), whatever the refresh point or '
+    + 'backoff says, within the request deadline, and tells the other replicas to take it. The cached token keeps '
+    + 'serving until the new one arrives, and stays if the refresh fails. Answers the credential\'s status '
+    + 'afterwards.\n\n'
     + checks('; credential exists (404: only admins learn whether a name is configured)') + ' Send no body. Audited as '
     + '`admin.credentials.refresh` with the credential name.',
   params: CredentialParams,
   response: {
-    200: jsonReply(CredentialStatusSchema, 'The refresh succeeded; the credential\'s status with its new token\'s expiry.'),
-    ...errorReplies([adminInvalid, unauthenticated, adminForbidden, unknownCredential, rateLimited, internalError, credentialFailed, upstreamUnavailable]),
+    200: jsonReply(
+      CredentialStatusSchema,
+      'The refresh succeeded; the credential\'s status with its new token\'s expiry.',
+    ),
+    ...errorReplies([
+      adminInvalid,
+      unauthenticated,
+      adminForbidden,
+      unknownCredential,
+      rateLimited,
+      internalError,
+      credentialFailed,
+      upstreamUnavailable,
+    ]),
   },
 })
 
 export const reloadSecretsSchema = adminRoute({
   operationId: 'reloadSecrets',
   summary: 'Re-read every credential\'s secrets.',
-  description: 'Makes every secret a configured credential names be re-read on its next use, and lets failed credentials be tried '
-    + 'again at once, so a fixed or rotated secret is used right away; on every replica, when they share Redis. Cached tokens '
-    + 'stay: they are still valid. The failure stays on record until a refresh succeeds.\n\n'
+  description: 'Makes every secret a configured credential names be re-read on its next use, and lets failed '
+    + 'credentials be tried again at once, so a fixed or rotated secret is used right away; on every replica, when '
+    + 'they share Redis. Cached tokens stay: they are still valid. The failure stays on record until a refresh '
+    + 'succeeds.\n\n'
     + checks('') + ' Send no body. Audited as `admin.secrets.reload`.',
   response: {
-    200: jsonReply(ReloadResponse, 'The secrets will be re-read; how many distinct secrets that is.', { examples: { four: { value: { reloaded_secrets: 4 } } } }),
+    200: jsonReply(
+      ReloadResponse,
+      'The secrets will be re-read; how many distinct secrets that is.',
+      { examples: { four: { value: { reloaded_secrets: 4 } } } },
+    ),
     ...errorReplies([adminInvalid, unauthenticated, adminForbidden, rateLimited, internalError]),
   },
 })
@@ -119,21 +182,35 @@ export const createOnboardingLinkSchema = adminRoute({
   operationId: 'createOnboardingLink',
   tags: ['admin', 'onboarding'],
   summary: 'Get a one-time onboarding link for a credential.',
-  description: 'Served only when `onboarding` is configured. Makes a one-time link for the person who owns the Amazon account behind '
-    + '`credential`. They open it (`GET /onboarding/{link}`), continue to Amazon\'s consent page, and on "Allow" Amazon sends them '
-    + 'back to `GET /oauth/callback`, where the broker exchanges the code, learns the account, and stores the refresh token with '
-    + 'it as a new version of the credential\'s grant secret. Nobody handles the refresh token.\n\n'
-    + 'The link works once and expires after `onboarding.linkTtlSeconds`. It lives in this replica\'s memory: the consent round '
-    + 'trip must reach the replica that made it. A credential connected to an account stays with it unless `replace` is true; '
-    + 'with `expected_account`, any other account is refused.\n\n'
-    + 'Only `refresh_token` credentials of the Ads API and the SP-API can be onboarded, an SP-API one with '
+  description: 'Served only when `onboarding` is configured. Makes a one-time link for the person who owns the Amazon '
+    + 'account behind `credential`. They open it (`GET /onboarding/{link}`), continue to Amazon\'s consent page, and '
+    + 'on "Allow" Amazon sends them back to `GET /oauth/callback`, where the broker exchanges the code, learns the '
+    + 'account, and stores the refresh token with it as a new version of the credential\'s grant secret. Nobody '
+    + 'handles the refresh token.\n\nThe link works once and expires after `onboarding.linkTtlSeconds`. It lives in '
+    + 'this replica\'s memory: the consent round trip must reach the replica that made it. A credential connected to '
+    + 'an account stays with it unless `replace` is true; with `expected_account`, any other account is '
+    + 'refused.\n\nOnly `refresh_token` credentials of the Ads API and the SP-API can be onboarded, an SP-API one with '
     + '`onboarding.applicationId`; any other name is `400 invalid_request` (only admins get this far).\n\n'
-    + checks('; the credential can be onboarded (400)') + ' Audited as `admin.onboarding.link` with the credential name.',
+    + checks('; the credential can be onboarded (400)')
+    + ' Audited as `admin.onboarding.link` with the credential name.',
   body: OnboardingRequest,
   response: {
     200: jsonReply(OnboardingLink, 'The link, and when it expires.', {
-      examples: { link: { value: { url: 'https://lwa-broker.example.com/onboarding/KvOR34TVyyrerKvg0_FgyIyIAOX0Xibk', expires_at: '2026-01-01T12:10:00.000Z' } } },
+      examples: {
+        link: {
+          value: {
+            url: 'https://lwa-broker.example.com/onboarding/KvOR34TVyyrerKvg0_FgyIyIAOX0Xibk',
+            expires_at: '2026-01-01T12:10:00.000Z',
+          },
+        },
+      },
     }),
-    ...errorReplies([{ ...adminInvalid, description: `${adminInvalid.description} Also a credential that cannot be onboarded.` }, unauthenticated, adminForbidden, rateLimited, internalError]),
+    ...errorReplies([
+      { ...adminInvalid, description: `${adminInvalid.description} Also a credential that cannot be onboarded.` },
+      unauthenticated,
+      adminForbidden,
+      rateLimited,
+      internalError,
+    ]),
   },
 })

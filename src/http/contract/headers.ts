@@ -11,12 +11,17 @@ export interface HeaderSpec {
 export const requestIdHeader: Record<string, HeaderSpec> = {
   'X-Request-Id': {
     type: 'string',
-    description: 'The id the broker logged this request under (the caller\'s `X-Request-Id` if it was acceptable, otherwise a UUID).',
+    description: 'The id the broker logged this request under (the caller\'s `X-Request-Id` if it was acceptable, '
+      + 'otherwise a UUID).',
   },
 }
 
 export const noStoreHeader: Record<string, HeaderSpec> = {
-  'Cache-Control': { type: 'string', const: 'no-store', description: 'Always `no-store`: tokens and errors must not be cached by intermediaries.' },
+  'Cache-Control': {
+    type: 'string',
+    const: 'no-store',
+    description: 'Always `no-store`: tokens and errors must not be cached by intermediaries.',
+  },
 }
 
 export const retryAfterHeader: Record<string, HeaderSpec> = {
@@ -24,7 +29,10 @@ export const retryAfterHeader: Record<string, HeaderSpec> = {
 }
 
 export const bearerChallengeHeader: Record<string, HeaderSpec> = {
-  'WWW-Authenticate': { type: 'string', description: 'The bearer challenge (RFC 6750): `Bearer realm="lwa-broker", error="invalid_token"`.' },
+  'WWW-Authenticate': {
+    type: 'string',
+    description: 'The bearer challenge (RFC 6750): `Bearer realm="lwa-broker", error="invalid_token"`.',
+  },
 }
 
 export const pageSecurityHeader: Record<string, HeaderSpec> = {

@@ -1,7 +1,14 @@
 import { Type, type TSchema } from 'typebox'
 import type { ErrorCode } from '../../errors.js'
 import { httpStatus } from '../status.js'
-import { bearerChallengeHeader, noStoreHeader, pageSecurityHeader, requestIdHeader, retryAfterHeader, type HeaderSpec } from './headers.js'
+import {
+  bearerChallengeHeader,
+  noStoreHeader,
+  pageSecurityHeader,
+  requestIdHeader,
+  retryAfterHeader,
+  type HeaderSpec,
+} from './headers.js'
 
 /**
  * Route response schemas that are also the contract: Fastify serialises by them, and
@@ -29,7 +36,11 @@ export function jsonReply(schema: TSchema, description: string, options: ReplyOp
 }
 
 /** An HTML page for a person (the onboarding flow). */
-export function pageReply(description: string, example: string, headers: Record<string, HeaderSpec> = {}): Record<string, unknown> {
+export function pageReply(
+  description: string,
+  example: string,
+  headers: Record<string, HeaderSpec> = {},
+): Record<string, unknown> {
   return {
     description,
     headers: { ...headers, ...pageSecurityHeader, ...noStoreHeader, ...requestIdHeader },
@@ -62,8 +73,13 @@ export function errorReplies(specs: readonly ErrorSpec[]): Record<number, Record
   const byStatus: Record<number, Record<string, unknown>> = {}
   for (const spec of specs) {
     const status = httpStatus[spec.codes[0] as ErrorCode]
-    if (spec.codes.some((code) => httpStatus[code] !== status)) throw new TypeError(`codes of different statuses in one reply: ${spec.codes.join(', ')}`)
-    byStatus[status] = jsonReply(errorSchema(spec.codes), spec.description, { headers: errorHeaders(spec.codes), ...(spec.examples ? { examples: spec.examples } : {}) })
+    if (spec.codes.some((code) => httpStatus[code] !== status)) {
+      throw new TypeError(`codes of different statuses in one reply: ${spec.codes.join(', ')}`)
+    }
+    byStatus[status] = jsonReply(errorSchema(spec.codes), spec.description, {
+      headers: errorHeaders(spec.codes),
+      ...(spec.examples ? { examples: spec.examples } : {}),
+    })
   }
   return byStatus
 }

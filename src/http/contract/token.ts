@@ -1,6 +1,17 @@
 import { Type, type Static } from 'typebox'
 import { apis, regions } from '../../config/schema.js'
-import { bearerAuth, CredentialName, credentialFailed, internalError, rateLimited, RequestIdHeaders, sidecarRefused, unauthenticated, unknownCredential, upstreamUnavailable } from './common.js'
+import {
+  bearerAuth,
+  CredentialName,
+  credentialFailed,
+  internalError,
+  rateLimited,
+  RequestIdHeaders,
+  sidecarRefused,
+  unauthenticated,
+  unknownCredential,
+  upstreamUnavailable,
+} from './common.js'
 import { noStoreHeader } from './headers.js'
 import { errorReplies, jsonReply } from './replies.js'
 
@@ -11,10 +22,10 @@ export const TokenQuery = Type.Object({
   credential: CredentialName,
   min_ttl: Type.Optional(Type.Integer({
     minimum: 0, maximum: maxMinTtlSeconds, examples: [300],
-    description: 'Minimum seconds of life the returned token must have left. If the cached token has less, the broker gets a new '
-      + 'one from LWA first; it never returns a shorter-lived token. A `min_ttl` that the tokens LWA grants this credential '
-      + 'cannot meet is `400 invalid_request` naming their lifetime (without an LWA call per request). Default 60 (config '
-      + '`tokens.defaultMinTtlSeconds`).',
+    description: 'Minimum seconds of life the returned token must have left. If the cached token has less, the broker '
+      + 'gets a new one from LWA first; it never returns a shorter-lived token. A `min_ttl` that the tokens LWA grants '
+      + 'this credential cannot meet is `400 invalid_request` naming their lifetime (without an LWA call per request). '
+      + 'Default 60 (config `tokens.defaultMinTtlSeconds`).',
   })),
 }, { additionalProperties: false })
 export type TokenQuery = Static<typeof TokenQuery>
@@ -29,59 +40,106 @@ export const TokenResponse = Type.Object({
   region: Type.Enum(regions),
   headers: Type.Record(Type.String(), Type.String(), {
     description: 'Exactly the headers the Amazon API wants with this token (Ads: `Authorization`, '
-      + '`Amazon-Advertising-API-ClientId`, `Amazon-Advertising-API-Scope`; SP-API: `x-amz-access-token`; Appstore: `Authorization`).',
+      + '`Amazon-Advertising-API-ClientId`, `Amazon-Advertising-API-Scope`; SP-API: `x-amz-access-token`; Appstore: '
+      + '`Authorization`).',
   }),
 }, { additionalProperties: false, title: 'TokenResponse' })
 export type TokenResponse = Static<typeof TokenResponse>
 
 const example = (credential: string, api: string, region: string, token: string, headers: Record<string, string>) => ({
-  value: { access_token: token, token_type: 'bearer', expires_in: 3540, expires_at: '2026-01-01T12:59:00.000Z', credential, api, region, headers },
+  value: {
+    access_token: token,
+    token_type: 'bearer',
+    expires_in: 3540,
+    expires_at: '2026-01-01T12:59:00.000Z',
+    credential,
+    api,
+    region,
+    headers,
+  },
 })
 
 export const getTokenSchema = {
   operationId: 'getToken',
   tags: ['tokens'],
   summary: 'Get an LWA access token for a credential.',
-  description: 'Authenticates the caller\'s JWT, checks the policy allows the caller to use `credential`, and returns a cached LWA '
-    + 'access token with at least `min_ttl` seconds of life left, obtaining a fresh one from LWA when needed (one LWA call per '
-    + 'credential at a time, however many callers wait, and across replicas when they share Redis). Tokens are refreshed in the '
-    + 'background before they expire, so callers rarely wait on LWA.\n\n'
-    + 'The checks run in this order: in sidecar mode, a direct loopback request (403); query (400); JWT and rate limit (401, '
-    + '429); policy (403); credential exists (404) — so a caller learns whether a credential exists only for names the policy '
-    + 'lets it use. Any other query parameter is refused (400 invalid_request).\n\n'
-    + 'Copy the returned `headers` onto the request to the Amazon API as they are.',
+  description: 'Authenticates the caller\'s JWT, checks the policy allows the caller to use `credential`, and returns '
+    + 'a cached LWA access token with at least `min_ttl` seconds of life left, obtaining a fresh one from LWA when '
+    + 'needed (one LWA call per credential at a time, however many callers wait, and across replicas when they share '
+    + 'Redis). Tokens are refreshed in the background before they expire, so callers rarely wait on LWA.\n\nThe checks '
+    + 'run in this order: in sidecar mode, a direct loopback request (403); query (400); JWT and rate limit (401, '
+    + '429); policy (403); credential exists (404) — so a caller learns whether a credential exists only for names '
+    + 'the policy lets it use. Any other query parameter is refused (400 invalid_request).\n\nCopy the returned '
+    + '`headers` onto the request to the Amazon API as they are.',
   security: bearerAuth,
   querystring: TokenQuery,
   headers: RequestIdHeaders,
   response: {
-    200: jsonReply(TokenResponse, 'An access token with at least `min_ttl` seconds left. Never cache this response in a shared '
-      + 'cache (`Cache-Control: no-store`); ask the broker again instead, it answers from its own cache.', {
+    200: jsonReply(TokenResponse, 'An access token with at least `min_ttl` seconds left. Never cache this response in '
+      + 'a shared cache (`Cache-Control: no-store`); ask the broker again instead, it answers from its own cache.', {
       headers: noStoreHeader,
       examples: {
-        ads: { summary: 'Amazon Ads API credential with a profile', ...example('ads-us', 'ads', 'na', 'Atza|IwEBIExampleAdsAccessToken', {
-          Authorization: 'Bearer Atza|IwEBIExampleAdsAccessToken', 'Amazon-Advertising-API-ClientId': 'amzn1.application-oa2-client.0123456789abcdef', 'Amazon-Advertising-API-Scope': '2502259796',
-        }) },
-        'sp-api': { summary: 'Selling Partner API credential', ...example('sp-acme-eu', 'sp-api', 'eu', 'Atza|IwEBIExampleSpApiAccessToken', { 'x-amz-access-token': 'Atza|IwEBIExampleSpApiAccessToken' }) },
-        appstore: { summary: 'Appstore API credential (client_credentials grant)', ...example('appstore-main', 'appstore', 'na', 'Atc|MQEBIExampleAppstoreAccessToken', { Authorization: 'Bearer Atc|MQEBIExampleAppstoreAccessToken' }) },
+        ads: {
+          summary: 'Amazon Ads API credential with a profile',
+          ...example('ads-us', 'ads', 'na', 'Atza|IwEBIExampleAdsAccessToken', {
+            Authorization: 'Bearer Atza|IwEBIExampleAdsAccessToken',
+            'Amazon-Advertising-API-ClientId': 'amzn1.application-oa2-client.0123456789abcdef',
+            'Amazon-Advertising-API-Scope': '2502259796',
+          }),
+        },
+        'sp-api': {
+          summary: 'Selling Partner API credential',
+          ...example('sp-acme-eu', 'sp-api', 'eu', 'Atza|IwEBIExampleSpApiAccessToken', {
+            'x-amz-access-token': 'Atza|IwEBIExampleSpApiAccessToken',
+          }),
+        },
+        appstore: {
+          summary: 'Appstore API credential (client_credentials grant)',
+          ...example('appstore-main', 'appstore', 'na', 'Atc|MQEBIExampleAppstoreAccessToken', {
+            Authorization: 'Bearer Atc|MQEBIExampleAppstoreAccessToken',
+          }),
+        },
       },
     }),
     ...errorReplies([
       {
         codes: ['invalid_request'],
-        description: '`invalid_request`: the query is malformed — `credential` missing or not a valid name, `min_ttl` not an integer '
-          + 'in 0..3000 or one the credential\'s tokens cannot meet, a query parameter the route does not know. The message names '
-          + 'the offending field.',
+        description: '`invalid_request`: the query is malformed — `credential` missing or not a valid name, '
+          + '`min_ttl` not an integer in 0..3000 or one the credential\'s tokens cannot meet, a query parameter the '
+          + 'route does not know. The message names the offending field.',
         examples: {
-          missing_credential: { value: { error: 'invalid_request', message: 'querystring must have required property \'credential\'', request_id: '60d0121e-690d-48ab-9144-e929b98db6e4' } },
-          min_ttl_beyond_lifetime: { value: { error: 'invalid_request', message: 'min_ttl 2500 cannot be met: LWA grants credential ads-us tokens of 2000 s; ask for at most 1995', request_id: 'c43cb7cc-a4e6-417b-9780-38cdcea32fc5' } },
+          missing_credential: {
+            value: {
+              error: 'invalid_request',
+              message: 'querystring must have required property \'credential\'',
+              request_id: '60d0121e-690d-48ab-9144-e929b98db6e4',
+            },
+          },
+          min_ttl_beyond_lifetime: {
+            value: {
+              error: 'invalid_request',
+              message: 'min_ttl 2500 cannot be met: LWA grants credential ads-us tokens of 2000 s; ask for at most '
+                + '1995',
+              request_id: 'c43cb7cc-a4e6-417b-9780-38cdcea32fc5',
+            },
+          },
         },
       },
       unauthenticated,
       {
         codes: ['forbidden'],
-        description: '`forbidden`: the JWT is valid but no policy rule lets this caller (issuer, subject, claims) use this credential; '
-          + 'returned whether or not the credential exists. In sidecar mode, also a proxied or non-loopback request.',
-        examples: { forbidden: { value: { error: 'forbidden', message: 'caller system:serviceaccount:other:x may not use credential ads-us', request_id: 'ec1391ea-217b-48bb-ae48-71f1f469462b' } } },
+        description: '`forbidden`: the JWT is valid but no policy rule lets this caller (issuer, subject, claims) use '
+          + 'this credential; returned whether or not the credential exists. In sidecar mode, also a proxied or '
+          + 'non-loopback request.',
+        examples: {
+          forbidden: {
+            value: {
+              error: 'forbidden',
+              message: 'caller system:serviceaccount:other:x may not use credential ads-us',
+              request_id: 'ec1391ea-217b-48bb-ae48-71f1f469462b',
+            },
+          },
+        },
       },
       unknownCredential, rateLimited, internalError, credentialFailed, upstreamUnavailable,
     ]),

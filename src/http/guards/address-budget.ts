@@ -6,7 +6,12 @@
 export class AddressBudget {
   private readonly windows = new Map<string, { startedAtMs: number; used: number }>()
 
-  constructor(private readonly max: number, private readonly windowMs: number, private readonly maxAddresses: number, private readonly now: () => number) {}
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+    private readonly maxAddresses: number,
+    private readonly now: () => number,
+  ) {}
 
   /** Takes one from the address's budget; false (and nothing taken) when it is spent. Also says when it refills. */
   take(address: string): { ok: boolean; retryAfterMs: number } {

@@ -16,7 +16,10 @@ declare module 'fastify' {
 }
 
 /** What the guard takes from the core. */
-export type CallerGuardDeps = Pick<Services, 'authenticator' | 'policy' | 'audit' | 'metrics' | 'clock' | 'config' | 'rateLimitRedis'>
+export type CallerGuardDeps = Pick<
+  Services,
+  'authenticator' | 'policy' | 'audit' | 'metrics' | 'clock' | 'config' | 'rateLimitRedis'
+>
 
 /**
  * Authenticates the caller of every route in this scope, then rate-limits it: by caller
@@ -33,12 +36,45 @@ export interface GuardOptions {
 
 const headerCredentials: GuardOptions = { hook: 'onRequest', authorization: (request) => request.headers.authorization }
 
-export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps, options: GuardOptions = headerCredentials): Promise<void> {
+export async function guardCallers(
+  app: FastifyInstance,
+  deps: CallerGuardDeps,
+  options: GuardOptions = headerCredentials,
+): Promise<void> {
   app.decorateRequest('principal', undefined)
   app.decorateRequest('authError', undefined)
   const limits = deps.config.rateLimit
   const windowMs = limits.timeWindowSeconds * 1000
-  const verifications = new AddressBudget(limits.verificationsPerAddress, windowMs, limits.trackedCallers, () => deps.clock.now())
+  authenticateCallers(app, deps, options, windowMs)
+  await app.register(rateLimit, {
+    hook: 'preHandler',
+    // The plugin's default of 5,000 keys would evict busy callers' counts at scale.
+    cache: limits.trackedCallers,
+    // With Redis the limit holds across replicas; if Redis fails, requests pass rather than fail.
+    ...(deps.rateLimitRedis ? { store: guardedRedisStore(deps.rateLimitRedis), skipOnError: true } : {}),
+    timeWindow: windowMs,
+    keyGenerator: callerKey,
+    max: (request) => (request.principal
+      ? rateLimitOf(deps.policy, request.principal) ?? limits.max
+      : limits.unauthenticatedMax),
+    errorResponseBuilder: (request, context) => {
+      deps.audit.rateLimited(auditContext(request), callerKey(request))
+      return rateLimited(Math.max(1, Math.ceil(context.ttl / 1000)))
+    },
+  })
+  limitRules(app, deps, windowMs)
+}
+
+function authenticateCallers(
+  app: FastifyInstance,
+  deps: CallerGuardDeps,
+  options: GuardOptions,
+  windowMs: number,
+): void {
+  const limits = deps.config.rateLimit
+  const verifications = new AddressBudget(
+    limits.verificationsPerAddress, windowMs, limits.trackedCallers, () => deps.clock.now(),
+  )
   app.addHook(options.hook, async (request: FastifyRequest) => {
     // A token not verified before costs a signature check: the address pays for it first.
     const beforeVerify = (): void => {
@@ -53,21 +89,6 @@ export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps, 
       if (err.code === 'unauthenticated') deps.metrics.jwtFailure(String(err.logDetail?.reason ?? 'unknown'))
     }
   })
-  await app.register(rateLimit, {
-    hook: 'preHandler',
-    // The plugin's default of 5,000 keys would evict busy callers' counts at scale.
-    cache: limits.trackedCallers,
-    // With Redis the limit holds across replicas; if Redis fails, requests pass rather than fail.
-    ...(deps.rateLimitRedis ? { store: guardedRedisStore(deps.rateLimitRedis), skipOnError: true } : {}),
-    timeWindow: windowMs,
-    keyGenerator: callerKey,
-    max: (request) => (request.principal ? rateLimitOf(deps.policy, request.principal) ?? limits.max : limits.unauthenticatedMax),
-    errorResponseBuilder: (request, context) => {
-      deps.audit.rateLimited(auditContext(request), callerKey(request))
-      return rateLimited(Math.max(1, Math.ceil(context.ttl / 1000)))
-    },
-  })
-  limitRules(app, deps, windowMs)
 }
 
 /**
@@ -76,11 +97,13 @@ export async function guardCallers(app: FastifyInstance, deps: CallerGuardDeps, 
  */
 function limitRules(app: FastifyInstance, deps: CallerGuardDeps, windowMs: number): void {
   if (!deps.policy.some((r) => r.aggregateMax !== undefined)) return
-  const ruleKey = (request: FastifyRequest): string => `rule:${request.principal && aggregateLimitOf(deps.policy, request.principal)?.rule}`
+  const ruleKey = (request: FastifyRequest): string =>
+    `rule:${request.principal && aggregateLimitOf(deps.policy, request.principal)?.rule}`
   const limit = app.createRateLimit({
     timeWindow: windowMs,
     keyGenerator: ruleKey,
-    max: (request) => (request.principal && aggregateLimitOf(deps.policy, request.principal)?.max) || Number.MAX_SAFE_INTEGER,
+    max: (request) =>
+      (request.principal && aggregateLimitOf(deps.policy, request.principal)?.max) || Number.MAX_SAFE_INTEGER,
   })
   app.addHook('preHandler', async (request) => {
     if (!request.principal || !aggregateLimitOf(deps.policy, request.principal)) return
@@ -94,13 +117,18 @@ function limitRules(app: FastifyInstance, deps: CallerGuardDeps, windowMs: numbe
 
 /** Whom a limit counts: the verified caller, else the address (an IPv6 /64 as one, as the plugin groups them). */
 export function callerKey(request: FastifyRequest): string {
-  return request.principal ? `caller:${request.principal.issuer} ${request.principal.subject}` : `addr:${normalizeIP(request.ip)}`
+  return request.principal
+    ? `caller:${request.principal.issuer} ${request.principal.subject}`
+    : `addr:${normalizeIP(request.ip)}`
 }
 
 const addressKey = (request: FastifyRequest): string => normalizeIP(request.ip)
 
 function rateLimited(retryAfterSeconds: number, reason?: string): BrokerError {
-  return new BrokerError('rate_limited', `too many requests; retry in ${retryAfterSeconds} s`, { retryAfterSeconds, ...(reason ? { logDetail: { reason } } : {}) })
+  return new BrokerError('rate_limited', `too many requests; retry in ${retryAfterSeconds} s`, {
+    retryAfterSeconds,
+    ...(reason ? { logDetail: { reason } } : {}),
+  })
 }
 
 /** The verified caller, or the reason there is none. */
@@ -109,7 +137,14 @@ export function requireCaller(request: FastifyRequest): Principal {
   throw request.authError ?? new BrokerError('unauthenticated', 'missing or invalid bearer token')
 }
 
-export function auditContext(request: FastifyRequest, credential?: string): { requestId: string; principal: Principal | undefined; credential: string | undefined } {
+export function auditContext(
+  request: FastifyRequest,
+  credential?: string,
+): { requestId: string; principal: Principal | undefined; credential: string | undefined } {
   const query = request.query as { credential?: unknown } | undefined
-  return { requestId: request.id, principal: request.principal, credential: credential ?? (typeof query?.credential === 'string' ? query.credential : undefined) }
+  return {
+    requestId: request.id,
+    principal: request.principal,
+    credential: credential ?? (typeof query?.credential === 'string' ? query.credential : undefined),
+  }
 }

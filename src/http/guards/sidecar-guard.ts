@@ -9,7 +9,8 @@ const proxyHeaders = new Set([
 /** Whole families: X-Forwarded-For/-Host/-Proto/-Port/-Prefix/…, and Envoy's (Istio) X-Envoy-*. */
 const proxyHeaderPrefixes = ['x-forwarded-', 'x-envoy-']
 
-const isProxyHeader = (name: string): boolean => proxyHeaders.has(name) || proxyHeaderPrefixes.some((p) => name.startsWith(p))
+const isProxyHeader = (name: string): boolean =>
+  proxyHeaders.has(name) || proxyHeaderPrefixes.some((p) => name.startsWith(p))
 
 /**
  * Sidecar mode: refuse anything that did not come straight from the pod over loopback, so
@@ -23,6 +24,8 @@ export async function refuseProxiedRequests(request: FastifyRequest): Promise<vo
   const remote = request.socket.remoteAddress ?? ''
   const loopback = remote === '::1' || remote.startsWith('127.') || remote.startsWith('::ffff:127.')
   if (proxied || !loopback) {
-    throw new BrokerError('forbidden', 'sidecar mode serves only direct loopback requests', { logDetail: { reason: proxied ? `proxy header ${proxied}` : 'not loopback' } })
+    throw new BrokerError('forbidden', 'sidecar mode serves only direct loopback requests', {
+      logDetail: { reason: proxied ? `proxy header ${proxied}` : 'not loopback' },
+    })
   }
 }

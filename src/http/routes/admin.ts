@@ -15,24 +15,11 @@ import { auditContext, requireCaller } from '../guards/caller-guard.js'
  * is audited.
  */
 export function registerAdminRoutes(app: FastifyInstance, services: Services): void {
-  const { tokens, status, audit, onboarding } = services
-  const admin = (action: string, run: (request: FastifyRequest, caller: Principal) => Promise<unknown>) => async (request: FastifyRequest, reply: FastifyReply) => {
-    // Status and one-time onboarding links are nothing for a cache to keep.
-    reply.header('cache-control', 'no-store')
-    const ctx = auditContext(request, knownTarget(request, services))
-    try {
-      const caller = requireCaller(request)
-      if (!isAdmin(services.policy, caller)) throw new BrokerError('forbidden', `caller ${caller.subject} is not an admin`)
-      const result = await run(request, caller)
-      audit.admin(ctx, action, 'allowed')
-      return result
-    } catch (err) {
-      audit.admin(ctx, action, 'denied', isBrokerError(err) ? err.code : 'internal_error')
-      throw err
-    }
-  }
+  const { tokens, status, onboarding } = services
+  const admin = (action: string, run: AdminAction) => adminHandler(services, action, run)
 
-  app.get('/admin/credentials', { schema: listCredentialsSchema }, admin('credentials.list', async () => ({ credentials: status.list().map(toBody) })))
+  app.get('/admin/credentials', { schema: listCredentialsSchema },
+    admin('credentials.list', async () => ({ credentials: status.list().map(toBody) })))
 
   app.post<{ Params: CredentialParams }>('/admin/credentials/:name/refresh', { schema: refreshCredentialSchema },
     admin('credentials.refresh', async (request) => {
@@ -48,9 +35,35 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
     app.post<{ Body: OnboardingRequest }>('/admin/onboarding', { schema: createOnboardingLinkSchema },
       admin('onboarding.link', async (request) => {
         const body = request.body as OnboardingRequest
-        const { url, expiresAtMs } = onboarding.createLink(body.credential, { expectedAccount: body.expected_account, replace: body.replace })
+        const { url, expiresAtMs } = onboarding.createLink(body.credential, {
+          expectedAccount: body.expected_account,
+          replace: body.replace,
+        })
         return { url, expires_at: new Date(expiresAtMs).toISOString() }
       }))
+  }
+}
+
+type AdminAction = (request: FastifyRequest, caller: Principal) => Promise<unknown>
+
+function adminHandler(services: Services, action: string, run: AdminAction) {
+  const { audit } = services
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    // Status and one-time onboarding links are nothing for a cache to keep.
+    reply.header('cache-control', 'no-store')
+    const ctx = auditContext(request, knownTarget(request, services))
+    try {
+      const caller = requireCaller(request)
+      if (!isAdmin(services.policy, caller)) {
+        throw new BrokerError('forbidden', `caller ${caller.subject} is not an admin`)
+      }
+      const result = await run(request, caller)
+      audit.admin(ctx, action, 'allowed')
+      return result
+    } catch (err) {
+      audit.admin(ctx, action, 'denied', isBrokerError(err) ? err.code : 'internal_error')
+      throw err
+    }
   }
 }
 
@@ -83,7 +96,14 @@ function toBody(s: CredentialStatus): CredentialStatusBody {
     secret_versions: s.secretVersions ? { app: s.secretVersions.app, grant: s.secretVersions.grant ?? null } : null,
     secret_stage: s.stage && s.stage.stage !== 'AWSCURRENT' ? { secret: s.stage.secret, stage: s.stage.stage } : null,
     last_error: error
-      ? { code: error.code, lwa_error: error.lwaError ?? null, at: iso(error.atMs), since: iso(error.sinceMs), retry_at: iso(error.retryAtMs), consecutive_failures: error.consecutive }
+      ? {
+          code: error.code,
+          lwa_error: error.lwaError ?? null,
+          at: iso(error.atMs),
+          since: iso(error.sinceMs),
+          retry_at: iso(error.retryAtMs),
+          consecutive_failures: error.consecutive,
+        }
       : null,
   }
 }

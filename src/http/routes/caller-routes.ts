@@ -15,7 +15,9 @@ export function callerRoutes(services: Services): FastifyPluginAsync {
   return async (app) => {
     await guardCallers(app, services, {
       hook: 'preValidation',
-      authorization: (request) => (request.routeOptions.url === lwaTokenPath ? compatCredential(request) : request.headers.authorization),
+      authorization: (request) => (request.routeOptions.url === lwaTokenPath
+        ? compatCredential(request)
+        : request.headers.authorization),
     })
     registerTokenRoute(app, services)
     registerAdminRoutes(app, services)

@@ -24,12 +24,18 @@ export function lwaCompatRoutes(services: Services): FastifyPluginAsync {
     app.post<{ Body: CompatRequest }>(lwaTokenPath, { schema: lwaTokenSchema }, async (request, reply) => {
       const { grant_type: grantType, refresh_token: credential } = request.body
       if (grantType !== 'refresh_token') {
-        return sendLwaError(request, reply, new BrokerError('invalid_request', 'only grant_type=refresh_token is served'), unsupportedGrant)
+        const unsupported = new BrokerError('invalid_request', 'only grant_type=refresh_token is served')
+        return sendLwaError(request, reply, unsupported, unsupportedGrant)
       }
-      if (!credential || !credentialName.test(credential)) throw new BrokerError('invalid_request', 'refresh_token must name a broker credential')
+      if (!credential || !credentialName.test(credential)) {
+        throw new BrokerError('invalid_request', 'refresh_token must name a broker credential')
+      }
       const token = await exchange.issue(tokenRequest(request, credential, config.tokens.defaultMinTtlSeconds))
       return reply.header('cache-control', 'no-store').send({
-        access_token: token.accessToken, refresh_token: credential, token_type: token.tokenType, expires_in: secondsLeft(clock, token.expiresAtMs),
+        access_token: token.accessToken,
+        refresh_token: credential,
+        token_type: token.tokenType,
+        expires_in: secondsLeft(clock, token.expiresAtMs),
       })
     })
   }
@@ -49,7 +55,12 @@ export function compatCredential(request: FastifyRequest): string | undefined {
 }
 
 /** The broker's error in LWA's words; the broker's own code goes to the log under the request id. */
-function sendLwaError(request: FastifyRequest, reply: FastifyReply, err: BrokerError, override?: { error: string; description: string }): FastifyReply {
+function sendLwaError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  err: BrokerError,
+  override?: { error: string; description: string },
+): FastifyReply {
   const shape = lwaErrors[err.code]
   logError(request, err)
   return errorHeaders(request, reply, err).code(shape.status)

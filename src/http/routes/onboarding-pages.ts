@@ -1,13 +1,15 @@
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Static } from 'typebox'
 import type { ErrorCode } from '../../errors.js'
 import type { AuditLog } from '../../observability/audit.js'
 import { OnboardingError } from '../../onboarding/failures.js'
 import type { Onboarding } from '../../onboarding/onboarding.js'
-import { beginSchema, callbackSchema, openLinkSchema, type CallbackQuery, type LinkParams } from '../contract/onboarding.js'
+import {
+  beginSchema, callbackSchema, openLinkSchema, type CallbackQuery, type LinkParams,
+} from '../contract/onboarding.js'
 import { asBrokerError, logError } from '../error-reply.js'
 import { page } from '../pages.js'
 import { httpStatus } from '../status.js'
@@ -30,47 +32,87 @@ type Link = { Params: Static<typeof LinkParams> }
  * cookie and sends it to Amazon, and the callback (which account is connected, or why not).
  * Plain HTML, never a token; every outcome is audited; rate-limited per address.
  */
-export function onboardingPages(onboarding: Onboarding, audit: AuditLog, options: OnboardingPagesOptions): FastifyPluginAsync {
+export function onboardingPages(
+  onboarding: Onboarding,
+  audit: AuditLog,
+  options: OnboardingPagesOptions,
+): FastifyPluginAsync {
   const url = new URL(options.publicUrl)
   const cookiePath = `${url.pathname.replace(/\/$/, '')}${callbackPath}`
   const secure = url.protocol === 'https:'
   return async (app) => {
-    await app.register(cookie)
-    // The page's button posts an empty form.
-    await app.register(formbody, { bodyLimit: 1024 })
-    await app.register(rateLimit, {
-      max: options.rateLimit.max,
-      timeWindow: options.rateLimit.timeWindowSeconds * 1000,
-      errorResponseBuilder: () => new OnboardingError('too_many_requests', 'Too many requests from this address. Wait a minute and try again.'),
-    })
-    app.setErrorHandler((err, request, reply) => failed(request, reply, audit, err))
-
-    app.get<Link>('/onboarding/:link', { schema: openLinkSchema }, async (request, reply) => {
-      const { credential } = onboarding.inspect(request.params.link)
-      return page(reply, 200, 'Connect an Amazon account', `You are about to connect an Amazon account to credential ${credential}.`, { button: 'Continue to Amazon' })
-    })
-
-    app.post<Link>('/onboarding/:link', { schema: beginSchema }, async (request, reply) => {
-      const started = await onboarding.begin(request.params.link)
-      audit.onboarding(context(request, started.credential), 'started', browser(request))
-      reply.setCookie(cookieName, started.nonce, { path: cookiePath, httpOnly: true, sameSite: 'lax', secure, maxAge: started.maxAgeSeconds })
-      return reply.header('cache-control', 'no-store').redirect(started.redirectUrl, 303)
-    })
-
-    app.get<{ Querystring: Static<typeof CallbackQuery> }>(callbackPath, { schema: callbackSchema }, async (request, reply) => {
-      const { credential, account } = await onboarding.complete(request.query, request.cookies[cookieName])
-      audit.onboarding(context(request, credential), 'completed', { ...browser(request), account })
-      reply.clearCookie(cookieName, { path: cookiePath })
-      const which = account ? `Amazon account ${account}` : 'the Amazon account (no advertising account was found for it yet)'
-      return page(reply, 200, 'Connected', `Credential ${credential} is connected to ${which}. You can close this page.`)
-    })
+    await installPagePlugins(app, audit, options)
+    registerLinkPages(app, onboarding, audit, cookiePath, secure)
+    registerCallbackPage(app, onboarding, audit, cookiePath)
   }
+}
+
+async function installPagePlugins(
+  app: FastifyInstance,
+  audit: AuditLog,
+  options: OnboardingPagesOptions,
+): Promise<void> {
+  await app.register(cookie)
+  // The page's button posts an empty form.
+  await app.register(formbody, { bodyLimit: 1024 })
+  await app.register(rateLimit, {
+    max: options.rateLimit.max,
+    timeWindow: options.rateLimit.timeWindowSeconds * 1000,
+    errorResponseBuilder: () =>
+      new OnboardingError('too_many_requests', 'Too many requests from this address. Wait a minute and try again.'),
+  })
+  app.setErrorHandler((err, request, reply) => failed(request, reply, audit, err))
+}
+
+function registerLinkPages(
+  app: FastifyInstance,
+  onboarding: Onboarding,
+  audit: AuditLog,
+  cookiePath: string,
+  secure: boolean,
+): void {
+  app.get<Link>('/onboarding/:link', { schema: openLinkSchema }, async (request, reply) => {
+    const { credential } = onboarding.inspect(request.params.link)
+    return page(
+      reply,
+      200,
+      'Connect an Amazon account',
+      `You are about to connect an Amazon account to credential ${credential}.`,
+      { button: 'Continue to Amazon' },
+    )
+  })
+
+  app.post<Link>('/onboarding/:link', { schema: beginSchema }, async (request, reply) => {
+    const started = await onboarding.begin(request.params.link)
+    audit.onboarding(context(request, started.credential), 'started', browser(request))
+    reply.setCookie(cookieName, started.nonce, {
+      path: cookiePath, httpOnly: true, sameSite: 'lax', secure, maxAge: started.maxAgeSeconds,
+    })
+    return reply.header('cache-control', 'no-store').redirect(started.redirectUrl, 303)
+  })
+}
+
+function registerCallbackPage(app: FastifyInstance, onboarding: Onboarding, audit: AuditLog, cookiePath: string): void {
+  type Callback = { Querystring: Static<typeof CallbackQuery> }
+  app.get<Callback>(callbackPath, { schema: callbackSchema }, async (request, reply) => {
+    const { credential, account } = await onboarding.complete(request.query, request.cookies[cookieName])
+    audit.onboarding(context(request, credential), 'completed', { ...browser(request), account })
+    reply.clearCookie(cookieName, { path: cookiePath })
+    const which = account
+      ? `Amazon account ${account}`
+      : 'the Amazon account (no advertising account was found for it yet)'
+    return page(reply, 200, 'Connected', `Credential ${credential} is connected to ${which}. You can close this page.`)
+  })
 }
 
 /** Every refusal is a page with its own status and words, and an audit line saying why. */
 function failed(request: FastifyRequest, reply: FastifyReply, audit: AuditLog, err: unknown): FastifyReply {
   if (err instanceof OnboardingError) {
-    audit.onboarding(context(request, err.credential), 'failed', { ...browser(request), reason: err.code, account: err.account })
+    audit.onboarding(context(request, err.credential), 'failed', {
+      ...browser(request),
+      reason: err.code,
+      account: err.account,
+    })
     return page(reply, httpStatus[err.code], 'Not connected', err.message)
   }
   const failure = asBrokerError(err)
@@ -85,7 +127,11 @@ const pageMessages: Partial<Record<ErrorCode, string>> = {
   internal_error: 'Something went wrong. Nothing was stored.',
 }
 
-const context = (request: FastifyRequest, credential: string | undefined) => ({ requestId: request.id, principal: undefined, credential })
+const context = (request: FastifyRequest, credential: string | undefined) => ({
+  requestId: request.id,
+  principal: undefined,
+  credential,
+})
 
 const browser = (request: FastifyRequest) => {
   const agent = request.headers['user-agent']

@@ -7,7 +7,14 @@ import { callerKey } from '../guards/caller-guard.js'
 
 /** The exchange's request, from what the caller guard learnt of this HTTP request. */
 export function tokenRequest(request: FastifyRequest, credential: string, minTtlSeconds: number): TokenRequest {
-  return { requestId: request.id, caller: request.principal, callerError: request.authError, callerKey: callerKey(request), credential, minTtlSeconds }
+  return {
+    requestId: request.id,
+    caller: request.principal,
+    callerError: request.authError,
+    callerKey: callerKey(request),
+    credential,
+    minTtlSeconds,
+  }
 }
 
 export const secondsLeft = (clock: Clock, expiresAtMs: number): number => Math.floor((expiresAtMs - clock.now()) / 1000)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build, fixtures, type Harness, type MintOptions } from '../helper.js'
+import { build, fixtures, type Harness, type MintOptions } from '../../helper.js'
 
 const platform: MintOptions = { claims: { sub: 'system:serviceaccount:platform:all' } }
 
@@ -67,7 +67,7 @@ t.test('a Secrets Manager failure shows as a stale secret and a failed call', as
   h.clock.advance(3600_000)
   await h.getToken('ads-us', await h.jwt(platform))
   await h.services.tokens.settled()
-  const { CachingSecretStore } = await import('../../src/secrets/index.js')
+  const { CachingSecretStore } = await import('../../../src/secrets/index.js')
   await (h.secretStore as InstanceType<typeof CachingSecretStore>).settled()
   const samples = await scrape(t, h)
   t.equal(value(samples, 'lwa_broker_secret_stale{secret="lwa/ads-us"}'), 1)

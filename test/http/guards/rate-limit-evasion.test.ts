@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build, type Harness, type MintOptions } from '../helper.js'
+import { build, type Harness, type MintOptions } from '../../helper.js'
 
 const reporter: MintOptions = { claims: { sub: 'system:serviceaccount:ads:reporter' } }
 const admin = { claims: { sub: 'system:serviceaccount:ops:admin' } }

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import type { BrokerConfig } from './config/index.js'
-import { buildApp, type AppOptions } from './http/app.js'
-import { buildOpsApp } from './http/ops-app.js'
-import { createServices, type ServiceDeps, type Services } from './services.js'
+import type { BrokerConfig } from '../config/index.js'
+import { buildApp, type AppOptions } from './app.js'
+import { buildOpsApp } from './ops-app.js'
+import { createServices, type ServiceDeps, type Services } from '../services.js'
 
 export interface Broker {
   services: Services

@@ -1,7 +1,7 @@
 import { Agent as HttpsAgent } from 'node:https'
 import { connect } from 'node:net'
 import t from 'tap'
-import { build, fixtures, type Harness, type MintOptions } from '../helper.js'
+import { build, fixtures, type Harness, type MintOptions } from '../../helper.js'
 
 const platform: MintOptions = { claims: { sub: 'system:serviceaccount:platform:all' } }
 const reporter: MintOptions = { claims: { sub: 'system:serviceaccount:ads:reporter' } }

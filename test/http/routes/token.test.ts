@@ -1,7 +1,7 @@
 import { utimesSync } from 'node:fs'
 import t from 'tap'
-import { build, fixtures, type Harness, type MintOptions } from '../helper.js'
-import type { Fault } from '../support/lwa-emulator.js'
+import { build, fixtures, type Harness, type MintOptions } from '../../helper.js'
+import type { Fault } from '../../support/lwa-emulator.js'
 
 /** Callers whose policy rules allow them ads-* and everything, respectively. */
 const adsReporter = {}
@@ -60,8 +60,8 @@ t.test('each API gets the headers it wants, through the grant it needs', async (
 })
 
 t.test('each region goes to its own endpoint', async (t) => {
-  const { LwaEmulator } = await import('../support/lwa-emulator.js')
-  const { seedEmulator } = await import('../helper.js')
+  const { LwaEmulator } = await import('../../support/lwa-emulator.js')
+  const { seedEmulator } = await import('../../helper.js')
   const eu = await LwaEmulator.start()
   t.teardown(() => eu.close())
   seedEmulator(eu)
@@ -201,7 +201,7 @@ t.test('a terminal LWA error is not hammered: the next callers get 502 at once',
 
 t.test('a misconfigured secret answers 502 credential_misconfigured naming the field, not the secret', async (t) => {
   const h = await build(t)
-  const { baseSecrets } = await import('../helper.js')
+  const { baseSecrets } = await import('../../helper.js')
   rewriteSecrets(h, (s) => { delete s['lwa/ads-us']!.client_secret }, baseSecrets() as Record<string, Record<string, unknown>>)
   const res = await tokenFor(h, 'ads-us', adsReporter)
   t.equal(res.statusCode, 502)
@@ -214,7 +214,7 @@ t.test('a misconfigured secret answers 502 credential_misconfigured naming the f
 
 t.test('a secret that does not exist answers 502 credential_misconfigured', async (t) => {
   const h = await build(t)
-  const { baseSecrets } = await import('../helper.js')
+  const { baseSecrets } = await import('../../helper.js')
   rewriteSecrets(h, (s) => { delete s['lwa/sellers/acme'] }, baseSecrets() as Record<string, Record<string, unknown>>)
   const res = await tokenFor(h, 'sp-acme-eu')
   t.equal(res.json().error, 'credential_misconfigured')
@@ -232,7 +232,7 @@ t.test('an unreadable secret store answers 503 upstream_unavailable', async (t) 
 
 t.test('a rotated secret in the file is picked up without a restart', async (t) => {
   const h = await build(t)
-  const { baseSecrets } = await import('../helper.js')
+  const { baseSecrets } = await import('../../helper.js')
   t.equal((await tokenFor(h, 'ads-us', adsReporter)).statusCode, 200)
   h.lwa.setClientSecrets(fixtures.adsClient.clientId, ['amzn1.oa2-cs.v1.ads-secret-0002'])
   h.logs.secrets.add('amzn1.oa2-cs.v1.ads-secret-0002')

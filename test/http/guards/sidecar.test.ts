@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build } from '../helper.js'
+import { build } from '../../helper.js'
 
 const sidecar = (c: Record<string, unknown>) => ({ ...c, mode: 'sidecar', listen: { host: '127.0.0.1', port: 0 } })
 const platform = { claims: { sub: 'system:serviceaccount:platform:all' } }
@@ -35,8 +35,8 @@ t.test('central mode does not care about proxy headers (it sits behind a Service
 })
 
 t.test('sidecar mode must listen on loopback', async (t) => {
-  const { parseConfig, ConfigError } = await import('../../src/config/index.js')
-  const { baseConfig } = await import('../helper.js')
+  const { parseConfig, ConfigError } = await import('../../../src/config/index.js')
+  const { baseConfig } = await import('../../helper.js')
   const raw = { ...baseConfig({ tokenUrl: 'http://127.0.0.1:1/auth/o2/token' } as never, '/tmp/s.json', { keys: [{ kty: 'RSA' }] as never }), mode: 'sidecar', listen: { host: '0.0.0.0', port: 8787 } }
   t.throws(() => parseConfig(raw, '/etc/broker.yaml'), ConfigError)
   t.throws(() => parseConfig(raw, '/etc/broker.yaml'), { message: /listen\.host: must be loopback/ })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build, fixtures, type MintOptions } from '../helper.js'
+import { build, fixtures, type MintOptions } from '../../helper.js'
 
 const admin: MintOptions = { claims: { sub: 'system:serviceaccount:ops:admin' } }
 const reporter: MintOptions = { claims: { sub: 'system:serviceaccount:ads:reporter' } }
@@ -97,4 +97,15 @@ t.test('a secret reload makes a fixed secret work at once, without waiting out t
   t.equal(reload.statusCode, 200)
   t.same(reload.json(), { reloaded_secrets: 4 })
   t.equal((await h.getToken('sp-acme-eu', jwt)).statusCode, 200, 'works right after the reload')
+})
+
+t.test('admin routes share the caller\'s rate limit, refuse a query parameter, and say a credential is misconfigured', async (t) => {
+  const h = await build(t, { config: (c) => ({ ...withAdminRule(c), rateLimit: { max: 2, unauthenticatedMax: 100 } }), secrets: (s) => { delete s['lwa/appstore']; return s } })
+  t.equal((await call(h, 'POST', '/admin/secrets/reload?now=1', admin)).json().error, 'invalid_request', 'a query parameter')
+  const refresh = await call(h, 'POST', '/admin/credentials/appstore-main/refresh', admin)
+  t.equal(refresh.statusCode, 502)
+  t.equal(refresh.json().error, 'credential_misconfigured', 'its secret does not exist')
+  t.equal((await call(h, 'GET', '/admin/credentials', admin)).statusCode, 200, 'the second request of the window (a 400 does not count)')
+  const limited = [['GET', '/admin/credentials'], ['POST', '/admin/credentials/ads-us/refresh'], ['POST', '/admin/secrets/reload']] as const
+  for (const [method, url] of limited) t.equal((await call(h, method, url, admin)).json().error, 'rate_limited', `${method} ${url} past the caller's limit`)
 })

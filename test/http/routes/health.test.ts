@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs'
 import t from 'tap'
-import { build, issuerUrl } from '../helper.js'
-import { JwksServer, keysPath } from '../support/jwks-server.js'
+import { build, issuerUrl } from '../../helper.js'
+import { JwksServer, keysPath } from '../../support/jwks-server.js'
 
 t.test('/healthz answers while the process lives, without a JWT', async (t) => {
   const h = await build(t)

@@ -1,0 +1,42 @@
+import { Type } from 'typebox'
+import { apis, closed, grants, NonEmpty, Region, Url } from './common.js'
+
+/** Where the consent pages live, per API and region; defaults are LWA.md's. */
+const ConsentUrls = Type.Object({
+  na: Type.Optional(Url),
+  eu: Type.Optional(Url),
+  fe: Type.Optional(Url),
+}, closed)
+
+export const Onboarding = Type.Object({
+  /** The broker's URL as a browser reaches it: the consent redirect comes back to `{publicUrl}/oauth/callback`. */
+  publicUrl: Url,
+  /** How long an onboarding link from POST /admin/onboarding stays usable (one use). */
+  linkTtlSeconds: Type.Integer({ minimum: 60, maximum: 3600, default: 600 }),
+  /** How long the person has on Amazon's consent page before `state` expires. */
+  stateTtlSeconds: Type.Integer({ minimum: 60, maximum: 3600, default: 600 }),
+  consentUrls: Type.Object({
+    ads: Type.Optional(ConsentUrls),
+    'sp-api': Type.Optional(ConsentUrls),
+  }, { ...closed, default: {} }),
+}, closed)
+
+const CredentialOnboarding = Type.Object({
+  /** SP-API: the application id (amzn1.sp.solution…) the seller authorises. */
+  applicationId: Type.Optional(NonEmpty),
+  /** SP-API: the app is a draft, so the consent URL carries version=beta. */
+  draft: Type.Boolean({ default: false }),
+}, closed)
+
+export const Credential = Type.Object({
+  api: Type.Enum(apis),
+  region: Region,
+  grant: Type.Enum(grants, { default: 'refresh_token' }),
+  /** Secret holding refresh_token (and client_id/client_secret unless `app` is set). */
+  secret: Type.Optional(NonEmpty),
+  /** Secret holding client_id and client_secret, shared by many grant secrets. */
+  app: Type.Optional(NonEmpty),
+  scope: Type.Optional(NonEmpty),
+  profileId: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })),
+  onboarding: Type.Optional(CredentialOnboarding),
+}, closed)

@@ -1,0 +1,46 @@
+import { Type } from 'typebox'
+import { closed, NonEmpty } from './common.js'
+
+const RateLimit = Type.Object({
+  /** Requests per caller per window. */
+  max: Type.Integer({ minimum: 1 }),
+  /**
+   * Requests per window of all this rule's callers together: a rule whose subject is a glob
+   * lets its callers mint new subjects, and each would otherwise get a budget of its own.
+   */
+  aggregateMax: Type.Optional(Type.Integer({ minimum: 1 })),
+}, closed)
+
+export const PolicyRule = Type.Object({
+  issuer: Type.Optional(NonEmpty),
+  subject: NonEmpty,
+  /** Claim path (nested with `/`, e.g. `kubernetes.io/namespace`) -> glob the claim must match. */
+  claims: Type.Record(NonEmpty, Type.String(), { default: {} }),
+  /** Shorthand for the `kubernetes.io` claims of a projected service-account token (globs). */
+  kubernetes: Type.Optional(Type.Object({
+    namespace: Type.Optional(NonEmpty),
+    serviceAccount: Type.Optional(NonEmpty),
+    pod: Type.Optional(NonEmpty),
+  }, closed)),
+  credentials: Type.Array(NonEmpty, { default: [] }),
+  admin: Type.Boolean({ default: false }),
+  /** This rule's callers get this limit instead of the global one. */
+  rateLimit: Type.Optional(RateLimit),
+}, closed)
+
+export const RateLimits = Type.Object({
+  /** Requests per authenticated caller (issuer + subject) per window. */
+  max: Type.Integer({ minimum: 1, default: 600 }),
+  timeWindowSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60 }),
+  /** Requests per client address per window for callers that fail to authenticate. */
+  unauthenticatedMax: Type.Integer({ minimum: 1, default: 60 }),
+  /**
+   * Signature checks per client address per window (JWTs not already verified): checked
+   * before the signature, so a flood of fresh tokens cannot make the broker burn CPU.
+   */
+  verificationsPerAddress: Type.Integer({ minimum: 1, default: 300 }),
+  /** Onboarding page requests per client address per window (the pages need no JWT). */
+  onboardingMax: Type.Integer({ minimum: 1, default: 30 }),
+  /** Callers (and addresses) tracked at once; more active callers than this and the limit leaks. */
+  trackedCallers: Type.Integer({ minimum: 1000, maximum: 10000000, default: 100000 }),
+}, { ...closed, default: {} })

@@ -1,0 +1,52 @@
+import { Type } from 'typebox'
+import { closed, NonEmpty } from './common.js'
+
+export const Tokens = Type.Object({
+  /** Start a background refresh once less than this fraction of a token's lifetime is left. */
+  refreshAheadRatio: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5 }),
+  defaultMinTtlSeconds: Type.Integer({ minimum: 0, maximum: 3000, default: 60 }),
+  /**
+   * Refresh points are spread by up to this fraction of a token's lifetime, so credentials do not refresh in
+   * lockstep.
+   */
+  refreshJitterRatio: Type.Number({ minimum: 0, maximum: 0.4, default: 0.1 }),
+  /** How often the background refresher looks for tokens past their refresh point; 0 turns it off. */
+  backgroundRefreshSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
+  /** A credential nobody asked for in this long is no longer refreshed in the background. */
+  idleSeconds: Type.Integer({ minimum: 60, maximum: 604800, default: 3600 }),
+  /** No caller waits longer than this for a token; then 503 upstream_unavailable (the refresh goes on). */
+  requestDeadlineMs: Type.Integer({ minimum: 100, maximum: 60000, default: 10000 }),
+  /** Obtain a token for every credential at start-up, so the first caller does not wait. */
+  prewarm: Type.Boolean({ default: false }),
+  /** After a failed refresh: exponential backoff with full jitter, at least LWA's Retry-After. */
+  retry: Type.Object({
+    baseMs: Type.Integer({ minimum: 100, maximum: 60000, default: 1000 }),
+    capMs: Type.Integer({ minimum: 1000, maximum: 3600000, default: 120000 }),
+    /** After LWA rejected a credential (invalid_grant, …), wait this long before trying it again. */
+    rejectedRetrySeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60 }),
+  }, { ...closed, default: {} }),
+}, { ...closed, default: {} })
+
+export const Shutdown = Type.Object({
+  /** After SIGTERM, answer /readyz 503 for this long before closing, so Kubernetes stops routing here. */
+  drainSeconds: Type.Integer({ minimum: 0, maximum: 120, default: 5 }),
+  /** Then in-flight requests get this long to finish before connections are closed. */
+  graceSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 20 }),
+}, { ...closed, default: {} })
+
+/** Where tokens, refresh locks and rate-limit counters live: this process, or Redis shared by all replicas. */
+export const Cache = Type.Object({
+  backend: Type.Enum(['memory', 'redis'], { default: 'memory' }),
+  /** redis: e.g. redis://redis.lwa-broker.svc:6379/0 (rediss:// for TLS). */
+  url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  keyPrefix: Type.String({ minLength: 1, default: 'lwa-broker:' }),
+  /** redis: the AES-256-GCM key for tokens at rest, from a file (32 bytes, raw or base64)... */
+  encryptionKeyFile: Type.Optional(NonEmpty),
+  /** ...or from a Secrets Manager secret whose field `key` holds it (base64). Never from this file. */
+  encryptionKeySecret: Type.Optional(NonEmpty),
+}, { ...closed, default: {} })
+
+export const Audit = Type.Object({
+  /** Where audit events go: `stdout`, `stderr`, or a file path (appended). */
+  destination: Type.String({ minLength: 1, default: 'stdout' }),
+}, { ...closed, default: {} })

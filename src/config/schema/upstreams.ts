@@ -1,0 +1,38 @@
+import { Type } from 'typebox'
+import { closed, NonEmpty, Url } from './common.js'
+
+export const Secrets = Type.Object({
+  backend: Type.Enum(['file', 'aws']),
+  /** file backend: a JSON or YAML object mapping secret id -> secret object. */
+  path: Type.Optional(NonEmpty),
+  /** aws backend */
+  region: Type.Optional(NonEmpty),
+  endpoint: Type.Optional(Url),
+  refreshSeconds: Type.Integer({ minimum: 5, maximum: 86400, default: 300 }),
+}, closed)
+
+export const Lwa = Type.Object({
+  endpoints: Type.Object({
+    na: Type.Optional(Url),
+    eu: Type.Optional(Url),
+    fe: Type.Optional(Url),
+  }, { ...closed, default: {} }),
+  timeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
+  /** Attempts per refresh for retryable failures (5xx, resets, timeouts), within the request deadline. */
+  attempts: Type.Integer({ minimum: 1, maximum: 5, default: 3 }),
+  /**
+   * A token is trusted for at most this long, whatever `expires_in` says (LWA says 3600). An
+   * `expires_in` beyond a day is not an LWA answer at all: it is refused as malformed.
+   */
+  maxTokenLifetimeSeconds: Type.Integer({ minimum: 60, maximum: 86400, default: 3600 }),
+}, { ...closed, default: {} })
+
+/** The Ads API's regional hosts (LWA.md), for reading an advertiser's profiles; tests point them at an emulator. */
+export const Ads = Type.Object({
+  endpoints: Type.Object({
+    na: Type.Optional(Url),
+    eu: Type.Optional(Url),
+    fe: Type.Optional(Url),
+  }, { ...closed, default: {} }),
+  timeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
+}, { ...closed, default: {} })

@@ -1,0 +1,35 @@
+import type { BrokerConfig } from '../config/index.js'
+import { BrokerError } from '../errors.js'
+import { isTerminal, toBrokerError } from '../failures.js'
+import { LwaError } from '../lwa/index.js'
+import { backoffDelayMs } from './backoff.js'
+import { healthOf } from './credential-status.js'
+import type { Failure } from './token-cache.js'
+
+/**
+ * After a failed refresh: a rejected credential waits a fixed time, anything else backs off (at least LWA's
+ * Retry-After).
+ */
+export function retryDelayMs(
+  retry: BrokerConfig['tokens']['retry'],
+  err: unknown,
+  failures: number,
+  random: () => number,
+): number {
+  if (isTerminal(err)) return retry.rejectedRetrySeconds * 1000
+  const retryAfterMs = err instanceof LwaError ? err.retryAfterMs ?? 0 : 0
+  return backoffDelayMs(retry, failures, random, Math.max(retry.baseMs, retryAfterMs))
+}
+
+/** The caller's error, saying since when the credential is failing. */
+export function callerErrorFor(name: string, err: unknown, failure: Failure | undefined, nowMs: number): BrokerError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(((failure?.retryAtMs ?? 0) - nowMs) / 1000))
+  const error = toBrokerError(name, err, retryAfterSeconds)
+  if (!failure || ['internal_error', 'unknown_credential', 'invalid_request'].includes(error.code)) return error
+  const since = new Date(failure.sinceMs).toISOString()
+  return new BrokerError(error.code, `${error.message}; credential ${healthOf(failure.error)} since ${since}`, {
+    ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+    ...(error.logDetail ? { logDetail: error.logDetail } : {}),
+    cause: err,
+  })
+}
