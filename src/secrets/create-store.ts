@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { BrokerEvents } from '../observability/events.js'
-import type { BrokerConfig } from '../config/index.js'
+import { secretsFilePath, type BrokerConfig } from '../config/index.js'
 import { AwsSecretStore } from './aws-store.js'
 import { CachingSecretStore } from './caching-store.js'
 import { FileSecretStore } from './file-store.js'
@@ -14,7 +14,7 @@ export function createSecretStore(
 ): SecretStore {
   switch (config.backend) {
     case 'file':
-      return new FileSecretStore(config.path as string)
+      return new FileSecretStore(secretsFilePath(config))
     case 'aws': {
       const backend = new AwsSecretStore({
         ...(config.region ? { region: config.region } : {}),

@@ -114,7 +114,7 @@ const checks = (extra: string) => 'The checks run in this order: in sidecar mode
   + 'loopback one (403); query, path and body (400); JWT and rate limit (401, 429, shared with `GET /token`); '
   + `admin (403)${extra}. The JWT comes from the \`Authorization\` header only.`
 
-const adminRoute = (fields: Record<string, unknown>) => ({
+const adminRoute = <T extends Record<string, unknown>>(fields: T) => ({
   tags: ['admin'], security: bearerAuth, headers: RequestIdHeaders, querystring: NoQuery, ...fields,
 })
 

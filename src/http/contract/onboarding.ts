@@ -66,7 +66,7 @@ const unknownLink = pageReply(
 )
 const badRequest = pageReply('The link id or the request is not valid.', refused('This request is not valid.'))
 
-const onboardingRoute = (fields: Record<string, unknown>) => ({
+const onboardingRoute = <T extends Record<string, unknown>>(fields: T) => ({
   tags: ['onboarding'], security: [], headers: RequestIdHeaders, ...fields,
 })
 

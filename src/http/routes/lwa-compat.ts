@@ -1,9 +1,10 @@
 import formbody from '@fastify/formbody'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { credentialNamePattern } from '../../config/schema.js'
 import { BrokerError } from '../../errors.js'
 import type { Services } from '../../services.js'
-import { lwaErrors, lwaTokenSchema, unsupportedGrant, type CompatRequest } from '../contract/lwa-compat.js'
+import { lwaErrors, lwaTokenSchema, unsupportedGrant } from '../contract/lwa-compat.js'
 import { asBrokerError, errorHeaders, logError } from '../error-reply.js'
 import { secondsLeft, tokenRequest } from './token.js'
 
@@ -21,7 +22,7 @@ export function lwaCompatRoutes(services: Services): FastifyPluginAsync {
   return async (app) => {
     await app.register(formbody, { bodyLimit: 16 * 1024 })
     app.setErrorHandler((err: FastifyError, request, reply) => sendLwaError(request, reply, asBrokerError(err)))
-    app.post<{ Body: CompatRequest }>(lwaTokenPath, { schema: lwaTokenSchema }, async (request, reply) => {
+    app.withTypeProvider<TypeBoxTypeProvider>().post(lwaTokenPath, { schema: lwaTokenSchema }, async (request, reply) => {
       const { grant_type: grantType, refresh_token: credential } = request.body
       if (grantType !== 'refresh_token') {
         const unsupported = new BrokerError('invalid_request', 'only grant_type=refresh_token is served')

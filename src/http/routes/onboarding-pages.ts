@@ -1,15 +1,13 @@
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import type { Static } from 'typebox'
 import type { ErrorCode } from '../../errors.js'
 import type { AuditLog } from '../../observability/audit.js'
 import { OnboardingError } from '../../onboarding/failures.js'
 import type { Onboarding } from '../../onboarding/onboarding.js'
-import {
-  beginSchema, callbackSchema, openLinkSchema, type CallbackQuery, type LinkParams,
-} from '../contract/onboarding.js'
+import { beginSchema, callbackSchema, openLinkSchema } from '../contract/onboarding.js'
 import { asBrokerError, logError } from '../error-reply.js'
 import { page } from '../pages.js'
 import { httpStatus } from '../status.js'
@@ -24,7 +22,6 @@ export interface OnboardingPagesOptions {
   rateLimit: { max: number; timeWindowSeconds: number }
 }
 
-type Link = { Params: Static<typeof LinkParams> }
 
 /**
  * The pages a browser sees: the one-time link (a page whose button continues, so a mail
@@ -71,7 +68,8 @@ function registerLinkPages(
   cookiePath: string,
   secure: boolean,
 ): void {
-  app.get<Link>('/onboarding/:link', { schema: openLinkSchema }, async (request, reply) => {
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>()
+  typed.get('/onboarding/:link', { schema: openLinkSchema }, async (request, reply) => {
     const { credential } = onboarding.inspect(request.params.link)
     return page(
       reply,
@@ -82,7 +80,7 @@ function registerLinkPages(
     )
   })
 
-  app.post<Link>('/onboarding/:link', { schema: beginSchema }, async (request, reply) => {
+  typed.post('/onboarding/:link', { schema: beginSchema }, async (request, reply) => {
     const started = await onboarding.begin(request.params.link)
     audit.onboarding(context(request, started.credential), 'started', browser(request))
     reply.setCookie(cookieName, started.nonce, {
@@ -93,8 +91,7 @@ function registerLinkPages(
 }
 
 function registerCallbackPage(app: FastifyInstance, onboarding: Onboarding, audit: AuditLog, cookiePath: string): void {
-  type Callback = { Querystring: Static<typeof CallbackQuery> }
-  app.get<Callback>(callbackPath, { schema: callbackSchema }, async (request, reply) => {
+  app.withTypeProvider<TypeBoxTypeProvider>().get(callbackPath, { schema: callbackSchema }, async (request, reply) => {
     const { credential, account } = await onboarding.complete(request.query, request.cookies[cookieName])
     audit.onboarding(context(request, credential), 'completed', { ...browser(request), account })
     reply.clearCookie(cookieName, { path: cookiePath })

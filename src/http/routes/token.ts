@@ -1,8 +1,9 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Clock } from '../../clock.js'
 import type { TokenRequest } from '../../exchange.js'
 import type { Services } from '../../services.js'
-import { getTokenSchema, type TokenQuery, type TokenResponse } from '../contract/token.js'
+import { getTokenSchema, type TokenResponse } from '../contract/token.js'
 import { callerKey } from '../guards/caller-guard.js'
 
 /** The exchange's request, from what the caller guard learnt of this HTTP request. */
@@ -22,7 +23,7 @@ export const secondsLeft = (clock: Clock, expiresAtMs: number): number => Math.f
 /** GET /token: the broker's own shape, with the headers the target API wants. */
 export function registerTokenRoute(app: FastifyInstance, services: Services): void {
   const { exchange, clock, config } = services
-  app.get<{ Querystring: TokenQuery }>('/token', { schema: getTokenSchema }, async (request, reply) => {
+  app.withTypeProvider<TypeBoxTypeProvider>().get('/token', { schema: getTokenSchema }, async (request, reply) => {
     const { credential, min_ttl: minTtl } = request.query
     const token = await exchange.issue(tokenRequest(request, credential, minTtl ?? config.tokens.defaultMinTtlSeconds))
     const body: TokenResponse = {
