@@ -22,7 +22,8 @@ export function lwaCompatRoutes(services: Services): FastifyPluginAsync {
   return async (app) => {
     await app.register(formbody, { bodyLimit: 16 * 1024 })
     app.setErrorHandler((err: FastifyError, request, reply) => sendLwaError(request, reply, asBrokerError(err)))
-    app.withTypeProvider<TypeBoxTypeProvider>().post(lwaTokenPath, { schema: lwaTokenSchema }, async (request, reply) => {
+    const typed = app.withTypeProvider<TypeBoxTypeProvider>()
+    typed.post(lwaTokenPath, { schema: lwaTokenSchema }, async (request, reply) => {
       const { grant_type: grantType, refresh_token: credential } = request.body
       if (grantType !== 'refresh_token') {
         const unsupported = new BrokerError('invalid_request', 'only grant_type=refresh_token is served')
