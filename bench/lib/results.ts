@@ -40,6 +40,8 @@ export interface MissedTarget {
 }
 
 export interface BenchResult {
+  /** Why this run is not evidence (e.g. the baseline was not saturated); its targets then count as missed. */
+  invalid?: string
   name: string
   title: string
   /** What was measured and how, one paragraph for BENCHMARKS.md. */
@@ -86,10 +88,12 @@ export interface ResultInput {
   figures: Figure[]
   notes?: string[]
   raw: unknown
+  /** Set when the run cannot be trusted: every target is reported as missed, with this reason. */
+  invalid?: string
 }
 
 export function finish(input: ResultInput, explanations: Explanations): BenchResult {
-  const figures = input.figures.map((f) => (f.target ? { ...f, pass: check(f.value, f.target) } : f))
+  const figures = input.figures.map((f) => (f.target ? { ...f, pass: input.invalid ? false : check(f.value, f.target) } : f))
   const missed: MissedTarget[] = figures.filter((f) => f.target && f.pass === false).map((f) => ({
     key: f.key,
     label: f.label,
@@ -99,6 +103,7 @@ export function finish(input: ResultInput, explanations: Explanations): BenchRes
     tried: explanations[`${input.name}.${f.key}`]?.tried ?? 'Nothing yet.',
   }))
   return {
+    ...(input.invalid ? { invalid: input.invalid } : {}),
     name: input.name,
     title: input.title,
     method: input.method,
@@ -108,7 +113,7 @@ export function finish(input: ResultInput, explanations: Explanations): BenchRes
     figures,
     pass: missed.length === 0,
     missed,
-    notes: input.notes ?? [],
+    notes: [...(input.invalid ? [`INVALID RUN, not evidence: ${input.invalid}`] : []), ...(input.notes ?? [])],
     raw: input.raw,
   }
 }

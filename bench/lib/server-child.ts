@@ -52,8 +52,9 @@ async function start(spec: ServerSpec): Promise<{ port: number; timings: Startup
   } else {
     const m = await brokerModules()
     const config = m.parseConfig(spec.config, spec.configPath)
-    // The operational logger as main.ts makes it (level from config), into a sink that costs nothing more.
-    const logger = m.createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: false }))
+    // The loggers as main.ts makes them: the operational log and the audit log on stdout, a pipe
+    // the parent drains (bench/lib/server.ts), as a container's.
+    const logger = m.createLogger(config.logLevel)
     broker = spec.ablate ? await ablatedBroker(m, config, spec.ablate) : await m.createBroker(config, { logger })
     app = broker.app
   }
@@ -78,7 +79,7 @@ async function start(spec: ServerSpec): Promise<{ port: number; timings: Startup
 }
 
 function ablationLogger(m: BrokerModules, mode: LoggerMode) {
-  const dest = pino.destination({ dest: '/dev/null', sync: false })
+  const dest = pino.destination({ dest: 1, sync: false })
   return mode === 'info-no-redact' ? pino({ level: 'info' }, dest) : m.createLogger(mode, dest)
 }
 

@@ -35,6 +35,8 @@ export interface ServerHandle {
   warm(): Promise<WarmResult>
   /** With BENCH_CPU_PROF set: CPU-profile the child from now until profileStop (the measured rounds only). */
   profileStart(): Promise<void>
+  /** Bytes the child wrote to stdout and stderr so far (its logs), which this process drains as a container runtime would. */
+  logBytes(): number
   /** Writes <tmp>/lwa-broker-bench-profiles/<name>.cpuprofile (or into BENCH_CPU_PROF when it names a directory); returns the path. */
   profileStop(name: string): Promise<string | undefined>
   close(): Promise<void>
@@ -54,9 +56,22 @@ export async function startServer(spec: ServerSpec, root?: string): Promise<Serv
   const entry = childEntry(root)
   const nodeArgs = ['--expose-gc', ...entry.args]
   const pin = hasTaskset()
+  // The child's stdout and stderr are pipes this process drains, as a container runtime reads a
+  // container's: the broker pays for its logs as it would in production, never /dev/null.
+  const stdio: ['ignore', 'pipe', 'pipe', 'ipc'] = ['ignore', 'pipe', 'pipe', 'ipc']
   const child = pin
-    ? spawn('taskset', ['-c', String(serverCore), process.execPath, ...nodeArgs], { cwd: repoDir, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    : spawn(process.execPath, nodeArgs, { cwd: repoDir, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    ? spawn('taskset', ['-c', String(serverCore), process.execPath, ...nodeArgs], { cwd: repoDir, stdio })
+    : spawn(process.execPath, nodeArgs, { cwd: repoDir, stdio })
+  let logBytes = 0
+  const errors: string[] = []
+  child.stdout?.on('data', (chunk: Buffer) => { logBytes += chunk.length })
+  child.stderr?.on('data', (chunk: Buffer) => {
+    logBytes += chunk.length
+    if (errors.join('').length < 4096) errors.push(chunk.toString('utf8'))
+  })
+  child.once('exit', (code) => {
+    if (code && errors.length) process.stderr.write(`server child exited ${code}:\n${errors.join('')}\n`)
+  })
   const ipc = new Ipc(child)
   await ipc.loaded
   const { port, timings } = await ipc.call({ type: 'start', spec }) as { port: number; timings: StartupTimings }
@@ -68,6 +83,7 @@ export async function startServer(spec: ServerSpec, root?: string): Promise<Serv
     usage: () => ipc.call({ type: 'usage' }) as Promise<Usage>,
     gcUsage: () => ipc.call({ type: 'gc-usage' }) as Promise<Usage>,
     warm: () => ipc.call({ type: 'warm' }) as Promise<WarmResult>,
+    logBytes: () => logBytes,
     profileStart: async () => {
       if (profileDir()) await ipc.call({ type: 'profile-start' })
     },
