@@ -11,13 +11,11 @@ import { connections, fetchToken } from './hot-path.js'
 const rounds = Number(process.env.BENCH_ROUNDS_ABLATION ?? 2)
 const seconds = Number(process.env.BENCH_SECONDS_ABLATION ?? 4)
 
-/** Each variant changes only the loggers; everything else is createBroker's wiring. */
+/** Each variant changes only how log lines are written; everything else is createBroker's wiring. */
 const variants: Array<{ name: string; label: string; ablate: Ablation | undefined }> = [
-  { name: 'broker', label: 'broker as shipped', ablate: undefined },
-  { name: 'no-request-log', label: 'no request log lines (app logger at warn), audit as shipped', ablate: { appLogger: 'warn', audit: 'info' } },
-  { name: 'no-redact', label: 'request log and audit without pino redaction', ablate: { appLogger: 'info-no-redact', audit: 'info-no-redact' } },
-  { name: 'audit-only-no-redact', label: 'no request log lines, audit without redaction', ablate: { appLogger: 'warn', audit: 'info-no-redact' } },
-  { name: 'no-logs', label: 'no log lines at all (floor: everything but logging)', ablate: { appLogger: 'warn', audit: 'silent' } },
+  { name: 'broker', label: 'broker as shipped (logs.mode buffered)', ablate: undefined },
+  { name: 'sync-logs', label: 'logs.mode sync: a write per line on the request path', ablate: { logs: 'sync', audit: 'on' } },
+  { name: 'no-audit-output', label: 'audit lines built but not written (floor: everything but log output)', ablate: { logs: 'buffered', audit: 'off' } },
 ]
 
 /**
@@ -70,9 +68,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     figures.push({ key: 'bareCpuUs', label: 'bare route: server CPU per request', value: a.cpuUs ?? NaN, unit: 'µs', kind: 'context' })
     return finish({
       name: 'ablation',
-      title: 'Ablation (supporting benchmark 1): what the hot path\'s logging costs',
+      title: 'Ablation (supporting benchmark 1): what writing the hot path\'s log lines costs',
       method: `As benchmark 1 (${connections} connections, alternated, ${rounds} rounds × ${seconds} s, medians), with brokers that differ only in their loggers ` +
-        '(built with buildApp and the wiring of createBroker; pino into /dev/null). Not in the default suite: `npm run bench -- ablation`.',
+        '(createBroker, logs on the stdout pipe the parent drains). Not in the default suite: `npm run bench -- ablation`.',
       startedAt,
       machine,
       figures,

@@ -42,7 +42,7 @@ export class Exchange {
       if (!allowed) throw new BrokerError('forbidden', `caller ${caller.subject} may not use credential ${credential}`)
       const token = await this.deps.tokens.getToken(credential, request.minTtlSeconds)
       this.deps.audit.issued(this.context(request), token)
-      this.deps.metrics.tokensIssued.inc({ credential, outcome: 'issued' })
+      this.deps.metrics.tokenOutcome(credential, 'issued')
       return token
     } catch (err) {
       this.refused(request, err, allowed)
@@ -59,7 +59,7 @@ export class Exchange {
     // A label is a configured name the caller may use: never text the caller chose, and never
     // a name it was denied (a metric must not tell anyone which names exist).
     const label = !allowed ? '(denied)' : this.deps.tokens.has(request.credential) ? request.credential : '(unknown)'
-    this.deps.metrics.tokensIssued.inc({ credential: label, outcome: code })
+    this.deps.metrics.tokenOutcome(label, code)
   }
 
   private context(request: TokenRequest) {

@@ -1,6 +1,6 @@
 import { createBroker } from './http/broker.js'
 import { ConfigError, loadConfig } from './config/index.js'
-import { createLogger } from './observability/logger.js'
+import { processLogs } from './observability/logger.js'
 
 /** Process entry: config -> broker -> listen; SIGTERM/SIGINT close it gracefully. */
 async function main(): Promise<void> {
@@ -13,8 +13,8 @@ async function main(): Promise<void> {
     process.stderr.write(`lwa-broker: ${err.message}\n`)
     process.exit(2)
   }
-  const logger = createLogger(config.logLevel)
-  const broker = await createBroker(config, { logger })
+  const { logger, auditSink, outputs } = processLogs(config)
+  const broker = await createBroker(config, { logger, auditSink })
   await broker.listen()
 
   let closing = false
@@ -22,9 +22,13 @@ async function main(): Promise<void> {
     if (closing) return
     closing = true
     logger.info({ signal }, 'shutting down')
-    broker.close().then(() => process.exit(0), (err: unknown) => {
+    // Buffered log lines are written before the process goes: the last audit line included.
+    const exit = (code: number): void => {
+      void outputs.flush().finally(() => process.exit(code))
+    }
+    broker.close().then(() => exit(0), (err: unknown) => {
       logger.error({ err }, 'shutdown failed')
-      process.exit(1)
+      exit(1)
     })
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))

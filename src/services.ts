@@ -7,7 +7,7 @@ import type { SharedCache } from './cache/index.js'
 import { systemClock, type Clock } from './clock.js'
 import { secretIdsOf, type BrokerConfig } from './config/index.js'
 import { Exchange } from './exchange.js'
-import { AuditLog } from './observability/audit.js'
+import { AuditLog, type AuditSink } from './observability/audit.js'
 import { Metrics } from './observability/metrics.js'
 import { Onboarding } from './onboarding/onboarding.js'
 import { Readiness } from './readiness.js'
@@ -29,8 +29,8 @@ export interface ServiceDeps {
   secrets?: SecretStore
   /** For LWA and the Ads API; default: a keep-alive pool. */
   dispatcher?: Dispatcher
-  /** Where audit events go instead of `config.audit.destination`. */
-  auditLogger?: Logger
+  /** Where audit events go instead of `config.audit.destination` (main.ts passes the process's shared writer). */
+  auditSink?: AuditSink
   metrics?: Metrics
   /** Instead of the Redis `config.cache` opens (replicas in one test process share one). */
   sharedCache?: SharedCache
@@ -68,11 +68,11 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   const metrics = deps.metrics ?? new Metrics()
   warnAboutUnsafeSettings(config, logger)
   const upstreams = await openUpstreams(config, deps, clock, metrics)
-  const { secrets, dispatcher, auditLogger, shared, lwa } = upstreams
+  const { secrets, dispatcher, auditSink, shared, lwa } = upstreams
   const { tokens, sweep, status } = createTokenCore(config, deps, clock, metrics, upstreams)
   const { authenticator, policy } = createAuth(config, clock, shared)
   const readiness = new Readiness({ sweep, authenticator, logger, intervalMs: config.readiness.intervalSeconds * 1000 })
-  const audit = new AuditLog(auditLogger, {
+  const audit = new AuditLog(auditSink, {
     rateLimitWindowMs: config.rateLimit.timeWindowSeconds * 1000,
     now: () => clock.now(),
   })
@@ -139,7 +139,7 @@ function lifecycle(
   upstreams: Upstreams,
   parts: { readiness: Readiness; refresher: Refresher; tokens: TokenService; audit: AuditLog },
 ): Pick<Services, 'start' | 'close'> {
-  const { secrets, dispatcher, auditLogger, shared } = upstreams
+  const { secrets, dispatcher, auditSink, shared } = upstreams
   const { readiness, refresher, tokens, audit } = parts
   return {
     start() {
@@ -152,11 +152,11 @@ function lifecycle(
       refresher.stop()
       await tokens.settled()
       audit.flush()
+      await auditSink.flush?.()
       await Promise.all([
         deps.dispatcher ? undefined : dispatcher.close(),
         deps.secrets ? undefined : secrets.close(),
         deps.sharedCache ? undefined : shared?.close(),
-        deps.auditLogger ? undefined : new Promise((resolve) => auditLogger.flush(resolve)),
       ])
     },
   }

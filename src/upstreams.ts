@@ -1,10 +1,10 @@
-import type { Logger } from 'pino'
 import { Agent, type Dispatcher } from 'undici'
 import { openSharedCache, type SharedCache } from './cache/index.js'
 import type { Clock } from './clock.js'
 import type { BrokerConfig } from './config/index.js'
 import { LwaClient } from './lwa/index.js'
-import { createAuditLogger } from './observability/logger.js'
+import type { AuditSink } from './observability/audit.js'
+import { LogOutputs } from './observability/log-output.js'
 import type { Metrics } from './observability/metrics.js'
 import { createSecretStore, type SecretStore } from './secrets/index.js'
 import type { ServiceDeps } from './services.js'
@@ -18,7 +18,7 @@ const upstreamPool = { connections: 32, keepAliveTimeout: 30_000 }
 export interface Upstreams {
   secrets: SecretStore
   dispatcher: Dispatcher
-  auditLogger: Logger
+  auditSink: AuditSink & { flush?(): Promise<void> }
   shared: SharedCache | undefined
   lwa: LwaClient
 }
@@ -36,10 +36,10 @@ export async function openUpstreams(
     events: metrics,
   })
   const dispatcher = deps.dispatcher ?? new Agent(upstreamPool)
-  const auditLogger = deps.auditLogger ?? createAuditLogger(config.audit.destination)
+  const auditSink = deps.auditSink ?? new LogOutputs(config.logs).sink(config.audit.destination)
   const shared = deps.sharedCache ?? (config.cache.backend === 'redis'
     ? await openSharedCache(config.cache, { secrets, clock, logger: logger.child({ component: 'cache' }), metrics })
     : undefined)
   const lwa = new LwaClient({ timeoutMs: config.lwa.timeoutMs, clock, dispatcher })
-  return { secrets, dispatcher, auditLogger, shared, lwa }
+  return { secrets, dispatcher, auditSink, shared, lwa }
 }

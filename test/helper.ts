@@ -218,7 +218,7 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   // The composition root production uses, with test peers: a fixed jitter source (refresh
   // points exactly at half-life, backoff at half its ceiling), the fake clock, the log capture.
   const broker = await createBroker(config, {
-    logger, clock, secrets: secretStore, dispatcher, random: () => 0.5, metrics, auditLogger: logger.child({ log: 'audit' }),
+    logger, clock, secrets: secretStore, dispatcher, random: () => 0.5, metrics, auditSink: logs,
     ...(sharedCache ? { sharedCache } : {}),
   }, { plugins: [contractCheck(contractProblems), ...(options.plugins ?? [])] })
   const { app, ops, services } = broker

@@ -51,8 +51,8 @@ export async function world(options: WorldOptions = {}): Promise<World> {
   const config = baseConfig(lwa, secretsPath, keys.jwks)
   const max = options.rateLimitMax ?? 1_000_000_000
   config.rateLimit = { max, unauthenticatedMax: max, timeWindowSeconds: 60 }
-  // Audit events are serialised as in production and written to a sink that costs nothing more.
-  config.audit = { destination: '/dev/null' }
+  // Audit events go where production sends them by default: stdout (a pipe the parent drains).
+  config.audit = { destination: 'stdout' }
   config.logLevel = 'info'
   // Benchmarks close brokers at once; the drain pause is for Kubernetes.
   config.shutdown = { drainSeconds: 0, graceSeconds: 1 }

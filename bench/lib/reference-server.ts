@@ -31,7 +31,7 @@ interface Prepared {
 }
 
 export async function referenceServer(config: BrokerConfig): Promise<{ app: FastifyInstance; warm(): Promise<void> }> {
-  const dest = (): ReturnType<typeof pino.destination> => pino.destination({ dest: '/dev/null', sync: false })
+  const dest = (): ReturnType<typeof pino.destination> => pino.destination({ dest: 1, sync: false })
   const logger = createLogger(config.logLevel, dest())
   const audit = pino({ level: 'info' }, dest()).child({ log: 'audit' })
   const clock = systemClock

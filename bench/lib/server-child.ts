@@ -7,21 +7,18 @@ import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { pino } from 'pino'
 import type { Broker } from '../../src/http/broker.js'
-import type { BrokerConfig } from '../../src/config/index.js'
-import type { Ablation, ChildReply, ChildRequest, LoggerMode, ServerSpec, StartupTimings, Usage } from './server-protocol.js'
+import type { Ablation, ChildReply, ChildRequest, ServerSpec, StartupTimings, Usage } from './server-protocol.js'
 
 // The broker's modules are imported only by the children that run it, so the bare route's
 // process holds Fastify and nothing else (its memory is a baseline too).
 const brokerModules = async () => {
-  const [{ createBroker }, { parseConfig }, { createLogger }, { buildApp }, { systemClock }, { Metrics }, { createSecretStore }, { Agent }] = await Promise.all([
+  const [{ createBroker }, { parseConfig }, { processLogs }, { buildApp }, { systemClock }, { Metrics }, { createSecretStore }, { Agent }] = await Promise.all([
     import('../../src/http/broker.js'), import('../../src/config/index.js'), import('../../src/observability/logger.js'), import('../../src/http/app.js'),
     import('../../src/clock.js'), import('../../src/observability/metrics.js'), import('../../src/secrets/index.js'), import('undici'),
   ])
-  return { createBroker, parseConfig, createLogger, buildApp, systemClock, Metrics, createSecretStore, Agent }
+  return { createBroker, parseConfig, processLogs, buildApp, systemClock, Metrics, createSecretStore, Agent }
 }
-type BrokerModules = Awaited<ReturnType<typeof brokerModules>>
 
 const loadedAt = performance.now()
 
@@ -51,11 +48,11 @@ async function start(spec: ServerSpec): Promise<{ port: number; timings: Startup
     referenceWarm = reference.warm
   } else {
     const m = await brokerModules()
-    const config = m.parseConfig(spec.config, spec.configPath)
+    const config = m.parseConfig(withLogs(spec.config, spec.ablate), spec.configPath)
     // The loggers as main.ts makes them: the operational log and the audit log on stdout, a pipe
     // the parent drains (bench/lib/server.ts), as a container's.
-    const logger = m.createLogger(config.logLevel)
-    broker = spec.ablate ? await ablatedBroker(m, config, spec.ablate) : await m.createBroker(config, { logger })
+    const { logger, auditSink } = m.processLogs(config)
+    broker = await m.createBroker(config, { logger, auditSink: spec.ablate?.audit === 'off' ? { write: () => true } : auditSink })
     app = broker.app
   }
   const built = performance.now()
@@ -78,15 +75,9 @@ async function start(spec: ServerSpec): Promise<{ port: number; timings: Startup
   }
 }
 
-function ablationLogger(m: BrokerModules, mode: LoggerMode) {
-  const dest = pino.destination({ dest: 1, sync: false })
-  return mode === 'info-no-redact' ? pino({ level: 'info' }, dest) : m.createLogger(mode, dest)
-}
-
-/** The broker as main.ts makes it, with the loggers an ablation asks for. */
-async function ablatedBroker(m: BrokerModules, config: BrokerConfig, ablate: Ablation): Promise<Broker> {
-  const auditLogger = ablationLogger(m, ablate.audit).child({ log: 'audit' })
-  return m.createBroker(config, { logger: ablationLogger(m, ablate.appLogger), auditLogger })
+/** An ablation's log mode, as the config file would set it. */
+function withLogs(config: unknown, ablate: Ablation | undefined): unknown {
+  return ablate ? { ...(config as object), logs: { mode: ablate.logs } } : config
 }
 
 async function handle(request: ChildRequest): Promise<unknown> {

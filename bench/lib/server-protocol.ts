@@ -67,10 +67,9 @@ export interface WarmResult {
 }
 
 /** What a logger in an ablation run does: as production (info, redaction on), no redaction, or nothing. */
-export type LoggerMode = 'info' | 'info-no-redact' | 'warn' | 'silent'
-
 export interface Ablation {
-  /** The app's logger: fastify's two request lines per request at info, none at warn. */
-  appLogger: LoggerMode
-  audit: LoggerMode
+  /** `logs.mode` of the config: buffered (the default) or a write per line. */
+  logs: 'buffered' | 'sync'
+  /** off: audit lines are built but thrown away (the floor without log output). */
+  audit: 'on' | 'off'
 }

@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto'
+import { hash, type KeyObject } from 'node:crypto'
 import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import type { Clock } from '../clock.js'
 import type { IssuerConfig } from '../config/index.js'
@@ -59,7 +59,7 @@ export class Authenticator {
   async authenticate(authorization: string | undefined, beforeVerify?: () => void): Promise<Principal> {
     const jwt = bearerToken(authorization)
     const now = this.options.clock.now()
-    const cacheKey = createHash('sha256').update(jwt).digest('base64url')
+    const cacheKey = hash('sha256', jwt, 'base64url')
     const known = this.verified.get(cacheKey, now)
     if (known) return known
     beforeVerify?.()

@@ -56,18 +56,18 @@ export function mayGetCredential(
   principal: Principal,
   credential: string,
 ): PolicyDecision {
-  const rule = policy.find((r) => appliesTo(r, principal) && r.credentials(credential))
+  const rule = rulesFor(policy, principal).find((r) => r.credentials(credential))
   return rule ? { allowed: true, rule: rule.index } : { allowed: false }
 }
 
 /** Is this caller an admin (some rule that applies to it says `admin: true`)? */
 export function isAdmin(policy: readonly CompiledRule[], principal: Principal): boolean {
-  return policy.some((r) => r.admin && appliesTo(r, principal))
+  return rulesFor(policy, principal).some((r) => r.admin)
 }
 
 /** The rate limit of the first rule that applies to the caller and sets one. */
 export function rateLimitOf(policy: readonly CompiledRule[], principal: Principal): number | undefined {
-  return policy.find((r) => r.rateLimitMax !== undefined && appliesTo(r, principal))?.rateLimitMax
+  return rulesFor(policy, principal).find((r) => r.rateLimitMax !== undefined)?.rateLimitMax
 }
 
 /** The budget all callers of one rule share, from the first rule that applies to the caller and sets one. */
@@ -75,10 +75,25 @@ export function aggregateLimitOf(
   policy: readonly CompiledRule[],
   principal: Principal,
 ): { rule: number; max: number } | undefined {
-  for (const r of policy) {
-    if (r.aggregateMax !== undefined && appliesTo(r, principal)) return { rule: r.index, max: r.aggregateMax }
+  for (const r of rulesFor(policy, principal)) {
+    if (r.aggregateMax !== undefined) return { rule: r.index, max: r.aggregateMax }
   }
   return undefined
+}
+
+/**
+ * The rules that apply to a caller, in order, worked out once per principal: a principal comes
+ * from the verified-token cache and is reused by every request with that JWT, and matching
+ * subject and claim globs against every rule is what a decision costs at a hundred rules.
+ */
+const applicable = new WeakMap<Principal, { policy: readonly CompiledRule[]; rules: readonly CompiledRule[] }>()
+
+function rulesFor(policy: readonly CompiledRule[], principal: Principal): readonly CompiledRule[] {
+  const known = applicable.get(principal)
+  if (known?.policy === policy) return known.rules
+  const rules = policy.filter((r) => appliesTo(r, principal))
+  applicable.set(principal, { policy, rules })
+  return rules
 }
 
 function appliesTo(rule: CompiledRule, principal: Principal): boolean {

@@ -1,12 +1,12 @@
 import type { JWTPayload } from 'jose'
 
-/** A caller whose JWT has been verified. */
+/** A caller whose JWT has been verified. Never changed once made: policy decisions are remembered per principal. */
 export interface Principal {
-  issuer: string
-  subject: string
-  claims: Readonly<JWTPayload>
+  readonly issuer: string
+  readonly subject: string
+  readonly claims: Readonly<JWTPayload>
   /** Verified token's expiry, ms since epoch. */
-  expiresAtMs: number
+  readonly expiresAtMs: number
   /** Its `iat`, when it has one. */
-  issuedAtMs: number | undefined
+  readonly issuedAtMs: number | undefined
 }

@@ -5,7 +5,7 @@ import { Credential, Onboarding } from './schema/credentials.js'
 import { Auth, Issuer } from './schema/issuers.js'
 import { Http, Listen, Ops, Readiness } from './schema/listeners.js'
 import { PolicyRule, RateLimits } from './schema/policy.js'
-import { Audit, Cache, Shutdown, Tokens } from './schema/runtime.js'
+import { Audit, Cache, Logs, Shutdown, Tokens } from './schema/runtime.js'
 import { Ads, Lwa, Secrets } from './schema/upstreams.js'
 
 export {
@@ -30,6 +30,7 @@ export const ConfigSchema = Type.Object({
    */
   allowInsecureEndpoints: Type.Boolean({ default: false }),
   logLevel: Type.Enum(logLevels, { default: 'info' }),
+  logs: Logs,
   secrets: Secrets,
   lwa: Lwa,
   ads: Ads,

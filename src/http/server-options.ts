@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { BrokerConfig } from '../config/index.js'
 import { connectionLimits } from './connection-limits.js'
 import { handleError } from './error-reply.js'
+import { lazyRequestLogger } from './request-logger.js'
 import { requestId } from './request-id.js'
 
 /** The longest credential name (config `credentialNamePattern`): every name works as a route parameter. */
@@ -14,6 +15,7 @@ export function serverOptions(config: BrokerConfig, logger: Logger): FastifyServ
     // pino's Logger is richer than FastifyBaseLogger; fastify only needs the latter.
     loggerInstance: logger as FastifyBaseLogger,
     genReqId: requestId,
+    childLoggerFactory: lazyRequestLogger,
     ...connectionLimits(config.http),
     routerOptions: { maxParamLength },
     // No per-request access lines: they cost more CPU than the whole token path. Issuances and
@@ -36,7 +38,9 @@ export function installServerHooks(app: FastifyInstance, http: BrokerConfig['htt
   app.addHook('onReady', async () => {
     app.server.maxConnections = http.maxConnections
   })
-  app.addHook('onSend', async (request, reply) => {
+  // Callback hooks on the per-request path: an async hook costs a promise and a microtask turn.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
+    done(null, payload)
   })
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Logger } from 'pino'
+import { hostname } from 'node:os'
 import type { Principal } from '../auth/index.js'
 import { RateLimitAudit } from './rate-limit-audit.js'
 
@@ -21,25 +21,35 @@ export interface AuditContext {
   credential: string | undefined
 }
 
+/** Where audit lines go: one JSON object per line (a LogOutputs sink, or a test's capture). */
+export interface AuditSink {
+  write(line: string): unknown
+}
+
 /**
- * One structured event per issuance and per denial, on its own logger (whose lines carry
- * `log: "audit"`), so it can be routed and kept apart from operational logs. Never the token.
+ * One structured event per issuance and per denial, on its own sink (its lines carry
+ * `log: "audit"`, in pino's shape), so it can be routed and kept apart from operational logs.
+ * Never the token. Lines are built from known fields, without a logger's generic walk: the
+ * issuance line, written on every request, is three cached fragments (the constant head, the
+ * caller, the token) around the time and the request id.
  */
 export class AuditLog {
   /** Per token object (a cached token is issued many times): hashed and formatted once. */
-  private readonly described = new WeakMap<object, { tokenFingerprint: string; expiresAt: string }>()
+  private readonly tokenParts = new WeakMap<object, { credential: string | undefined; text: string }>()
+  private readonly callerParts = new WeakMap<Principal, string>()
+  private readonly head = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"log":"audit"`
   private readonly throttled: RateLimitAudit
+  private readonly now: () => number
 
   /** `rateLimitWindowMs`: the rate limiter's window, over which a caller's 429s become one line. */
   constructor(
-    private readonly logger: Logger,
+    private readonly sink: AuditSink,
     options: { rateLimitWindowMs: number; now: () => number } = { rateLimitWindowMs: 60_000, now: Date.now },
   ) {
+    this.now = options.now
     this.throttled = new RateLimitAudit(options.rateLimitWindowMs, options.now, (fields, count) => {
-      this.logger.info(
-        { ...fields, event: 'token.rate_limited', outcome: 'denied', error: 'rate_limited', count },
-        `rate limited ${count} times`,
-      )
+      this.write({ ...fields, event: 'token.rate_limited', outcome: 'denied', error: 'rate_limited', count },
+        `rate limited ${count} times`)
     })
   }
 
@@ -54,20 +64,13 @@ export class AuditLog {
   }
 
   issued(ctx: AuditContext, token: { accessToken: string; expiresAtMs: number }): void {
-    let described = this.described.get(token)
-    if (!described) {
-      described = {
-        tokenFingerprint: fingerprint(token.accessToken),
-        expiresAt: new Date(token.expiresAtMs).toISOString(),
-      }
-      this.described.set(token, described)
-    }
-    this.logger.info({ ...base(ctx), event: 'token.issued', outcome: 'allowed', ...described }, 'token issued')
+    this.sink.write(`${this.start()},"requestId":${JSON.stringify(ctx.requestId)}${this.callerPart(ctx.principal)}`
+      + this.tokenPart(token, ctx.credential))
   }
 
   /** An admin action (list, refresh, reload), allowed or denied. */
   admin(ctx: AuditContext, action: string, outcome: 'allowed' | 'denied', error?: string): void {
-    this.logger.info({ ...base(ctx), event: `admin.${action}`, outcome, error }, `admin ${action} ${outcome}`)
+    this.write({ ...base(ctx), event: `admin.${action}`, outcome, error }, `admin ${action} ${outcome}`)
   }
 
   /**
@@ -76,7 +79,7 @@ export class AuditLog {
    */
   onboarding(ctx: AuditContext, outcome: 'started' | 'completed' | 'failed', detail: OnboardingDetail): void {
     const { reason, account, clientAddress, userAgent } = detail
-    this.logger.info({
+    this.write({
       ...base(ctx),
       event: `onboarding.${outcome}`,
       outcome,
@@ -88,7 +91,41 @@ export class AuditLog {
   }
 
   denied(ctx: AuditContext, error: string, reason?: string): void {
-    this.logger.info({ ...base(ctx), event: 'token.denied', outcome: 'denied', error, reason }, 'token denied')
+    this.write({ ...base(ctx), event: 'token.denied', outcome: 'denied', error, reason }, 'token denied')
+  }
+
+  /** Any event: its fields as JSON (undefined ones left out, as pino does) after the head. */
+  private write(fields: Record<string, unknown>, msg: string): void {
+    const json = JSON.stringify(fields)
+    this.sink.write(`${this.start()}${json.length > 2 ? `,${json.slice(1, -1)}` : ''},"msg":${JSON.stringify(msg)}}\n`)
+  }
+
+  private start(): string {
+    return `{"level":30,"time":${this.now()}${this.head}`
+  }
+
+  private callerPart(principal: Principal | undefined): string {
+    if (!principal) return ''
+    let text = this.callerParts.get(principal)
+    if (text === undefined) {
+      text = `,"callerIssuer":${JSON.stringify(principal.issuer)}`
+        + `,"callerSubject":${JSON.stringify(principal.subject.slice(0, maxCallerTextChars))}`
+      this.callerParts.set(principal, text)
+    }
+    return text
+  }
+
+  /** The rest of an issuance line: the credential, the event, what identifies the token, the message. */
+  private tokenPart(token: { accessToken: string; expiresAtMs: number }, credential: string | undefined): string {
+    const known = this.tokenParts.get(token)
+    if (known && known.credential === credential) return known.text
+    const text = `${credential === undefined ? '' : `,"credential":${JSON.stringify(credential)}`}`
+      + ',"event":"token.issued","outcome":"allowed"'
+      + `,"tokenFingerprint":"${fingerprint(token.accessToken)}"`
+      + `,"expiresAt":"${new Date(token.expiresAtMs).toISOString()}"`
+      + ',"msg":"token issued"}\n'
+    this.tokenParts.set(token, { credential, text })
+    return text
   }
 }
 

@@ -1,4 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino'
+import type { BrokerConfig } from '../config/index.js'
+import { LogOutputs, type LogSink } from './log-output.js'
 
 /**
  * Paths pino blanks in every log line. Code never logs these on purpose; this is the net
@@ -17,12 +19,14 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 }
 
 /**
- * The audit trail's own logger, so it can be shipped and kept apart from operational logs:
- * `stdout`, `stderr`, or a file path (appended to).
+ * The loggers a broker process writes with, as main.ts makes them: the operational log on
+ * stdout and the audit log at `audit.destination`, sharing one writer when both are stdout.
  */
-export function createAuditLogger(destination: string): Logger {
-  const fd = destination === 'stdout' ? 1 : destination === 'stderr' ? 2 : destination
-  // No redaction pass: AuditLog writes a fixed set of fields, none of them secret (the token
-  // only as a fingerprint), and it runs on every request. The leak-scanning tests cover it.
-  return pino({ level: 'info' }, pino.destination({ dest: fd, sync: false, mkdir: true })).child({ log: 'audit' })
+export function processLogs(config: BrokerConfig): { logger: Logger; auditSink: LogSink; outputs: LogOutputs } {
+  const outputs = new LogOutputs(config.logs)
+  return {
+    logger: createLogger(config.logLevel, outputs.sink('stdout')),
+    auditSink: outputs.sink(config.audit.destination),
+    outputs,
+  }
 }

@@ -20,20 +20,20 @@ export class Metrics implements BrokerEvents {
   readonly registry = new Registry()
   private sources: MetricsSources = { now: () => Date.now(), credentials: () => [], secrets: () => [] }
 
-  readonly httpRequests = new Counter({
+  private readonly httpRequests = new Counter({
     name: `${prefix}http_requests_total`,
     help: 'HTTP requests by route, method and status.',
     labelNames: ['route', 'method', 'status'],
     registers: [this.registry],
   })
-  readonly httpDuration = new Histogram({
+  private readonly httpDuration = new Histogram({
     name: `${prefix}http_request_duration_seconds`,
     help: 'HTTP request latency by route.',
     labelNames: ['route'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [this.registry],
   })
-  readonly tokensIssued = new Counter({
+  private readonly tokensIssued = new Counter({
     name: `${prefix}tokens_issued_total`,
     help: 'Token requests that passed validation and the rate limit, by credential and outcome (issued, or the error '
       + 'code).',
@@ -72,6 +72,12 @@ export class Metrics implements BrokerEvents {
     registers: [this.registry],
   })
 
+  // Bound children of the per-request series: prom-client hashes a label object on every call otherwise.
+  private readonly requestCounts = children((route, method, status) => this.httpRequests.labels(route, method, status))
+  private readonly requestDurations = children((route) => this.httpDuration.labels(route))
+  private readonly tokenOutcomes = children((credential, outcome) => this.tokensIssued.labels(credential, outcome))
+  private readonly cacheLookups = children((credential, result) => this.cache.labels(credential, result))
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix })
     const sources = (): MetricsSources => this.sources
@@ -94,13 +100,24 @@ export class Metrics implements BrokerEvents {
     })
   }
 
+  /** One answered request of the caller listener; `route` is the pattern, never the URL. */
+  httpRequest(route: string, method: string, status: number, seconds: number): void {
+    this.requestCounts(route, method, String(status)).inc()
+    this.requestDurations(route).observe(seconds)
+  }
+
+  /** A token request's outcome: `issued`, or the error code it was refused with. */
+  tokenOutcome(credential: string, outcome: string): void {
+    this.tokenOutcomes(credential, outcome).inc()
+  }
+
   lwaCall(credential: string, grant: string, result: string, seconds: number): void {
     this.lwaCalls.inc({ credential, grant, result })
     this.lwaDuration.observe({ grant }, seconds)
   }
 
   cacheLookup(credential: string, result: 'hit' | 'miss'): void {
-    this.cache.inc({ credential, result })
+    this.cacheLookups(credential, result).inc()
   }
 
   secretsCall(operation: string, result: string): void {
@@ -109,6 +126,23 @@ export class Metrics implements BrokerEvents {
 
   jwtFailure(reason: string): void {
     this.jwtFailures.inc({ reason })
+  }
+}
+
+/**
+ * A series' bound child per label values, made once. Every label value here comes from a
+ * bounded set (configured names, error codes, route patterns, HTTP methods and statuses).
+ */
+function children<C>(bind: (...values: string[]) => C): (...values: string[]) => C {
+  const made = new Map<string, C>()
+  return (...values) => {
+    const key = values.join('\u0000')
+    let child = made.get(key)
+    if (child === undefined) {
+      child = bind(...values)
+      made.set(key, child)
+    }
+    return child
   }
 }
 

@@ -5,19 +5,13 @@ import { BrokerError } from '../errors.js'
 import { toBrokerError } from '../failures.js'
 import type { BrokerEvents } from '../observability/events.js'
 import type { SecretStore } from '../secrets/index.js'
-import { apiHeaders } from './api-headers.js'
 import { withinDeadline } from './deadline.js'
+import { IssuedTokens, type IssuedToken } from './issued-token.js'
 import { callerErrorFor, retryDelayMs } from './refresh-failures.js'
 import { Replication } from './replication.js'
 import type { PeerEvent, SharedTokenStore } from './shared-store.js'
 import { TokenCache, type CacheState } from './token-cache.js'
 import type { BrokerToken, TokenSource } from './token-source.js'
-
-export interface IssuedToken extends BrokerToken {
-  credential: string
-  config: CredentialConfig
-  headers: Record<string, string>
-}
 
 export interface TokenServiceDeps {
   config: BrokerConfig
@@ -45,7 +39,7 @@ export class TokenService implements CacheView {
   private readonly deps: TokenServiceDeps
   private readonly cache: TokenCache<BrokerToken>
   private readonly replication: Replication
-  private readonly issuedTokens = new WeakMap<BrokerToken, IssuedToken>()
+  private readonly issuedTokens = new IssuedTokens()
   /** One loader per credential, made once: the hot path allocates no closure. */
   private readonly loaders = new Map<string, () => Promise<BrokerToken>>()
 
@@ -83,14 +77,14 @@ export class TokenService implements CacheView {
     const config = this.configOf(name)
     const load = this.loaderOf(name, config)
     const cached = this.cache.hit(name, minTtlSeconds * 1000, load)
-    if (cached) return this.issued(name, config, cached)
+    if (cached) return this.issuedTokens.of(name, config, cached)
     let token: BrokerToken
     try {
       token = await this.withinDeadline(name, this.cache.get(name, minTtlSeconds * 1000, load))
     } catch (err) {
       throw this.callerError(name, err)
     }
-    return this.issued(name, config, token)
+    return this.issuedTokens.of(name, config, token)
   }
 
   peek(name: string): CacheState<BrokerToken> {
@@ -163,16 +157,6 @@ export class TokenService implements CacheView {
       refreshPointOf: (t: BrokerToken) => this.cache.refreshPointOf(t),
     }
     return this.replication.obtain(name, config, local, force)
-  }
-
-  /** Built once per token: every caller of a cached token gets the same object. */
-  private issued(name: string, config: CredentialConfig, token: BrokerToken): IssuedToken {
-    let issued = this.issuedTokens.get(token)
-    if (!issued) {
-      issued = { ...token, credential: name, config, headers: apiHeaders(config, token.accessToken, token.clientId) }
-      this.issuedTokens.set(token, issued)
-    }
-    return issued
   }
 
   private reloadSecretsHere(): string[] {

@@ -119,3 +119,16 @@ t.test('rate limits come from the first applicable rule that sets one', async (t
   t.equal(rateLimitOf(policy, principal('svc')), 10, 'a rule without a limit does not stop the search')
   t.equal(rateLimitOf(policy, principal('other')), undefined, 'no rule sets one: the global limit applies')
 })
+
+t.test('a decision remembered for a principal is the decision of the policy asked, never of another one', async (t) => {
+  const caller = principal('system:serviceaccount:ads:reporter')
+  const open = compilePolicy([{ subject: 'system:serviceaccount:ads:*', credentials: ['ads-*'], admin: true, claims: {} }])
+  const closed = compilePolicy([{ subject: 'system:serviceaccount:sp:*', credentials: ['*'], admin: false, claims: {} }])
+  for (let i = 0; i < 2; i++) {
+    t.equal(mayGetCredential(open, caller, 'ads-us').allowed, true, `round ${i}: the open policy allows`)
+    t.equal(mayGetCredential(closed, caller, 'ads-us').allowed, false, `round ${i}: the closed policy denies`)
+    t.equal(isAdmin(open, caller), true)
+    t.equal(isAdmin(closed, caller), false)
+    t.equal(mayGetCredential(open, caller, 'sp-eu').allowed, false, 'credential globs are still checked per request')
+  }
+})

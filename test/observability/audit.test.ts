@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { AuditLog, fingerprint } from '../../src/observability/audit.js'
-import { createAuditLogger } from '../../src/observability/logger.js'
+import { LogOutputs } from '../../src/observability/log-output.js'
 
 /** The destination opens and writes asynchronously (it is on the request path); wait for the lines. */
 async function linesOf(file: string, count: number): Promise<Array<Record<string, unknown>>> {
@@ -19,8 +19,7 @@ const principal = { issuer: 'https://issuer.example', subject: 'system:serviceac
 
 t.test('the audit trail can go to its own file, one JSON event per line, never the token', async (t) => {
   const file = join(t.testdir({}), 'audit', 'audit.log')
-  const logger = createAuditLogger(file)
-  const audit = new AuditLog(logger)
+  const audit = new AuditLog(new LogOutputs({ mode: 'buffered', flushMs: 10 }).sink(file))
   const token = 'Atza|IwEBIExampleAccessTokenThatMustNotBeWritten'
   audit.issued({ requestId: 'r1', principal, credential: 'ads-us' }, { accessToken: token, expiresAtMs: Date.UTC(2026, 10, 24, 12) })
   audit.denied({ requestId: 'r2', principal: undefined, credential: 'sp-eu' }, 'unauthenticated', 'ERR_JWT_EXPIRED')

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import { baseSecrets, fixtures, mintJwt } from '../helper.js'
 import { processFixture, startBroker } from '../support/broker-process.js'
@@ -25,6 +27,24 @@ t.test('SIGTERM during load: readiness goes false first, no in-flight request fa
   t.same([...new Set(statuses)], [200], 'every in-flight request succeeded')
   const [code] = await run.exited
   t.equal(code, 0)
+})
+
+t.test('SIGTERM right after an answer: its buffered audit line is on disk when the process has exited', async (t) => {
+  const { keys, dir, configPath } = await processFixture(t, (c) => ({
+    ...c, audit: { destination: './audit/audit.log' }, logs: { mode: 'buffered', flushMs: 2000 },
+  }))
+  const run = startBroker(configPath)
+  t.teardown(() => { run.child.kill('SIGKILL') })
+  const base = await run.listening()
+  const res = await fetch(`${base}/token?credential=ads-us`, { headers: { authorization: `Bearer ${await mintJwt(keys, platform)}` } })
+  t.equal(res.status, 200)
+  const requestId = res.headers.get('x-request-id')
+  run.child.kill('SIGTERM')
+  const [code] = await run.exited
+  t.equal(code, 0)
+  const lines = readFileSync(join(dir, 'audit', 'audit.log'), 'utf8').split('\n').filter(Boolean)
+  const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+  t.match(events.at(-1), { log: 'audit', event: 'token.issued', requestId, credential: 'ads-us' }, 'the last line is that answer\'s')
 })
 
 t.test('SIGKILL in the middle of a refresh: the restarted broker serves, and nothing stored is lost or corrupted', async (t) => {

@@ -46,6 +46,18 @@ export const Cache = Type.Object({
   encryptionKeySecret: Type.Optional(NonEmpty),
 }, { ...closed, default: {} })
 
+/**
+ * How log lines (operational and audit) reach their destination. `buffered`: written in the
+ * background, every `flushMs` or once 4 KiB are pending, and always on SIGTERM/SIGINT and at exit;
+ * a SIGKILL, an OOM kill or a crash of the runtime loses at most the last `flushMs` of lines.
+ * `sync`: each line is written before the request goes on (every line survives a SIGKILL;
+ * costs a write system call per line on the request path).
+ */
+export const Logs = Type.Object({
+  mode: Type.Enum(['buffered', 'sync'], { default: 'buffered' }),
+  flushMs: Type.Integer({ minimum: 10, maximum: 5000, default: 100 }),
+}, { ...closed, default: {} })
+
 export const Audit = Type.Object({
   /** Where audit events go: `stdout`, `stderr`, or a file path (appended). */
   destination: Type.String({ minLength: 1, default: 'stdout' }),

@@ -8,10 +8,10 @@ import { metricsSchema } from '../contract/metrics.js'
  * the pattern (`/admin/credentials/:name/refresh`), never the URL a caller chose.
  */
 export function countRequests(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
-    metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) })
-    metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000)
+    metrics.httpRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000)
+    done()
   })
 }
 

@@ -1,0 +1,56 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { LogOutputs } from '../../src/observability/log-output.js'
+
+const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '')
+
+async function eventually(check: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + 5000
+  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  return check()
+}
+
+t.test('buffered: a line waits for the timer or a flush, never for the request that wrote it', async (t) => {
+  const file = join(t.testdir({}), 'logs', 'audit.log')
+  const outputs = new LogOutputs({ mode: 'buffered', flushMs: 5000 })
+  const sink = outputs.sink(file)
+  t.ok(existsSync(file), 'the file is opened (and its directory made) when the sink is made')
+  sink.write('{"n":1}\n')
+  t.equal(read(file), '', 'not written yet: the timer is 5 s away and 4 KiB are not pending')
+  await outputs.flush()
+  t.equal(read(file), '{"n":1}\n', 'flush writes it before it resolves (what SIGTERM does)')
+})
+
+t.test('buffered: the timer writes pending lines within flushMs', async (t) => {
+  const file = join(t.testdir({}), 'audit.log')
+  const sink = new LogOutputs({ mode: 'buffered', flushMs: 20 }).sink(file)
+  sink.write('{"n":2}\n')
+  t.ok(await eventually(() => read(file) === '{"n":2}\n'))
+})
+
+t.test('buffered: 4 KiB pending are written without waiting for the timer', async (t) => {
+  const file = join(t.testdir({}), 'audit.log')
+  const sink = new LogOutputs({ mode: 'buffered', flushMs: 5000 }).sink(file)
+  const line = `{"pad":"${'x'.repeat(500)}"}\n`
+  for (let i = 0; i < 10; i++) sink.write(line)
+  t.ok(await eventually(() => read(file).length >= 4096), 'a full buffer goes out at once')
+})
+
+t.test('sync: every line is on disk when write returns', async (t) => {
+  const file = join(t.testdir({}), 'audit.log')
+  const sink = new LogOutputs({ mode: 'sync', flushMs: 5000 }).sink(file)
+  sink.write('{"n":3}\n')
+  t.equal(read(file), '{"n":3}\n')
+})
+
+t.test('two logs on one target share a writer: their lines keep their order and never interleave', async (t) => {
+  const file = join(t.testdir({}), 'both.log')
+  const outputs = new LogOutputs({ mode: 'buffered', flushMs: 5000 })
+  const app = outputs.sink(file)
+  const audit = outputs.sink(file)
+  const lines = Array.from({ length: 200 }, (_, i) => `{"from":"${i % 2 ? 'audit' : 'app'}","i":${i},"pad":"${'y'.repeat(100)}"}\n`)
+  lines.forEach((line, i) => (i % 2 ? audit : app).write(line))
+  await outputs.flush()
+  t.equal(read(file), lines.join(''), 'the first 4 KiB went out while the rest was still pending: flush waits for them and keeps the order')
+})
