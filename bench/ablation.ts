@@ -11,11 +11,12 @@ import { connections, fetchToken } from './hot-path.js'
 const rounds = Number(process.env.BENCH_ROUNDS_ABLATION ?? 2)
 const seconds = Number(process.env.BENCH_SECONDS_ABLATION ?? 4)
 
-/** Each variant changes only how log lines are written; everything else is createBroker's wiring. */
+/** Each variant changes only how log lines are written, or the V8 flags; everything else is createBroker's wiring. */
 const variants: Array<{ name: string; label: string; ablate: Ablation | undefined }> = [
   { name: 'broker', label: 'broker as shipped (logs.mode buffered)', ablate: undefined },
   { name: 'sync-logs', label: 'logs.mode sync: a write per line on the request path', ablate: { logs: 'sync', audit: 'on' } },
   { name: 'no-audit-output', label: 'audit lines built but not written (floor: everything but log output)', ablate: { logs: 'buffered', audit: 'off' } },
+  { name: 'v8-defaults', label: 'V8 defaults: without the image\'s --max-semi-space-size=4 (a bigger young generation)', ablate: { logs: 'buffered', audit: 'on', v8: 'defaults' } },
 ]
 
 /**

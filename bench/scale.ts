@@ -63,6 +63,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     const loadedSmall = await smallServer.usage()
     await sleep(settleMs)
     const settledLarge = await largeServer.gcUsage()
+    const snapshot = await largeServer.heapSnapshot('scale-large')
+    if (snapshot) ctx.log(`  heap snapshot of the large broker: ${snapshot} (npx tsx bench/lib/heap-summary.ts <file>)`)
     const settledSmall = await smallServer.gcUsage()
     const a = result.variants.small
     const b = result.variants.large

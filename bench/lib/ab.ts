@@ -44,7 +44,7 @@ export async function alternate(variants: Variant[], config: { rounds: number; s
       const result = await load({ ...v.options, connections: config.connections, durationSeconds: config.seconds })
       results[v.name]?.push(result)
       order.push(v.name)
-      log(`  round ${r + 1} ${v.name}: ${result.rps} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, server cpu ${result.serverCpu ?? '?'} (${result.serverCpuUsPerRequest ?? '?'} µs/request), non-2xx ${result.non2xx}, errors ${result.errors}`)
+      log(`  round ${r + 1} ${v.name}: ${result.rps} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, server cpu ${result.serverCpu ?? '?'} (${result.serverCpuUsPerRequest ?? '?'} µs/request, ${result.serverSystemUsPerRequest ?? '?'} in the kernel), non-2xx ${result.non2xx}, errors ${result.errors}`)
     }
   }
   for (const server of servers) {

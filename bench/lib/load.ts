@@ -37,6 +37,8 @@ export interface LoadResult {
    * req/s it does not depend on how much of its core a noisy machine left it.
    */
   serverCpuUsPerRequest: number | undefined
+  /** Of which in the kernel (system time): socket and pipe writes, reads, epoll. */
+  serverSystemUsPerRequest: number | undefined
 }
 
 /** Runs autocannon from this process against `url` and measures every response's latency itself. */
@@ -95,5 +97,6 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     bytesPerResponse: completed === 0 ? 0 : Math.round(result.throughput.total / completed),
     serverCpu: serverCpu === undefined ? undefined : round(serverCpu, 2),
     serverCpuUsPerRequest: cpuMs === undefined || completed === 0 ? undefined : round((cpuMs * 1000) / completed, 2),
+    serverSystemUsPerRequest: !before || !after || completed === 0 ? undefined : round(((after.cpuSystemMs - before.cpuSystemMs) * 1000) / completed, 2),
   }
 }

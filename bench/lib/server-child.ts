@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
+import { writeHeapSnapshot } from 'node:v8'
 import { performance } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Broker } from '../../src/http/broker.js'
@@ -106,7 +107,9 @@ async function handle(request: ChildRequest): Promise<unknown> {
       profiler ??= new Session()
       profiler.connect()
       await profiler.post('Profiler.enable')
-      await profiler.post('Profiler.setSamplingInterval', { interval: 100 })
+      // Sampling more often than every ~0.5 ms on the pinned core skews native frames (the sampler
+      // thread preempts the server on its own core); BENCH_CPU_PROF_INTERVAL (µs) to change.
+      await profiler.post('Profiler.setSamplingInterval', { interval: Number(process.env.BENCH_CPU_PROF_INTERVAL ?? 1000) })
       await profiler.post('Profiler.start')
       return null
     case 'profile-stop': {
@@ -116,6 +119,8 @@ async function handle(request: ChildRequest): Promise<unknown> {
       writeFileSync(request.file, JSON.stringify(profile))
       return request.file
     }
+    case 'heap-snapshot':
+      return writeHeapSnapshot(request.file)
     case 'exit':
       await app?.close()
       setImmediate(() => process.exit(0))

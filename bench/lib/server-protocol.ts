@@ -27,6 +27,7 @@ export type ChildRequest =
   | { type: 'warm' }
   | { type: 'profile-start' }
   | { type: 'profile-stop'; file: string }
+  | { type: 'heap-snapshot'; file: string }
   | { type: 'exit' }
 
 export interface ChildReply {
@@ -72,4 +73,6 @@ export interface Ablation {
   logs: 'buffered' | 'sync'
   /** off: audit lines are built but thrown away (the floor without log output). */
   audit: 'on' | 'off'
+  /** defaults: without the image's V8 flags (the Dockerfile's NODE_OPTIONS). */
+  v8?: 'image' | 'defaults'
 }

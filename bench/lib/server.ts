@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { childEntry } from './child-build.js'
@@ -39,22 +39,33 @@ export interface ServerHandle {
   logBytes(): number
   /** Writes <tmp>/lwa-broker-bench-profiles/<name>.cpuprofile (or into BENCH_CPU_PROF when it names a directory); returns the path. */
   profileStop(name: string): Promise<string | undefined>
+  /** With BENCH_HEAP_SNAPSHOT set (1 or a directory): a heap snapshot of the child now; returns the path. */
+  heapSnapshot(name: string): Promise<string | undefined>
   close(): Promise<void>
 }
 
 /** Profiles go here when BENCH_CPU_PROF=1 (a temporary directory) or BENCH_CPU_PROF=<directory> is set. */
-function profileDir(): string | undefined {
-  const setting = process.env.BENCH_CPU_PROF
+const profileDir = (): string | undefined => outputDir(process.env.BENCH_CPU_PROF)
+
+/** `1`: a directory in $TMPDIR; anything else names the directory; unset: none. */
+function outputDir(setting: string | undefined): string | undefined {
   if (!setting) return undefined
   const dir = setting === '1' ? join(tmpdir(), 'lwa-broker-bench-profiles') : setting
   mkdirSync(dir, { recursive: true })
   return dir
 }
 
+/** The V8 flags the container image runs the broker with (the Dockerfile's NODE_OPTIONS): children run as production does. */
+export function imageNodeOptions(): string[] {
+  const setting = /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(join(repoDir, 'Dockerfile'), 'utf8'))?.[1] ?? ''
+  return setting.split(/\s+/).filter(Boolean)
+}
+
 /** `root`: the checkout whose broker to run (default this one; a baseline worktree to compare with). */
 export async function startServer(spec: ServerSpec, root?: string): Promise<ServerHandle> {
   const entry = childEntry(root)
-  const nodeArgs = ['--expose-gc', ...entry.args]
+  const defaultsV8 = spec.kind === 'broker' && spec.ablate?.v8 === 'defaults'
+  const nodeArgs = ['--expose-gc', ...(defaultsV8 ? [] : imageNodeOptions()), ...entry.args]
   const pin = hasTaskset()
   // The child's stdout and stderr are pipes this process drains, as a container runtime reads a
   // container's: the broker pays for its logs as it would in production, never /dev/null.
@@ -90,6 +101,10 @@ export async function startServer(spec: ServerSpec, root?: string): Promise<Serv
     profileStop: async (name) => {
       const dir = profileDir()
       return dir ? ipc.call({ type: 'profile-stop', file: join(dir, `${name}.cpuprofile`) }) as Promise<string> : undefined
+    },
+    heapSnapshot: async (name) => {
+      const dir = outputDir(process.env.BENCH_HEAP_SNAPSHOT)
+      return dir ? ipc.call({ type: 'heap-snapshot', file: join(dir, `${name}.heapsnapshot`) }) as Promise<string> : undefined
     },
     close: () => ipc.close(),
   }

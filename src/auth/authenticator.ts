@@ -62,6 +62,29 @@ export class Authenticator {
     const cacheKey = hash('sha256', jwt, 'base64url')
     const known = this.verified.get(cacheKey, now)
     if (known) return known
+    return this.verifyAndRemember(jwt, cacheKey, now, beforeVerify)
+  }
+
+  /**
+   * The caller of a JWT verified before, without a promise: most requests end here. Undefined
+   * when it needs `authenticate` (not seen before, expired from the cache, or malformed).
+   */
+  known(authorization: string | undefined): Principal | undefined {
+    let jwt: string
+    try {
+      jwt = bearerToken(authorization)
+    } catch {
+      return undefined
+    }
+    return this.verified.get(hash('sha256', jwt, 'base64url'), this.options.clock.now())
+  }
+
+  private async verifyAndRemember(
+    jwt: string,
+    cacheKey: string,
+    now: number,
+    beforeVerify: (() => void) | undefined,
+  ): Promise<Principal> {
     beforeVerify?.()
     const principal = await this.verify(jwt, now)
     const config = this.issuers.get(principal.issuer)?.config

@@ -108,8 +108,8 @@ export class AuditLog {
     if (!principal) return ''
     let text = this.callerParts.get(principal)
     if (text === undefined) {
-      text = `,"callerIssuer":${JSON.stringify(principal.issuer)}`
-        + `,"callerSubject":${JSON.stringify(principal.subject.slice(0, maxCallerTextChars))}`
+      text = flat([',"callerIssuer":', JSON.stringify(principal.issuer),
+        ',"callerSubject":', JSON.stringify(principal.subject.slice(0, maxCallerTextChars))])
       this.callerParts.set(principal, text)
     }
     return text
@@ -119,15 +119,23 @@ export class AuditLog {
   private tokenPart(token: { accessToken: string; expiresAtMs: number }, credential: string | undefined): string {
     const known = this.tokenParts.get(token)
     if (known && known.credential === credential) return known.text
-    const text = `${credential === undefined ? '' : `,"credential":${JSON.stringify(credential)}`}`
-      + ',"event":"token.issued","outcome":"allowed"'
-      + `,"tokenFingerprint":"${fingerprint(token.accessToken)}"`
-      + `,"expiresAt":"${new Date(token.expiresAtMs).toISOString()}"`
-      + ',"msg":"token issued"}\n'
+    const text = flat([
+      credential === undefined ? '' : `,"credential":${JSON.stringify(credential)}`,
+      ',"event":"token.issued","outcome":"allowed"',
+      `,"tokenFingerprint":"${fingerprint(token.accessToken)}"`,
+      `,"expiresAt":"${new Date(token.expiresAtMs).toISOString()}"`,
+      ',"msg":"token issued"}\n',
+    ])
     this.tokenParts.set(token, { credential, text })
     return text
   }
 }
+
+/**
+ * One flat string: text kept per caller and per token is joined once, not left as a tree of
+ * concatenated pieces (each an object on the heap; 10,000 callers held ~6 MB of them).
+ */
+const flat = (pieces: string[]): string => pieces.join('')
 
 /** Subjects come from tokens callers present (signed, but of any length), user agents from anyone. */
 const maxCallerTextChars = 256

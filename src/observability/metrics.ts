@@ -134,14 +134,19 @@ export class Metrics implements BrokerEvents {
  * bounded set (configured names, error codes, route patterns, HTTP methods and statuses).
  */
 function children<C>(bind: (...values: string[]) => C): (...values: string[]) => C {
-  const made = new Map<string, C>()
+  // Nested maps, one level per label: no key string is built per call.
+  const root = new Map<string, unknown>()
   return (...values) => {
-    const key = values.join('\u0000')
-    let child = made.get(key)
-    if (child === undefined) {
-      child = bind(...values)
-      made.set(key, child)
+    let level = root
+    for (let i = 0; i < values.length - 1; i++) {
+      const value = values[i] as string
+      let next = level.get(value) as Map<string, unknown> | undefined
+      if (!next) level.set(value, (next = new Map()))
+      level = next
     }
+    const last = values[values.length - 1] as string
+    let child = level.get(last) as C | undefined
+    if (child === undefined) level.set(last, (child = bind(...values)))
     return child
   }
 }

@@ -385,6 +385,20 @@ t.test('the same JWT twice: the second is not verified again, until the cache en
   t.match(expired.reason, /^ERR_JWKS_NO_MATCHING_KEY$/)
 })
 
+t.test('known(): the caller of a JWT verified before, synchronously; nothing for one never verified, malformed or expired', async (t) => {
+  const { h, token } = await cachedBroker(t, { maxAgeSeconds: 60 })
+  const authenticator = h.services.authenticator
+  const jwt = await token()
+  t.equal(authenticator.known(`Bearer ${jwt}`), undefined, 'not verified yet')
+  t.equal((await h.getToken('ads-us', jwt)).statusCode, 200)
+  t.match(authenticator.known(`Bearer ${jwt}`), { subject: 'system:serviceaccount:ads:reporter' }, 'verified once: known')
+  for (const header of [undefined, '', `Basic ${jwt}`, 'Bearer', `Bearer ${'x'.repeat(9000)}`]) {
+    t.equal(authenticator.known(header), undefined, `${String(header).slice(0, 12)}: not known`)
+  }
+  h.clock.advance(60_000)
+  t.equal(authenticator.known(`Bearer ${jwt}`), undefined, 'past the entry\'s maxAgeSeconds')
+})
+
 t.test('auth.verifiedTokenCache.maxEntries: 0 verifies every request', async (t) => {
   const { h, token, retire } = await cachedBroker(t, { maxEntries: 0 })
   const jwt = await token()

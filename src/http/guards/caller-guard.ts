@@ -75,7 +75,7 @@ function authenticateCallers(
   const verifications = new AddressBudget(
     limits.verificationsPerAddress, windowMs, limits.trackedCallers, () => deps.clock.now(),
   )
-  app.addHook(options.hook, async (request: FastifyRequest) => {
+  const authenticate = async (request: FastifyRequest): Promise<void> => {
     // A token not verified before costs a signature check: the address pays for it first.
     const beforeVerify = (): void => {
       const { ok, retryAfterMs } = verifications.take(addressKey(request))
@@ -88,6 +88,16 @@ function authenticateCallers(
       request.authError = err
       if (err.code === 'unauthenticated') deps.metrics.jwtFailure(String(err.logDetail?.reason ?? 'unknown'))
     }
+  }
+  // A callback hook: a caller whose JWT was verified before is known without a promise.
+  app.addHook(options.hook, (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+    const known = deps.authenticator.known(options.authorization(request))
+    if (known) {
+      request.principal = known
+      done()
+      return
+    }
+    authenticate(request).then(() => done(), done)
   })
 }
 
@@ -115,11 +125,19 @@ function limitRules(app: FastifyInstance, deps: CallerGuardDeps, windowMs: numbe
   })
 }
 
+/** Made once per verified caller: the limiter's cache hashes the same string on every request. */
+const callerKeys = new WeakMap<Principal, string>()
+
 /** Whom a limit counts: the verified caller, else the address (an IPv6 /64 as one, as the plugin groups them). */
 export function callerKey(request: FastifyRequest): string {
-  return request.principal
-    ? `caller:${request.principal.issuer} ${request.principal.subject}`
-    : `addr:${normalizeIP(request.ip)}`
+  const principal = request.principal
+  if (!principal) return `addr:${normalizeIP(request.ip)}`
+  let key = callerKeys.get(principal)
+  if (key === undefined) {
+    key = `caller:${principal.issuer} ${principal.subject}`
+    callerKeys.set(principal, key)
+  }
+  return key
 }
 
 const addressKey = (request: FastifyRequest): string => normalizeIP(request.ip)

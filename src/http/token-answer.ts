@@ -1,0 +1,57 @@
+import type { IssuedToken } from '../tokens/index.js'
+import type { TokenResponse } from './contract/token.js'
+
+/**
+ * Where the token and `expires_in` go in an answer's JSON: a private-use character that JSON
+ * leaves as it is and that no credential name, header or LWA token holds.
+ */
+const tokenMark = '\uE000token\uE000'
+const ttlMark = '\uE000ttl\uE000'
+const marks = /(\uE000token\uE000|\uE000ttl\uE000)/
+
+/** An answer's JSON text around its slots; a slot is the token's JSON text or, undefined, `expires_in`. */
+interface Template {
+  parts: string[]
+  slots: Array<string | undefined>
+}
+
+const templates = new WeakMap<IssuedToken, Template>()
+
+/**
+ * GET /token's JSON body. A token's answers differ only in `expires_in`, so its JSON is made
+ * once per token (JSON.stringify escapes it) and filled in per request; the template holds no
+ * copy of the token, so 10,000 cached credentials do not hold 10,000 more.
+ */
+export function tokenAnswer(token: IssuedToken, expiresIn: number): string {
+  const { parts, slots } = templateOf(token)
+  let text = parts[0] as string
+  for (let i = 0; i < slots.length; i++) text += (slots[i] ?? expiresIn) + (parts[i + 1] as string)
+  return text
+}
+
+function templateOf(token: IssuedToken): Template {
+  let template = templates.get(token)
+  if (!template) {
+    const withMark = (value: string): string => value.split(token.accessToken).join(tokenMark)
+    const body: Omit<TokenResponse, 'expires_in'> & { expires_in: string } = {
+      access_token: tokenMark,
+      token_type: token.tokenType,
+      expires_in: ttlMark,
+      expires_at: token.expiresAt,
+      credential: token.credential,
+      api: token.config.api,
+      region: token.config.region,
+      headers: Object.fromEntries(Object.entries(token.headers).map(([name, value]) => [name, withMark(value)])),
+    }
+    const pieces = JSON.stringify(body).replace(`"${ttlMark}"`, ttlMark).split(marks)
+    const escaped = JSON.stringify(token.accessToken).slice(1, -1)
+    // A token that needs no escaping (LWA's never do) is used as it is: no second copy of it.
+    const tokenText = escaped === token.accessToken ? token.accessToken : escaped
+    template = {
+      parts: pieces.filter((_, i) => i % 2 === 0),
+      slots: pieces.filter((_, i) => i % 2 === 1).map((mark) => (mark === tokenMark ? tokenText : undefined)),
+    }
+    templates.set(token, template)
+  }
+  return template
+}

@@ -1,0 +1,52 @@
+import t from 'tap'
+import type { CredentialConfig } from '../../src/config/index.js'
+import { tokenAnswer } from '../../src/http/token-answer.js'
+import type { IssuedToken } from '../../src/tokens/index.js'
+
+function issued(accessToken: string, api: CredentialConfig['api'], headers: Record<string, string>): IssuedToken {
+  return {
+    accessToken,
+    tokenType: 'bearer',
+    obtainedAtMs: 0,
+    expiresAtMs: 3_600_000,
+    clientId: 'amzn1.application-oa2-client.x',
+    secretVersions: { app: 'v1', grant: undefined },
+    credential: `cred-${api}`,
+    config: { api, region: 'eu' } as CredentialConfig,
+    headers,
+    expiresAt: new Date(3_600_000).toISOString(),
+  }
+}
+
+/** What serialising the whole body on every request gives. */
+const plain = (token: IssuedToken, expiresIn: number) => ({
+  access_token: token.accessToken,
+  token_type: token.tokenType,
+  expires_in: expiresIn,
+  expires_at: token.expiresAt,
+  credential: token.credential,
+  api: token.config.api,
+  region: token.config.region,
+  headers: token.headers,
+})
+
+t.test('the answer is the token response, token in every header that carries it, expires_in filled in per request', async (t) => {
+  const ads = issued('Atza|IwEBIabc-_.123', 'ads', {
+    Authorization: 'Bearer Atza|IwEBIabc-_.123',
+    'Amazon-Advertising-API-ClientId': 'amzn1.application-oa2-client.x',
+  })
+  const sp = issued('Atza|IwEBIsp', 'sp-api', { 'x-amz-access-token': 'Atza|IwEBIsp' })
+  for (const token of [ads, sp]) {
+    for (const expiresIn of [3599, 61, 0]) {
+      const text = tokenAnswer(token, expiresIn)
+      t.same(JSON.parse(text), plain(token, expiresIn), `${token.config.api}, expires_in ${expiresIn}`)
+      t.equal(text, JSON.stringify(plain(token, expiresIn)), 'byte for byte what JSON.stringify makes')
+    }
+  }
+})
+
+t.test('a token that JSON must escape is escaped (quotes, backslashes, control and private-use characters)', async (t) => {
+  const odd = 'a"b\\c\u0001d\uE000e'
+  const token = issued(odd, 'appstore', { Authorization: `Bearer ${odd}` })
+  t.same(JSON.parse(tokenAnswer(token, 42)), plain(token, 42))
+})
