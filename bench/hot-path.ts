@@ -5,6 +5,7 @@ import { findings } from './lib/findings.js'
 import { world } from './lib/fixture.js'
 import { newMachine, finish, type BenchResult } from './lib/results.js'
 import { baseline } from './lib/baseline.js'
+import { startOtlpSink } from './lib/otlp-sink.js'
 import { pinLoadGenerator, startServer, type ServerHandle } from './lib/server.js'
 import { round } from './lib/stats.js'
 
@@ -24,11 +25,14 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   pinLoadGenerator()
   const w = await world()
   const broker = await startServer({ kind: 'broker', config: w.config, configPath: w.configPath })
+  const sink = await startOtlpSink()
+  const traced = await startServer({ kind: 'broker', config: w.config, configPath: w.configPath, tracing: { endpoint: sink.url } })
   const before = baseline()
   const previous = before ? await startServer({ kind: 'broker', config: w.config, configPath: w.configPath }, before.dir) : undefined
   let bare: ServerHandle | undefined
   try {
     await broker.warm()
+    await traced.warm()
     await previous?.warm()
     const jwt = await w.jwt()
     const sample = await fetchToken(broker.url, jwt, 'ads-us')
@@ -43,12 +47,14 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     const result = await alternate([
       { name: 'bare', options: { url: bare.url, requests: [{ path }], server: bare } },
       { name: 'broker', options: { url: broker.url, requests: [{ path, headers: auth }], server: broker } },
+      { name: 'traced', options: { url: traced.url, requests: [{ path, headers: auth }], server: traced } },
       ...(previous ? [{ name: 'baseline', options: { url: previous.url, requests: [{ path, headers: auth }], server: previous } }] : []),
     ], { rounds, seconds, warmupSeconds: 2, connections, log: ctx.log, profilePrefix: 'hot-path' })
     const c = result.variants.baseline
+    const d = result.variants.traced
     const a = result.variants.bare
     const b = result.variants.broker
-    if (!a || !b) throw new Error('missing variant')
+    if (!a || !b || !d) throw new Error('missing variant')
     const rpsPaired = pairedRatios(a.rounds, b.rounds, (r) => r.rps)
     const p50Paired = pairedRatios(a.rounds, b.rounds, (r) => r.p50Ms)
     const p99Paired = pairedRatios(a.rounds, b.rounds, (r) => r.p99Ms)
@@ -60,7 +66,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       method: `autocannon in the parent process, ${connections} connections, ${rounds} rounds × ${seconds} s per side alternated bare/broker after a 2 s warm-up of each; ` +
         'each server in its own child process (pinned to the other core when taskset exists) on 127.0.0.1. (a) bare: Fastify 5, no logger, one route returning a constant JSON object ' +
         `the size of a real token response (${Buffer.byteLength(sample.body)} bytes); (b) the broker as createBroker wires it (production logger at info and audit log ` +
-        'on its stdout, a pipe the parent drains as a container runtime would; real RS256 JWT verification behind the verified-token cache; policy; @fastify/rate-limit with limits that do not trip; metrics hooks). ' +
+        'on its stdout, a pipe the parent drains as a container runtime would; real RS256 JWT verification behind the verified-token cache; policy; @fastify/rate-limit with limits that do not trip; metrics hooks); (d) the same broker with OpenTelemetry tracing on as the OTEL_* environment turns it on (@fastify/otel, ' +
+        'the core\'s spans, every request sampled, OTLP/HTTP protobuf to a sink in the parent process). ' +
         'Figures are medians of the rounds; ratios are broker / bare. Latencies are measured per response with sub-millisecond resolution.',
       startedAt,
       machine,
@@ -80,6 +87,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         { key: 'rss', label: 'RSS when ready, (a) / (b)', value: round(bare.startup.rss / 2 ** 20, 1), unit: `/ ${round(broker.startup.rss / 2 ** 20, 1)} MB`, kind: 'context' },
         { key: 'logBytes', label: '(b) log bytes written to its stdout pipe per request', value: logBytesPerRequest, unit: 'B', kind: 'context' },
         { key: 'serverCpu', label: 'server core busy, (a) / (b)', value: a.serverCpu ?? NaN, unit: `/ ${b.serverCpu ?? '?'}`, kind: 'context' },
+        { key: 'tracedRpsRatio', label: 'req/s ratio (d)/(a), (d) the broker with OpenTelemetry tracing on (every request sampled, OTLP/HTTP to a local sink)', value: round(d.rps / a.rps, 3), unit: '×', kind: 'ratio' },
+        { key: 'tracedCost', label: 'tracing\'s cost: server CPU per request (d) − (b)', value: round((d.cpuUs ?? NaN) - (b.cpuUs ?? NaN), 1), unit: `µs (${d.cpuUs ?? '?'} vs ${b.cpuUs ?? '?'}; ${Math.round(sink.bytes() / Math.max(1, d.rounds.reduce((n, r) => n + r.requests, 0)))} B exported per request)`, kind: 'context' },
         ...(c && before ? [
           { key: 'baselineRpsRatio', label: `req/s ratio (c)/(a), (c) the broker at ${before.rev}`, value: round(c.rps / a.rps, 3), unit: '×', kind: 'ratio' as const },
           { key: 'vsBaselineRps', label: `req/s (b)/(c): this checkout against ${before.rev}`, value: round(b.rps / c.rps, 3), unit: '×', kind: 'ratio' as const },
@@ -94,6 +103,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   } finally {
     await bare?.close()
     await broker.close()
+    await traced.close()
+    await sink.close()
     await previous?.close()
     await w.close()
   }

@@ -13,6 +13,8 @@ const teams = 100
 const rounds = Number(process.env.BENCH_ROUNDS_SCALE ?? 3)
 const seconds = Number(process.env.BENCH_SECONDS_SCALE ?? 4)
 const settleMs = 2000
+/** Every one of the callers must have been verified once before the measured rounds: ~10,000 RS256 checks. */
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SCALE ?? 8)
 const mb = (bytes: number): number => round(bytes / 2 ** 20, 1)
 
 async function run(ctx: BenchContext): Promise<BenchResult> {
@@ -50,7 +52,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     const result = await alternate([
       { name: 'small', options: { url: smallServer.url, requests: [{ path: '/token?credential=ads-us', headers: { authorization: `Bearer ${smallJwt}` } }], server: smallServer } },
       { name: 'large', options: { url: largeServer.url, requests: largeRequests, server: largeServer } },
-    ], { rounds, seconds, warmupSeconds: 3, connections, log: ctx.log, profilePrefix: 'scale' })
+    ], { rounds, seconds, warmupSeconds, connections, log: ctx.log, profilePrefix: 'scale' })
     // Does the rate limiter still know caller 0 (it made requests in every large round)? Its
     // answer's x-ratelimit-remaining says how many requests it counted in the current window.
     const probe = await request(`${largeServer.url}/token?credential=${names[0] as string}`, { headers: { authorization: `Bearer ${jwts[0] as string}` } })
@@ -81,8 +83,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       method: `A broker child with ${size.toLocaleString('en')} SP-API seller credentials (one shared LWA app secret, one refresh-token secret per seller, file backend) and ` +
         `${teams} policy rules (a team per rule, each granting its sellers), config generated in memory and validated by parseConfig; every token prewarmed from the LWA emulator. ` +
         `Load: ${size.toLocaleString('en')} distinct callers (distinct subjects and RS256 JWTs), caller i asking for credential i, cycled by autocannon (${connections} connections). ` +
-        `Baseline in the same run: benchmark 1's broker (b) (4 credentials, 2 rules, one caller). ${rounds} rounds × ${seconds} s alternated after a 3 s warm-up each (which also fills ` +
-        'the verified-token cache). The children run the compiled JavaScript (tsc), as production does. RSS is sampled in the child when ready, after tokens.prewarm(), ' +
+        `Baseline in the same run: benchmark 1's broker (b) (4 credentials, 2 rules, one caller). ${rounds} rounds × ${seconds} s alternated after a ${warmupSeconds} s warm-up each (long enough for every ` +
+        'caller to be verified once, so the verified-token cache is full). The children run the compiled JavaScript (tsc), as production does. RSS is sampled in the child when ready, after tokens.prewarm(), ' +
         `right after the load and settled (full GC, ${settleMs / 1000} s idle); the judged figure is the highest sample. Start-up is from process start to a passing readiness check ` +
         '(every secret read, issuer keys loaded); the large broker first obtains one token, so the file secret store has read its file once (see the findings).',
       startedAt,

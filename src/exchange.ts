@@ -2,6 +2,7 @@ import { mayGetCredential, type CompiledRule, type Principal } from './auth/inde
 import { BrokerError, isBrokerError } from './errors.js'
 import type { AuditLog } from './observability/audit.js'
 import type { Metrics } from './observability/metrics.js'
+import type { Spans } from './observability/spans.js'
 import type { IssuedToken, TokenService } from './tokens/index.js'
 
 /** One request for a token, whatever route or wire shape it came by. */
@@ -21,6 +22,7 @@ export interface ExchangeDeps {
   tokens: TokenService
   audit: AuditLog
   metrics: Metrics
+  spans?: Spans
 }
 
 /**
@@ -32,7 +34,17 @@ export interface ExchangeDeps {
 export class Exchange {
   constructor(private readonly deps: ExchangeDeps) {}
 
-  async issue(request: TokenRequest): Promise<IssuedToken> {
+  issue(request: TokenRequest): Promise<IssuedToken> {
+    const spans = this.deps.spans
+    if (!spans) return this.checked(request)
+    return spans.inSpan('lwa_broker.token', { 'lwa_broker.credential': request.credential }, async (span) => {
+      const token = await this.checked(request)
+      span.set({ 'lwa_broker.outcome': 'issued' })
+      return token
+    })
+  }
+
+  private async checked(request: TokenRequest): Promise<IssuedToken> {
     const { credential } = request
     let allowed = false
     try {

@@ -1,6 +1,8 @@
 import { createBroker } from './http/broker.js'
 import { ConfigError, loadConfig } from './config/index.js'
+import { requestTracing } from './http/request-tracing.js'
 import { processLogs } from './observability/logger.js'
+import { startTracing } from './observability/tracing.js'
 
 /** Process entry: config -> broker -> listen; SIGTERM/SIGINT close it gracefully. */
 async function main(): Promise<void> {
@@ -13,8 +15,14 @@ async function main(): Promise<void> {
     process.stderr.write(`lwa-broker: ${err.message}\n`)
     process.exit(2)
   }
-  const { logger, auditSink, outputs } = processLogs(config)
-  const broker = await createBroker(config, { logger, auditSink })
+  // Before anything else is built: the SDK instruments undici and owns the tracer provider.
+  const tracing = await startTracing()
+  const { logger, auditSink, outputs } = processLogs(config, tracing?.spans)
+  const broker = await createBroker(
+    config,
+    { logger, auditSink, ...(tracing ? { spans: tracing.spans } : {}) },
+    tracing ? { requestTracing: await requestTracing() } : {},
+  )
   await broker.listen()
 
   let closing = false
@@ -24,7 +32,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down')
     // Buffered log lines are written before the process goes: the last audit line included.
     const exit = (code: number): void => {
-      void outputs.flush().finally(() => process.exit(code))
+      void Promise.allSettled([outputs.flush(), tracing?.shutdown()]).finally(() => process.exit(code))
     }
     broker.close().then(() => exit(0), (err: unknown) => {
       logger.error({ err }, 'shutdown failed')

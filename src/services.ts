@@ -9,6 +9,7 @@ import { secretIdsOf, type BrokerConfig } from './config/index.js'
 import { Exchange } from './exchange.js'
 import { AuditLog, type AuditSink } from './observability/audit.js'
 import { Metrics } from './observability/metrics.js'
+import type { Spans } from './observability/spans.js'
 import { Onboarding } from './onboarding/onboarding.js'
 import { Readiness } from './readiness.js'
 import type { SecretStore } from './secrets/index.js'
@@ -34,6 +35,8 @@ export interface ServiceDeps {
   metrics?: Metrics
   /** Instead of the Redis `config.cache` opens (replicas in one test process share one). */
   sharedCache?: SharedCache
+  /** Trace spans of the core's work (src/observability/tracing.ts); none when tracing is off. */
+  spans?: Spans
 }
 
 /** The broker's core: plain TypeScript, no HTTP. The HTTP shell (src/http) is built on it. */
@@ -75,6 +78,7 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   const audit = new AuditLog(auditSink, {
     rateLimitWindowMs: config.rateLimit.timeWindowSeconds * 1000,
     now: () => clock.now(),
+    ...(deps.spans ? { traceIds: deps.spans.ids } : {}),
   })
   const onboarding = config.onboarding
     && new Onboarding({ config, secrets, lwa, clock, tokens, adsDispatcher: dispatcher }, config.onboarding)
@@ -82,7 +86,7 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   return {
     config, logger, clock, metrics, secrets, tokens, status, refresher, readiness, authenticator, policy, audit,
     onboarding,
-    exchange: new Exchange({ policy, tokens, audit, metrics }),
+    exchange: new Exchange({ policy, tokens, audit, metrics, ...traced(deps) }),
     rateLimitRedis: shared?.rateLimitRedis,
     ...lifecycle(config, deps, upstreams, { readiness, refresher, tokens, audit }),
   }
@@ -98,12 +102,10 @@ function createTokenCore(
   const { secrets, shared, lwa } = upstreams
   const share = shared?.store ?? new LocalTokenShare()
   const tokenLogger = deps.logger.child({ component: 'tokens' })
-  const random = deps.random
-  const source = new TokenSource({
-    config, secrets, lwa, clock, logger: tokenLogger, events: metrics, ...(random ? { random } : {}),
-  })
+  const optional = { ...(deps.random ? { random: deps.random } : {}), ...traced(deps) }
+  const source = new TokenSource({ config, secrets, lwa, clock, logger: tokenLogger, events: metrics, ...optional })
   const tokens = new TokenService({
-    config, secrets, source, share, clock, logger: tokenLogger, events: metrics, ...(random ? { random } : {}),
+    config, secrets, source, share, clock, logger: tokenLogger, events: metrics, ...optional,
   })
   const sweep = new SecretSweep({
     secrets, ids: () => secretIdsOf(config), clock,
@@ -115,6 +117,8 @@ function createTokenCore(
   metrics.observe({ now: () => clock.now(), credentials: () => status.list(), secrets: () => secrets.status?.() ?? [] })
   return { tokens, sweep, status }
 }
+
+const traced = (deps: ServiceDeps): { spans?: Spans } => (deps.spans ? { spans: deps.spans } : {})
 
 function createAuth(
   config: BrokerConfig,

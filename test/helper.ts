@@ -3,13 +3,14 @@ import { join } from 'node:path'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose'
 import { Agent } from 'undici'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyPluginCallback } from 'fastify'
 import { createBroker } from '../src/http/broker.js'
 import { createSharedCache } from '../src/cache/index.js'
 import { parseConfig, type BrokerConfig } from '../src/config/index.js'
 import type { BrokerEvents } from '../src/observability/events.js'
 import { createLogger } from '../src/observability/logger.js'
 import { Metrics } from '../src/observability/metrics.js'
+import type { Spans } from '../src/observability/spans.js'
 import { AwsSecretStore, CachingSecretStore, FileSecretStore, type SecretStore } from '../src/secrets/index.js'
 import type { Services } from '../src/services.js'
 import { contractCheck } from './support/contract.js'
@@ -156,6 +157,8 @@ export interface BuildOptions {
   redis?: { url: string; key: Buffer; keyPrefix?: string }
   /** Registered on both apps before any route (e.g. a check of every response). */
   plugins?: readonly FastifyPluginAsync[]
+  /** Tracing as main.ts starts it: the core's spans and @fastify/otel on the caller listener. */
+  tracing?: { spans: Spans; requestTracing: FastifyPluginCallback }
 }
 
 const sharedKeys = callerKeys()
@@ -201,7 +204,7 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   const config = parseConfig((options.config ?? ((c) => c))(base), join(dir, 'broker.yaml'))
   for (const client of [fixtures.adsClient, fixtures.spClient, fixtures.appstoreClient]) logs.secrets.add(client.clientSecret)
   const clock = options.clock ?? new FakeClock()
-  const logger = createLogger('info', logs)
+  const logger = createLogger('info', logs, options.tracing?.spans)
   const metrics = new Metrics()
   const secretStore: SecretStore = options.secretStore ?? (sm
     ? new CachingSecretStore(awsStore(sm, metrics), { clock, refreshMs: config.secrets.refreshSeconds * 1000, logger, random: () => 0 })
@@ -220,7 +223,11 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   const broker = await createBroker(config, {
     logger, clock, secrets: secretStore, dispatcher, random: () => 0.5, metrics, auditSink: logs,
     ...(sharedCache ? { sharedCache } : {}),
-  }, { plugins: [contractCheck(contractProblems), ...(options.plugins ?? [])] })
+    ...(options.tracing ? { spans: options.tracing.spans } : {}),
+  }, {
+    plugins: [contractCheck(contractProblems), ...(options.plugins ?? [])],
+    ...(options.tracing ? { requestTracing: options.tracing.requestTracing } : {}),
+  })
   const { app, ops, services } = broker
   closers.push(async () => {
     await app.close()

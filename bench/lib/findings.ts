@@ -4,96 +4,71 @@ import type { Explanations } from './results.js'
  * Why a target was missed and what was tried, keyed `<benchmark>.<figure key>`, as found by
  * profiling (bench/lib/profile-summary.ts over BENCH_CPU_PROF=1 profiles of the measured
  * rounds) and by the ablation benchmark (`npm run bench -- ablation`). BENCHMARKS.md quotes an
- * entry only while its figure misses its target; numbers in the text are from the runs of
- * 2026-11-24 on the 2-core machine and are CPU time per request in the server child
- * (robust to noise, unlike req/s).
+ * entry only while its figure misses its target (`npm run bench -- --report` rewrites it from
+ * the text here); the numbers are from the runs named in each text, on the 2-core machine,
+ * mostly CPU time per request in the server child (robust to noise, unlike req/s).
  */
 const hotPathReason =
-  'AFTER THE FIXES (commit "Hot-path and scale fixes from the benchmarks": A = no per-request access lines; B = no redaction on the audit logger; C = ' +
-  'synchronous cache hits without the deadline timer, IssuedToken and audit fingerprint built once per token): 43–45 µs of CPU per warm GET /token against ' +
-  '16–18 µs for the bare route, req/s ratio 0.49 (from 0.23), p99 ratio 1.75 (from 2.0). Still open: D below (async hooks, prom-client label hashing) and ' +
-  'the fixed cost of real JWT-cache lookup, policy, rate limiting, audit and metrics per request; the kernel loopback send alone is ~13 µs. ' +
-  'BEFORE THE FIXES, as profiled: the broker spent 78–88 µs of CPU per warm GET /token against 14–17 µs for the bare route (server CPU per request, benchmark 1 and the ablation), so (b) can reach ' +
-  'at most ~0.19–0.2 of (a) whenever autocannon can saturate the bare route (≈65–70k req/s on its core; when the noisy machine slows the load generator, (a) is ' +
-  'capped lower and the ratio looks better — that is the spread between rounds). Where the ~65 µs go, from the profiles of the measured rounds: ' +
-  '(1) LOGGING ≈ 30–37 µs/request (~40%): three pino lines per request — fastify\'s "incoming request" and "request completed" (the app logger is at info, ' +
-  'src/app.ts passes `loggerInstance` without `disableRequestLogging`) and the audit line (src/observability/audit.ts `AuditLog.issued`) — each run through ' +
-  '@pinojs/redact for the 20 paths of `redactPaths` in src/observability/logger.ts (8 of them `*.x` wildcards, which make it clone and walk every logged object): ' +
-  'redaction alone is ~17% of busy CPU (`redactPaths`, `redact`, `getValueIfExists`), JSON serialisation ~6%, the /dev/null writes (`writeString`) ~5%. ' +
-  'Ablation: no request lines saves 13–20 µs, no redaction 17–20 µs, both (request lines off, audit without redaction) 25–30 µs, no logging at all 30–37 µs. ' +
-  'Fastify also makes a child logger per request (`request.log`, with redaction applied to its bindings) even when nothing is logged. ' +
-  '(2) THE REST ≈ 35 µs over the bare route: `AuditLog.issued` builds its object and `fingerprint()` hashes the 350–600-character access token with SHA-256 on every request ' +
-  '(≈7% of busy CPU with logging off); `TokenService.getToken` (src/tokens/token-service.ts) allocates a new IssuedToken by spreading the cached token and calls ' +
-  '`apiHeaders()` for a fresh headers object per request, and wraps even a cache hit in `withinDeadline` (a setTimeout + clearTimeout + Promise.race per request: ' +
-  '`insert`/`unenroll` in node:timers) (≈7.5%); four async hooks per request (caller guard onRequest, rate-limit preHandler, x-request-id onSend in src/app.ts, ' +
-  'metrics onResponse in src/routes/metrics.ts) add promise/microtask turns (`nextTick`, `runMicrotasks` ≈ 7%); prom-client hashes label objects on every ' +
-  '`inc`/`observe` (tokensIssued, cache lookups, http counters, histogram) (≈3%); the response schema serialiser escapes the token twice (access_token and the ' +
-  'Authorization header) (≈2%). The p99 ratio follows: with 50 connections each queued request waits for ~50 × 80 µs plus GC pauses of a heap churned by the logging.'
+  'WHERE IT STANDS (commit 49261fe, 2026-12-02, load average ≈ 3 on the shared 2-core machine): 112 µs of server CPU per warm GET /token against 36 µs ' +
+  'for the bare route, req/s ratio 0.33 (0.39 in a quieter run of the same code); against the commit before this work (6baac44, measured in the same run ' +
+  'as (c)) the broker serves 1.63× the req/s at 1.63× the CPU efficiency (112 vs 182 µs per request). Of the 112 µs, 27 µs are kernel time (the bare ' +
+  'route: 11): mostly the response\'s writev, which on loopback also delivers the bytes and wakes the load generator — at a third of the bare route\'s ' +
+  'rate autocannon sleeps between responses, so nearly every response pays a wake-up that the saturated bare route amortises. The other ~85 µs are ' +
+  'JavaScript spread thinly (CPU profile sampled every 1 ms over the measured rounds, self time): promise and tick machinery of the hook chain ' +
+  '(nextTick, runMicrotasks, processTicksAndRejections ≈ 8%), garbage collection ≈ 7%, SHA-256 of the caller\'s JWT for the verified-token cache key ≈ 2.7%, ' +
+  'prom-client inc/observe ≈ 3%, @fastify/rate-limit (applyRateLimit, its toad-cache LRU and its async hook) ≈ 3%, parsing the 900-byte Authorization ' +
+  'header the bare route never receives, the audit line ≈ 1.5%, and Fastify\'s own routing, validation and reply ≈ 5%. Nothing left is a single hot spot: ' +
+  'the REFERENCE server of the ablation (the same work written as plainly as possible) costs the same as the broker (95.7 vs 98.6 µs in one run).'
 
 const hotPathTried =
-  'Measured, not guessed: CPU profiles of the measured rounds only (inspector in the server child), and `npm run bench -- ablation`, which runs the same broker wiring ' +
-  'with only the loggers changed (request lines off; redaction off; audit only without redaction; no logs) and a REFERENCE server (bench/lib/reference-server.ts: the ' +
-  'same per-request work with every fix below applied — real JWT verification cache, policy, @fastify/rate-limit, audit line, metrics, schema serialisation). ' +
-  'The reference costs 33–38 µs/request and serves 21–28k req/s: CPU-per-request ratio ≈ 0.43 (what (b)/(a) is with both saturated), req/s ratio ≈ 0.95 in rounds where ' +
-  'the load generator capped the bare route near 30k req/s, p99 ratio ≈ 2.6 against a saturated bare route. So the fixes, in order of payoff — ' +
-  'A. src/app.ts: `disableRequestLogging: true` (the audit line already records every /token request with its request id; log errors and non-2xx from the error ' +
-  'handler instead) and a `childLoggerFactory` that does not create a redacting child per request (≈ −18 µs, req/s ×1.3); ' +
-  'B. src/observability/logger.ts: no redaction on the audit logger (its fields are fixed and safe by construction) and only explicit paths, no `*.` wildcards, on ' +
-  'the operational logger (≈ −8 µs more); ' +
-  'C. src/tokens/token-service.ts: a synchronous cache-hit path (TokenCache peek of a token with ≥ min_ttl left; no `withinDeadline` timer unless the caller ' +
-  'must wait) and the IssuedToken — headers, fingerprint and expires_at text — built once per token, not per request (src/routes/token.ts and audit.ts then take ' +
-  'the precomputed fingerprint) (≈ −6 µs); ' +
-  'D. the x-request-id header set where the reply is built instead of an async onSend hook, sync (callback) hooks instead of async ones, prom-client label ' +
-  'children bound once per credential (≈ −5 µs). ' +
-  'Expected after A–D: ≈35 µs/request, req/s ratio ≈ 0.4–0.45 and p99 ratio ≈ 2.5 against a bare route the load generator can saturate. The 0.80 / 1.5 targets ' +
-  'are out of reach on this setup for any implementation that verifies, authorises, rate-limits, audits and counts each request: the bare route costs ~15 µs, and ' +
-  'the kernel\'s loopback send alone (writev) is ~13 µs of the reference\'s ~35 µs. A fair target on a 2-core machine is (b)/(a) ≥ 0.4 and p99 ≤ 3 against a ' +
-  'saturated bare route, or the same 0.8 measured with a load generator that cannot saturate (a) (e.g. ≥ 2 load-generator cores).'
+  'Each change measured, profile first. BEFORE (6baac44): every log line was written synchronously to the stdout pipe (the issue\'s own profile: 38% of the ' +
+  'broker\'s time in writev of log lines), the audit line went through pino with 20 redaction paths, Fastify made a redacting child logger per request, ' +
+  'prom-client hashed label objects on every inc/observe (≈3%), the verified-token cache key was a streaming createHash (≈3.7%), the token route formatted ' +
+  'expires_at and fast-json-stringify escaped the 700-character token twice per request (≈4.5% inclusive). AFTER, in order of payoff: ' +
+  '(1) src/observability/log-output.ts: one buffered asynchronous writer per target (4 KiB chunks, flushed every logs.flushMs and awaited on SIGTERM; ' +
+  'logs.mode: sync for every line on disk before the answer) — the ablation measures all log output at ≈10 µs per request (no-audit-output: −10.2 µs) and ' +
+  'buffered ≈ sync on this machine, because the pipe\'s reader on the other core drains it at once; ' +
+  '(2) src/observability/audit.ts: the audit line built from known fields, its caller part cached per principal and its token part per token, no redaction pass; ' +
+  '(3) src/http/request-logger.ts: the request logger made only when something is logged; ' +
+  '(4) src/observability/metrics.ts: bound label children found through nested maps, no key string per call; ' +
+  '(5) src/auth/authenticator.ts: a one-shot crypto.hash, and known(): a JWT verified before is recognised without a promise (a callback guard hook); the ' +
+  'rate-limit key made once per caller; src/auth/policy.ts decides the applicable rules once per principal; ' +
+  '(6) src/http/token-answer.ts: the answer\'s JSON made once per token and filled in with expires_in per request. ' +
+  'What would still move the ratio, not done: a synchronous in-process rate limiter instead of @fastify/rate-limit\'s async hook (the plugin is part of the ' +
+  'product\'s fixed stack), dropping the per-request duration histogram, and a load generator with more than one core — with a bare route at 28–36 µs ' +
+  'on this machine, 0.5 needs ≤ 60–70 µs per request, and 0.8 needs ≤ 45 µs, less than the kernel\'s share plus one async hook chain.'
 
 const scaleRateReason =
-  'AFTER THE FIXES the rate limiter tracks rateLimit.trackedCallers (100,000) keys, so its LRU no longer churns (and per-caller limits hold at this scale again), ' +
-  'and the hot-path fixes removed most per-request garbage; measured ratio 0.72 (62 vs 44 µs/request). Still open: (b)–(d) below (policy decided once per ' +
-  'principal, a Map for credential lookup, bound prom-client children). BEFORE THE FIXES, as profiled: with 10,000 credentials, 10,000 distinct callers and 100 policy rules the broker costs ~25–35 µs more CPU per request than benchmark 1\'s broker (b) ' +
-  '(≈110 vs ≈85 µs in profiled rounds, ratio ≈0.75–0.86 across runs). From the profiles of the measured rounds, per request: ' +
-  '(1) garbage collection ≈ +13 µs — the live heap is 2.4× larger (≈60 vs 25 MB) and churned: @fastify/rate-limit\'s LocalStore keeps only 5,000 keys ' +
-  '(src/routes/caller-guard.ts passes no `cache` option), so with 10,000 callers every request evicts an LRU entry and allocates a new one, and ' +
-  'VerifiedTokenCache.get (src/auth/verified-cache.ts) deletes and re-inserts its Map entry on every hit; ' +
-  '(2) policy ≈ +5 µs — `mayGetCredential` (src/auth/policy.ts) tests the caller against the rules in order on every request, each a subject RegExp ' +
-  '(src/auth/glob.ts `globMatcher`), ~50 rules on average before the caller\'s team rule; ' +
-  '(3) token lookup ≈ +5 µs inclusive in `getToken` — `TokenService.has` ~1 µs (`Object.hasOwn` on the frozen 10,000-key credentials object), the rest cache misses ' +
-  'in 10,000-entry Maps and the per-request IssuedToken spread (see benchmark 1); (4) rate limiting ≈ +2.5 µs (the LRU churn above); (5) metrics ≈ +2 µs — ' +
-  'prom-client hashes `{credential, outcome}` into maps of 10,000+ label sets on every inc (tokensIssued and cache lookups); (6) authentication ≈ +2 µs (the ' +
-  '10,000-entry verified-token Map; entries whose 60 s lifetime ends during the run are verified again).'
+  'WHERE IT STANDS (49261fe): 151 µs of CPU per request for 10,000 credentials and 10,000 distinct callers against 122 µs for benchmark 1\'s broker in the same ' +
+  'run (CPU efficiency 0.81, req/s ratio 0.87, p99 0.9×), after a warm-up long enough for every caller to be verified once (with the old 3 s warm-up, the first ' +
+  'measured round still verified JWTs and the ratio read 0.66–0.79). The difference is memory traffic, not more work: garbage collection of a heap 3.5× larger ' +
+  '(90.6 vs 25.8 MB live) and cache misses in the 10,000-entry maps each request touches — the verified-token LRU (a delete and a set per hit), the ' +
+  'rate limiter\'s toad-cache LRU, prom-client\'s per-credential series, the policy and audit memos keyed by principal.'
 
 const scaleRateTried =
-  'CPU profiles of both brokers over the same alternated rounds (BENCH_CPU_PROF=1 npm run bench -- scale) and per-request server CPU, which is immune to the ' +
-  'machine\'s noise. Suggested: (a) caller-guard.ts: pass `cache:` to @fastify/rate-limit sized for the callers (e.g. a `rateLimit.trackedCallers` setting, ' +
-  'default 100,000) — this is also a correctness bug, see "Other findings"; (b) decide the policy once per verified principal: keep the applicable rules (issuer, ' +
-  'subject, claims) on the Principal in the verified-token cache, so a request only tests the credential globs of those rules (and `rateLimitOf` becomes a field read); ' +
-  '(c) a Map<string, CredentialConfig> in TokenService instead of `Object.hasOwn` on the frozen config; (d) prom-client children bound once per credential; ' +
-  '(e) the hot-path fixes (they remove most of the per-request garbage that makes GC of the bigger heap expensive). Expected: ≈ −15 µs of the ≈ −25 µs gap, ' +
-  'ratio ≈ 0.9 against (b) as it is today; after the hot-path fixes shrink (b) the remaining GC difference weighs more, so expect ≈ 0.85–0.9 then.'
+  'Fixed on the way: the benchmark\'s 10,000 callers all came from 127.0.0.1 and ran into the per-address budget of signature checks added by the hardening ' +
+  'issue (rateLimit.verificationsPerAddress: 69,489 answers were 429 in the first run of this session); the fixture now sets it as it sets the other limits. ' +
+  'Per-request work that scaled with the number of callers or credentials is gone (policy decided once per principal, the rate-limit key made once per caller, ' +
+  'prom-client children bound once). Not done: an LRU bump only every few hits in VerifiedTokenCache, and fewer per-credential metric series (below).'
 
 const scaleRssReason =
-  'AFTER THE FIXES (prewarm 16 at a time; the file store parses once for concurrent reads): highest sample 216 MB (from 458), ready 170 MB, settled after load ' +
-  '216 MB with 66 MB of heap in use. Still open: (b)–(d) below (JSON before YAML, a lazily loaded AWS SDK, a capped young generation). BEFORE THE FIXES, as profiled: ' +
-  'RSS is mostly runtime and transient peaks, not state. The compiled broker with 4 credentials is ~105 MB when ready (Node alone ~42 MB; loading the modules ~60 MB: ' +
-  'fastify+ajv+typebox, prom-client, jose, undici, pino, yaml and the AWS SDK, which src/secrets/index.ts loads even for the file backend, ~14 MB) and grows to ' +
-  '~150–195 MB under load with only ~25 MB of live heap (V8 keeps the young generation and freed old-space pages it grew to under the allocation rate). ' +
-  'The 10,000-credential state adds ~35 MB of live heap (≈60 MB after GC). What pushes the large broker to 350–460 MB: ' +
-  '(1) `TokenService.prewarm` (src/tokens/token-service.ts) starts all 10,000 refreshes at once (Promise.all): 10,000 pending undici requests, deadline timers and ' +
-  'secret reads at once — heap used ≈ 255–340 MB right after it, of which ≈50 MB is live after GC; V8 returns the pages only slowly (RSS still ≈350 MB after the load); ' +
-  '(2) start-up: FileSecretStore parses the whole secrets file with the `yaml` package (src/secrets/file-store.ts `parseSecretsFile`), whose document model of a 10,000-entry ' +
-  'file is tens of MB (RSS at ready ≈160–200 MB vs 105 MB for 4 credentials).'
+  'WHERE IT STANDS (49261fe): highest sample 198 MB (ready 150 MB, after prewarm 155 MB, under load 197 MB; 90.6 MB of live heap in 119 MB); benchmark 1\'s ' +
+  'broker in the same run: 101–113 MB with 25.8 MB live. Before: 246 MB (the issue\'s quiet run) and 345 MB in the last report. Node with the broker\'s ' +
+  'modules (Fastify, ajv, pino, prom-client, jose, undici, the AWS SDK) is ≈100 MB before any credential exists, which leaves 50 MB for 20,000 objects of state. ' +
+  'A heap snapshot of the large broker after the load (BENCH_HEAP_SNAPSHOT=1 npm run bench -- scale; npx tsx bench/lib/heap-summary.ts) says what they cost: ' +
+  '≈3.0 KB per credential before any caller (56.1 − 25.8 MB after the prewarm, full GC: its config, secret values, the cached token, the cache entry) and ' +
+  '≈3.4 KB more per credential and caller once served (90.6 − 56.1 MB): prom-client\'s series per credential (tokens issued, cache hits and misses: label ' +
+  'objects, hash strings and bound children ≈ 1 KB), the verified-token cache entry with the JWT\'s claims (≈0.6 KB), the rate limiter\'s entry, the ' +
+  'policy and audit memos, the IssuedToken and its answer template, and the hash tables of all these maps (8.7 MB of arrays).'
 
 const scaleRssTried =
-  'RSS sampled in the child at ready, after prewarm, after the load and settled (full GC, 2 s idle), with heap used/total; compiled JavaScript in the child (tsx adds ~45 MB). ' +
-  'Suggested: (a) bound prewarm concurrency to the LWA pool (e.g. 16 in flight; src/tokens/token-service.ts `prewarm`) — it also removes the prewarm\'s duplicate LWA calls ' +
-  '(below) — expected peak ≈ live heap + ~10 MB; (b) FileSecretStore: `JSON.parse` first, YAML only if that fails; (c) import the AWS SDK lazily, only for ' +
-  '`backend: aws` (−14 MB for file); (d) cap V8\'s young generation, which is what grows under load: measured on the 4-credential broker under benchmark 1\'s load, ' +
-  'RSS 208 MB by default (heap total 146 MB for 25 MB live), 170 MB with `node --max-semi-space-size=8`, 133 MB with `--max-semi-space-size=2` (CPU per request +10%); ' +
-  'set it in the Dockerfile\'s CMD / NODE_OPTIONS. Expected with (a)–(d): ready ≈ 120 MB, under load ≈ 150–170 MB for 10,000 credentials (133–170 MB + ~35 MB of ' +
-  'state − 14 MB of AWS SDK); meeting ≤ 150 MB with margin also needs the module set trimmed. It is not a matter of the 10,000 credentials, which cost ~35 MB.'
+  'Measured in the same snapshot before each fix: the per-token answer kept two more copies of every token (JSON-escaped head and a headers tail: ≈11 MB for ' +
+  '10,000 credentials) — the template now holds none (src/http/token-answer.ts); audit fragments kept as trees of concatenated strings (≈6 MB of ' +
+  'ConsString objects) are joined once. The image caps V8\'s young generation (Dockerfile NODE_OPTIONS=--max-semi-space-size=4; the benchmarks run children ' +
+  'with the image\'s flags): benchmark 1\'s broker under load 150 → 113–122 MB, with no CPU cost beyond the noise (ablation: v8-defaults −7.8 µs in one run, ' +
+  '+ in others). Not done, each a trade: a switch to drop per-credential metric series for large fleets (≈10 MB here, and a Prometheus-cardinality win), a ' +
+  'Principal that keeps only the claims the policy reads instead of the whole JWT payload (≈4 MB), a smaller rateLimit.trackedCallers. Reaching 150 MB ' +
+  'with 10,000 of each needs about half the state per credential and caller, or a runtime lighter than Node with this module set.'
 
 const queuedTimeout =
   'The LWA client\'s deadline (src/lwa/client.ts `post`: `signal: AbortSignal.timeout(timeoutMs)`) starts when the request is queued, not when it is sent, and the ' +
@@ -112,9 +87,9 @@ export const findings: Explanations = {
   },
   'hot-path.rpsRatio': { reason: hotPathReason, tried: hotPathTried },
   'hot-path.p99Ratio': {
-    reason: 'Same cause as the req/s ratio: ~5× the bare route\'s CPU per request, so with 50 connections the queue ahead of each request is ~5× longer, plus GC pauses of a heap churned by three log lines per request. ' +
-      'See the req/s ratio above.',
-    tried: 'See the req/s ratio above. The reference server with all suggested fixes measured p99 ≈ 2.6× the saturated bare route (4.5–5.8 ms vs 1.7 ms).',
+    reason: 'Same cause as the req/s ratio: ≈3× the bare route\'s CPU per request, so with 50 connections the queue ahead of each request is ≈3× longer ' +
+      '(p99 2.6×, p50 3.1× in the latest run; p99 was 2.9–3.0× before this work). See the req/s ratio above.',
+    tried: 'See the req/s ratio above: p99 follows CPU per request. The reference server measured 2.7–3.2× in the ablation.',
   },
   'scale.rpsRatio': { reason: scaleRateReason, tried: scaleRateTried },
   'scale.rss': { reason: scaleRssReason, tried: scaleRssTried },
@@ -133,6 +108,9 @@ export const findings: Explanations = {
 
 /** Findings worth knowing that are not a missed target (BENCHMARKS.md, "Other findings"). */
 export const observations: string[] = [
+  'What the load benchmarks measure now: each server child\'s stdout and stderr are pipes the parent drains, as a container runtime reads a container\'s ' +
+  '(never /dev/null), and the broker logs at info with its audit log on stdout, as shipped; a run whose bare route\'s core was less than 0.9 busy is marked ' +
+  'invalid instead of passing (the 0.62× of an earlier report came from such a run). Each round also reports the kernel\'s share of the CPU per request.',
   'FIXED: start-up with a large file secrets backend ran out of memory (10,000 concurrent reads each parsed the whole file); `FileSecretStore` now shares one ' +
   'read and parse among concurrent callers. (The scale benchmark still primes one token before the readiness check; it no longer needs to.)',
   'FIXED: cold start across many credentials was bounded by an 8-connection LWA pool whose queued requests timed out and were repeated (stampede: 101–108 calls ' +

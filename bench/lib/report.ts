@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { machineLine } from './machine.js'
-import { observations } from './findings.js'
+import { findings, observations } from './findings.js'
 import { readHistory, repoDir, resultsDir, type BenchResult, type Figure, type Target } from './results.js'
 
 /** The order benchmarks appear in BENCHMARKS.md (the issue's numbering). */
@@ -70,8 +70,10 @@ export function renderMarkdown(results: BenchResult[]): string {
   if (missed.length === 0) lines.push('None in the latest run.', '')
   for (const { r, m } of missed) {
     lines.push(`### ${r.title.split(':')[0]}: ${m.label} = ${fmt(m.value)} (target ${targetText(m.target)})`, '')
-    lines.push(`**Why:** ${m.reason}`, '')
-    lines.push(`**What was tried:** ${m.tried}`, '')
+    // The analysis on file now (findings.ts is written after a run is profiled), else the run's own.
+    const why = findings[`${r.name}.${m.key}`] ?? m
+    lines.push(`**Why:** ${why.reason}`, '')
+    lines.push(`**What was tried:** ${why.tried}`, '')
   }
 
   if (observations.length) {

@@ -52,8 +52,13 @@ async function start(spec: ServerSpec): Promise<{ port: number; timings: Startup
     const config = m.parseConfig(withLogs(spec.config, spec.ablate), spec.configPath)
     // The loggers as main.ts makes them: the operational log and the audit log on stdout, a pipe
     // the parent drains (bench/lib/server.ts), as a container's.
-    const { logger, auditSink } = m.processLogs(config)
-    broker = await m.createBroker(config, { logger, auditSink: spec.ablate?.audit === 'off' ? { write: () => true } : auditSink })
+    const tracing = spec.tracing ? await startTracing(spec.tracing.endpoint) : undefined
+    const { logger, auditSink } = m.processLogs(config, tracing?.spans)
+    broker = await m.createBroker(config, {
+      logger,
+      auditSink: spec.ablate?.audit === 'off' ? { write: () => true } : auditSink,
+      ...(tracing ? { spans: tracing.spans } : {}),
+    }, tracing ? { requestTracing: tracing.requestTracing } : {})
     app = broker.app
   }
   const built = performance.now()
@@ -74,6 +79,17 @@ async function start(spec: ServerSpec): Promise<{ port: number; timings: Startup
     port,
     timings: { processToModulesLoadedMs: loadedAt, buildMs: built - t0, listenMs: listening - built, readinessMs: readyMs === undefined ? 0 : readyMs - listening, processToReadyMs: readyMs ?? listening, rss },
   }
+}
+
+/** Tracing as main.ts starts it, with the standard environment pointing at `endpoint`. */
+async function startTracing(endpoint: string) {
+  Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'lwa-broker-bench' })
+  const [{ startTracing: start }, { requestTracing }] = await Promise.all([
+    import('../../src/observability/tracing.js'), import('../../src/http/request-tracing.js'),
+  ])
+  const tracing = await start()
+  if (!tracing) throw new Error('tracing did not start')
+  return { spans: tracing.spans, requestTracing: await requestTracing() }
 }
 
 /** An ablation's log mode, as the config file would set it. */

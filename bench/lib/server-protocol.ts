@@ -18,6 +18,8 @@ export type ServerSpec =
      * and audit loggers changed, to measure what each costs. Absent: createBroker itself.
      */
     ablate?: Ablation
+    /** Traces on, exported by OTLP/HTTP to this endpoint, as the OTEL_* environment would set it. */
+    tracing?: { endpoint: string }
   }
 
 export type ChildRequest =

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify'
 import type { Services } from '../services.js'
 import { installErrorHandling } from './error-reply.js'
 import { refuseProxiedRequests } from './guards/sidecar-guard.js'
@@ -14,6 +14,8 @@ export interface AppOptions {
    * check, @fastify/swagger).
    */
   plugins?: readonly FastifyPluginAsync[]
+  /** The caller listener's request spans (src/http/request-tracing.ts), registered before anything else. */
+  requestTracing?: FastifyPluginCallback
 }
 
 /** What fastify-plugin does: the plugin's hooks and decorators apply to the whole app, not a child scope. */
@@ -31,6 +33,7 @@ export function unencapsulated(plugin: FastifyPluginAsync): FastifyPluginAsync {
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = services
   const app = Fastify(serverOptions(config, services.logger))
+  if (options.requestTracing) await app.register(options.requestTracing)
   installServerHooks(app, config.http)
   installErrorHandling(app)
   for (const plugin of options.plugins ?? []) await app.register(unencapsulated(plugin))

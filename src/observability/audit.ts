@@ -26,6 +26,13 @@ export interface AuditSink {
   write(line: string): unknown
 }
 
+export interface AuditOptions {
+  rateLimitWindowMs: number
+  now: () => number
+  /** When tracing: the active span's ids, written beside the request id (hex, as OpenTelemetry spells them). */
+  traceIds?: () => { traceId: string; spanId: string } | undefined
+}
+
 /**
  * One structured event per issuance and per denial, on its own sink (its lines carry
  * `log: "audit"`, in pino's shape), so it can be routed and kept apart from operational logs.
@@ -40,13 +47,15 @@ export class AuditLog {
   private readonly head = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"log":"audit"`
   private readonly throttled: RateLimitAudit
   private readonly now: () => number
+  private readonly traceIds: AuditOptions['traceIds']
 
   /** `rateLimitWindowMs`: the rate limiter's window, over which a caller's 429s become one line. */
   constructor(
     private readonly sink: AuditSink,
-    options: { rateLimitWindowMs: number; now: () => number } = { rateLimitWindowMs: 60_000, now: Date.now },
+    options: AuditOptions = { rateLimitWindowMs: 60_000, now: Date.now },
   ) {
     this.now = options.now
+    this.traceIds = options.traceIds
     this.throttled = new RateLimitAudit(options.rateLimitWindowMs, options.now, (fields, count) => {
       this.write({ ...fields, event: 'token.rate_limited', outcome: 'denied', error: 'rate_limited', count },
         `rate limited ${count} times`)
@@ -101,7 +110,9 @@ export class AuditLog {
   }
 
   private start(): string {
-    return `{"level":30,"time":${this.now()}${this.head}`
+    const ids = this.traceIds?.()
+    const trace = ids ? `,"trace_id":"${ids.traceId}","span_id":"${ids.spanId}"` : ''
+    return `{"level":30,"time":${this.now()}${this.head}${trace}`
   }
 
   private callerPart(principal: Principal | undefined): string {

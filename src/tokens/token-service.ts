@@ -4,6 +4,7 @@ import { secretIdsOf, secretIdsOfCredential, type BrokerConfig, type CredentialC
 import { BrokerError } from '../errors.js'
 import { toBrokerError } from '../failures.js'
 import type { BrokerEvents } from '../observability/events.js'
+import type { Spans } from '../observability/spans.js'
 import type { SecretStore } from '../secrets/index.js'
 import { withinDeadline } from './deadline.js'
 import { IssuedTokens, type IssuedToken } from './issued-token.js'
@@ -23,6 +24,7 @@ export interface TokenServiceDeps {
   logger: Logger
   random?: () => number
   events?: BrokerEvents
+  spans?: Spans
 }
 
 /** What the status read model may see of the cache. */
@@ -77,14 +79,27 @@ export class TokenService implements CacheView {
     const config = this.configOf(name)
     const load = this.loaderOf(name, config)
     const cached = this.cache.hit(name, minTtlSeconds * 1000, load)
-    if (cached) return this.issuedTokens.of(name, config, cached)
-    let token: BrokerToken
+    const spans = this.deps.spans
+    if (cached) {
+      spans?.done('lwa_broker.cache', { 'lwa_broker.credential': name, 'lwa_broker.cache.result': 'hit' })
+      return this.issuedTokens.of(name, config, cached)
+    }
+    const wait = (): Promise<BrokerToken> => this.waitForToken(name, minTtlSeconds, load)
+    const miss = { 'lwa_broker.credential': name, 'lwa_broker.cache.result': 'miss' }
+    const token = spans ? await spans.inSpan('lwa_broker.cache', miss, wait) : await wait()
+    return this.issuedTokens.of(name, config, token)
+  }
+
+  private async waitForToken(
+    name: string,
+    minTtlSeconds: number,
+    load: () => Promise<BrokerToken>,
+  ): Promise<BrokerToken> {
     try {
-      token = await this.withinDeadline(name, this.cache.get(name, minTtlSeconds * 1000, load))
+      return await this.withinDeadline(name, this.cache.get(name, minTtlSeconds * 1000, load))
     } catch (err) {
       throw this.callerError(name, err)
     }
-    return this.issuedTokens.of(name, config, token)
   }
 
   peek(name: string): CacheState<BrokerToken> {

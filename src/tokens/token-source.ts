@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { noEvents, type BrokerEvents } from '../observability/events.js'
+import type { Spans } from '../observability/spans.js'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig, CredentialConfig } from '../config/index.js'
 import { LwaError, tokenUrlFor, type LwaClient, type LwaGrant, type LwaToken } from '../lwa/index.js'
@@ -30,6 +31,7 @@ export interface TokenSourceDeps {
   logger: Logger
   random?: () => number
   events?: BrokerEvents
+  spans?: Spans
 }
 
 /** Pauses between attempts of one refresh: short, because a caller may be waiting. */
@@ -57,7 +59,11 @@ export class TokenSource {
   }
 
   async obtain(name: string, config: CredentialConfig): Promise<BrokerToken> {
-    const material = await this.readPinned(name, config)
+    const spans = this.deps.spans
+    const read = (): Promise<CredentialMaterial> => this.readPinned(name, config)
+    const material = spans
+      ? await spans.inSpan('lwa_broker.secrets.read', { 'lwa_broker.credential': name }, read)
+      : await read()
     try {
       return await this.exchange(name, config, material)
     } catch (err) {
@@ -160,6 +166,18 @@ export class TokenSource {
     }
   }
 
+  /** One request to LWA's token endpoint, in a span of its own when tracing (undici's HTTP span is its child). */
+  private attempt(name: string, url: string, material: CredentialMaterial, grant: LwaGrant): Promise<LwaToken> {
+    const { lwa, spans } = this.deps
+    if (!spans) return lwa.requestToken(url, material, grant)
+    const attributes = { 'lwa_broker.credential': name, 'lwa_broker.lwa.grant': grant.grantType }
+    return spans.inSpan('lwa_broker.lwa.token', attributes, async (span) => {
+      const token = await lwa.requestToken(url, material, grant)
+      span.set({ 'lwa_broker.outcome': 'ok' })
+      return token
+    })
+  }
+
   /**
    * Retries a retryable failure (5xx, reset, timeout, malformed answer) a few times with short,
    * jittered pauses. A Retry-After longer than those pauses is not waited out here: the
@@ -171,13 +189,13 @@ export class TokenSource {
     material: CredentialMaterial,
     grant: LwaGrant,
   ): Promise<LwaToken> {
-    const { lwa, random = Math.random, events = noEvents } = this.deps
+    const { random = Math.random, events = noEvents } = this.deps
     for (let attempt = 1; ; attempt++) {
       const started = performance.now()
       const report = (result: string): void =>
         events.lwaCall(name, grant.grantType, result, (performance.now() - started) / 1000)
       try {
-        const token = await lwa.requestToken(url, material, grant)
+        const token = await this.attempt(name, url, material, grant)
         report('ok')
         return token
       } catch (err) {
