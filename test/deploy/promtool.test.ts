@@ -29,7 +29,7 @@ function promtool(...args: string[]): Promise<Run> {
     execFile('promtool', args, { cwd: root, timeout: promtoolTimeoutMs }, (err, stdout, stderr) => {
       const output = `${stdout}${stderr}`
       if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
-        reject(new Error('promtool is not installed: apt-get install prometheus (.ci/run installs it)'))
+        reject(new Error('promtool is not installed: apt-get install prometheus (npm run test:all installs it)'))
         return
       }
       resolve({ code: err ? (err.code ?? err.signal ?? 'failed') : 0, output })

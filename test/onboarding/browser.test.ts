@@ -1,7 +1,7 @@
 // Onboarding end to end in a real headless browser: Debian's Chromium, driven by playwright-core,
 // clicks through the broker's one-time link, the LWA emulator's consent page and the broker's
 // callback, exactly as the person who owns the Amazon account would (see LWA.md, "Getting a
-// refresh token"). .ci/run installs Chromium; without it this file fails, it never skips.
+// refresh token"). npm run test:all installs Chromium; without it this file fails, it never skips.
 import { existsSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import t from 'tap'
@@ -25,7 +25,7 @@ let browser: Browser | undefined
 t.before(async () => {
   if (!existsSync(chromiumPath)) {
     throw new Error(`Chromium is not installed at ${chromiumPath}: the browser onboarding test needs Debian's chromium ` +
-      '(apt-get install -y chromium; .ci/run installs it). It fails rather than skips so CI cannot pass without it.')
+      '(apt-get install -y chromium; npm run test:all installs it). It fails rather than skips so CI cannot pass without it.')
   }
   browser = await chromium.launch({
     executablePath: chromiumPath,

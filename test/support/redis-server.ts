@@ -37,7 +37,7 @@ export class RedisServer {
         reject(err)
       }
       child.once('error', (err: NodeJS.ErrnoException) => fail(err.code === 'ENOENT'
-        ? new Error('redis-server is not installed: the Redis tests start their own (apt-get install redis-server; .ci/run installs it)')
+        ? new Error('redis-server is not installed: the Redis tests start their own (apt-get install redis-server; npm run test:all installs it)')
         : err))
       child.once('exit', (code) => fail(new Error(`redis-server exited (${code}) before it was ready:\n${output}`)))
       child.stdout?.on('data', (chunk: Buffer) => {
