@@ -15,6 +15,7 @@ import { Readiness } from './readiness.js'
 import type { SecretStore } from './secrets/index.js'
 import { SecretSweep } from './secrets/secret-sweep.js'
 import { CredentialStatusView, LocalTokenShare, Refresher, TokenService, TokenSource } from './tokens/index.js'
+import { tracedShare } from './tokens/traced-share.js'
 import { openUpstreams, type Upstreams } from './upstreams.js'
 
 /** Secrets read at once by the background sweep (start-up of many credentials). */
@@ -100,7 +101,7 @@ function createTokenCore(
   upstreams: Upstreams,
 ): { tokens: TokenService; sweep: SecretSweep; status: CredentialStatusView } {
   const { secrets, shared, lwa } = upstreams
-  const share = shared?.store ?? new LocalTokenShare()
+  const share = shared ? (deps.spans ? tracedShare(shared.store, deps.spans) : shared.store) : new LocalTokenShare()
   const tokenLogger = deps.logger.child({ component: 'tokens' })
   const optional = { ...(deps.random ? { random: deps.random } : {}), ...traced(deps) }
   const source = new TokenSource({ config, secrets, lwa, clock, logger: tokenLogger, events: metrics, ...optional })
