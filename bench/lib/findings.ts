@@ -9,9 +9,9 @@ import type { Explanations } from './results.js'
  * mostly CPU time per request in the server child (robust to noise, unlike req/s).
  */
 const hotPathReason =
-  'WHERE IT STANDS (commit 49261fe, 2026-12-02, load average ≈ 3 on the shared 2-core machine): 112 µs of server CPU per warm GET /token against 36 µs ' +
-  'for the bare route, req/s ratio 0.33 (0.39 in a quieter run of the same code); against the commit before this work (6baac44, measured in the same run ' +
-  'as (c)) the broker serves 1.63× the req/s at 1.63× the CPU efficiency (112 vs 182 µs per request). Of the 112 µs, 27 µs are kernel time (the bare ' +
+  'WHERE IT STANDS (2026-12-02, load average 2–3 on the shared 2-core machine): 108–120 µs of server CPU per warm GET /token against 33–36 µs ' +
+  'for the bare route, req/s ratio 0.29–0.34 over the last four runs (0.39 in the quietest); against the commit before this work (6baac44, measured in ' +
+  'the same run as (c)) the broker serves 1.38–1.63× the req/s at 1.40–1.63× the CPU efficiency. Of ≈110 µs, ≈27 µs are kernel time (the bare ' +
   'route: 11): mostly the response\'s writev, which on loopback also delivers the bytes and wakes the load generator — at a third of the bare route\'s ' +
   'rate autocannon sleeps between responses, so nearly every response pays a wake-up that the saturated bare route amortises. The other ~85 µs are ' +
   'JavaScript spread thinly (CPU profile sampled every 1 ms over the measured rounds, self time): promise and tick machinery of the hook chain ' +
