@@ -44,6 +44,18 @@ export class Exchange {
     })
   }
 
+  /**
+   * Most requests: a caller the policy allows, a token in the cache. Issued (audited and
+   * counted) without a promise; undefined, with nothing recorded, sends the request to `issue`.
+   */
+  issueCached(request: TokenRequest): IssuedToken | undefined {
+    const caller = request.caller
+    if (!caller || !mayGetCredential(this.deps.policy, caller, request.credential).allowed) return undefined
+    const token = this.deps.tokens.cachedToken(request.credential, request.minTtlSeconds)
+    if (token) this.issued(request, token)
+    return token
+  }
+
   private async checked(request: TokenRequest): Promise<IssuedToken> {
     const { credential } = request
     let allowed = false
@@ -53,13 +65,17 @@ export class Exchange {
       allowed = mayGetCredential(this.deps.policy, caller, credential).allowed
       if (!allowed) throw new BrokerError('forbidden', `caller ${caller.subject} may not use credential ${credential}`)
       const token = await this.deps.tokens.getToken(credential, request.minTtlSeconds)
-      this.deps.audit.issued(this.context(request), token)
-      this.deps.metrics.tokenOutcome(credential, 'issued')
+      this.issued(request, token)
       return token
     } catch (err) {
       this.refused(request, err, allowed)
       throw err
     }
+  }
+
+  private issued(request: TokenRequest, token: IssuedToken): void {
+    this.deps.audit.issued(this.context(request), token)
+    this.deps.metrics.tokenOutcome(request.credential, 'issued')
   }
 
   private refused(request: TokenRequest, err: unknown, allowed: boolean): void {

@@ -11,7 +11,9 @@ import type { Explanations } from './results.js'
 const hotPathReason =
   'WHERE IT STANDS (2026-12-02, load average 2–3 on the shared 2-core machine): 108–120 µs of server CPU per warm GET /token against 33–36 µs ' +
   'for the bare route, req/s ratio 0.29–0.34 over the last four runs (0.39 in the quietest); against the commit before this work (6baac44, measured in ' +
-  'the same run as (c)) the broker serves 1.38–1.63× the req/s at 1.40–1.63× the CPU efficiency. Of ≈110 µs, ≈27 µs are kernel time (the bare ' +
+  'the same run as (c)) the broker serves 1.38–1.63× the req/s at 1.40–1.63× the CPU efficiency; the last change, a cached token answered without a ' +
+  'promise, measured 1.18× the req/s and 1.16× the efficiency of the commit before it (1881271) in the same run: 106 vs 123 µs, req/s ratio 0.37 ' +
+  '(the latest run). Of ≈106 µs, ≈26 µs are kernel time (the bare ' +
   'route: 11): mostly the response\'s writev, which on loopback also delivers the bytes and wakes the load generator — at a third of the bare route\'s ' +
   'rate autocannon sleeps between responses, so nearly every response pays a wake-up that the saturated bare route amortises. The other ~85 µs are ' +
   'JavaScript spread thinly (CPU profile sampled every 1 ms over the measured rounds, self time): promise and tick machinery of the hook chain ' +
@@ -33,7 +35,9 @@ const hotPathTried =
   '(4) src/observability/metrics.ts: bound label children found through nested maps, no key string per call; ' +
   '(5) src/auth/authenticator.ts: a one-shot crypto.hash, and known(): a JWT verified before is recognised without a promise (a callback guard hook); the ' +
   'rate-limit key made once per caller; src/auth/policy.ts decides the applicable rules once per principal; ' +
-  '(6) src/http/token-answer.ts: the answer\'s JSON made once per token and filled in with expires_in per request. ' +
+  '(6) src/http/token-answer.ts: the answer\'s JSON made once per token and filled in with expires_in per request; ' +
+  '(7) a cached token the caller may have is issued and answered in the guard\'s turn (Exchange.issueCached, TokenService.cachedToken, a non-async ' +
+  'route handler): no promise through the exchange and the token service (−17 µs, the A/B above). ' +
   'What would still move the ratio, not done: a synchronous in-process rate limiter instead of @fastify/rate-limit\'s async hook (the plugin is part of the ' +
   'product\'s fixed stack), dropping the per-request duration histogram, and a load generator with more than one core — with a bare route at 28–36 µs ' +
   'on this machine, 0.5 needs ≤ 60–70 µs per request, and 0.8 needs ≤ 45 µs, less than the kernel\'s share plus one async hook chain.'

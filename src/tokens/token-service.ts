@@ -102,6 +102,17 @@ export class TokenService implements CacheView {
     }
   }
 
+  /**
+   * The cached token if it has `minTtlSeconds` left, without a promise; undefined means
+   * getToken must wait (or fail). Not while tracing: getToken records the lookup's span.
+   */
+  cachedToken(name: string, minTtlSeconds: number): IssuedToken | undefined {
+    const config = this.has(name) ? this.deps.config.credentials[name] : undefined
+    if (!config || this.deps.spans) return undefined
+    const cached = this.cache.hit(name, minTtlSeconds * 1000, this.loaderOf(name, config))
+    return cached && this.issuedTokens.of(name, config, cached)
+  }
+
   peek(name: string): CacheState<BrokerToken> {
     return this.cache.peek(name)
   }

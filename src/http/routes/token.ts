@@ -1,8 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Clock } from '../../clock.js'
 import type { TokenRequest } from '../../exchange.js'
 import type { Services } from '../../services.js'
+import type { IssuedToken } from '../../tokens/index.js'
 import { getTokenSchema } from '../contract/token.js'
 import { callerKey } from '../guards/caller-guard.js'
 import { tokenAnswer } from '../token-answer.js'
@@ -24,12 +25,19 @@ export const secondsLeft = (clock: Clock, expiresAtMs: number): number => Math.f
 /** GET /token: the broker's own shape, with the headers the target API wants. */
 export function registerTokenRoute(app: FastifyInstance, services: Services): void {
   const { exchange, clock, config } = services
-  app.withTypeProvider<TypeBoxTypeProvider>().get('/token', { schema: getTokenSchema }, async (request, reply) => {
+  const answer = (reply: FastifyReply, token: IssuedToken): FastifyReply => reply
+    .header('cache-control', 'no-store')
+    .type('application/json; charset=utf-8')
+    .send(tokenAnswer(token, secondsLeft(clock, token.expiresAtMs)))
+  app.withTypeProvider<TypeBoxTypeProvider>().get('/token', { schema: getTokenSchema }, (request, reply) => {
     const { credential, min_ttl: minTtl } = request.query
-    const token = await exchange.issue(tokenRequest(request, credential, minTtl ?? config.tokens.defaultMinTtlSeconds))
-    return reply
-      .header('cache-control', 'no-store')
-      .type('application/json; charset=utf-8')
-      .send(tokenAnswer(token, secondsLeft(clock, token.expiresAtMs)))
+    const exchangeRequest = tokenRequest(request, credential, minTtl ?? config.tokens.defaultMinTtlSeconds)
+    // A cached token is answered in this turn: no promise between the guard and the reply.
+    const cached = exchange.issueCached(exchangeRequest)
+    if (cached) {
+      answer(reply, cached)
+      return
+    }
+    return exchange.issue(exchangeRequest).then((token) => answer(reply, token))
   })
 }
