@@ -1,3 +1,5 @@
+import { BrokerError } from '../errors.js'
+
 /**
  * `work`, or `timedOut()`'s error once `ms` have passed: no caller waits on a dead upstream
  * beyond its deadline, while the work itself goes on (the cache remembers how it ends).
@@ -13,4 +15,13 @@ export async function withinDeadline<T>(work: Promise<T>, ms: number, timedOut: 
     clearTimeout(timer)
     work.catch(() => {}) // a late failure of the abandoned wait is the cache's to remember, not unhandled
   }
+}
+
+/** A token for credential `name` within `ms`, or `upstream_unavailable` saying when to try again. */
+export function tokenWithinDeadline<T>(name: string, ms: number, work: Promise<T>): Promise<T> {
+  return withinDeadline(work, ms, () => new BrokerError(
+    'upstream_unavailable',
+    `no token for credential ${name} within ${ms} ms; LWA is slow or unreachable`,
+    { retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) },
+  ))
 }

@@ -6,7 +6,7 @@ import { toBrokerError } from '../failures.js'
 import type { BrokerEvents } from '../observability/events.js'
 import type { Spans } from '../observability/spans.js'
 import type { SecretStore } from '../secrets/index.js'
-import { withinDeadline } from './deadline.js'
+import { tokenWithinDeadline } from './deadline.js'
 import { IssuedTokens, type IssuedToken } from './issued-token.js'
 import { callerErrorFor, retryDelayMs } from './refresh-failures.js'
 import { Replication } from './replication.js'
@@ -96,7 +96,8 @@ export class TokenService implements CacheView {
     load: () => Promise<BrokerToken>,
   ): Promise<BrokerToken> {
     try {
-      return await this.withinDeadline(name, this.cache.get(name, minTtlSeconds * 1000, load))
+      const { requestDeadlineMs } = this.deps.config.tokens
+      return await tokenWithinDeadline(name, requestDeadlineMs, this.cache.get(name, minTtlSeconds * 1000, load))
     } catch (err) {
       throw this.callerError(name, err)
     }
@@ -124,7 +125,8 @@ export class TokenService implements CacheView {
   async forceRefresh(name: string): Promise<void> {
     const config = this.configOf(name)
     try {
-      await this.withinDeadline(name, this.cache.refreshNow(name, () => this.obtain(name, config, true)))
+      const refresh = this.cache.refreshNow(name, () => this.obtain(name, config, true))
+      await tokenWithinDeadline(name, this.deps.config.tokens.requestDeadlineMs, refresh)
     } catch (err) {
       throw this.callerError(name, err)
     }
@@ -224,15 +226,6 @@ export class TokenService implements CacheView {
     const config = this.has(name) ? this.deps.config.credentials[name] : undefined
     if (!config) throw new BrokerError('unknown_credential', `no credential named ${name}`)
     return config
-  }
-
-  private withinDeadline<T>(name: string, work: Promise<T>): Promise<T> {
-    const ms = this.deps.config.tokens.requestDeadlineMs
-    return withinDeadline(work, ms, () => new BrokerError(
-      'upstream_unavailable',
-      `no token for credential ${name} within ${ms} ms; LWA is slow or unreachable`,
-      { retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) },
-    ))
   }
 
   private callerError(name: string, err: unknown): BrokerError {
