@@ -43,9 +43,10 @@ const hotPathTried =
   'on this machine, 0.5 needs ≤ 60–70 µs per request, and 0.8 needs ≤ 45 µs, less than the kernel\'s share plus one async hook chain.'
 
 const scaleRateReason =
-  'WHERE IT STANDS (49261fe): 151 µs of CPU per request for 10,000 credentials and 10,000 distinct callers against 122 µs for benchmark 1\'s broker in the same ' +
-  'run (CPU efficiency 0.81, req/s ratio 0.87, p99 0.9×), after a warm-up long enough for every caller to be verified once (with the old 3 s warm-up, the first ' +
-  'measured round still verified JWTs and the ratio read 0.66–0.79). The difference is memory traffic, not more work: garbage collection of a heap 3.5× larger ' +
+  'WHERE IT STANDS: at 49261fe, 151 µs of CPU per request for 10,000 credentials and 10,000 distinct callers against 122 µs for benchmark 1\'s broker in the ' +
+  'same run (CPU efficiency 0.81, req/s ratio 0.87, p99 0.9×); at eb651f1, whose cached-token path made the small broker cheaper, 146 vs 115 µs (efficiency ' +
+  '0.79, req/s ratio 0.74 in two runs): the large broker\'s extra ≈30 µs now weighs more. All after a warm-up long enough for every caller to be verified ' +
+  'once (with the old 3 s warm-up the first measured round still verified JWTs). The difference is memory traffic, not more work: garbage collection of a heap 3.5× larger ' +
   '(90.6 vs 25.8 MB live) and cache misses in the 10,000-entry maps each request touches — the verified-token LRU (a delete and a set per hit), the ' +
   'rate limiter\'s toad-cache LRU, prom-client\'s per-credential series, the policy and audit memos keyed by principal.'
 
@@ -56,7 +57,8 @@ const scaleRateTried =
   'prom-client children bound once). Not done: an LRU bump only every few hits in VerifiedTokenCache, and fewer per-credential metric series (below).'
 
 const scaleRssReason =
-  'WHERE IT STANDS (49261fe): highest sample 198 MB (ready 150 MB, after prewarm 155 MB, under load 197 MB; 90.6 MB of live heap in 119 MB); benchmark 1\'s ' +
+  'WHERE IT STANDS (49261fe to eb651f1): highest sample 198–218 MB across runs (ready 150 MB, after prewarm 155 MB, under load 197–218 MB; 90.6 MB of live ' +
+  'heap in 119–123 MB); benchmark 1\'s ' +
   'broker in the same run: 101–113 MB with 25.8 MB live. Before: 246 MB (the issue\'s quiet run) and 345 MB in the last report. Node with the broker\'s ' +
   'modules (Fastify, ajv, pino, prom-client, jose, undici, the AWS SDK) is ≈100 MB before any credential exists, which leaves 50 MB for 20,000 objects of state. ' +
   'A heap snapshot of the large broker after the load (BENCH_HEAP_SNAPSHOT=1 npm run bench -- scale; npx tsx bench/lib/heap-summary.ts) says what they cost: ' +
