@@ -77,13 +77,13 @@ export class TokenService implements CacheView {
   /** A token with at least `minTtlSeconds` left, within the request deadline, or a BrokerError. */
   async getToken(name: string, minTtlSeconds: number): Promise<IssuedToken> {
     const config = this.configOf(name)
-    const load = this.loaderOf(name, config)
-    const cached = this.cache.hit(name, minTtlSeconds * 1000, load)
+    const cached = this.hit(name, config, minTtlSeconds)
     const spans = this.deps.spans
     if (cached) {
       spans?.done('lwa_broker.cache', { 'lwa_broker.credential': name, 'lwa_broker.cache.result': 'hit' })
-      return this.issuedTokens.of(name, config, cached)
+      return cached
     }
+    const load = this.loaderOf(name, config)
     const wait = (): Promise<BrokerToken> => this.waitForToken(name, minTtlSeconds, load)
     const miss = { 'lwa_broker.credential': name, 'lwa_broker.cache.result': 'miss' }
     const token = spans ? await spans.inSpan('lwa_broker.cache', miss, wait) : await wait()
@@ -103,13 +103,13 @@ export class TokenService implements CacheView {
     }
   }
 
-  /**
-   * The cached token if it has `minTtlSeconds` left, without a promise; undefined means
-   * getToken must wait (or fail). Not while tracing: getToken records the lookup's span.
-   */
+  /** A cached token with `minTtlSeconds` left, at once; undefined: getToken (which also traces the lookup). */
   cachedToken(name: string, minTtlSeconds: number): IssuedToken | undefined {
     const config = this.has(name) ? this.deps.config.credentials[name] : undefined
-    if (!config || this.deps.spans) return undefined
+    return config && !this.deps.spans ? this.hit(name, config, minTtlSeconds) : undefined
+  }
+
+  private hit(name: string, config: CredentialConfig, minTtlSeconds: number): IssuedToken | undefined {
     const cached = this.cache.hit(name, minTtlSeconds * 1000, this.loaderOf(name, config))
     return cached && this.issuedTokens.of(name, config, cached)
   }

@@ -11,12 +11,15 @@ export const Secrets = Type.Object({
   refreshSeconds: Type.Integer({ minimum: 5, maximum: 86400, default: 300 }),
 }, closed)
 
+/** One URL per LWA region; a region left out uses the documented host. */
+const regionalEndpoints = () => Type.Object({
+  na: Type.Optional(Url),
+  eu: Type.Optional(Url),
+  fe: Type.Optional(Url),
+}, { ...closed, default: {} })
+
 export const Lwa = Type.Object({
-  endpoints: Type.Object({
-    na: Type.Optional(Url),
-    eu: Type.Optional(Url),
-    fe: Type.Optional(Url),
-  }, { ...closed, default: {} }),
+  endpoints: regionalEndpoints(),
   timeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
   /** Attempts per refresh for retryable failures (5xx, resets, timeouts), within the request deadline. */
   attempts: Type.Integer({ minimum: 1, maximum: 5, default: 3 }),
@@ -29,10 +32,6 @@ export const Lwa = Type.Object({
 
 /** The Ads API's regional hosts (LWA.md), for reading an advertiser's profiles; tests point them at an emulator. */
 export const Ads = Type.Object({
-  endpoints: Type.Object({
-    na: Type.Optional(Url),
-    eu: Type.Optional(Url),
-    fe: Type.Optional(Url),
-  }, { ...closed, default: {} }),
+  endpoints: regionalEndpoints(),
   timeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
 }, { ...closed, default: {} })
