@@ -1,8 +1,8 @@
-import type { IssuerConfig, RawConfig as BrokerConfig } from './schema.js'
+import type { IssuerConfig, RawConfig as BrokerConfig, RawCredential } from './schema.js'
 import type { ConfigProblem } from './config-error.js'
 import { isAcceptableUrl } from './secure-url.js'
 
-type Need = (ok: boolean, field: string, message: string) => void
+export type Need = (ok: boolean, field: string, message: string) => void
 
 /**
  * Rules the JSON schema cannot say (or cannot say readably): which fields a backend,
@@ -63,27 +63,31 @@ function checkCache(config: BrokerConfig, need: Need): void {
 }
 
 function checkCredentials(config: BrokerConfig, need: Need): void {
-  for (const [name, cred] of Object.entries(config.credentials)) {
-    const at = `credentials.${name}`
-    if (cred.grant === 'refresh_token') {
-      need(cred.secret !== undefined, `${at}.secret`,
-        'is required for the refresh_token grant (it holds refresh_token)')
-      need(cred.scope === undefined, `${at}.scope`, 'applies only to the client_credentials grant')
-    } else {
-      need(cred.scope !== undefined, `${at}.scope`, 'is required for the client_credentials grant')
-      need(cred.app !== undefined || cred.secret !== undefined, `${at}.app`,
-        'is required for the client_credentials grant (it holds client_id and client_secret)')
-    }
-    need(cred.api !== 'ads' || cred.grant === 'refresh_token', `${at}.grant`,
-      'the Ads API only uses the refresh_token grant')
-    need(cred.api !== 'appstore' || cred.grant === 'client_credentials', `${at}.grant`,
-      'the Appstore APIs only use the client_credentials grant')
-    need(cred.profileId === undefined || cred.api === 'ads', `${at}.profileId`, 'applies only to api "ads"')
-    need(cred.onboarding === undefined || (cred.grant === 'refresh_token' && cred.api !== 'appstore'),
-      `${at}.onboarding`, 'applies only to refresh_token credentials of the Ads API and SP-API')
-    need(cred.onboarding === undefined || cred.api !== 'sp-api' || cred.onboarding.applicationId !== undefined,
-      `${at}.onboarding.applicationId`, 'is required to onboard an SP-API seller')
+  for (const [name, cred] of Object.entries(config.credentials)) checkCredential(cred, `credentials.${name}`, need)
+}
+
+/** The cross-field rules of one credential, whether from the config file or a secret's tags (src/catalogue). */
+export function checkCredential(cred: RawCredential, at: string, need: Need): void {
+  if (cred.grant === 'refresh_token') {
+    need(cred.secret !== undefined, `${at}.secret`,
+      'is required for the refresh_token grant (it holds refresh_token)')
+    need(cred.scope === undefined, `${at}.scope`, 'applies only to the client_credentials grant')
+  } else {
+    need(cred.scope !== undefined, `${at}.scope`, 'is required for the client_credentials grant')
+    need(cred.app !== undefined || cred.secret !== undefined, `${at}.app`,
+      'is required for the client_credentials grant (it holds client_id and client_secret)')
   }
+  need(cred.api !== 'ads' || cred.grant === 'refresh_token', `${at}.grant`,
+    'the Ads API only uses the refresh_token grant')
+  need(cred.api !== 'appstore' || cred.grant === 'client_credentials', `${at}.grant`,
+    'the Appstore APIs only use the client_credentials grant')
+  need(cred.profileId === undefined || cred.api === 'ads', `${at}.profileId`, 'applies only to api "ads"')
+  need(cred.sellingPartnerId === undefined || cred.api === 'sp-api', `${at}.sellingPartnerId`,
+    'applies only to api "sp-api"')
+  need(cred.onboarding === undefined || (cred.grant === 'refresh_token' && cred.api !== 'appstore'),
+    `${at}.onboarding`, 'applies only to refresh_token credentials of the Ads API and SP-API')
+  need(cred.onboarding === undefined || cred.api !== 'sp-api' || cred.onboarding.applicationId !== undefined,
+    `${at}.onboarding.applicationId`, 'is required to onboard an SP-API seller')
 }
 
 function checkPolicy(config: BrokerConfig, need: Need): void {

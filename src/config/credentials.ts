@@ -11,6 +11,8 @@ export interface RefreshTokenCredential {
   grantSecret: string
   /** Ads: the profile sent as Amazon-Advertising-API-Scope. */
   profileId: string | undefined
+  /** SP-API: the seller account the grant is declared to belong to. */
+  sellingPartnerId: string | undefined
   /** How the account owner is sent to Amazon's consent page; absent: the credential cannot be onboarded. */
   onboarding: ConsentSettings | undefined
 }
@@ -28,7 +30,10 @@ export interface ClientCredentialsCredential {
 }
 
 /** A credential as the broker uses it: one of the grants, with every field its grant needs. */
-export type CredentialConfig = RefreshTokenCredential | ClientCredentialsCredential
+export type CredentialConfig = (RefreshTokenCredential | ClientCredentialsCredential) & {
+  /** What policy rules can select on besides the name (config `labels`, or `lwa-broker:label:*` tags). */
+  labels: Readonly<Record<string, string>>
+}
 
 /**
  * The typed variant of a credential that passed the schema and the cross-field checks
@@ -43,6 +48,7 @@ export function toCredential(raw: RawCredential): CredentialConfig {
       region: raw.region,
       appSecret: required(raw.app ?? raw.secret),
       scope: required(raw.scope),
+      labels: raw.labels,
     }
   }
   const grantSecret = required(raw.secret)
@@ -57,7 +63,9 @@ export function toCredential(raw: RawCredential): CredentialConfig {
     appSecret: raw.app ?? grantSecret,
     grantSecret,
     profileId: raw.profileId,
+    sellingPartnerId: raw.sellingPartnerId,
     onboarding,
+    labels: raw.labels,
   }
 }
 

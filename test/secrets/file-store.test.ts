@@ -115,9 +115,9 @@ t.test('a secrets path that is a directory is unavailable, not an unexpected err
 })
 
 const credentials = {
-  combined: { api: 'ads', region: 'na', grant: 'refresh_token', appSecret: 'lwa/ads-us', grantSecret: 'lwa/ads-us', profileId: undefined, onboarding: undefined },
-  split: { api: 'sp-api', region: 'eu', grant: 'refresh_token', appSecret: 'lwa/apps/sp', grantSecret: 'lwa/sellers/acme', profileId: undefined, onboarding: undefined },
-  grantless: { api: 'appstore', region: 'na', grant: 'client_credentials', scope: 'appstore::apps:readwrite', appSecret: 'lwa/appstore' },
+  combined: { api: 'ads', region: 'na', grant: 'refresh_token', appSecret: 'lwa/ads-us', grantSecret: 'lwa/ads-us', profileId: undefined, sellingPartnerId: undefined, onboarding: undefined, labels: {} },
+  split: { api: 'sp-api', region: 'eu', grant: 'refresh_token', appSecret: 'lwa/apps/sp', grantSecret: 'lwa/sellers/acme', profileId: undefined, sellingPartnerId: undefined, onboarding: undefined, labels: {} },
+  grantless: { api: 'appstore', region: 'na', grant: 'client_credentials', scope: 'appstore::apps:readwrite', appSecret: 'lwa/appstore', labels: {} },
 } satisfies Record<string, CredentialConfig>
 
 // [case, credential, what it must read] — the version bookkeeping is the caller's concern, not asserted here.

@@ -21,6 +21,12 @@ export const Onboarding = Type.Object({
   }, { ...closed, default: {} }),
 }, closed)
 
+/** Label keys and values fit in a Secrets Manager tag (src/catalogue/tags.ts), so a label means the same in both. */
+export const labelKeyPattern = '^[a-z0-9][a-z0-9._-]{0,62}$'
+export const labelValuePattern = '^[A-Za-z0-9 _.:/=+@-]{0,200}$'
+const Labels = Type.Record(Type.String({ pattern: labelKeyPattern }), Type.String({ pattern: labelValuePattern }),
+  { ...closed, default: {} })
+
 const CredentialOnboarding = Type.Object({
   /** SP-API: the application id (amzn1.sp.solution…) the seller authorises. */
   applicationId: Type.Optional(NonEmpty),
@@ -38,5 +44,9 @@ export const Credential = Type.Object({
   app: Type.Optional(NonEmpty),
   scope: Type.Optional(NonEmpty),
   profileId: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })),
+  /** SP-API: the seller account the refresh token belongs to (metadata: status, audit, onboarding's expected account). */
+  sellingPartnerId: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{1,32}$' })),
   onboarding: Type.Optional(CredentialOnboarding),
+  /** Free-form metadata policy rules select on (team, tenant, environment). */
+  labels: Labels,
 }, closed)
