@@ -9,9 +9,10 @@ import { callerServer, documentInfo, documentTags, opsServer, securitySchemes } 
 
 type Json = Record<string, unknown>
 
-/** A broker with every route there is (onboarding on), which never starts: only its route table is read. */
+/** A broker with every route there is (onboarding and the catalogue on), which never starts: only its route table is read. */
 const config = parseConfig({
-  secrets: { backend: 'file', path: './unused.json' },
+  secrets: { backend: 'aws', region: 'us-east-1', endpoint: 'http://127.0.0.1:1' },
+  catalogue: {},
   issuers: [{ issuer: 'https://issuer.example', audiences: ['lwa-broker'], algorithms: ['ES256'], jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }] } }],
   onboarding: { publicUrl: 'https://lwa-broker.example.com' },
   credentials: {},

@@ -1,6 +1,7 @@
-import { mayGetCredential, type CompiledRule, type Principal } from './auth/index.js'
+import { mayGetCredential, type LabelsOf, type Principal } from './auth/index.js'
 import { BrokerError, isBrokerError } from './errors.js'
 import type { AuditLog } from './observability/audit.js'
+import type { Live } from './reload.js'
 import type { Metrics } from './observability/metrics.js'
 import type { Spans } from './observability/spans.js'
 import type { IssuedToken, TokenService } from './tokens/index.js'
@@ -18,7 +19,8 @@ export interface TokenRequest {
 }
 
 export interface ExchangeDeps {
-  policy: readonly CompiledRule[]
+  /** The policy is the current generation's: a config reload swaps it. */
+  live: Live
   tokens: TokenService
   audit: AuditLog
   metrics: Metrics
@@ -32,7 +34,11 @@ export interface ExchangeDeps {
  * caller learns whether a credential exists only for names it would be allowed to use.
  */
 export class Exchange {
-  constructor(private readonly deps: ExchangeDeps) {}
+  private readonly labelsOf: LabelsOf
+
+  constructor(private readonly deps: ExchangeDeps) {
+    this.labelsOf = (name) => deps.tokens.credential(name)?.labels
+  }
 
   issue(request: TokenRequest): Promise<IssuedToken> {
     const spans = this.deps.spans
@@ -50,7 +56,7 @@ export class Exchange {
    */
   issueCached(request: TokenRequest): IssuedToken | undefined {
     const caller = request.caller
-    if (!caller || !mayGetCredential(this.deps.policy, caller, request.credential).allowed) return undefined
+    if (!caller || !this.allows(caller, request.credential)) return undefined
     const token = this.deps.tokens.cachedToken(request.credential, request.minTtlSeconds)
     if (token) this.issued(request, token)
     return token
@@ -62,7 +68,7 @@ export class Exchange {
     try {
       const caller = request.caller
       if (!caller) throw request.callerError ?? new BrokerError('unauthenticated', 'missing or invalid bearer token')
-      allowed = mayGetCredential(this.deps.policy, caller, credential).allowed
+      allowed = this.allows(caller, credential)
       if (!allowed) throw new BrokerError('forbidden', `caller ${caller.subject} may not use credential ${credential}`)
       const token = await this.deps.tokens.getToken(credential, request.minTtlSeconds)
       this.issued(request, token)
@@ -71,6 +77,10 @@ export class Exchange {
       this.refused(request, err, allowed)
       throw err
     }
+  }
+
+  private allows(caller: Principal, credential: string): boolean {
+    return mayGetCredential(this.deps.live.current.policy, caller, credential, this.labelsOf).allowed
   }
 
   private issued(request: TokenRequest, token: IssuedToken): void {

@@ -1,5 +1,6 @@
 import { createBroker } from './http/broker.js'
 import { ConfigError, loadConfig } from './config/index.js'
+import { watchConfigFile } from './config/watch.js'
 import { requestTracing } from './http/request-tracing.js'
 import { processLogs } from './observability/logger.js'
 import { startTracing } from './observability/tracing.js'
@@ -24,11 +25,16 @@ async function main(): Promise<void> {
     tracing ? { requestTracing: await requestTracing() } : {},
   )
   await broker.listen()
+  // SIGHUP or a changed file: the new config is checked whole; a bad one is logged and counted, the old one serves.
+  const reload = (): void => void broker.services.reload(() => loadConfig(configPath, process.env))
+  const watcher = watchConfigFile(configPath, reload)
+  process.on('SIGHUP', reload)
 
   let closing = false
   const shutdown = (signal: string): void => {
     if (closing) return
     closing = true
+    watcher.close()
     logger.info({ signal }, 'shutting down')
     // Buffered log lines are written before the process goes: the last audit line included.
     const exit = (code: number): void => {

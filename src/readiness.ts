@@ -6,7 +6,8 @@ export type ReadinessChecks = Record<string, 'ok' | 'failing'>
 
 export interface ReadinessDeps {
   sweep: SecretSweep
-  authenticator: Authenticator
+  /** The current generation's (a config reload may replace it). */
+  authenticator: () => Authenticator
   logger: Logger
   intervalMs: number
 }
@@ -79,7 +80,7 @@ export class Readiness {
 
   /** Ready once any issuer's keys are loaded; the ones that are not are named in the log. */
   private async loadIssuers(): Promise<string[]> {
-    const { loaded, failed } = await this.deps.authenticator.warmEach()
+    const { loaded, failed } = await this.deps.authenticator().warmEach()
     this.loaded.issuers ||= loaded > 0
     return failed
   }

@@ -1,20 +1,26 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
-import { Authenticator, compilePolicy, type CompiledRule } from './auth/index.js'
-import { ReplayGuard } from './auth/replay-guard.js'
+import type { Authenticator, CompiledRule } from './auth/index.js'
 import type { SharedCache } from './cache/index.js'
+import { Catalogue } from './catalogue/catalogue.js'
+import type { SecretLister } from './catalogue/aws-lister.js'
+import type { Discovery } from './catalogue/discovery.js'
 import { systemClock, type Clock } from './clock.js'
-import { secretIdsOf, type BrokerConfig } from './config/index.js'
+import type { BrokerConfig } from './config/index.js'
 import { Exchange } from './exchange.js'
 import { AuditLog, type AuditSink } from './observability/audit.js'
 import { Metrics } from './observability/metrics.js'
 import type { Spans } from './observability/spans.js'
 import { Onboarding } from './onboarding/onboarding.js'
 import { Readiness } from './readiness.js'
+import { createGeneration, type Live } from './reload.js'
+import { createReloader, type ReloadOutcome } from './reloader.js'
+import { startDiscovery } from './catalogue/start-discovery.js'
 import type { SecretStore } from './secrets/index.js'
 import { SecretSweep } from './secrets/secret-sweep.js'
 import { CredentialStatusView, LocalTokenShare, Refresher, TokenService, TokenSource } from './tokens/index.js'
+import type { SharedTokenStore } from './tokens/shared-store.js'
 import { tracedShare } from './tokens/traced-share.js'
 import { openUpstreams, type Upstreams } from './upstreams.js'
 
@@ -38,11 +44,14 @@ export interface ServiceDeps {
   sharedCache?: SharedCache
   /** Trace spans of the core's work (src/observability/tracing.ts); none when tracing is off. */
   spans?: Spans
+  /** Instead of the ListSecrets client `config.catalogue` makes (tests count and fail its calls). */
+  secretLister?: SecretLister
 }
 
 /** The broker's core: plain TypeScript, no HTTP. The HTTP shell (src/http) is built on it. */
 export interface Services {
-  config: BrokerConfig
+  /** The current generation's config (a reload swaps it): read it where it is used, not once. */
+  readonly config: BrokerConfig
   logger: Logger
   clock: Clock
   metrics: Metrics
@@ -51,8 +60,16 @@ export interface Services {
   status: CredentialStatusView
   refresher: Refresher
   readiness: Readiness
-  authenticator: Authenticator
-  policy: readonly CompiledRule[]
+  readonly authenticator: Authenticator
+  readonly policy: readonly CompiledRule[]
+  /** What a config reload swaps: config, policy, authenticator. */
+  live: Live
+  /** Every credential that exists now: the config file's and the discovered ones. */
+  catalogue: Catalogue
+  /** Present when `catalogue` is configured. */
+  discovery: Discovery | undefined
+  /** Loads and applies a new config (SIGHUP, a changed file); refused with the reason, the old one serving on. */
+  reload(load: () => BrokerConfig): ReloadOutcome
   audit: AuditLog
   exchange: Exchange
   /** Present when onboarding is configured. */
@@ -73,9 +90,15 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   warnAboutUnsafeSettings(config, logger)
   const upstreams = await openUpstreams(config, deps, clock, metrics)
   const { secrets, dispatcher, auditSink, shared, lwa } = upstreams
-  const { tokens, sweep, status } = createTokenCore(config, deps, clock, metrics, upstreams)
-  const { authenticator, policy } = createAuth(config, clock, shared)
-  const readiness = new Readiness({ sweep, authenticator, logger, intervalMs: config.readiness.intervalSeconds * 1000 })
+  const catalogue = new Catalogue(config.credentials, {
+    nameClash: (name) => logger.warn({ credential: name }, 'a tagged secret declares a credential the config file '
+      + 'also declares; the config file\'s credential serves'),
+  })
+  const { tokens, sweep, status, share } = createTokenCore(config, deps, clock, metrics, { ...upstreams, catalogue })
+  const live = { current: createGeneration(config, clock, shared) }
+  const readiness = new Readiness({
+    sweep, authenticator: () => live.current.authenticator, logger, intervalMs: config.readiness.intervalSeconds * 1000,
+  })
   const audit = new AuditLog(auditSink, {
     rateLimitWindowMs: config.rateLimit.timeWindowSeconds * 1000,
     now: () => clock.now(),
@@ -84,12 +107,16 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   const onboarding = config.onboarding
     && new Onboarding({ config, secrets, lwa, clock, tokens, adsDispatcher: dispatcher }, config.onboarding)
   const refresher = new Refresher(tokens, config)
+  const discovery = startDiscovery(config, { deps, catalogue, share, metrics })
   return {
-    config, logger, clock, metrics, secrets, tokens, status, refresher, readiness, authenticator, policy, audit,
-    onboarding,
-    exchange: new Exchange({ policy, tokens, audit, metrics, ...traced(deps) }),
+    get config() { return live.current.config },
+    get policy() { return live.current.policy },
+    get authenticator() { return live.current.authenticator },
+    live, catalogue, discovery, logger, clock, metrics, secrets, tokens, status, refresher, readiness, audit, onboarding,
+    reload: createReloader({ live, catalogue, clock, shared, logger, metrics: metrics.catalogue }),
+    exchange: new Exchange({ live, tokens, audit, metrics, ...traced(deps) }),
     rateLimitRedis: shared?.rateLimitRedis,
-    ...lifecycle(config, deps, upstreams, { readiness, refresher, tokens, audit }),
+    ...lifecycle(config, deps, upstreams, { readiness, refresher, tokens, audit, discovery }),
   }
 }
 
@@ -98,61 +125,51 @@ function createTokenCore(
   deps: ServiceDeps,
   clock: Clock,
   metrics: Metrics,
-  upstreams: Upstreams,
-): { tokens: TokenService; sweep: SecretSweep; status: CredentialStatusView } {
-  const { secrets, shared, lwa } = upstreams
+  upstreams: Upstreams & { catalogue: Catalogue },
+): { tokens: TokenService; sweep: SecretSweep; status: CredentialStatusView; share: SharedTokenStore } {
+  const { secrets, shared, lwa, catalogue } = upstreams
   const share = shared ? (deps.spans ? tracedShare(shared.store, deps.spans) : shared.store) : new LocalTokenShare()
   const tokenLogger = deps.logger.child({ component: 'tokens' })
   const optional = { ...(deps.random ? { random: deps.random } : {}), ...traced(deps) }
   const source = new TokenSource({ config, secrets, lwa, clock, logger: tokenLogger, events: metrics, ...optional })
   const tokens = new TokenService({
-    config, secrets, source, share, clock, logger: tokenLogger, events: metrics, ...optional,
+    config, catalogue, secrets, source, share, clock, logger: tokenLogger, events: metrics, ...optional,
   })
   const sweep = new SecretSweep({
-    secrets, ids: () => secretIdsOf(config), clock,
+    secrets, ids: () => catalogue.secretIds(), clock,
     retryMs: config.secrets.refreshSeconds * 1000, concurrency: sweepConcurrency,
   })
   const status = new CredentialStatusView({
-    config, tokens, stageOf: (name) => source.stageOf(name), secretProblem: (id) => sweep.problem(id),
+    catalogue, tokens, stageOf: (name) => source.stageOf(name), secretProblem: (id) => sweep.problem(id),
   })
-  metrics.observe({ now: () => clock.now(), credentials: () => status.list(), secrets: () => secrets.status?.() ?? [] })
-  return { tokens, sweep, status }
+  metrics.observe(
+    { now: () => clock.now(), credentials: () => status.list(), secrets: () => secrets.status?.() ?? [] },
+    { counts: () => catalogue.counts(), clashes: () => catalogue.clashCount() },
+  )
+  return { tokens, sweep, status, share }
 }
 
 const traced = (deps: ServiceDeps): { spans?: Spans } => (deps.spans ? { spans: deps.spans } : {})
-
-function createAuth(
-  config: BrokerConfig,
-  clock: Clock,
-  shared: SharedCache | undefined,
-): { authenticator: Authenticator; policy: readonly CompiledRule[] } {
-  const authenticator = new Authenticator(config.issuers, {
-    clock,
-    allowInsecureEndpoints: config.allowInsecureEndpoints,
-    replay: new ReplayGuard(config.auth.replayCache.maxEntries, shared?.store),
-    cache: {
-      maxEntries: config.auth.verifiedTokenCache.maxEntries,
-      maxAgeMs: config.auth.verifiedTokenCache.maxAgeSeconds * 1000,
-    },
-  })
-  return { authenticator, policy: compilePolicy(config.policy) }
-}
 
 function lifecycle(
   config: BrokerConfig,
   deps: ServiceDeps,
   upstreams: Upstreams,
-  parts: { readiness: Readiness; refresher: Refresher; tokens: TokenService; audit: AuditLog },
+  parts: {
+    readiness: Readiness; refresher: Refresher; tokens: TokenService; audit: AuditLog; discovery: Discovery | undefined
+  },
 ): Pick<Services, 'start' | 'close'> {
   const { secrets, dispatcher, auditSink, shared } = upstreams
-  const { readiness, refresher, tokens, audit } = parts
+  const { readiness, refresher, tokens, audit, discovery } = parts
   return {
     start() {
+      discovery?.start()
       readiness.start()
       refresher.start()
       if (config.tokens.prewarm) void refresher.prewarm()
     },
     async close() {
+      discovery?.close()
       readiness.stop()
       refresher.stop()
       await tokens.settled()

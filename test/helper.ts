@@ -6,6 +6,7 @@ import { Agent } from 'undici'
 import type { FastifyPluginAsync, FastifyPluginCallback } from 'fastify'
 import { createBroker } from '../src/http/broker.js'
 import { createSharedCache } from '../src/cache/index.js'
+import { AwsSecretLister } from '../src/catalogue/aws-lister.js'
 import { parseConfig, type BrokerConfig } from '../src/config/index.js'
 import type { BrokerEvents } from '../src/observability/events.js'
 import { createLogger } from '../src/observability/logger.js'
@@ -151,6 +152,8 @@ export interface BuildOptions {
   lwaOptions?: { expiresInSeconds?: number; latencyMs?: number }
   /** Another harness's LWA emulator (replicas of one deployment); this one neither seeds nor closes it. */
   lwa?: LwaEmulator
+  /** Another harness's Secrets Manager emulator (replicas of one deployment, `secretsBackend: 'aws'`). */
+  sm?: SecretsManagerEmulator
   /** Another harness's clock, so replicas agree on the time. */
   clock?: FakeClock
   /** Shares tokens, refresh locks, peer events and rate limits through this Redis (cache.backend redis). */
@@ -162,10 +165,16 @@ export interface BuildOptions {
 }
 
 const sharedKeys = callerKeys()
+const testAwsCredentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }
 
 /** The real SDK client against the emulator; one attempt, so emulator call counts are exact. */
 export function awsStore(sm: SecretsManagerEmulator, events?: BrokerEvents): AwsSecretStore {
-  return new AwsSecretStore({ region: 'us-east-1', endpoint: sm.url, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1, ...(events ? { events } : {}) })
+  return new AwsSecretStore({ region: 'us-east-1', endpoint: sm.url, credentials: testAwsCredentials, maxAttempts: 1, ...(events ? { events } : {}) })
+}
+
+/** ListSecrets through the real SDK against the emulator. */
+export function awsLister(sm: SecretsManagerEmulator, events?: BrokerEvents): AwsSecretLister {
+  return new AwsSecretLister({ region: 'us-east-1', endpoint: sm.url, credentials: testAwsCredentials }, events)
 }
 
 /**
@@ -194,8 +203,8 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   const writeSecrets = (secrets: Record<string, unknown>): void => writeFileSync(secretsPath, JSON.stringify(secrets))
   writeSecrets((options.secrets ?? ((s) => s))(baseSecrets()))
 
-  const sm = options.secretsBackend === 'aws' ? await SecretsManagerEmulator.start() : undefined
-  if (sm) {
+  const sm = options.sm ?? (options.secretsBackend === 'aws' ? await SecretsManagerEmulator.start() : undefined)
+  if (sm && !options.sm) {
     closers.push(() => sm.close())
     for (const [id, value] of Object.entries((options.secrets ?? ((s) => s))(baseSecrets()))) sm.putSecret(id, value as object)
   }
@@ -220,8 +229,11 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   }
   // The composition root production uses, with test peers: a fixed jitter source (refresh
   // points exactly at half-life, backoff at half its ceiling), the fake clock, the log capture.
+  const secretLister = sm && config.catalogue ? awsLister(sm, metrics) : undefined
+  if (secretLister) closers.push(async () => secretLister.close())
   const broker = await createBroker(config, {
     logger, clock, secrets: secretStore, dispatcher, random: () => 0.5, metrics, auditSink: logs,
+    ...(secretLister ? { secretLister } : {}),
     ...(sharedCache ? { sharedCache } : {}),
     ...(options.tracing ? { spans: options.tracing.spans } : {}),
   }, {

@@ -8,6 +8,7 @@
  * fingerprint, expiry text) built once per token, metric label children bound once, no onSend
  * hook. It estimates what the fixes would buy; BENCHMARKS.md labels it as such.
  */
+import { Catalogue } from '../../src/catalogue/catalogue.js'
 import { randomUUID } from 'node:crypto'
 import rateLimit from '@fastify/rate-limit'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -38,7 +39,8 @@ export async function referenceServer(config: BrokerConfig): Promise<{ app: Fast
   const secrets = createSecretStore(config.secrets, { clock, logger })
   const lwa = new LwaClient({ timeoutMs: config.lwa.timeoutMs, clock, dispatcher: new Agent({ connections: 8 }) })
   const source = new TokenSource({ config, secrets, lwa, clock, logger })
-  const tokens = new TokenService({ config, secrets, source, share: new LocalTokenShare(), clock, logger })
+  const catalogue = new Catalogue(config.credentials)
+  const tokens = new TokenService({ config, catalogue, secrets, source, share: new LocalTokenShare(), clock, logger })
   const authenticator = new Authenticator(config.issuers, { clock, cache: { maxEntries: config.auth.verifiedTokenCache.maxEntries, maxAgeMs: config.auth.verifiedTokenCache.maxAgeSeconds * 1000 } })
   const policy = compilePolicy(config.policy)
   const registry = new Registry()

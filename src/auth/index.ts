@@ -6,6 +6,7 @@ export {
   rateLimitOf,
   aggregateLimitOf,
   type CompiledRule,
+  type LabelsOf,
   type PolicyDecision,
 } from './policy.js'
 export { compileGlob, globMatcher } from './glob.js'

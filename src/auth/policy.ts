@@ -7,12 +7,20 @@ interface ClaimMatcher {
   matches: GlobMatcher
 }
 
+/** The credential's label `label` must match a glob, or equal the caller's claim at `claim`. */
+type LabelCondition = { label: string; matches: GlobMatcher } | { label: string; claim: string[] }
+
+/** A credential's labels by its name: undefined for a name that is not a usable credential. */
+export type LabelsOf = (credential: string) => Readonly<Record<string, string>> | undefined
+
 export interface CompiledRule {
   index: number
   issuer: string | undefined
   subject: GlobMatcher
   claims: ClaimMatcher[]
   credentials: GlobMatcher
+  /** Label conditions on the credential (credentialLabels, labelsFromClaims); empty: the name decides alone. */
+  labels: LabelCondition[]
   admin: boolean
   rateLimitMax: number | undefined
   aggregateMax: number | undefined
@@ -25,19 +33,28 @@ const kubernetesClaimPaths = {
   pod: 'kubernetes.io/pod/name',
 } as const
 
-export function compilePolicy(rules: readonly PolicyRuleConfig[]): CompiledRule[] {
+/** A rule as the config holds it; the label conditions may be left out (none). */
+export type PolicyRuleInput = Omit<PolicyRuleConfig, 'credentialLabels' | 'labelsFromClaims'>
+  & Partial<Pick<PolicyRuleConfig, 'credentialLabels' | 'labelsFromClaims'>>
+
+export function compilePolicy(rules: readonly PolicyRuleInput[]): CompiledRule[] {
   return rules.map((rule, index) => {
     const claims: Record<string, string> = { ...rule.claims }
     for (const [field, path] of Object.entries(kubernetesClaimPaths)) {
       const glob = rule.kubernetes?.[field as keyof typeof kubernetesClaimPaths]
       if (glob !== undefined) claims[path] = glob
     }
+    const labels: LabelCondition[] = [
+      ...Object.entries(rule.credentialLabels ?? {}).map(([label, glob]) => ({ label, matches: globMatcher([glob]) })),
+      ...Object.entries(rule.labelsFromClaims ?? {}).map(([label, path]) => ({ label, claim: path.split('/') })),
+    ]
     return {
       index,
       issuer: rule.issuer,
       subject: globMatcher([rule.subject]),
       claims: Object.entries(claims).map(([path, glob]) => ({ path: path.split('/'), matches: globMatcher([glob]) })),
-      credentials: globMatcher(rule.credentials),
+      credentials: rule.credentials.length === 0 && labels.length > 0 ? () => true : globMatcher(rule.credentials),
+      labels,
       admin: rule.admin,
       rateLimitMax: rule.rateLimit?.max,
       aggregateMax: rule.rateLimit?.aggregateMax,
@@ -49,15 +66,34 @@ export type PolicyDecision = { allowed: true; rule: number } | { allowed: false 
 
 /**
  * May this caller have this credential? Pure: default deny; the first rule that applies to
- * the caller (issuer, subject, claims) and whose credential globs match allows it.
+ * the caller (issuer, subject, claims) and whose credential globs and label conditions match
+ * allows it. A name that is no usable credential has no labels, so a label rule never allows
+ * it: a caller learns a name exists only where a rule would let it use that name.
  */
 export function mayGetCredential(
   policy: readonly CompiledRule[],
   principal: Principal,
   credential: string,
+  labelsOf: LabelsOf = () => undefined,
 ): PolicyDecision {
-  const rule = rulesFor(policy, principal).find((r) => r.credentials(credential))
+  const rule = rulesFor(policy, principal).find((r) => r.credentials(credential)
+    && (r.labels.length === 0 || labelsMatch(r.labels, principal, labelsOf(credential))))
   return rule ? { allowed: true, rule: rule.index } : { allowed: false }
+}
+
+function labelsMatch(
+  conditions: readonly LabelCondition[],
+  principal: Principal,
+  labels: Readonly<Record<string, string>> | undefined,
+): boolean {
+  if (!labels) return false
+  return conditions.every((c) => {
+    const value = Object.hasOwn(labels, c.label) ? labels[c.label] : undefined
+    if (value === undefined) return false
+    if ('matches' in c) return c.matches(value)
+    const claim = claimAt(principal.claims, c.claim)
+    return ['string', 'number', 'boolean'].includes(typeof claim) && String(claim) === value
+  })
 }
 
 /** Is this caller an admin (some rule that applies to it says `admin: true`)? */
@@ -104,12 +140,17 @@ function appliesTo(rule: CompiledRule, principal: Principal): boolean {
 
 /** A string, number or boolean claim must match the glob; for an array claim, any element. */
 function claimMatches(claims: Readonly<Record<string, unknown>>, matcher: ClaimMatcher): boolean {
+  const value = claimAt(claims, matcher.path)
+  const candidates = Array.isArray(value) ? value : [value]
+  return candidates.some((v) => ['string', 'number', 'boolean'].includes(typeof v) && matcher.matches(String(v)))
+}
+
+function claimAt(claims: Readonly<Record<string, unknown>>, path: readonly string[]): unknown {
   let value: unknown = claims
-  for (const key of matcher.path) {
+  for (const key of path) {
     value = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key)
       ? (value as Record<string, unknown>)[key]
       : undefined
   }
-  const candidates = Array.isArray(value) ? value : [value]
-  return candidates.some((v) => ['string', 'number', 'boolean'].includes(typeof v) && matcher.matches(String(v)))
+  return value
 }

@@ -69,7 +69,7 @@ function parse(payload: string): { from: string; id: string; at: number; message
 function asMessage(value: unknown): PeerMessage | undefined {
   const message = value as { kind?: unknown; credential?: unknown } | null
   if (typeof message !== 'object' || message === null) return undefined
-  if (message.kind === 'secrets_reloaded') return { kind: 'secrets_reloaded' }
+  if (message.kind === 'secrets_reloaded' || message.kind === 'catalogue_changed') return { kind: message.kind }
   const named = ['token_refreshed', 'token_stored', 'credential_reconnected'] as const
   const kind = named.find((k) => k === message.kind)
   return kind && typeof message.credential === 'string' ? { kind, credential: message.credential } : undefined

@@ -15,6 +15,8 @@ export function checkConfig(config: BrokerConfig): ConfigProblem[] {
   }
   need(config.secrets.backend !== 'file' || config.secrets.path !== undefined,
     'secrets.path', 'is required when secrets.backend is "file"')
+  need(config.catalogue === undefined || config.secrets.backend === 'aws', 'catalogue',
+    'needs secrets.backend "aws" (credentials are discovered from tagged Secrets Manager secrets)')
   checkListeners(config, need)
   checkIssuers(config, need)
   checkCache(config, need)
@@ -93,8 +95,10 @@ export function checkCredential(cred: RawCredential, at: string, need: Need): vo
 function checkPolicy(config: BrokerConfig, need: Need): void {
   const issuers = new Set(config.issuers.map((i) => i.issuer))
   config.policy.forEach((rule, i) => {
-    need(rule.credentials.length > 0 || rule.admin, `policy.${i}`,
-      'grants nothing: give it "credentials" or "admin: true"')
+    const selects = rule.credentials.length > 0 || Object.keys(rule.credentialLabels).length > 0
+      || Object.keys(rule.labelsFromClaims).length > 0
+    need(selects || rule.admin, `policy.${i}`,
+      'grants nothing: give it "credentials", "credentialLabels", "labelsFromClaims" or "admin: true"')
     need(rule.issuer === undefined || issuers.has(rule.issuer), `policy.${i}.issuer`,
       'is not one of the configured issuers')
     // Without it, any trusted issuer could mint a token with this subject.

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
 import type { CredentialConfig } from './credentials.js'
 import { apis, closed, credentialNamePattern, logLevels, regions } from './schema/common.js'
+import { CatalogueSettings } from './schema/catalogue.js'
 import { Credential, Onboarding } from './schema/credentials.js'
 import { Auth, Issuer } from './schema/issuers.js'
 import { Http, Listen, Ops, Readiness } from './schema/listeners.js'
@@ -44,6 +45,8 @@ export const ConfigSchema = Type.Object({
   audit: Audit,
   issuers: Type.Array(Issuer, { minItems: 1 }),
   credentials: Type.Record(Type.String({ pattern: credentialNamePattern }), Credential, closed),
+  /** Optional: credentials declared by tags on their secrets, discovered while the broker runs. */
+  catalogue: Type.Optional(CatalogueSettings),
   policy: Type.Array(PolicyRule, { default: [] }),
 }, closed)
 
@@ -55,5 +58,6 @@ export type RawSecrets = Static<typeof Secrets>
 export type BrokerConfig = Omit<RawConfig, 'credentials'> & { credentials: Readonly<Record<string, CredentialConfig>> }
 export type IssuerConfig = Static<typeof Issuer>
 export type PolicyRuleConfig = Static<typeof PolicyRule>
+export type CatalogueConfig = Static<typeof CatalogueSettings>
 export type Region = (typeof regions)[number]
 export type Api = (typeof apis)[number]

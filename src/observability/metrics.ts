@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { CredentialHealth, CredentialStatus } from '../tokens/index.js'
+import { CatalogueMetrics, type CatalogueSources } from './catalogue-metrics.js'
 import type { BrokerEvents } from './events.js'
 
 const prefix = 'lwa_broker_'
@@ -19,6 +20,8 @@ export interface MetricsSources {
 export class Metrics implements BrokerEvents {
   readonly registry = new Registry()
   private sources: MetricsSources = { now: () => Date.now(), credentials: () => [], secrets: () => [] }
+  private catalogueSources: CatalogueSources = { counts: () => [], clashes: () => 0 }
+  readonly catalogue = new CatalogueMetrics(this.registry, () => this.catalogueSources)
 
   private readonly httpRequests = new Counter({
     name: `${prefix}http_requests_total`,
@@ -86,8 +89,9 @@ export class Metrics implements BrokerEvents {
   }
 
   /** Where the scrape-time gauges read from; set once the token service exists. */
-  observe(sources: MetricsSources): void {
+  observe(sources: MetricsSources, catalogue?: CatalogueSources): void {
     this.sources = sources
+    if (catalogue) this.catalogueSources = catalogue
   }
 
   /** Redis backend only (a memory-only broker has no shared cache to report down): 1 while it is reachable. */

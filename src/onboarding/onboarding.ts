@@ -144,16 +144,13 @@ export class Onboarding {
 
   /** A refresh-token credential with consent settings: one an account owner can connect. */
   private onboardable(name: string): Onboardable | undefined {
-    const config = this.deps.tokens.has(name) ? this.deps.config.credentials[name] : undefined
+    const config = this.deps.tokens.credential(name)
     return config?.grant === 'refresh_token' && config.onboarding
       ? { ...config, consent: config.onboarding }
       : undefined
   }
 
-  /**
-   * A link or state names a credential that could be onboarded when it was made; the config does not change at run
-   * time.
-   */
+  /** A link or state names a credential that could be onboarded when it was made: it must still be one. */
   private configOf(name: string): Onboardable {
     const config = this.onboardable(name)
     if (!config) throw linkUnknown()

@@ -1,5 +1,7 @@
 import { isTerminal, toBrokerError } from '../failures.js'
-import { secretIdsOfCredential, type BrokerConfig, type CredentialConfig } from '../config/index.js'
+import type { Catalogue, CredentialOrigin } from '../catalogue/catalogue.js'
+import type { TagProblem } from '../catalogue/tags.js'
+import { secretIdsOfCredential, type CredentialConfig } from '../config/index.js'
 import { LwaError } from '../lwa/index.js'
 import { SecretError, type SecretStage } from '../secrets/index.js'
 import type { SecretProblem } from '../secrets/secret-sweep.js'
@@ -16,9 +18,14 @@ export type CredentialHealth = 'healthy' | 'degraded' | 'rejected' | 'misconfigu
 
 export interface CredentialStatus {
   credential: string
-  api: CredentialConfig['api']
-  region: CredentialConfig['region']
+  origin: CredentialOrigin
+  /** Undefined only for a discovered credential whose api or region tag is invalid. */
+  api: CredentialConfig['api'] | undefined
+  region: CredentialConfig['region'] | undefined
+  labels: Readonly<Record<string, string>>
   health: CredentialHealth
+  /** A discovered credential whose tags do not declare a usable credential: which tag, and why. */
+  tagProblem: TagProblem | undefined
   tokenExpiresAtMs: number | undefined
   lastRefreshAtMs: number | undefined
   lastUsedAtMs: number | undefined
@@ -36,7 +43,7 @@ export interface CredentialStatus {
 }
 
 export interface CredentialStatusSources {
-  config: BrokerConfig
+  catalogue: Catalogue
   tokens: CacheView
   /** The secret and stage a credential is served from while that is not AWSCURRENT. */
   stageOf: (name: string) => { secretId: string; stage: SecretStage } | undefined
@@ -52,23 +59,32 @@ export class CredentialStatusView {
   constructor(private readonly sources: CredentialStatusSources) {}
 
   list(): CredentialStatus[] {
-    return Object.entries(this.sources.config.credentials).map(([name, config]) => this.statusOf(name, config))
+    return this.sources.catalogue.names().flatMap((name) => this.of(name) ?? [])
   }
 
   of(name: string): CredentialStatus | undefined {
-    const config = this.sources.config.credentials[name]
-    return config && this.statusOf(name, config)
+    const entry = this.sources.catalogue.entry(name)
+    if (!entry) return undefined
+    if (entry.credential) return this.statusOf(name, entry.origin, entry.credential)
+    return {
+      credential: name, origin: entry.origin, api: entry.partial.api, region: entry.partial.region, labels: {},
+      health: 'misconfigured', tagProblem: entry.problem, tokenExpiresAtMs: undefined, lastRefreshAtMs: undefined,
+      lastUsedAtMs: undefined, lastError: undefined, secretVersions: undefined, stage: undefined,
+    }
   }
 
-  private statusOf(name: string, config: CredentialConfig): CredentialStatus {
+  private statusOf(name: string, origin: CredentialOrigin, config: CredentialConfig): CredentialStatus {
     const { token, failure, lastUsedMs } = this.sources.tokens.peek(name)
     const stage = this.stageOf(name, config)
     const trouble = failure ?? (token ? undefined : this.sweptFailure(config))
     return {
       credential: name,
+      origin,
       api: config.api,
       region: config.region,
+      labels: config.labels,
       health: trouble ? healthOf(trouble.error) : stage ? 'degraded' : 'healthy',
+      tagProblem: undefined,
       tokenExpiresAtMs: token?.expiresAtMs,
       lastRefreshAtMs: token?.obtainedAtMs,
       lastUsedAtMs: lastUsedMs,

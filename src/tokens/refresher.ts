@@ -13,7 +13,7 @@ export class Refresher {
 
   private readonly settings: BrokerConfig['tokens']
 
-  constructor(private readonly tokens: TokenService, private readonly config: BrokerConfig) {
+  constructor(private readonly tokens: TokenService, config: BrokerConfig) {
     this.settings = config.tokens
   }
 
@@ -39,7 +39,7 @@ export class Refresher {
   async prewarm(): Promise<void> {
     // A few at a time: ten thousand refreshes at once would only queue on the LWA pool and
     // hold every answer in memory together.
-    const queue = Object.keys(this.config.credentials)
+    const queue = this.tokens.names()
     const worker = async (): Promise<void> => {
       for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
         const credential = name

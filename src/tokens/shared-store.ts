@@ -29,5 +29,7 @@ export interface SharedTokenStore {
  */
 export type PeerEvent =
   | { kind: 'secrets_reloaded' }
+  /** A replica's listing found tagged secrets added, changed or gone: list now rather than at the next interval. */
+  | { kind: 'catalogue_changed' }
   | { kind: 'token_refreshed'; credential: string }
   | { kind: 'credential_reconnected'; credential: string }

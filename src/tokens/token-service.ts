@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
-import { secretIdsOf, secretIdsOfCredential, type BrokerConfig, type CredentialConfig } from '../config/index.js'
+import type { Catalogue, CatalogueChange } from '../catalogue/catalogue.js'
+import { secretIdsOfCredential, type BrokerConfig, type CredentialConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
 import { toBrokerError } from '../failures.js'
 import type { BrokerEvents } from '../observability/events.js'
@@ -16,6 +17,8 @@ import type { BrokerToken, TokenSource } from './token-source.js'
 
 export interface TokenServiceDeps {
   config: BrokerConfig
+  /** The credentials that exist now (the config file's and the discovered ones). */
+  catalogue: Catalogue
   secrets: SecretStore
   source: TokenSource
   /** Tokens, refresh locks and peer events shared with other replicas, or the local share alone. */
@@ -55,6 +58,7 @@ export class TokenService implements CacheView {
       waitMs: deps.config.tokens.requestDeadlineMs,
     })
     deps.share.subscribe((event) => void this.onPeerEvent(event))
+    deps.catalogue.onChange((changes) => this.catalogueChanged(changes))
     const random = deps.random ?? Math.random
     this.cache = new TokenCache<BrokerToken>({
       clock: deps.clock,
@@ -71,7 +75,16 @@ export class TokenService implements CacheView {
   }
 
   has(name: string): boolean {
-    return Object.hasOwn(this.deps.config.credentials, name)
+    return this.deps.catalogue.has(name)
+  }
+
+  /** The usable credential of that name now. */
+  credential(name: string): CredentialConfig | undefined {
+    return this.deps.catalogue.get(name)
+  }
+
+  names(): string[] {
+    return this.deps.catalogue.names()
   }
 
   /** A token with at least `minTtlSeconds` left, within the request deadline, or a BrokerError. */
@@ -105,7 +118,7 @@ export class TokenService implements CacheView {
 
   /** A cached token with `minTtlSeconds` left, at once; undefined: getToken (which also traces the lookup). */
   cachedToken(name: string, minTtlSeconds: number): IssuedToken | undefined {
-    const config = this.has(name) ? this.deps.config.credentials[name] : undefined
+    const config = this.deps.catalogue.get(name)
     return config && !this.deps.spans ? this.hit(name, config, minTtlSeconds) : undefined
   }
 
@@ -188,21 +201,35 @@ export class TokenService implements CacheView {
   }
 
   private reloadSecretsHere(): string[] {
-    const { config, secrets } = this.deps
-    const ids = secretIdsOf(config)
+    const { catalogue, secrets } = this.deps
+    const ids = catalogue.secretIds()
     for (const id of ids) secrets.invalidate?.(id)
-    for (const name of Object.keys(config.credentials)) this.cache.retryNow(name)
+    for (const name of catalogue.names()) this.cache.retryNow(name)
     return ids
   }
 
-  private forgetHere(name: string): void {
-    const config = this.deps.config.credentials[name]
+  private forgetHere(name: string, config = this.deps.catalogue.get(name)): void {
     this.cache.forget(name)
+    this.loaders.delete(name)
     for (const id of config ? secretIdsOfCredential(config) : []) this.deps.secrets.invalidate?.(id)
+  }
+
+  /**
+   * A credential that changed or went away keeps nothing it had: not its cached token, here or
+   * shared (the name may now point at another account's secret), nor its loader (which holds
+   * the old settings).
+   */
+  private catalogueChanged(changes: readonly CatalogueChange[]): void {
+    for (const { name, kind } of changes) {
+      if (kind === 'added') continue
+      this.forgetHere(name)
+      void this.deps.share.drop(name).catch((err: unknown) => this.warn(name, err, 'could not drop the shared token'))
+    }
   }
 
   /** What another replica told us: the same as the admin action there, without telling anyone again. */
   private async onPeerEvent(event: PeerEvent): Promise<void> {
+    if (event.kind === 'catalogue_changed') return
     if (event.kind === 'secrets_reloaded') {
       this.reloadSecretsHere()
       return
@@ -223,9 +250,12 @@ export class TokenService implements CacheView {
   }
 
   private configOf(name: string): CredentialConfig {
-    const config = this.has(name) ? this.deps.config.credentials[name] : undefined
-    if (!config) throw new BrokerError('unknown_credential', `no credential named ${name}`)
-    return config
+    const config = this.deps.catalogue.get(name)
+    if (config) return config
+    const problem = this.deps.catalogue.entry(name)?.problem
+    if (!problem) throw new BrokerError('unknown_credential', `no credential named ${name}`)
+    throw new BrokerError('credential_misconfigured',
+      `credential ${name} is misconfigured: its secret's tag ${problem.tag} ${problem.message}`)
   }
 
   private callerError(name: string, err: unknown): BrokerError {

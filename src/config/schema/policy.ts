@@ -22,7 +22,15 @@ export const PolicyRule = Type.Object({
     serviceAccount: Type.Optional(NonEmpty),
     pod: Type.Optional(NonEmpty),
   }, closed)),
+  /** Credential name globs; empty with `credentialLabels` or `labelsFromClaims`: any name those select. */
   credentials: Type.Array(NonEmpty, { default: [] }),
+  /** Label -> glob every selected credential's label must match (e.g. `team: ads`). */
+  credentialLabels: Type.Record(NonEmpty, NonEmpty, { default: {} }),
+  /**
+   * Label -> caller claim path: the credential's label must equal the caller's claim, e.g.
+   * `tenant: kubernetes.io/namespace` lets each namespace use only its own tenant's sellers.
+   */
+  labelsFromClaims: Type.Record(NonEmpty, NonEmpty, { default: {} }),
   admin: Type.Boolean({ default: false }),
   /** This rule's callers get this limit instead of the global one. */
   rateLimit: Type.Optional(RateLimit),

@@ -18,13 +18,23 @@ const time = (description: string) => Nullable(Type.String({ format: 'date-time'
 
 export const CredentialStatusSchema = Type.Object({
   credential: Type.String(),
-  api: Type.Enum(apis),
-  region: Type.Enum(regions),
+  origin: Type.Enum(['config', 'secret'], {
+    description: '`config`: declared in the config file. `secret`: discovered from a tagged secret (`catalogue`).',
+  }),
+  api: Nullable(Type.Enum(apis, { description: 'null only for a discovered credential whose api tag is invalid.' })),
+  region: Nullable(Type.Enum(regions, { description: 'null only for a discovered credential whose region tag is '
+    + 'invalid.' })),
+  labels: Type.Record(Type.String(), Type.String(), { description: 'What policy rules can select the credential by.' }),
   health: Type.Enum(['healthy', 'degraded', 'rejected', 'misconfigured'], {
     description: '`healthy`: the last refresh worked. `degraded`: refreshes fail with retryable errors (the cached '
       + 'token may still serve), or the credential is served from a secret stage other than AWSCURRENT. `rejected`: '
-      + 'LWA refused it. `misconfigured`: its secret is missing, not JSON, or lacks a field.',
+      + 'LWA refused it. `misconfigured`: its secret is missing, not JSON, or lacks a field, or (discovered) one of '
+      + 'its tags is invalid.',
   }),
+  tag_problem: Nullable(Type.Object({
+    tag: Type.String({ description: 'The secret\'s tag that is wrong, e.g. `lwa-broker:region`.' }),
+    message: Type.String(),
+  }, { description: 'A discovered credential whose tags do not declare a usable credential; null otherwise.' })),
   token_expires_at: time('When the cached token expires; null without one.'),
   last_refresh_at: time('When the cached token was obtained.'),
   last_used_at: time('When a caller last asked for it.'),
@@ -90,7 +100,7 @@ export const OnboardingLink = Type.Object({
 /** Admin routes take no query parameters; a stray one is an error, as on /token. */
 export const NoQuery = Type.Object({}, { additionalProperties: false })
 
-const adminForbidden: ErrorSpec = {
+export const adminForbidden: ErrorSpec = {
   codes: ['forbidden'],
   description: '`forbidden`: the JWT is valid but no policy rule with `admin: true` applies to this caller; returned '
     + 'before anything is looked up, so a non-admin learns nothing about the credentials. In sidecar mode, also a '
@@ -105,16 +115,16 @@ const adminForbidden: ErrorSpec = {
     },
   },
 }
-const adminInvalid: ErrorSpec = {
+export const adminInvalid: ErrorSpec = {
   codes: ['invalid_request'],
   description: '`invalid_request`: a query parameter was sent, `name` is not a valid credential name, or the body is '
     + 'not what the route takes. The message says which.',
 }
-const checks = (extra: string) => 'The checks run in this order: in sidecar mode, a request that is not a direct '
+export const checks = (extra: string) => 'The checks run in this order: in sidecar mode, a request that is not a direct '
   + 'loopback one (403); query, path and body (400); JWT and rate limit (401, 429, shared with `GET /token`); '
   + `admin (403)${extra}. The JWT comes from the \`Authorization\` header only.`
 
-const adminRoute = <T extends Record<string, unknown>>(fields: T) => ({
+export const adminRoute = <T extends Record<string, unknown>>(fields: T) => ({
   tags: ['admin'], security: bearerAuth, headers: RequestIdHeaders, querystring: NoQuery, ...fields,
 })
 

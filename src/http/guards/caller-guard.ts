@@ -54,9 +54,10 @@ export async function guardCallers(
     ...(deps.rateLimitRedis ? { store: guardedRedisStore(deps.rateLimitRedis), skipOnError: true } : {}),
     timeWindow: windowMs,
     keyGenerator: callerKey,
+    // Read per request: a config reload may change the limits (the window and the key cache need a restart).
     max: (request) => (request.principal
-      ? rateLimitOf(deps.policy, request.principal) ?? limits.max
-      : limits.unauthenticatedMax),
+      ? rateLimitOf(deps.policy, request.principal) ?? deps.config.rateLimit.max
+      : deps.config.rateLimit.unauthenticatedMax),
     errorResponseBuilder: (request, context) => {
       deps.audit.rateLimited(auditContext(request), callerKey(request))
       return rateLimited(Math.max(1, Math.ceil(context.ttl / 1000)))

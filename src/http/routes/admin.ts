@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isAdmin, type Principal } from '../../auth/index.js'
 import { BrokerError, isBrokerError } from '../../errors.js'
+import type { Discovery } from '../../catalogue/discovery.js'
 import type { Services } from '../../services.js'
 import type { CredentialStatus } from '../../tokens/index.js'
 import {
   createOnboardingLinkSchema, listCredentialsSchema, refreshCredentialSchema, reloadSecretsSchema,
   type CredentialParams, type CredentialStatusBody, type OnboardingRequest,
 } from '../contract/admin.js'
+import { refreshCatalogueSchema, type CatalogueRefreshResponse } from '../contract/catalogue.js'
 import { auditContext, requireCaller } from '../guards/caller-guard.js'
 
 /**
@@ -31,6 +33,7 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
   app.post('/admin/secrets/reload', { schema: reloadSecretsSchema },
     admin('secrets.reload', async () => ({ reloaded_secrets: (await tokens.reloadSecrets()).length })))
 
+  if (services.discovery) registerCatalogueRoute(services.discovery, admin, app)
   if (onboarding) {
     app.post<{ Body: OnboardingRequest }>('/admin/onboarding', { schema: createOnboardingLinkSchema },
       admin('onboarding.link', async (request) => {
@@ -42,6 +45,25 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
         return { url, expires_at: new Date(expiresAtMs).toISOString() }
       }))
   }
+}
+
+function registerCatalogueRoute(
+  discovery: Discovery,
+  admin: (action: string, run: AdminAction) => ReturnType<typeof adminHandler>,
+  app: FastifyInstance,
+): void {
+  app.post('/admin/catalogue/refresh', { schema: refreshCatalogueSchema },
+    admin('catalogue.refresh', async (): Promise<CatalogueRefreshResponse> => {
+      const listed = await discovery.refresh('admin').catch((err: unknown) => {
+        throw new BrokerError('upstream_unavailable', 'Secrets Manager could not be listed; the catalogue keeps what '
+          + 'it knew', { retryAfterSeconds: 5, logDetail: { listingError: (err as Error).message }, cause: err })
+      })
+      const count = (kind: string): number => listed.changes.filter((c) => c.kind === kind).length
+      return {
+        listed_secrets: listed.secrets, list_calls: listed.calls,
+        added: count('added'), changed: count('changed'), removed: count('removed'),
+      }
+    }))
 }
 
 type AdminAction = (request: FastifyRequest, caller: Principal) => Promise<unknown>
@@ -87,9 +109,12 @@ function toBody(s: CredentialStatus): CredentialStatusBody {
   const error = s.lastError
   return {
     credential: s.credential,
-    api: s.api,
-    region: s.region,
+    origin: s.origin,
+    api: s.api ?? null,
+    region: s.region ?? null,
+    labels: { ...s.labels },
     health: s.health,
+    tag_problem: s.tagProblem ? { ...s.tagProblem } : null,
     token_expires_at: isoOrNull(s.tokenExpiresAtMs),
     last_refresh_at: isoOrNull(s.lastRefreshAtMs),
     last_used_at: isoOrNull(s.lastUsedAtMs),
