@@ -1,6 +1,7 @@
 import { mayGetCredential, type LabelsOf, type Principal } from './auth/index.js'
 import { BrokerError, isBrokerError } from './errors.js'
 import type { AuditLog } from './observability/audit.js'
+import type { Catalogue } from './catalogue/catalogue.js'
 import type { Live } from './reload.js'
 import type { Metrics } from './observability/metrics.js'
 import type { Spans } from './observability/spans.js'
@@ -21,6 +22,8 @@ export interface TokenRequest {
 export interface ExchangeDeps {
   /** The policy is the current generation's: a config reload swaps it. */
   live: Live
+  /** Where a credential's labels come from, for label rules. */
+  catalogue: Catalogue
   tokens: TokenService
   audit: AuditLog
   metrics: Metrics
@@ -37,7 +40,7 @@ export class Exchange {
   private readonly labelsOf: LabelsOf
 
   constructor(private readonly deps: ExchangeDeps) {
-    this.labelsOf = (name) => deps.tokens.credential(name)?.labels
+    this.labelsOf = (name) => deps.catalogue.labelsOf(name)
   }
 
   issue(request: TokenRequest): Promise<IssuedToken> {

@@ -1,4 +1,4 @@
-import { createBroker } from './http/broker.js'
+import { createBroker, type Broker } from './http/broker.js'
 import { ConfigError, loadConfig } from './config/index.js'
 import { watchConfigFile } from './config/watch.js'
 import { requestTracing } from './http/request-tracing.js'
@@ -25,10 +25,7 @@ async function main(): Promise<void> {
     tracing ? { requestTracing: await requestTracing() } : {},
   )
   await broker.listen()
-  // SIGHUP or a changed file: the new config is checked whole; a bad one is logged and counted, the old one serves.
-  const reload = (): void => void broker.services.reload(() => loadConfig(configPath, process.env))
-  const watcher = watchConfigFile(configPath, reload)
-  process.on('SIGHUP', reload)
+  const watcher = reloadOnChange(configPath, broker)
 
   let closing = false
   const shutdown = (signal: string): void => {
@@ -47,6 +44,13 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+/** SIGHUP or a changed file: the new config is checked whole; a bad one is logged and counted, the old one serves. */
+function reloadOnChange(configPath: string, broker: Broker): { close(): void } {
+  const reload = (): void => void broker.services.reload(() => loadConfig(configPath, process.env))
+  process.on('SIGHUP', reload)
+  return watchConfigFile(configPath, reload)
 }
 
 main().catch((err: unknown) => {

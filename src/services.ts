@@ -105,16 +105,17 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     ...(deps.spans ? { traceIds: deps.spans.ids } : {}),
   })
   const onboarding = config.onboarding
-    && new Onboarding({ config, secrets, lwa, clock, tokens, adsDispatcher: dispatcher }, config.onboarding)
-  const refresher = new Refresher(tokens, config)
+    && new Onboarding({ config, catalogue, secrets, lwa, clock, tokens, adsDispatcher: dispatcher }, config.onboarding)
+  const refresher = new Refresher(tokens, catalogue, config)
   const discovery = startDiscovery(config, { deps, catalogue, share, metrics })
   return {
     get config() { return live.current.config },
     get policy() { return live.current.policy },
     get authenticator() { return live.current.authenticator },
-    live, catalogue, discovery, logger, clock, metrics, secrets, tokens, status, refresher, readiness, audit, onboarding,
+    live, catalogue, discovery, logger, clock, metrics, secrets, tokens, status, refresher, readiness, audit,
+    onboarding,
     reload: createReloader({ live, catalogue, clock, shared, logger, metrics: metrics.catalogue }),
-    exchange: new Exchange({ live, tokens, audit, metrics, ...traced(deps) }),
+    exchange: new Exchange({ live, catalogue, tokens, audit, metrics, ...traced(deps) }),
     rateLimitRedis: shared?.rateLimitRedis,
     ...lifecycle(config, deps, upstreams, { readiness, refresher, tokens, audit, discovery }),
   }

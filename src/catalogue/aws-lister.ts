@@ -61,7 +61,7 @@ export class AwsSecretLister implements SecretLister {
       }))
       this.events.secretsCall('ListSecrets', 'ok')
       const secrets = (out.SecretList ?? []).flatMap((s) => (s.ARN && s.Name
-        ? [{ arn: s.ARN, name: s.Name, tags: Object.fromEntries((s.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])) }]
+        ? [{ arn: s.ARN, name: s.Name, tags: tagMap(s.Tags) }]
         : []))
       return { secrets, nextToken: out.NextToken }
     } catch (err) {
@@ -76,3 +76,6 @@ export class AwsSecretLister implements SecretLister {
     this.client.destroy()
   }
 }
+
+const tagMap = (tags: Array<{ Key?: string; Value?: string }> | undefined): Record<string, string> =>
+  Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))

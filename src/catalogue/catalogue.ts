@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util'
 import { secretIdsOfCredential, type CredentialConfig } from '../config/index.js'
+import { BrokerError } from '../errors.js'
 import type { TaggedCredential, TagProblem } from './tags.js'
 
 /** Where a credential was declared. */
@@ -50,6 +51,16 @@ export class Catalogue {
   /** A usable credential by name; undefined for an unknown or misconfigured one. */
   get(name: string): CredentialConfig | undefined {
     return this.fixed.get(name) ?? this.discovered.get(name)?.credential
+  }
+
+  /** The usable credential of that name, or the BrokerError a caller allowed to use the name is given. */
+  require(name: string): CredentialConfig {
+    const credential = this.get(name)
+    if (credential) return credential
+    const problem = this.discovered.get(name)?.problem
+    if (!problem) throw new BrokerError('unknown_credential', `no credential named ${name}`)
+    throw new BrokerError('credential_misconfigured',
+      `credential ${name} is misconfigured: its secret's tag ${problem.tag} ${problem.message}`)
   }
 
   /** Is the name known (a caller allowed to use it is told what is wrong rather than `unknown_credential`)? */

@@ -148,7 +148,8 @@ export class Discovery {
   /** ListSecrets narrows by tag key and name prefix; labels are checked here (its tag filters are not paired). */
   private filters(): ListFilter[] {
     const { namePrefix } = this.deps.settings
-    return [{ key: 'tag-key', values: [nameTag] }, ...(namePrefix ? [{ key: 'name' as const, values: [namePrefix] }] : [])]
+    const byName: ListFilter[] = namePrefix ? [{ key: 'name', values: [namePrefix] }] : []
+    return [{ key: 'tag-key', values: [nameTag] }, ...byName]
   }
 
   /** A secret whose name tag is unusable names no credential; it is logged once, not every interval. */
@@ -156,7 +157,8 @@ export class Discovery {
     const tagged = credentialFromTags(secret)
     if (tagged.name === undefined && !this.unnamed.has(secret.arn)) {
       this.unnamed.add(secret.arn)
-      this.deps.logger.warn({ secret: secret.name, tag: nameTag, problem: tagged.ok ? undefined : tagged.problem.message },
+      const problem = tagged.ok ? undefined : tagged.problem.message
+      this.deps.logger.warn({ secret: secret.name, tag: nameTag, problem },
         'a tagged secret has no usable credential name; it is ignored')
     }
     return { arn: secret.arn, tagged }

@@ -44,7 +44,10 @@ export interface TagProblem {
 
 export type TaggedCredential =
   | { ok: true; name: string; credential: CredentialConfig }
-  | { ok: false; name: string | undefined; problem: TagProblem; partial: Partial<Pick<CredentialConfig, 'api' | 'region'>> }
+  | { ok: false; name: string | undefined; problem: TagProblem; partial: ApiAndRegion }
+
+/** What status can show of a refused credential: its api and region, where those tags are valid. */
+type ApiAndRegion = Partial<Pick<CredentialConfig, 'api' | 'region'>>
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
 const validate = ajv.compile<RawCredential>(Credential)
@@ -109,11 +112,12 @@ function tagOfField(field: string): string {
   const [head, child] = field.split('.')
   if (head === 'labels') return child ? `${labelTagPrefix}${child}` : `${labelTagPrefix}*`
   if (head === 'secret') return nameTag
-  const entry = Object.entries(fieldTags).find(([, f]) => f === field || (child === undefined && f.startsWith(`${head}.`)))
+  const entry = Object.entries(fieldTags)
+    .find(([, f]) => f === field || (child === undefined && f.startsWith(`${head}.`)))
   return entry ? `${tagPrefix}${entry[0]}` : `${tagPrefix}${head}`
 }
 
-function partialOf(raw: Record<string, unknown>): Partial<Pick<CredentialConfig, 'api' | 'region'>> {
+function partialOf(raw: Record<string, unknown>): ApiAndRegion {
   const partial: Record<string, unknown> = {}
   if (['ads', 'sp-api', 'appstore'].includes(raw.api as string)) partial.api = raw.api
   if (['na', 'eu', 'fe'].includes(raw.region as string)) partial.region = raw.region
@@ -124,20 +128,22 @@ function refused(
   name: string | undefined,
   tag: string,
   message: string,
-  partial: Partial<Pick<CredentialConfig, 'api' | 'region'>>,
+  partial: ApiAndRegion,
 ): TaggedCredential {
   return { ok: false, name, problem: { tag, message }, partial }
 }
 
 /** A credential's config fields without its secret: what the tags of its secret say. */
-export type TaggedFields = Omit<RawCredential, 'secret' | 'grant' | 'labels'> & Partial<Pick<RawCredential, 'grant' | 'labels'>>
+export type TaggedFields = Omit<RawCredential, 'secret' | 'grant' | 'labels'>
+  & Partial<Pick<RawCredential, 'grant' | 'labels'>>
 
 /** The tags that declare a credential named `name` (bulk import writes them; credentialFromTags reads them). */
 export function tagsOf(name: string, fields: TaggedFields): Record<string, string> {
   const tags: Record<string, string> = { [nameTag]: name }
   for (const [tag, field] of Object.entries(fieldTags)) {
     const [head, child] = field.split('.') as [keyof TaggedFields, string | undefined]
-    const value: unknown = child === undefined ? fields[head] : (fields[head] as Record<string, unknown> | undefined)?.[child]
+    const parent = fields[head] as Record<string, unknown> | undefined
+    const value: unknown = child === undefined ? fields[head] : parent?.[child]
     if (value !== undefined) tags[`${tagPrefix}${tag}`] = String(value)
   }
   for (const [key, value] of Object.entries(fields.labels ?? {})) tags[`${labelTagPrefix}${key}`] = value

@@ -1,3 +1,4 @@
+import type { Catalogue } from '../catalogue/catalogue.js'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig, RefreshTokenCredential } from '../config/index.js'
@@ -15,6 +16,8 @@ import { StateSigner, type StatePayload } from './signed-state.js'
 
 export interface OnboardingDeps {
   config: BrokerConfig
+  /** The credentials that exist now: a link is for one of them. */
+  catalogue: Catalogue
   secrets: SecretStore
   lwa: LwaClient
   clock: Clock
@@ -144,7 +147,7 @@ export class Onboarding {
 
   /** A refresh-token credential with consent settings: one an account owner can connect. */
   private onboardable(name: string): Onboardable | undefined {
-    const config = this.deps.tokens.credential(name)
+    const config = this.deps.catalogue.get(name)
     return config?.grant === 'refresh_token' && config.onboarding
       ? { ...config, consent: config.onboarding }
       : undefined

@@ -4,7 +4,9 @@ import { isTerminal, toBrokerError } from '../failures.js'
 import { LwaError } from '../lwa/index.js'
 import { backoffDelayMs } from './backoff.js'
 import { healthOf } from './credential-status.js'
-import type { Failure } from './token-cache.js'
+import { TokenCache, type Failure } from './token-cache.js'
+import type { BrokerToken } from './token-source.js'
+import type { TokenServiceDeps } from './token-service.js'
 
 /**
  * After a failed refresh: a rejected credential waits a fixed time, anything else backs off (at least LWA's
@@ -31,5 +33,25 @@ export function callerErrorFor(name: string, err: unknown, failure: Failure | un
     ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
     ...(error.logDetail ? { logDetail: error.logDetail } : {}),
     cause: err,
+  })
+}
+
+/** The token cache as the token service runs it: the config's refresh points, jitter and backoff. */
+export function tokenCacheFor(
+  deps: Pick<TokenServiceDeps, 'config' | 'clock' | 'random' | 'events'>,
+  onBackgroundError: (credential: string, err: unknown) => void,
+): TokenCache<BrokerToken> {
+  const random = deps.random ?? Math.random
+  const { tokens } = deps.config
+  return new TokenCache<BrokerToken>({
+    clock: deps.clock,
+    refreshAheadRatio: tokens.refreshAheadRatio,
+    refreshJitterRatio: tokens.refreshJitterRatio,
+    random,
+    retryDelayMs: (err, failures) => retryDelayMs(tokens.retry, err, failures, random),
+    onBackgroundError,
+    ...(deps.events
+      ? { onLookup: (credential: string, result: 'hit' | 'miss') => deps.events?.cacheLookup(credential, result) }
+      : {}),
   })
 }

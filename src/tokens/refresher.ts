@@ -1,3 +1,4 @@
+import type { Catalogue } from '../catalogue/catalogue.js'
 import type { BrokerConfig } from '../config/index.js'
 import type { TokenService } from './token-service.js'
 
@@ -13,7 +14,11 @@ export class Refresher {
 
   private readonly settings: BrokerConfig['tokens']
 
-  constructor(private readonly tokens: TokenService, config: BrokerConfig) {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly catalogue: Catalogue,
+    config: BrokerConfig,
+  ) {
     this.settings = config.tokens
   }
 
@@ -39,7 +44,7 @@ export class Refresher {
   async prewarm(): Promise<void> {
     // A few at a time: ten thousand refreshes at once would only queue on the LWA pool and
     // hold every answer in memory together.
-    const queue = this.tokens.names()
+    const queue = this.catalogue.names()
     const worker = async (): Promise<void> => {
       for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
         const credential = name

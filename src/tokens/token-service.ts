@@ -9,10 +9,10 @@ import type { Spans } from '../observability/spans.js'
 import type { SecretStore } from '../secrets/index.js'
 import { tokenWithinDeadline } from './deadline.js'
 import { IssuedTokens, type IssuedToken } from './issued-token.js'
-import { callerErrorFor, retryDelayMs } from './refresh-failures.js'
+import { callerErrorFor, tokenCacheFor } from './refresh-failures.js'
 import { Replication } from './replication.js'
 import type { PeerEvent, SharedTokenStore } from './shared-store.js'
-import { TokenCache, type CacheState } from './token-cache.js'
+import type { CacheState, TokenCache } from './token-cache.js'
 import type { BrokerToken, TokenSource } from './token-source.js'
 
 export interface TokenServiceDeps {
@@ -59,37 +59,17 @@ export class TokenService implements CacheView {
     })
     deps.share.subscribe((event) => void this.onPeerEvent(event))
     deps.catalogue.onChange((changes) => this.catalogueChanged(changes))
-    const random = deps.random ?? Math.random
-    this.cache = new TokenCache<BrokerToken>({
-      clock: deps.clock,
-      refreshAheadRatio: deps.config.tokens.refreshAheadRatio,
-      refreshJitterRatio: deps.config.tokens.refreshJitterRatio,
-      random,
-      retryDelayMs: (err, failures) => retryDelayMs(deps.config.tokens.retry, err, failures, random),
-      onBackgroundError: (credential, err) =>
-        this.logFailure(credential, err, 'background refresh failed; serving the cached token while it lasts'),
-      ...(deps.events
-        ? { onLookup: (credential: string, result: 'hit' | 'miss') => deps.events?.cacheLookup(credential, result) }
-        : {}),
-    })
+    this.cache = tokenCacheFor(deps, (credential, err) =>
+      this.logFailure(credential, err, 'background refresh failed; serving the cached token while it lasts'))
   }
 
   has(name: string): boolean {
     return this.deps.catalogue.has(name)
   }
 
-  /** The usable credential of that name now. */
-  credential(name: string): CredentialConfig | undefined {
-    return this.deps.catalogue.get(name)
-  }
-
-  names(): string[] {
-    return this.deps.catalogue.names()
-  }
-
   /** A token with at least `minTtlSeconds` left, within the request deadline, or a BrokerError. */
   async getToken(name: string, minTtlSeconds: number): Promise<IssuedToken> {
-    const config = this.configOf(name)
+    const config = this.deps.catalogue.require(name)
     const cached = this.hit(name, config, minTtlSeconds)
     const spans = this.deps.spans
     if (cached) {
@@ -136,7 +116,7 @@ export class TokenService implements CacheView {
    * too.
    */
   async forceRefresh(name: string): Promise<void> {
-    const config = this.configOf(name)
+    const config = this.deps.catalogue.require(name)
     try {
       const refresh = this.cache.refreshNow(name, () => this.obtain(name, config, true))
       await tokenWithinDeadline(name, this.deps.config.tokens.requestDeadlineMs, refresh)
@@ -163,8 +143,7 @@ export class TokenService implements CacheView {
    * its secrets are re-read on next use.
    */
   async reconnected(name: string): Promise<void> {
-    this.forgetHere(name)
-    await this.deps.share.drop(name).catch((err: unknown) => this.warn(name, err, 'could not drop the shared token'))
+    await this.forgetEverywhere(name)
     await this.tellPeers({ kind: 'credential_reconnected', credential: name })
   }
 
@@ -185,10 +164,7 @@ export class TokenService implements CacheView {
 
   private loaderOf(name: string, config: CredentialConfig): () => Promise<BrokerToken> {
     let load = this.loaders.get(name)
-    if (!load) {
-      load = () => this.obtain(name, config)
-      this.loaders.set(name, load)
-    }
+    if (!load) this.loaders.set(name, (load = () => this.obtain(name, config)))
     return load
   }
 
@@ -208,23 +184,22 @@ export class TokenService implements CacheView {
     return ids
   }
 
-  private forgetHere(name: string, config = this.deps.catalogue.get(name)): void {
+  /** Its cached token, here and shared, and its loader (which holds the settings it was made with). */
+  private async forgetEverywhere(name: string): Promise<void> {
+    this.forgetHere(name)
+    await this.deps.share.drop(name).catch((err: unknown) => this.warn(name, err, 'could not drop the shared token'))
+  }
+
+  private forgetHere(name: string): void {
+    const config = this.deps.catalogue.get(name)
     this.cache.forget(name)
     this.loaders.delete(name)
     for (const id of config ? secretIdsOfCredential(config) : []) this.deps.secrets.invalidate?.(id)
   }
 
-  /**
-   * A credential that changed or went away keeps nothing it had: not its cached token, here or
-   * shared (the name may now point at another account's secret), nor its loader (which holds
-   * the old settings).
-   */
+  /** A credential that changed or went away keeps nothing: the name may now point at another account's secret. */
   private catalogueChanged(changes: readonly CatalogueChange[]): void {
-    for (const { name, kind } of changes) {
-      if (kind === 'added') continue
-      this.forgetHere(name)
-      void this.deps.share.drop(name).catch((err: unknown) => this.warn(name, err, 'could not drop the shared token'))
-    }
+    for (const { name, kind } of changes) if (kind !== 'added') void this.forgetEverywhere(name)
   }
 
   /** What another replica told us: the same as the admin action there, without telling anyone again. */
@@ -247,15 +222,6 @@ export class TokenService implements CacheView {
   private async tellPeers(event: PeerEvent): Promise<void> {
     await this.deps.share.publish(event).catch((err: unknown) =>
       this.deps.logger.warn({ event: event.kind, error: (err as Error).message }, 'could not tell the other replicas'))
-  }
-
-  private configOf(name: string): CredentialConfig {
-    const config = this.deps.catalogue.get(name)
-    if (config) return config
-    const problem = this.deps.catalogue.entry(name)?.problem
-    if (!problem) throw new BrokerError('unknown_credential', `no credential named ${name}`)
-    throw new BrokerError('credential_misconfigured',
-      `credential ${name} is misconfigured: its secret's tag ${problem.tag} ${problem.message}`)
   }
 
   private callerError(name: string, err: unknown): BrokerError {

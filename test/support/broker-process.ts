@@ -52,5 +52,5 @@ export async function processFixture(t: Test, change: (config: Record<string, un
   const config = change({ ...baseConfig(lwa, './secrets.json', keys.jwks), listen: { host: '127.0.0.1', port: 0 }, shutdown: { drainSeconds: 0 } })
   const configPath = join(dir, 'broker.yaml')
   writeFileSync(configPath, JSON.stringify(config))
-  return { lwa, keys, dir, configPath }
+  return { lwa, keys, dir, configPath, config }
 }

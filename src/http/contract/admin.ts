@@ -120,8 +120,8 @@ export const adminInvalid: ErrorSpec = {
   description: '`invalid_request`: a query parameter was sent, `name` is not a valid credential name, or the body is '
     + 'not what the route takes. The message says which.',
 }
-export const checks = (extra: string) => 'The checks run in this order: in sidecar mode, a request that is not a direct '
-  + 'loopback one (403); query, path and body (400); JWT and rate limit (401, 429, shared with `GET /token`); '
+export const checks = (extra: string) => 'The checks run in this order: in sidecar mode, a request that is not a '
+  + 'direct loopback one (403); query, path and body (400); JWT and rate limit (401, 429, shared with `GET /token`); '
   + `admin (403)${extra}. The JWT comes from the \`Authorization\` header only.`
 
 export const adminRoute = <T extends Record<string, unknown>>(fields: T) => ({

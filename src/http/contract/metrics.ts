@@ -46,6 +46,24 @@ export const metricFamilies: ReadonlyArray<[name: string, type: string, labels: 
     '1 while the last check of a cached secret failed and its last good value is served (AWS backend).',
   ],
   [
+    'lwa_broker_config_reloads_total', 'counter', '`result`',
+    'Config reloads (SIGHUP, a changed file) by result: `applied`, `invalid`, `refused` (a restart-only setting).',
+  ],
+  [
+    'lwa_broker_catalogue_listings_total', 'counter', '`result`',
+    'Listings of tagged secrets by result (`ok`, `throttled`, `failed`); with `catalogue` only in practice.',
+  ],
+  ['lwa_broker_catalogue_list_calls_total', 'counter', '', 'ListSecrets calls of those listings, retries included.'],
+  [
+    'lwa_broker_catalogue_last_listing_timestamp_seconds', 'gauge', '',
+    'When the last complete listing finished; absent before the first.',
+  ],
+  ['lwa_broker_catalogue_credentials', 'gauge', '`origin`', 'Credentials known by origin (`config`, `secret`).'],
+  [
+    'lwa_broker_catalogue_name_clashes', 'gauge', '',
+    'Discovered names the config file also declares (the file\'s credential serves).',
+  ],
+  [
     'lwa_broker_shared_cache_up', 'gauge', '',
     '1 while the shared cache (Redis) is reachable; only with `cache.backend: redis`.',
   ],
