@@ -240,3 +240,13 @@ t.test('without a catalogue section there is no discovery and no refresh route',
   t.equal(listCalls(h), 0)
 })
 
+
+t.test('POST /admin/catalogue/refresh refuses as every admin route does: a query, no JWT, over the rate limit', async (t) => {
+  const h = await discovering(t, (c) => withCatalogue({ ...c, rateLimit: { ...(c.rateLimit as object), max: 1 } }))
+  const jwt = await h.jwt(admin)
+  const post = (url: string, authorization?: string) => h.app.inject({ method: 'POST', url, headers: authorization ? { authorization } : {} })
+  t.equal((await post('/admin/catalogue/refresh')).statusCode, 401)
+  t.equal((await post('/admin/catalogue/refresh?now=1', `Bearer ${jwt}`)).json().error, 'invalid_request')
+  t.equal((await post('/admin/catalogue/refresh', `Bearer ${jwt}`)).statusCode, 200)
+  t.equal((await post('/admin/catalogue/refresh', `Bearer ${jwt}`)).statusCode, 429)
+})
