@@ -8,6 +8,11 @@ export interface ReadinessDeps {
   sweep: SecretSweep
   /** The current generation's (a config reload may replace it). */
   authenticator: () => Authenticator
+  /**
+   * With a catalogue: has a listing of the tagged secrets completed? A replica that has not
+   * listed once would answer `unknown_credential` for every discovered name.
+   */
+  catalogueListed?: () => Promise<boolean>
   logger: Logger
   intervalMs: number
 }
@@ -26,7 +31,7 @@ export interface ReadinessDeps {
  */
 export class Readiness {
   private readonly deps: ReadinessDeps
-  private readonly loaded = { secrets: false, issuers: false }
+  private readonly loaded = { secrets: false, issuers: false, catalogue: false }
   private draining = false
   private lastLogged: string | undefined
   private first: Promise<void> | undefined
@@ -72,7 +77,7 @@ export class Readiness {
   }
 
   private async pass(): Promise<void> {
-    const [issuerProblems] = await Promise.all([this.loadIssuers(), this.deps.sweep.run()])
+    const [issuerProblems] = await Promise.all([this.loadIssuers(), this.deps.sweep.run(), this.listCatalogue()])
     this.loaded.secrets ||= this.deps.sweep.reachable()
     const problems = [...this.deps.sweep.allProblems().map((p) => p.message), ...issuerProblems]
     this.logChange(problems)
@@ -85,11 +90,16 @@ export class Readiness {
     return failed
   }
 
+  private async listCatalogue(): Promise<void> {
+    this.loaded.catalogue ||= (await this.deps.catalogueListed?.()) ?? true
+  }
+
   private result(): ReadinessChecks {
     return {
       config: 'ok',
       issuers: this.loaded.issuers ? 'ok' : 'failing',
       secrets: this.loaded.secrets ? 'ok' : 'failing',
+      ...(this.deps.catalogueListed ? { catalogue: this.loaded.catalogue ? 'ok' as const : 'failing' as const } : {}),
       ...(this.draining ? { shutdown: 'failing' as const } : {}),
     }
   }
@@ -98,7 +108,7 @@ export class Readiness {
   private logChange(problems: string[]): void {
     const summary = problems.join('; ')
     if (summary === this.lastLogged) return
-    const ready = this.loaded.secrets && this.loaded.issuers
+    const ready = this.loaded.secrets && this.loaded.issuers && this.loaded.catalogue
     if (!ready) this.deps.logger.warn({ problems }, `not ready: ${summary}`)
     else if (summary) {
       this.deps.logger.warn({ problems }, `ready, but some credentials or issuers cannot be used: ${summary}`)

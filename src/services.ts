@@ -96,8 +96,10 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   })
   const { tokens, sweep, status, share } = createTokenCore(config, deps, clock, metrics, { ...upstreams, catalogue })
   const live = { current: createGeneration(config, clock, shared) }
+  const discovery = startDiscovery(config, { deps, catalogue, share, metrics })
   const readiness = new Readiness({
     sweep, authenticator: () => live.current.authenticator, logger, intervalMs: config.readiness.intervalSeconds * 1000,
+    ...(discovery ? { catalogueListed: () => discovery.listedOnce() } : {}),
   })
   const audit = new AuditLog(auditSink, {
     rateLimitWindowMs: config.rateLimit.timeWindowSeconds * 1000,
@@ -107,7 +109,6 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   const onboarding = config.onboarding
     && new Onboarding({ config, catalogue, secrets, lwa, clock, tokens, adsDispatcher: dispatcher }, config.onboarding)
   const refresher = new Refresher(tokens, catalogue, config)
-  const discovery = startDiscovery(config, { deps, catalogue, share, metrics })
   return {
     get config() { return live.current.config },
     get policy() { return live.current.policy },

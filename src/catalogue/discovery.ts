@@ -50,9 +50,19 @@ export class Discovery {
   private running: Promise<ListingResult> | undefined
   private again: Promise<ListingResult> | undefined
   private stopped = true
+  private listed = false
   private readonly unnamed = new Set<string>()
 
   constructor(private readonly deps: DiscoveryDeps) {}
+
+  /**
+   * Has a listing completed (waiting for one under way, starting one if none ever ran)?
+   * False when it failed: readiness asks again on its next evaluation.
+   */
+  async listedOnce(): Promise<boolean> {
+    if (this.listed) return true
+    return (this.running ?? this.list('interval')).then(() => true, () => false)
+  }
 
   /** The first listing now, then one per (jittered) interval until stop(). */
   start(): void {
@@ -120,6 +130,7 @@ export class Discovery {
       throw err
     }
     this.deps.events?.listing('ok', counts.calls, counts.throttled)
+    this.listed = true
     const changes = this.deps.catalogue.replaceDiscovered(found)
     if (changes.length > 0) {
       this.deps.logger.info({ changes: summary(changes), secrets: counts.secrets }, 'catalogue changed')

@@ -250,3 +250,16 @@ t.test('POST /admin/catalogue/refresh refuses as every admin route does: a query
   t.equal((await post('/admin/catalogue/refresh', `Bearer ${jwt}`)).statusCode, 200)
   t.equal((await post('/admin/catalogue/refresh', `Bearer ${jwt}`)).statusCode, 429)
 })
+
+t.test('a replica is ready only once a listing has completed: before it, every discovered name would be unknown', async (t) => {
+  const h = await build(t, { secretsBackend: 'aws', config: withCatalogue })
+  h.sm?.setFault({ kind: 'error', type: 'InternalServiceError', status: 500 }, { operation: 'ListSecrets' })
+  const first = await h.ops.inject('/readyz')
+  t.equal(first.statusCode, 503)
+  t.match(first.json(), { checks: { catalogue: 'failing', secrets: 'ok', issuers: 'ok' } })
+  h.sm?.setFault(null)
+  await h.services.readiness.evaluate()
+  const ready = await h.ops.inject('/readyz')
+  t.equal(ready.statusCode, 200)
+  t.match(ready.json(), { checks: { catalogue: 'ok' } })
+})

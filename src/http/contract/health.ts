@@ -11,7 +11,8 @@ export const ReadyResponse = Type.Object({
   status: Type.Enum(['ready', 'not_ready']),
   checks: Type.Record(Type.String(), Type.Enum(['ok', 'failing']), {
     description: '`config`, `secrets` (the secret backend has answered), `issuers` (at least one issuer\'s keys are '
-      + 'loaded), and `shutdown` while draining.',
+      + 'loaded), with a `catalogue` also `catalogue` (a listing of the tagged secrets has completed), and `shutdown` '
+      + 'while draining.',
   }),
 }, { additionalProperties: false, title: 'ReadyResponse' })
 export type ReadyResponse = Static<typeof ReadyResponse>
