@@ -5,6 +5,7 @@
  */
 import { ablation } from './ablation.js'
 import { alternative } from './alternative.js'
+import { catalogue } from './catalogue.js'
 import { distinctCallers } from './distinct-callers.js'
 import { hotPath } from './hot-path.js'
 import type { Benchmark } from './lib/context.js'
@@ -18,7 +19,7 @@ import { steadyState } from './steady-state.js'
 // The AWS SDK's notice that its 2027 releases need Node 22 is not news to a benchmark run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
-const suite: Benchmark[] = [hotPath, distinctCallers, stampede, alternative, scale, steadyState, redisReplicas]
+const suite: Benchmark[] = [hotPath, distinctCallers, stampede, alternative, scale, steadyState, redisReplicas, catalogue]
 /** Supporting benchmarks, run only when named. */
 const extra: Benchmark[] = [ablation]
 const all = [...suite, ...extra]

@@ -65,6 +65,8 @@ async function start(spec: ServerSpec): Promise<{ port: number; timings: Startup
   await app.listen({ host: '127.0.0.1', port: 0 })
   const listening = performance.now()
   if (broker && spec.kind === 'broker' && spec.primeWith !== undefined) await broker.services.tokens.getToken(spec.primeWith, 0)
+  // With a catalogue, listings run on their interval as in production (readiness waits for the first).
+  broker?.services.discovery?.start()
   if (broker) {
     // What /readyz answers: every secret read, every issuer's keys loaded.
     const checks = await broker.services.readiness.current()

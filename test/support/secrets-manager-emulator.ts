@@ -23,6 +23,8 @@ export interface SmCall {
   secretId?: string
   versionStage?: string
   versionId?: string
+  /** ListSecrets: whether the request carried a NextToken (a later page of one listing). */
+  nextToken?: boolean
   status: number
   errorType?: string
   at: number
@@ -487,5 +489,6 @@ function describeCall(operation: string, body: Json, at: number): SmCall {
   if (typeof secretId === 'string') call.secretId = secretId
   if (typeof body['VersionStage'] === 'string') call.versionStage = body['VersionStage']
   if (typeof body['VersionId'] === 'string') call.versionId = body['VersionId']
+  if (operation === 'ListSecrets') call.nextToken = typeof body['NextToken'] === 'string'
   return call
 }
