@@ -19,17 +19,27 @@ const commands: readonly { name: string; summary: string; load: () => Promise<Co
     name: 'mint-jwt', summary: 'sign a caller JWT with a dev key, or generate a dev key (local testing only)',
     load: async () => (await import('./cli/mint-jwt.js')).mintJwtCommand,
   },
+  {
+    name: 'import-credentials',
+    summary: 'create one tagged Secrets Manager secret per credential from a JSON Lines file',
+    load: async () => (await import('./cli/import-credentials.js')).importCredentialsCommand,
+  },
 ]
 
 const usage = `Usage: lwa-broker <command> [options]
 
 Commands:
-${commands.map((c) => `  ${c.name.padEnd(15)}${c.summary}`).join('\n')}
-  help [COMMAND] this text, or a command's options (also: COMMAND --help)`
+${commands.map((c) => `  ${c.name.padEnd(20)}${c.summary}`).join('\n')}
+  help [COMMAND]      this text, or a command's options (also: COMMAND --help)`
 
 const io: Io = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  readStdin: async () => {
+    const chunks: Buffer[] = []
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks).toString('utf8')
+  },
   env: process.env,
 }
 

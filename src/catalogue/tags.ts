@@ -42,12 +42,12 @@ export interface TagProblem {
   message: string
 }
 
+/** What status can show of a refused credential: its api and region, where those tags are valid. */
+type PartialCredential = Partial<Pick<CredentialConfig, 'api' | 'region'>>
+
 export type TaggedCredential =
   | { ok: true; name: string; credential: CredentialConfig }
-  | { ok: false; name: string | undefined; problem: TagProblem; partial: ApiAndRegion }
-
-/** What status can show of a refused credential: its api and region, where those tags are valid. */
-type ApiAndRegion = Partial<Pick<CredentialConfig, 'api' | 'region'>>
+  | { ok: false; name: string | undefined; problem: TagProblem; partial: PartialCredential }
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
 const validate = ajv.compile<RawCredential>(Credential)
@@ -63,18 +63,38 @@ export function credentialFromTags(secret: ListedSecret): TaggedCredential {
   const { raw, problem } = rawCredentialOf(secret)
   const partial = partialOf(raw)
   if (problem) return refused(name, problem.tag, problem.message, partial)
-  if (!validate(raw)) {
-    const error = validate.errors?.[0]
-    const field = (error?.instancePath ?? '').split('/').slice(1).join('.')
-      || String(error?.params.missingProperty ?? '')
-    return refused(name, tagOfField(field), error?.message ?? 'is invalid', partial)
-  }
+  const checked = checkSchema(raw)
+  if (!checked.ok) return refused(name, tagOfField(checked.field), checked.message, partial)
   const problems: TagProblem[] = []
-  checkCredential(raw, '', (ok, field, message) => {
+  checkCredential(checked.credential, '', (ok, field, message) => {
     if (!ok) problems.push({ tag: tagOfField(field.replace(/^\./, '')), message })
   })
   const first = problems[0]
-  return first ? refused(name, first.tag, first.message, partial) : { ok: true, name, credential: toCredential(raw) }
+  return first
+    ? refused(name, first.tag, first.message, partial)
+    : { ok: true, name, credential: toCredential(checked.credential) }
+}
+
+/**
+ * `raw` checked against the config's credential schema (its defaults filled in, in place), or the first problem,
+ * naming the field: bulk import checks an entry with it before writing tags, credentialFromTags when reading them.
+ */
+export function checkSchema(
+  raw: Record<string, unknown>,
+): { ok: true; credential: RawCredential } | { ok: false; field: string; message: string } {
+  if (validate(raw)) return { ok: true, credential: raw }
+  const error = validate.errors?.[0]
+  const { missingProperty, additionalProperty } = (error?.params ?? {}) as Record<string, unknown>
+  const path = (error?.instancePath ?? '').split('/').slice(1)
+  const field = [...path, missingProperty ?? additionalProperty].filter((part) => part !== undefined).join('.')
+  return { ok: false, field, message: error?.message ?? 'is invalid' }
+}
+
+/** The config field a tag sets (the inverse of tagsOf): a tag credentialFromTags refused, named as the field. */
+export function fieldOfTag(tag: string): string {
+  if (tag === nameTag) return 'name'
+  if (tag.startsWith(labelTagPrefix)) return `labels.${tag.slice(labelTagPrefix.length)}`
+  return (fieldTags[tag.slice(tagPrefix.length) as FieldTag] as string | undefined) ?? tag
 }
 
 function rawCredentialOf(secret: ListedSecret): { raw: Record<string, unknown>; problem?: TagProblem } {
@@ -117,7 +137,7 @@ function tagOfField(field: string): string {
   return entry ? `${tagPrefix}${entry[0]}` : `${tagPrefix}${head}`
 }
 
-function partialOf(raw: Record<string, unknown>): ApiAndRegion {
+function partialOf(raw: Record<string, unknown>): PartialCredential {
   const partial: Record<string, unknown> = {}
   if (['ads', 'sp-api', 'appstore'].includes(raw.api as string)) partial.api = raw.api
   if (['na', 'eu', 'fe'].includes(raw.region as string)) partial.region = raw.region
@@ -128,7 +148,7 @@ function refused(
   name: string | undefined,
   tag: string,
   message: string,
-  partial: ApiAndRegion,
+  partial: PartialCredential,
 ): TaggedCredential {
   return { ok: false, name, problem: { tag, message }, partial }
 }
@@ -142,8 +162,9 @@ export function tagsOf(name: string, fields: TaggedFields): Record<string, strin
   const tags: Record<string, string> = { [nameTag]: name }
   for (const [tag, field] of Object.entries(fieldTags)) {
     const [head, child] = field.split('.') as [keyof TaggedFields, string | undefined]
-    const parent = fields[head] as Record<string, unknown> | undefined
-    const value: unknown = child === undefined ? fields[head] : parent?.[child]
+    const value: unknown = child === undefined
+      ? fields[head]
+      : (fields[head] as Record<string, unknown> | undefined)?.[child]
     if (value !== undefined) tags[`${tagPrefix}${tag}`] = String(value)
   }
   for (const [key, value] of Object.entries(fields.labels ?? {})) tags[`${labelTagPrefix}${key}`] = value

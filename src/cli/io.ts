@@ -5,6 +5,8 @@
 export interface Io {
   out(line: string): void
   err(line: string): void
+  /** All of standard input, for a command given `-` as its file. */
+  readStdin(): Promise<string>
   env: Readonly<Record<string, string | undefined>>
 }
 

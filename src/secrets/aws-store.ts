@@ -31,6 +31,19 @@ const CONNECTION_TIMEOUT_MS = 2_000
 const VERSION_ID_LENGTH_MIN = 32
 const VERSION_ID_LENGTH_MAX = 64
 
+/** The one way this code base builds an SDK client (the broker's store, bulk import): every attempt has a deadline. */
+export function createSecretsManagerClient(
+  options: SecretsManagerClientConfig,
+  requestTimeoutMs = REQUEST_TIMEOUT_MS_DEFAULT,
+): SecretsManagerClient {
+  return new SecretsManagerClient({
+    ...options,
+    requestHandler: {
+      requestTimeout: requestTimeoutMs, connectionTimeout: CONNECTION_TIMEOUT_MS, throwOnRequestTimeout: true,
+    },
+  })
+}
+
 /** Secrets Manager through the v3 SDK. Errors become SecretError by their AWS name, never by message text. */
 export class AwsSecretStore implements VersionedSecretBackend {
   private readonly client: SecretsManagerClient
@@ -39,14 +52,7 @@ export class AwsSecretStore implements VersionedSecretBackend {
   constructor(options: AwsSecretStoreOptions = {}) {
     const { requestTimeoutMs = REQUEST_TIMEOUT_MS_DEFAULT, events = noEvents, ...sdkOptions } = options
     this.events = events
-    this.client = new SecretsManagerClient({
-      ...sdkOptions,
-      requestHandler: {
-        requestTimeout: requestTimeoutMs,
-        connectionTimeout: CONNECTION_TIMEOUT_MS,
-        throwOnRequestTimeout: true,
-      },
-    })
+    this.client = createSecretsManagerClient(sdkOptions, requestTimeoutMs)
   }
 
   async get(secretId: string, stage: SecretStage = 'AWSCURRENT'): Promise<SecretValue> {
@@ -151,7 +157,7 @@ function rethrowFor(secretId: string, notFound: string): (err: unknown) => never
 }
 
 /** The AWS error name; network failures add their socket code (TimeoutError ECONNRESET). */
-function errorName(err: unknown): string {
+export function errorName(err: unknown): string {
   if (!(err instanceof Error)) return 'UnknownError'
   const code = (err as { code?: unknown }).code
   return typeof code === 'string' && code !== err.name ? `${err.name} ${code}` : err.name

@@ -6,7 +6,7 @@ t.test('help: the command list on stdout, exit 0', async (t) => {
   const res = await cli(['help'])
   t.equal(res.code, 0)
   t.equal(res.stderr, '')
-  for (const name of ['check-config', 'token', 'mint-jwt']) t.match(res.stdout, new RegExp(`^  ${name} `, 'm'))
+  for (const name of ['check-config', 'token', 'mint-jwt', 'import-credentials']) t.match(res.stdout, new RegExp(`^  ${name} `, 'm'))
 })
 
 t.test('help COMMAND and COMMAND --help: that command\'s usage on stdout, exit 0', async (t) => {
