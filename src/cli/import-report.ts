@@ -1,5 +1,5 @@
-import type { InvalidEntry } from '../catalogue/import-entries.js'
-import type { Action, Outcome } from '../catalogue/import-run.js'
+import type { InvalidEntry } from './import-entries.js'
+import type { Action, Outcome } from './import-run.js'
 import { printable, type Io } from './io.js'
 
 type Counted = Action | 'invalid'

@@ -52,7 +52,7 @@ t.test('least privilege: no wildcard action or resource, writes narrower than re
 t.test('the import policy grants exactly the Secrets Manager calls import-credentials makes, no read of a value', async (t) => {
   t.equal(importPolicy.Version, '2012-10-17')
   // The commands the import sends, from its source: a new call without a grant (or a grant left over) fails here.
-  const sent = [...read('src/catalogue/import-run.ts').matchAll(/new (\w+)Command\(/g)].map((m) => `secretsmanager:${m[1]}`)
+  const sent = [...read('src/cli/import-run.ts').matchAll(/new (\w+)Command\(/g)].map((m) => `secretsmanager:${m[1]}`)
   const granted = importPolicy.Statement.flatMap((s) => list(s.Action)).filter((a) => a.startsWith('secretsmanager:'))
   t.same([...new Set(granted)].sort(), [...new Set(sent)].sort())
   t.notOk(granted.includes('secretsmanager:GetSecretValue'), 'unchanged is told by version id, not by reading values')

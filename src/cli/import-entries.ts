@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { credentialNamePattern, type RawCredential } from '../config/schema.js'
-import { checkSchema, credentialFromTags, fieldOfTag, tagsOf, type TaggedFields } from './tags.js'
+import { checkSchema, credentialFromTags, fieldOfTag, tagsOf, type TaggedFields } from '../catalogue/tags.js'
 
 /**
  * Bulk import's input: JSON Lines, one credential per line. Each line is checked as the broker will read the

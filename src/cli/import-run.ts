@@ -4,7 +4,7 @@ import {
 } from '@aws-sdk/client-secrets-manager'
 import { errorName } from '../secrets/aws-store.js'
 import type { ImportEntry } from './import-entries.js'
-import { tagPrefix } from './tags.js'
+import { tagPrefix } from '../catalogue/tags.js'
 
 export type Action = 'created' | 'unchanged' | 'updated' | 'conflict' | 'failed'
 
