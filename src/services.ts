@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import { Authenticator, compilePolicy, type CompiledRule } from './auth/index.js'
 import { ReplayGuard } from './auth/replay-guard.js'
-import type { SharedCache } from './cache/index.js'
+import type { RedisClient, SharedCache } from './cache/index.js'
 import { systemClock, type Clock } from './clock.js'
 import { secretIdsOf, type BrokerConfig } from './config/index.js'
 import { Exchange } from './exchange.js'
@@ -58,7 +57,7 @@ export interface Services {
   /** Present when onboarding is configured. */
   onboarding: Onboarding | undefined
   /** The client @fastify/rate-limit counts through when replicas share Redis. */
-  rateLimitRedis: Redis | undefined
+  rateLimitRedis: RedisClient | undefined
   /** The timers: readiness, the background refresher, and the prewarm if configured. */
   start(): void
   /** Stops the timers and closes what was opened here (never an injected dependency). */

@@ -1,12 +1,12 @@
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import type { RedisClient } from './redis-clients.js'
 
 /**
  * Whether the shared cache is usable (every connection ready), logged once per change
  * rather than once per failed reconnect: a Redis outage is one warning and one recovery.
  */
 export class ConnectionWatch {
-  private readonly clients: readonly Redis[]
+  private readonly clients: readonly RedisClient[]
   private readonly logger: Logger
   private state: 'up' | 'down' | undefined
   private lastError: string | undefined
@@ -15,7 +15,7 @@ export class ConnectionWatch {
   private readonly extra: () => boolean
 
   /** `extra`: what else must hold to count as up (the pub/sub subscription is in place). */
-  constructor(clients: readonly Redis[], logger: Logger, extra: () => boolean) {
+  constructor(clients: readonly RedisClient[], logger: Logger, extra: () => boolean) {
     this.clients = clients
     this.logger = logger
     this.extra = extra

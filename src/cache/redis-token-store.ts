@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import type { Redis } from 'ioredis'
 import type { Clock } from '../clock.js'
 import type { BrokerToken, PeerEvent, SharedTokenStore } from '../tokens/index.js'
 import type { PeerMessage, PeerSigner } from './peer-messages.js'
+import type { RedisClient } from './redis-clients.js'
 import { storedSeparator, withScripts, type ScriptedRedis } from './scripts.js'
 import type { TokenCipher } from './token-cipher.js'
 import { Wakeups } from './wakeups.js'
@@ -18,8 +18,8 @@ export const waitBudgetShare = 0.5
 
 export interface RedisTokenStoreOptions {
   /** Carries the deployment's keyPrefix, so keys here are relative. */
-  commands: Redis
-  subscriber: Redis
+  commands: RedisClient
+  subscriber: RedisClient
   /** The pub/sub channel (not prefixed by the client: give it in full). */
   channel: string
   cipher: TokenCipher
@@ -33,8 +33,12 @@ export interface RedisTokenStoreOptions {
   onListening?: (listening: boolean) => void
 }
 
-const tokenKey = (credential: string): string => `token:${credential}`
-const lockKey = (credential: string): string => `lock:${credential}`
+/*
+ * The credential's name is the keys' hash tag: a Redis Cluster puts a token and its lock in one
+ * slot, so the scripts that read both run there (elsewhere the braces are only characters).
+ */
+const tokenKey = (credential: string): string => `token:{${credential}}`
+const lockKey = (credential: string): string => `lock:{${credential}}`
 
 /**
  * The SharedTokenStore on Redis: tokens sealed (AES-256-GCM) with TTL = their expiry, the
