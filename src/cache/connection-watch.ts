@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
-import type { RedisClient } from './redis-clients.js'
+import { Cluster, type Redis } from 'ioredis'
+import { clientReady, type RedisClient } from './redis-clients.js'
 
 /**
  * Whether the shared cache is usable (every connection ready), logged once per change
@@ -26,11 +27,18 @@ export class ConnectionWatch {
         this.recheck()
       })
       for (const event of ['ready', 'close', 'end']) client.on(event, () => this.recheck())
+      // A cluster is usable while every master is: a master lost is an outage until its replica takes over.
+      if (client instanceof Cluster) {
+        client.on('+node', (node: Redis) => {
+          for (const event of ['ready', 'close']) node.on(event, () => this.recheck())
+        })
+        client.on('-node', () => this.recheck())
+      }
     }
   }
 
   up(): boolean {
-    return this.clients.every((client) => client.status === 'ready') && this.extra()
+    return this.clients.every(clientReady) && this.extra()
   }
 
   /** Resolves true once every connection is ready, or false after `timeoutMs`. */

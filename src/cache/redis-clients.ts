@@ -89,6 +89,30 @@ export function createRedisClients(connection: RedisConnection, keyPrefix: strin
   return { commands: createClient(connection, keyPrefix), subscriber: createClient(connection) }
 }
 
+/**
+ * ioredis connects to a cluster node on its first command and, without an offline queue,
+ * refuses the commands that arrive while it connects: a cold start's burst would find Redis
+ * "away". Once the cluster is ready each node is connected at once instead (a replica too, so
+ * it is ready when a failover promotes it). Not before: the ready check itself would be refused
+ * by a node still connecting.
+ */
+function connectingEagerly(cluster: Cluster): Cluster {
+  const connect = (node: Redis): void => {
+    if (node.status === 'wait') node.connect().catch(() => {})
+  }
+  cluster.on('ready', () => cluster.nodes('all').forEach(connect))
+  cluster.on('+node', (node: Redis) => {
+    if (cluster.status === 'ready') connect(node)
+  })
+  return cluster
+}
+
+/** Whether commands can go through `client` now: for a Cluster, to every master it knows. */
+export function clientReady(client: RedisClient): boolean {
+  if (client.status !== 'ready') return false
+  return !(client instanceof Cluster) || client.nodes('master').every((node) => node.status === 'ready')
+}
+
 function createClient(connection: RedisConnection, keyPrefix?: string): RedisClient {
   const auth: RedisOptions = {
     ...(connection.username === undefined ? {} : { username: connection.username }),
@@ -100,7 +124,7 @@ function createClient(connection: RedisConnection, keyPrefix?: string): RedisCli
     // cluster gives rather than the addresses ioredis would resolve them to first.
     const byName = tls ? { dnsLookup: (host: string, done: (e: null, a: string) => void) => done(null, host) } : {}
     const node = { ...auth, ...(tls ? { tls: {} } : {}) }
-    return new Cluster([...nodes], { ...fastFailingClusterOptions(keyPrefix, node), ...byName })
+    return connectingEagerly(new Cluster([...nodes], { ...fastFailingClusterOptions(keyPrefix, node), ...byName }))
   }
   if ('sentinel' in connection) {
     const { name, sentinels, tls, password } = connection.sentinel

@@ -10,12 +10,16 @@ import type { RedisAuth, RedisConnection } from './redis-clients.js'
 export async function redisConnection(cache: BrokerConfig['cache']): Promise<RedisConnection> {
   const auth: RedisAuth = {
     ...(cache.username === undefined ? {} : { username: cache.username }),
-    ...(cache.passwordFile === undefined ? {} : { password: await readPassword('cache.passwordFile', cache.passwordFile) }),
+    ...(cache.passwordFile === undefined
+      ? {}
+      : { password: await readPassword('cache.passwordFile', cache.passwordFile) }),
   }
   if (cache.cluster) return { ...auth, cluster: cache.cluster }
   if (cache.sentinel) {
     const { passwordFile, ...sentinel } = cache.sentinel
-    const password = passwordFile === undefined ? {} : { password: await readPassword('cache.sentinel.passwordFile', passwordFile) }
+    const password = passwordFile === undefined
+      ? {}
+      : { password: await readPassword('cache.sentinel.passwordFile', passwordFile) }
     return { ...auth, sentinel: { ...sentinel, ...password } }
   }
   if (cache.url !== undefined) return { ...auth, url: cache.url }

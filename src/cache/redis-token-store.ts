@@ -15,6 +15,8 @@ export const waitPollMs = 50
  * outlives it) still leaves the caller time to refresh locally within its deadline.
  */
 export const waitBudgetShare = 0.5
+/** A subscription refused by a connected client is tried again this soon. */
+const subscribeRetryMs = 100
 
 export interface RedisTokenStoreOptions {
   /** Carries the deployment's keyPrefix, so keys here are relative. */
@@ -62,7 +64,11 @@ export class RedisTokenStore implements SharedTokenStore {
     this.commands = withScripts(options.commands)
     const { subscriber, channel } = options
     // Subscribed again on every (re)connection: nothing is queued while Redis is away.
-    subscriber.on('ready', () => void subscriber.subscribe(channel).then(() => this.setListening(true), () => {}))
+    const listen = (): void => void subscriber.subscribe(channel).then(() => this.setListening(true), () => {
+      // A Cluster can be ready before it has picked the node its subscription goes to.
+      if (subscriber.status === 'ready') setTimeout(listen, subscribeRetryMs).unref()
+    })
+    subscriber.on('ready', listen)
     subscriber.on('close', () => this.setListening(false))
     subscriber.on('message', (on: string, text: string) => {
       if (on === channel) this.onMessage(text)
