@@ -57,7 +57,7 @@ async function simulate(w: World, names: string[], redis: RedisServer, scenario:
   const shared: SharedCache[] = []
   try {
     for (let r = 0; r < scenario.replicas; r++) {
-      const cache = scenario.redis ? createSharedCache({ url: redis.url, keyPrefix: `bench-${n}:`, key: encryptionKey, clock, logger }) : undefined
+      const cache = scenario.redis ? createSharedCache({ connection: redis.connection, keyPrefix: `bench-${n}:`, key: encryptionKey, clock, logger }) : undefined
       if (cache) {
         shared.push(cache)
         await cache.ready(5000)

@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import type { Authenticator, CompiledRule } from './auth/index.js'
-import type { SharedCache } from './cache/index.js'
+import type { RedisClient, SharedCache } from './cache/index.js'
 import { Catalogue } from './catalogue/catalogue.js'
 import type { SecretLister } from './catalogue/aws-lister.js'
 import type { Discovery } from './catalogue/discovery.js'
@@ -75,7 +74,7 @@ export interface Services {
   /** Present when onboarding is configured. */
   onboarding: Onboarding | undefined
   /** The client @fastify/rate-limit counts through when replicas share Redis. */
-  rateLimitRedis: Redis | undefined
+  rateLimitRedis: RedisClient | undefined
   /** The timers: readiness, the background refresher, and the prewarm if configured. */
   start(): void
   /** Stops the timers and closes what was opened here (never an injected dependency). */

@@ -5,7 +5,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWT
 import { Agent } from 'undici'
 import type { FastifyPluginAsync, FastifyPluginCallback } from 'fastify'
 import { createBroker } from '../src/http/broker.js'
-import { createSharedCache } from '../src/cache/index.js'
+import { createSharedCache, type RedisConnection } from '../src/cache/index.js'
 import { AwsSecretLister } from '../src/catalogue/aws-lister.js'
 import { parseConfig, type BrokerConfig } from '../src/config/index.js'
 import type { BrokerEvents } from '../src/observability/events.js'
@@ -157,7 +157,7 @@ export interface BuildOptions {
   /** Another harness's clock, so replicas agree on the time. */
   clock?: FakeClock
   /** Shares tokens, refresh locks, peer events and rate limits through this Redis (cache.backend redis). */
-  redis?: { url: string; key: Buffer; keyPrefix?: string }
+  redis?: { connection: RedisConnection; key: Buffer; keyPrefix?: string }
   /** Registered on both apps before any route (e.g. a check of every response). */
   plugins?: readonly FastifyPluginAsync[]
   /** Tracing as main.ts starts it: the core's spans and @fastify/otel on the caller listener. */
@@ -222,7 +222,7 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   const dispatcher = new Agent({ connections: 8 })
   closers.push(() => dispatcher.close())
   const redis = options.redis
-  const sharedCache = redis && createSharedCache({ url: redis.url, keyPrefix: redis.keyPrefix ?? 'lwa-broker:', key: redis.key, clock, logger, metrics })
+  const sharedCache = redis && createSharedCache({ connection: redis.connection, keyPrefix: redis.keyPrefix ?? 'lwa-broker:', key: redis.key, clock, logger, metrics })
   if (sharedCache) {
     closers.push(() => sharedCache.close())
     await sharedCache.ready(5000)

@@ -1,12 +1,13 @@
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { Cluster, type Redis } from 'ioredis'
+import { clientReady, type RedisClient } from './redis-clients.js'
 
 /**
  * Whether the shared cache is usable (every connection ready), logged once per change
  * rather than once per failed reconnect: a Redis outage is one warning and one recovery.
  */
 export class ConnectionWatch {
-  private readonly clients: readonly Redis[]
+  private readonly clients: readonly RedisClient[]
   private readonly logger: Logger
   private state: 'up' | 'down' | undefined
   private lastError: string | undefined
@@ -15,7 +16,7 @@ export class ConnectionWatch {
   private readonly extra: () => boolean
 
   /** `extra`: what else must hold to count as up (the pub/sub subscription is in place). */
-  constructor(clients: readonly Redis[], logger: Logger, extra: () => boolean) {
+  constructor(clients: readonly RedisClient[], logger: Logger, extra: () => boolean) {
     this.clients = clients
     this.logger = logger
     this.extra = extra
@@ -26,11 +27,18 @@ export class ConnectionWatch {
         this.recheck()
       })
       for (const event of ['ready', 'close', 'end']) client.on(event, () => this.recheck())
+      // A cluster is usable while every master is: a master lost is an outage until its replica takes over.
+      if (client instanceof Cluster) {
+        client.on('+node', (node: Redis) => {
+          for (const event of ['ready', 'close']) node.on(event, () => this.recheck())
+        })
+        client.on('-node', () => this.recheck())
+      }
     }
   }
 
   up(): boolean {
-    return this.clients.every((client) => client.status === 'ready') && this.extra()
+    return this.clients.every(clientReady) && this.extra()
   }
 
   /** Resolves true once every connection is ready, or false after `timeoutMs`. */

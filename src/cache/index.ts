@@ -2,4 +2,12 @@ export { createSharedCache, openSharedCache, type SharedCache, type SharedCacheO
 export { RedisTokenStore, waitPollMs, waitBudgetShare, type RedisTokenStoreOptions } from './redis-token-store.js'
 export { TokenCipher, TokenSealError, encryptionKeyBytes } from './token-cipher.js'
 export { loadEncryptionKey } from './encryption-key.js'
-export { createRedisClients, fastFailingOptions, type RedisClients } from './redis-clients.js'
+export {
+  createRedisClients,
+  fastFailingOptions,
+  fastFailingClusterOptions,
+  type RedisClient,
+  type RedisClients,
+  type RedisConnection,
+} from './redis-clients.js'
+export { redisConnection } from './redis-connection.js'

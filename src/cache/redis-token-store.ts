@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import type { Redis } from 'ioredis'
 import type { Clock } from '../clock.js'
 import type { BrokerToken, PeerEvent, SharedTokenStore } from '../tokens/index.js'
 import type { PeerMessage, PeerSigner } from './peer-messages.js'
+import type { RedisClient } from './redis-clients.js'
 import { storedSeparator, withScripts, type ScriptedRedis } from './scripts.js'
 import type { TokenCipher } from './token-cipher.js'
 import { Wakeups } from './wakeups.js'
@@ -15,11 +15,13 @@ export const waitPollMs = 50
  * outlives it) still leaves the caller time to refresh locally within its deadline.
  */
 export const waitBudgetShare = 0.5
+/** A subscription refused by a connected client is tried again this soon. */
+const subscribeRetryMs = 100
 
 export interface RedisTokenStoreOptions {
   /** Carries the deployment's keyPrefix, so keys here are relative. */
-  commands: Redis
-  subscriber: Redis
+  commands: RedisClient
+  subscriber: RedisClient
   /** The pub/sub channel (not prefixed by the client: give it in full). */
   channel: string
   cipher: TokenCipher
@@ -33,8 +35,12 @@ export interface RedisTokenStoreOptions {
   onListening?: (listening: boolean) => void
 }
 
-const tokenKey = (credential: string): string => `token:${credential}`
-const lockKey = (credential: string): string => `lock:${credential}`
+/*
+ * The credential's name is the keys' hash tag: a Redis Cluster puts a token and its lock in one
+ * slot, so the scripts that read both run there (elsewhere the braces are only characters).
+ */
+const tokenKey = (credential: string): string => `token:{${credential}}`
+const lockKey = (credential: string): string => `lock:{${credential}}`
 
 /**
  * The SharedTokenStore on Redis: tokens sealed (AES-256-GCM) with TTL = their expiry, the
@@ -58,7 +64,11 @@ export class RedisTokenStore implements SharedTokenStore {
     this.commands = withScripts(options.commands)
     const { subscriber, channel } = options
     // Subscribed again on every (re)connection: nothing is queued while Redis is away.
-    subscriber.on('ready', () => void subscriber.subscribe(channel).then(() => this.setListening(true), () => {}))
+    const listen = (): void => void subscriber.subscribe(channel).then(() => this.setListening(true), () => {
+      // A Cluster can be ready before it has picked the node its subscription goes to.
+      if (subscriber.status === 'ready') setTimeout(listen, subscribeRetryMs).unref()
+    })
+    subscriber.on('ready', listen)
     subscriber.on('close', () => this.setListening(false))
     subscriber.on('message', (on: string, text: string) => {
       if (on === channel) this.onMessage(text)

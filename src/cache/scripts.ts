@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-clients.js'
 
 /*
  * A stored token is `<obtainedAtMs>:<sealed token>`: the time in clear so Redis can keep
@@ -56,8 +56,8 @@ if ttl > 0 and ttl <= tonumber(ARGV[1]) then locked = 1 end
 return { redis.call('GET', KEYS[1]), locked }
 `
 
-/** The commands client with the broker's scripts (EVALSHA, loaded on first use). */
-export interface ScriptedRedis extends Redis {
+/** The broker's scripts (EVALSHA, loaded on first use); each one's keys share a hash tag. */
+interface Scripts {
   lwaPutNewer(tokenKey: string, obtainedAtMs: number, value: string, ttlMs: number): Promise<number>
   lwaLockUnlessNewer(
     lockKey: string,
@@ -71,7 +71,10 @@ export interface ScriptedRedis extends Redis {
   lwaPeek(tokenKey: string, lockKey: string, maxTtlMs: number): Promise<[string | null | false, number]>
 }
 
-export function withScripts(client: Redis): ScriptedRedis {
+/** The commands client with the broker's scripts. */
+export type ScriptedRedis = RedisClient & Scripts
+
+export function withScripts(client: RedisClient): ScriptedRedis {
   client.defineCommand('lwaPutNewer', { numberOfKeys: 1, lua: putNewer })
   client.defineCommand('lwaLockUnlessNewer', { numberOfKeys: 2, lua: lockUnlessNewer })
   client.defineCommand('lwaReleaseIfOwner', { numberOfKeys: 1, lua: releaseIfOwner })

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig } from '../config/index.js'
@@ -6,7 +5,8 @@ import type { Metrics } from '../observability/metrics.js'
 import type { SecretStore } from '../secrets/index.js'
 import { ConnectionWatch } from './connection-watch.js'
 import { loadEncryptionKey } from './encryption-key.js'
-import { createRedisClients, redisConnectTimeoutMs } from './redis-clients.js'
+import { createRedisClients, redisConnectTimeoutMs, type RedisClient, type RedisConnection } from './redis-clients.js'
+import { redisConnection } from './redis-connection.js'
 import { RedisTokenStore } from './redis-token-store.js'
 import { PeerSigner } from './peer-messages.js'
 import { TokenCipher } from './token-cipher.js'
@@ -16,7 +16,7 @@ import { sharedLockTtlMs } from '../tokens/index.js'
 export interface SharedCache {
   store: RedisTokenStore
   /** For @fastify/rate-limit's `redis` option; its counters land under the key prefix too. */
-  rateLimitRedis: Redis
+  rateLimitRedis: RedisClient
   up(): boolean
   /** Resolves true once connected, false after `timeoutMs` (the broker serves either way). */
   ready(timeoutMs?: number): Promise<boolean>
@@ -24,7 +24,7 @@ export interface SharedCache {
 }
 
 export interface SharedCacheOptions {
-  url: string
+  connection: RedisConnection
   keyPrefix: string
   key: Buffer
   clock: Clock
@@ -34,7 +34,7 @@ export interface SharedCacheOptions {
 }
 
 export function createSharedCache(options: SharedCacheOptions): SharedCache {
-  const { commands, subscriber } = createRedisClients(options.url, options.keyPrefix)
+  const { commands, subscriber } = createRedisClients(options.connection, options.keyPrefix)
   const store: RedisTokenStore = new RedisTokenStore({
     commands,
     subscriber,
@@ -62,17 +62,17 @@ export function createSharedCache(options: SharedCacheOptions): SharedCache {
 
 /**
  * The shared cache `config.cache` describes (backend redis): the key from its file or
- * secret, both connections, and a short wait for them. Redis being down does not stop
- * start-up: the broker serves alone until it comes.
+ * secret, the Redis passwords from theirs, both connections, and a short wait for them.
+ * Redis being down does not stop start-up: the broker serves alone until it comes.
  */
 export async function openSharedCache(
   cache: BrokerConfig['cache'],
   deps: { secrets: SecretStore; clock: Clock; logger: Logger; metrics: Metrics },
 ): Promise<SharedCache> {
-  if (cache.url === undefined) throw new TypeError('cache.url is required when cache.backend is "redis"')
+  const connection = await redisConnection(cache)
   const key = await loadEncryptionKey(cache, deps.secrets)
   const shared = createSharedCache({
-    url: cache.url,
+    connection,
     keyPrefix: cache.keyPrefix,
     key,
     clock: deps.clock,

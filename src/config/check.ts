@@ -56,12 +56,33 @@ function checkIssuers(config: BrokerConfig, need: Need): void {
   })
 }
 
+/** The ways to reach Redis; exactly one is given. */
+const redisTopologies = ['url', 'sentinel', 'cluster'] as const
+
 function checkCache(config: BrokerConfig, need: Need): void {
-  if (config.cache.backend !== 'redis') return
-  need(config.cache.url !== undefined, 'cache.url', 'is required when cache.backend is "redis"')
-  need((config.cache.encryptionKeyFile === undefined) !== (config.cache.encryptionKeySecret === undefined),
+  const cache = config.cache
+  if (cache.backend !== 'redis') return
+  const given = redisTopologies.filter((field) => cache[field] !== undefined)
+  need(given.length > 0, 'cache.url', 'is required when cache.backend is "redis" (or cache.sentinel, or cache.cluster)')
+  for (const extra of given.slice(1)) {
+    need(false, `cache.${extra}`, `cannot be combined with cache.${given[0]}: give one of url, sentinel or cluster`)
+  }
+  for (const field of ['username', 'passwordFile'] as const) {
+    need(cache[field] === undefined || !hasCredentials(cache.url), `cache.${field}`,
+      'cannot be combined with credentials in cache.url')
+  }
+  // A brace in the prefix would become the hash tag of every key, or split a token from its lock.
+  need(cache.cluster === undefined || !/[{}]/.test(cache.keyPrefix), 'cache.keyPrefix',
+    'must not contain { or } with cache.cluster: the broker\'s keys carry their own hash tags')
+  need((cache.encryptionKeyFile === undefined) !== (cache.encryptionKeySecret === undefined),
     'cache.encryptionKeyFile',
     'exactly one of encryptionKeyFile or encryptionKeySecret is required with Redis: tokens are stored encrypted')
+}
+
+function hasCredentials(url: string | undefined): boolean {
+  if (url === undefined || !URL.canParse(url)) return false
+  const { username, password } = new URL(url)
+  return username !== '' || password !== ''
 }
 
 function checkCredentials(config: BrokerConfig, need: Need): void {

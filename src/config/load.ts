@@ -110,7 +110,10 @@ function resolvePaths(config: RawConfig, base: string): void {
     if (k8s?.caFile) k8s.caFile = resolve(base, k8s.caFile)
     if (k8s?.tokenFile) k8s.tokenFile = resolve(base, k8s.tokenFile)
   }
-  if (config.cache.encryptionKeyFile) config.cache.encryptionKeyFile = resolve(base, config.cache.encryptionKeyFile)
+  const cache = config.cache
+  if (cache.encryptionKeyFile) cache.encryptionKeyFile = resolve(base, cache.encryptionKeyFile)
+  if (cache.passwordFile) cache.passwordFile = resolve(base, cache.passwordFile)
+  if (cache.sentinel?.passwordFile) cache.sentinel.passwordFile = resolve(base, cache.sentinel.passwordFile)
   if (!['stdout', 'stderr'].includes(config.audit.destination)) {
     config.audit.destination = resolve(base, config.audit.destination)
   }

@@ -50,7 +50,7 @@ t.test('cache.backend redis with the key in a secret: tokens go to Redis under t
   t.equal(await cacheUp(), 'lwa_broker_shared_cache_up 1')
   t.equal((await getToken('ads-us')).statusCode, 200)
   const client = new Redis(redis.url)
-  t.equal(await client.exists('wired:token:ads-us'), 1)
+  t.equal(await client.exists('wired:token:{ads-us}'), 1)
   await client.quit()
   t.ok(await eventually(async () => await connectedClients() === 2), 'two connections: commands and subscriber')
   await b.close()

@@ -137,7 +137,7 @@ t.test('Redis contents are trusted: a captured genuine message older than peerMe
 
   a.clock.advance(peerMessageMaxSkewMs + 1000)
   // Started after the capture: the message is new to b, only its age can give it away.
-  const b = await build(t, { config: withAdminRule, lwa: a.lwa, clock: a.clock, redis: { url: redis.url, key: d.key, keyPrefix: d.keyPrefix } })
+  const b = await build(t, { config: withAdminRule, lwa: a.lwa, clock: a.clock, redis: { connection: redis.connection, key: d.key, keyPrefix: d.keyPrefix } })
   const jwt = await b.jwt(platform)
   a.lwa.revokeRefreshToken(fixtures.adsRefreshToken)
   t.equal((await b.getToken('ads-us', jwt)).statusCode, 502)
@@ -162,11 +162,11 @@ t.test('Redis contents are trusted: every replica is equal for re-connection: re
   const old = (await a.getToken('ads-us', jwt)).json().access_token as string
   t.equal((await b.getToken('ads-us', jwt)).json().access_token, old, 'b serves a\'s token')
   t.equal(a.lwa.callCount(), 1)
-  t.equal(await raw.exists(`${d.keyPrefix}token:ads-us`), 1)
+  t.equal(await raw.exists(`${d.keyPrefix}token:{ads-us}`), 1)
 
   const before = attacker.heard.length
   await a.services.tokens.reconnected('ads-us')
-  t.equal(await raw.exists(`${d.keyPrefix}token:ads-us`), 0, 'the shared token is deleted from Redis')
+  t.equal(await raw.exists(`${d.keyPrefix}token:{ads-us}`), 0, 'the shared token is deleted from Redis')
   await attacker.settled(before + 1)
   const fresh = (await b.getToken('ads-us', jwt)).json().access_token as string
   t.not(fresh, old, 'b no longer serves the previous account\'s token')
@@ -187,8 +187,8 @@ t.test('Redis contents are trusted: a forged refresh lock (no TTL, or a TTL of a
   const raw = plainClient(t)
   const jwt = await a.jwt(platform)
   const forged = [
-    { credential: 'ads-us', lock: () => raw.set(`${d.keyPrefix}lock:ads-us`, 'x'), calls: adsCalls, how: 'without TTL' },
-    { credential: 'sp-acme-eu', lock: () => raw.set(`${d.keyPrefix}lock:sp-acme-eu`, 'x', 'PX', 3_600_000), calls: spCalls, how: 'with a TTL of an hour' },
+    { credential: 'ads-us', lock: () => raw.set(`${d.keyPrefix}lock:{ads-us}`, 'x'), calls: adsCalls, how: 'without TTL' },
+    { credential: 'sp-acme-eu', lock: () => raw.set(`${d.keyPrefix}lock:{sp-acme-eu}`, 'x', 'PX', 3_600_000), calls: spCalls, how: 'with a TTL of an hour' },
   ]
   for (const { credential, lock, calls, how } of forged) {
     await lock()
@@ -199,7 +199,7 @@ t.test('Redis contents are trusted: a forged refresh lock (no TTL, or a TTL of a
     t.ok(ms < noWaitMs, `without waiting on the forged lock (${Math.round(ms)} ms)`)
     t.equal(calls(a), 1, 'one LWA call for both replicas')
     t.equal(new Set(answers.map((r) => r.json().access_token as string)).size, 1, 'one token')
-    const ttl = await raw.pttl(`${d.keyPrefix}lock:${credential}`)
+    const ttl = await raw.pttl(`${d.keyPrefix}lock:{${credential}}`)
     t.ok(ttl === -2 || (ttl > 0 && ttl <= sharedLockTtlMs), `the forged lock is gone (PTTL ${ttl})`)
   }
 })
@@ -209,7 +209,7 @@ t.test('Redis contents are trusted: a forged lock a replica could have set (TTL 
   const d = await deployment(t, redis, 1, { config: (c) => ({ ...c, tokens: { ...(c.tokens as object), requestDeadlineMs: deadlineMs } }) })
   const a = d.replicas[0] as Harness
   const raw = plainClient(t)
-  await raw.set(`${d.keyPrefix}lock:ads-us`, 'x', 'PX', sharedLockTtlMs)
+  await raw.set(`${d.keyPrefix}lock:{ads-us}`, 'x', 'PX', sharedLockTtlMs)
   const t0 = performance.now()
   const answer = await a.getToken('ads-us', await a.jwt(platform))
   const ms = performance.now() - t0
@@ -221,7 +221,7 @@ t.test('Redis contents are trusted: a forged token stamped far in the future no 
   const d = await deployment(t, redis, 2)
   const [a, b] = d.replicas as [Harness, Harness]
   const raw = plainClient(t)
-  const key = `${d.keyPrefix}token:ads-us`
+  const key = `${d.keyPrefix}token:{ads-us}`
   const forgedAt = Number.MAX_SAFE_INTEGER
   await raw.set(key, `${forgedAt}:garbage`)
   const jwt = await a.jwt(platform)
@@ -239,7 +239,7 @@ t.test('Redis contents are trusted: a forged token stamped less than a lifetime 
   const d = await deployment(t, redis, 2)
   const [a, b] = d.replicas as [Harness, Harness]
   const raw = plainClient(t)
-  await raw.set(`${d.keyPrefix}token:ads-us`, `${a.clock.now() + 10 * 60_000}:garbage`)
+  await raw.set(`${d.keyPrefix}token:{ads-us}`, `${a.clock.now() + 10 * 60_000}:garbage`)
   const jwt = await a.jwt(platform)
   t.equal((await a.getToken('ads-us', jwt)).statusCode, 200)
   t.equal((await b.getToken('ads-us', jwt)).statusCode, 200)

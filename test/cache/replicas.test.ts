@@ -81,7 +81,7 @@ t.test('tokens at rest in Redis are sealed: no token text, and they open only wi
   for (const credential of credentials) served.set(credential, (await d.getToken(0, credential, jwt)).json().access_token as string)
   const stored = await withClient(t, redis, async (c) => {
     const keys = await c.keys(`${d.keyPrefix}token:*`)
-    return Promise.all(keys.map(async (k) => [k.slice(`${d.keyPrefix}token:`.length), await c.get(k) as string] as const))
+    return Promise.all(keys.map(async (k) => [k.slice(`${d.keyPrefix}token:{`.length, -1), await c.get(k) as string] as const))
   })
   t.same(stored.map(([credential]) => credential).sort(), [...credentials].sort())
   const right = new TokenCipher(d.key)

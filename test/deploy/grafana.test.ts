@@ -233,7 +233,7 @@ t.test('every metric and label the dashboard queries is one the broker exports',
   const redis = await RedisServer.start()
   t.teardown(() => redis.stop())
   const { exported: memory } = await scrapeBroker(t)
-  const { exported: withRedis } = await scrapeBroker(t, { redis: { url: redis.url, key: randomBytes(32) } })
+  const { exported: withRedis } = await scrapeBroker(t, { redis: { connection: redis.connection, key: randomBytes(32) } })
   const scrapes = { memory, redis: withRedis }
   for (const name of redisOnly) {
     t.notOk(memory.queryable.has(name), `${name} is absent from a broker without Redis (else drop it from redisOnly)`)

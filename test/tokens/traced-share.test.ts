@@ -16,7 +16,7 @@ t.test('with Redis and tracing: the shared-cache calls of a refresh are spans in
   const tracing = await startTracing() as Tracing
   t.teardown(() => tracing.shutdown())
   const h = await build(t, {
-    redis: { url: redis.url, key: randomBytes(32), keyPrefix: 'traced:' },
+    redis: { connection: redis.connection, key: randomBytes(32), keyPrefix: 'traced:' },
     tracing: { spans: tracing.spans, requestTracing: await requestTracing() },
   })
   const jwt = await h.jwt({ claims: { sub: 'system:serviceaccount:ads:reporter' } })

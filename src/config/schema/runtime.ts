@@ -34,11 +34,41 @@ export const Shutdown = Type.Object({
   graceSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 20 }),
 }, { ...closed, default: {} })
 
+const RedisEndpoint = Type.Object({
+  host: NonEmpty,
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+}, closed)
+
+/** A master that Redis Sentinel watches and fails over; the broker asks the sentinels where it is. */
+const RedisSentinel = Type.Object({
+  /** The master's name, as in the sentinels' `sentinel monitor <name> ...`. */
+  name: NonEmpty,
+  sentinels: Type.Array(RedisEndpoint, { minItems: 1 }),
+  /** TLS to the sentinels and to the servers they name. */
+  tls: Type.Optional(Type.Boolean()),
+  /** The sentinels' own AUTH password (their requirepass), if they have one. */
+  passwordFile: Type.Optional(NonEmpty),
+}, closed)
+
+/** Redis Cluster (ElastiCache cluster mode): some nodes to start from, the rest is discovered. */
+const RedisCluster = Type.Object({
+  nodes: Type.Array(RedisEndpoint, { minItems: 1 }),
+  tls: Type.Optional(Type.Boolean()),
+}, closed)
+
 /** Where tokens, refresh locks and rate-limit counters live: this process, or Redis shared by all replicas. */
 export const Cache = Type.Object({
   backend: Type.Enum(['memory', 'redis'], { default: 'memory' }),
-  /** redis: e.g. redis://redis.lwa-broker.svc:6379/0 (rediss:// for TLS). */
+  /** redis, exactly one of: one endpoint, e.g. redis://redis.lwa-broker.svc:6379/0 (rediss:// for TLS)... */
   url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** ...a master behind Redis Sentinel... */
+  sentinel: Type.Optional(RedisSentinel),
+  /** ...or a Redis Cluster. */
+  cluster: Type.Optional(RedisCluster),
+  /** The Redis servers' ACL user, when not `default` (with url, it may be in the URL instead). */
+  username: Type.Optional(NonEmpty),
+  /** A file holding the Redis servers' AUTH password (the sentinels' is their own), so it stays out of this file. */
+  passwordFile: Type.Optional(NonEmpty),
   keyPrefix: Type.String({ minLength: 1, default: 'lwa-broker:' }),
   /** redis: the AES-256-GCM key for tokens at rest, from a file (32 bytes, raw or base64)... */
   encryptionKeyFile: Type.Optional(NonEmpty),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../cache/index.js'
 
 /**
  * KEYS counter; ARGV windowMs. One more request in the window. A counter without expiry, or
@@ -32,7 +32,7 @@ if ttl < 0 then ttl = 0 end
 return { current, ttl }
 `
 
-interface GuardedRedis extends Redis {
+type GuardedRedis = RedisClient & {
   lwaRateLimit(key: string, windowMs: number): Promise<[number, number]>
   lwaRateLimitRead(key: string): Promise<[number, number]>
 }
@@ -42,9 +42,10 @@ type Callback = (err: Error | null, result?: { current: number; ttl: number }) =
 /**
  * @fastify/rate-limit's store contract (`incr`, `read`, `child`) on Redis, counting with the
  * guarded script above instead of the plugin's own, which trusts whatever the key holds.
+ * Each script touches one key, so in a Redis Cluster it runs on that key's node.
  * A class, since the plugin constructs its store itself.
  */
-export function guardedRedisStore(client: Redis, prefix = 'fastify-rate-limit-') {
+export function guardedRedisStore(client: RedisClient, prefix = 'fastify-rate-limit-') {
   const redis = client as GuardedRedis
   if (!redis.lwaRateLimit) redis.defineCommand('lwaRateLimit', { numberOfKeys: 1, lua: incrementGuarded })
   if (!redis.lwaRateLimitRead) redis.defineCommand('lwaRateLimitRead', { numberOfKeys: 1, lua: read })
