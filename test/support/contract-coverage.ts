@@ -11,7 +11,6 @@ import { doc, seenDir } from './contract.js'
 /** Documented for completeness, never produced on purpose, and why. */
 const unreachable: Record<string, string> = {
   '500': 'a 500 is always a bug',
-  'GET /oauth/callback 410': 'a state names a credential that could be onboarded when its link was made, and the config does not change while the broker runs',
 }
 const isUnreachable = (key: string, status: string): boolean => unreachable[status] !== undefined || unreachable[key] !== undefined
 
