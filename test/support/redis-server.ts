@@ -77,7 +77,11 @@ export async function kill(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return
   const exited = once(child, 'exit')
   child.kill('SIGKILL')
-  await exited
+  // Seen about once in five cluster runs on a loaded machine: the signal is sent but 'exit' never comes, and
+  // waiting for it would hang the test's teardown. A SIGKILLed process is gone; give the event two seconds.
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([exited, new Promise((resolve) => { timer = setTimeout(resolve, 2000) })])
+  clearTimeout(timer)
 }
 
 export async function freePort(): Promise<number> {

@@ -75,7 +75,8 @@ class Processes {
   async stop(): Promise<void> {
     await Promise.all([...this.children.values()].map(kill))
     this.children.clear()
-    rmSync(this.dir, { recursive: true, force: true })
+    // A master may have forked a child to write a replica's sync file, which outlives its SIGKILLed parent a moment.
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 })
   }
 }
 
