@@ -1,7 +1,8 @@
 import {
-  ListSecretsCommand, SecretsManagerClient, type Filter, type SecretsManagerClientConfig,
+  ListSecretsCommand, type Filter, type SecretsManagerClient, type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager'
 import { noEvents, type BrokerEvents } from '../observability/events.js'
+import { createSecretsManagerClient } from '../secrets/aws-store.js'
 import type { ListedSecret } from './tags.js'
 
 /** One page of a listing of the secrets that may be credentials. */
@@ -46,11 +47,7 @@ export class AwsSecretLister implements SecretLister {
     options: { region?: string; endpoint?: string; credentials?: SecretsManagerClientConfig['credentials'] },
     private readonly events: BrokerEvents = noEvents,
   ) {
-    this.client = new SecretsManagerClient({
-      ...options,
-      maxAttempts: 1,
-      requestHandler: { requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true },
-    })
+    this.client = createSecretsManagerClient({ ...options, maxAttempts: 1 }, requestTimeoutMs)
   }
 
   async page(filters: readonly ListFilter[], nextToken: string | undefined): Promise<SecretPage> {

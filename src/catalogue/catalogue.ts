@@ -39,18 +39,18 @@ export interface CatalogueEvents {
  * serves the old account's token).
  */
 export class Catalogue {
-  private fixed: ReadonlyMap<string, CredentialConfig>
+  private fixed: ReadonlyMap<string, CatalogueEntry>
   private discovered = new Map<string, CatalogueEntry>()
   private readonly clashes = new Set<string>()
   private readonly listeners: Array<(changes: readonly CatalogueChange[]) => void> = []
 
   constructor(fromConfig: Readonly<Record<string, CredentialConfig>>, private readonly events: CatalogueEvents = {}) {
-    this.fixed = new Map(Object.entries(fromConfig))
+    this.fixed = fixedEntries(fromConfig)
   }
 
   /** A usable credential by name; undefined for an unknown or misconfigured one. */
   get(name: string): CredentialConfig | undefined {
-    return this.fixed.get(name) ?? this.discovered.get(name)?.credential
+    return (this.fixed.get(name) ?? this.discovered.get(name))?.credential
   }
 
   /** The usable credential of that name, or the BrokerError a caller allowed to use the name is given. */
@@ -69,9 +69,7 @@ export class Catalogue {
   }
 
   entry(name: string): CatalogueEntry | undefined {
-    const fixed = this.fixed.get(name)
-    if (fixed) return { origin: 'config', credential: fixed, problem: undefined, partial: fixed }
-    return this.discovered.get(name)
+    return this.fixed.get(name) ?? this.discovered.get(name)
   }
 
   labelsOf(name: string): Readonly<Record<string, string>> | undefined {
@@ -109,7 +107,7 @@ export class Catalogue {
   /** The config file's credentials after a reload. */
   replaceFixed(fromConfig: Readonly<Record<string, CredentialConfig>>): CatalogueChange[] {
     return this.swap(() => {
-      this.fixed = new Map(Object.entries(fromConfig))
+      this.fixed = fixedEntries(fromConfig)
     })
   }
 
@@ -127,8 +125,10 @@ export class Catalogue {
     const changes: CatalogueChange[] = []
     for (const name of this.names()) {
       const previous = before.get(name)
+      const current = this.entry(name)
       if (!previous) changes.push({ name, kind: 'added' })
-      else if (!isDeepStrictEqual(previous, this.entry(name))) changes.push({ name, kind: 'changed' })
+      // The same object is the same entry: a secret whose tags did not change is not compared again.
+      else if (previous !== current && !isDeepStrictEqual(previous, current)) changes.push({ name, kind: 'changed' })
       before.delete(name)
     }
     for (const name of before.keys()) changes.push({ name, kind: 'removed' })
@@ -148,6 +148,26 @@ export class Catalogue {
   }
 }
 
+function fixedEntries(fromConfig: Readonly<Record<string, CredentialConfig>>): Map<string, CatalogueEntry> {
+  return new Map(Object.entries(fromConfig).map(([name, credential]) => [name, {
+    origin: 'config', credential, problem: undefined, partial: credential,
+  }]))
+}
+
+/** One entry per parsed listing result, so an unchanged secret (the discovery reuses its parse) keeps its entry. */
+const entriesOf = new WeakMap<TaggedCredential, CatalogueEntry>()
+
+function entryOf(tagged: TaggedCredential): CatalogueEntry {
+  let entry = entriesOf.get(tagged)
+  if (!entry) {
+    entry = tagged.ok
+      ? { origin: 'secret', credential: tagged.credential, problem: undefined, partial: tagged.credential }
+      : { origin: 'secret', credential: undefined, problem: tagged.problem, partial: tagged.partial }
+    entriesOf.set(tagged, entry)
+  }
+  return entry
+}
+
 /**
  * Two secrets that declare one name are both refused: picking one could serve one
  * account's token under a name another account's owner was told is theirs.
@@ -165,9 +185,7 @@ function discoveredEntries(listing: readonly DiscoveredCredential[]): Map<string
       continue
     }
     claimed.add(tagged.name)
-    entries.set(tagged.name, tagged.ok
-      ? { origin: 'secret', credential: tagged.credential, problem: undefined, partial: tagged.credential }
-      : { origin: 'secret', credential: undefined, problem: tagged.problem, partial: tagged.partial })
+    entries.set(tagged.name, entryOf(tagged))
   }
   return entries
 }

@@ -11,6 +11,6 @@ export const CatalogueSettings = Type.Object({
     { ...closed, default: {} }),
   /** A listing every this many seconds (jittered), so a new secret is servable within one interval. */
   intervalSeconds: Type.Integer({ minimum: 5, maximum: 86400, default: 60 }),
-  /** Each interval is this fraction longer or shorter at random: replicas do not list in step. */
+  /** Each interval is up to this fraction shorter, at random: replicas do not list in step. */
   jitterRatio: Type.Number({ minimum: 0, maximum: 0.5, default: 0.1 }),
 }, closed)
