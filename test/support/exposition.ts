@@ -2,6 +2,7 @@
 // artefacts (alert rules, the Grafana dashboard) against it. `scrapeMetrics` is the one
 // place that fetches /metrics: if the listener serving it changes, only that function does.
 import type t from 'tap'
+import { parseConfig } from '../../src/config/index.js'
 import { build, fixtures, type BuildOptions, type Harness } from '../helper.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
@@ -92,7 +93,8 @@ export async function scrapeMetrics(t: Test, h: Harness): Promise<string> {
  * (e.g. `redis`, for the metrics only a shared cache has).
  */
 export async function scrapeBroker(t: Test, options: BuildOptions = {}): Promise<{ h: Harness; exported: Exported }> {
-  const h = await build(t, { secretsBackend: 'aws', ...options })
+  const change = options.config ?? ((c) => c)
+  const h = await build(t, { secretsBackend: 'aws', ...options, config: (c) => ({ ...change(c), catalogue: { namePrefix: 'lwa-broker/sellers/' } }) })
   const platform = await h.jwt({ claims: { sub: 'system:serviceaccount:platform:all' } })
   t.equal((await h.getToken('ads-us', platform)).statusCode, 200, 'a token is issued')
   t.equal((await h.getToken('ads-us', platform)).statusCode, 200, 'and served from the cache')
@@ -107,6 +109,13 @@ export async function scrapeBroker(t: Test, options: BuildOptions = {}): Promise
   t.equal((await h.getToken('sp-acme-eu', platform)).statusCode, 502, 'a revoked grant is rejected')
   t.equal((await h.getToken('ads-us', 'not-a-jwt')).statusCode, 401, 'a bad JWT is refused')
   t.equal((await h.app.inject('/healthz')).statusCode, 200)
+  h.sm?.putSecret('lwa-broker/sellers/ads-us', { refresh_token: fixtures.adsRefreshToken }, { tags: { 'lwa-broker:credential': 'ads-us', 'lwa-broker:api': 'ads', 'lwa-broker:region': 'na' } })
+  t.match(await h.services.discovery?.refresh(), { secrets: 1 }, 'a listing (its secret clashes with the config file\'s ads-us)')
+  h.sm?.failNext({ kind: 'error', type: 'AccessDeniedException', status: 400 }, 1, { operation: 'ListSecrets' })
+  await t.rejects(h.services.discovery!.refresh(), 'a listing that failed')
+  t.match(h.services.reload(() => parseConfig({}, 'broker.yaml')), { result: 'invalid' }, 'an invalid config refused')
+  t.match(h.services.reload(() => ({ ...h.config, listen: { ...h.config.listen, port: 1 } })), { result: 'refused' }, 'a restart-only change refused')
+  t.match(h.services.reload(() => h.config), { result: 'applied' }, 'a reload applied')
   await h.services.tokens.settled()
   return { h, exported: parseExposition(t, await scrapeMetrics(t, h)) }
 }
