@@ -53,15 +53,16 @@ export class Onboarding {
 
   /** A one-time link for the account owner (admin). */
   createLink(credential: string, options: LinkOptions = {}): { url: string; expiresAtMs: number } {
-    if (!this.onboardable(credential)) {
+    const config = this.onboardable(credential)
+    if (!config) {
       throw new BrokerError('invalid_request', `credential ${credential} cannot be onboarded (it needs the `
         + 'refresh_token grant, and an applicationId for SP-API)')
     }
     const now = this.deps.clock.now()
     const expiresAtMs = now + this.settings.linkTtlSeconds * 1000
-    const id = this.links.create({
-      credential, expiresAtMs, expectedAccount: options.expectedAccount, replace: options.replace ?? false,
-    }, now)
+    // A credential declared for one seller (sellingPartnerId) can only be connected to that seller.
+    const expectedAccount = options.expectedAccount ?? config.sellingPartnerId
+    const id = this.links.create({ credential, expiresAtMs, expectedAccount, replace: options.replace ?? false }, now)
     return { url: `${this.settings.publicUrl.replace(/\/$/, '')}/onboarding/${id}`, expiresAtMs }
   }
 

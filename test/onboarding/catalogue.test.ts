@@ -26,6 +26,22 @@ t.test('a discovered seller with an application-id tag is onboarded: the refresh
   t.equal((await h.getToken('sp-newco', await h.jwt(platform))).statusCode, 200, 'and it serves')
 })
 
+t.test('a seller declared with a selling-partner-id tag can only be connected to that seller', async (t) => {
+  const h = await onboardingBroker(t, { secretsBackend: 'aws', config: (c) => ({ ...c, catalogue: { namePrefix: 'lwa-broker/sellers/' } }) })
+  h.sm?.putSecret('lwa-broker/sellers/sp-declared', {}, {
+    tags: {
+      'lwa-broker:credential': 'sp-declared', 'lwa-broker:api': 'sp-api', 'lwa-broker:region': 'na', 'lwa-broker:app': 'lwa/apps/sp',
+      'lwa-broker:application-id': 'amzn1.sp.solution.test', 'lwa-broker:selling-partner-id': 'A3DECLARED',
+    },
+  })
+  await h.services.discovery?.refresh()
+  const { state, cookie } = await open(h, await link(h, 'sp-declared', {}))
+  const wrong = await callback(h, { spapi_oauth_code: approve(h, fixtures.spClient.clientId, 'Atzr|IwEBI-someone-else'), state, selling_partner_id: 'A3SOMEONEELSE' }, cookie)
+  t.equal(wrong.statusCode, 403)
+  t.match(wrong.body, 'this link is for account A3DECLARED')
+  t.equal(h.sm?.callCount({ operation: 'PutSecretValue' }), 0, 'nothing stored')
+})
+
 t.test('a credential removed (config reload) between the link and the callback: 410, nothing stored', async (t) => {
   const h = await onboardingBroker(t, { secretsBackend: 'aws' })
   const { state, cookie } = await open(h, await link(h, 'ads-us'))

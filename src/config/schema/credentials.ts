@@ -44,7 +44,7 @@ export const Credential = Type.Object({
   app: Type.Optional(NonEmpty),
   scope: Type.Optional(NonEmpty),
   profileId: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })),
-  /** SP-API: the seller account the refresh token belongs to (metadata the operator declares). */
+  /** SP-API: the seller the grant belongs to; an onboarding link for it connects only this seller. */
   sellingPartnerId: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{1,32}$' })),
   onboarding: Type.Optional(CredentialOnboarding),
   /** Free-form metadata policy rules select on (team, tenant, environment). */
