@@ -37,7 +37,9 @@ const VERSION_ID_LENGTH_MAX = 64
  * a redacted copy of every answer for it (`logger?.info?.(…)` evaluates its argument when
  * `info` exists): a third of a 10,000-secret listing's CPU. The broker logs SDK calls itself.
  */
-const sdkLogger = { debug: () => {}, warn: () => {}, error: () => {} } as unknown as SecretsManagerClientConfig['logger']
+const sdkLogger = {
+  debug: () => {}, warn: () => {}, error: () => {},
+} as unknown as SecretsManagerClientConfig['logger']
 
 export function createSecretsManagerClient(
   options: SecretsManagerClientConfig,
