@@ -21,6 +21,7 @@ t.test('a reload swaps the config file\'s credentials: added ones serve, changed
   const jwt = await h.jwt(platform)
   t.equal((await h.getToken('ads-us', jwt)).statusCode, 200)
   t.equal((await h.getToken('sp-acme-eu', jwt)).statusCode, 200)
+  const unchanged = h.services.catalogue.get('sp-notifications')
   const outcome = h.services.reload(next((c) => {
     const credentials = { ...(c.credentials as Record<string, Record<string, unknown>>) }
     credentials['ads-us-2'] = credentials['ads-us'] as Record<string, unknown>
@@ -31,6 +32,7 @@ t.test('a reload swaps the config file\'s credentials: added ones serve, changed
   t.match(outcome, { result: 'applied' })
   t.same(outcome.result === 'applied' ? outcome.changes.map((c) => `${c.name} ${c.kind}`).sort() : [], ['ads-us changed', 'ads-us-2 added', 'sp-acme-eu removed'])
   t.equal(h.services.tokens.peek('ads-us').token, undefined, 'a changed credential starts afresh')
+  t.equal(h.services.catalogue.get('sp-notifications'), unchanged, 'an unchanged one keeps its settings object: its refreshes are still shared')
   const res = await h.getToken('ads-us', jwt)
   t.equal(res.json().headers['Amazon-Advertising-API-Scope'], '999', 'with its new settings')
   t.equal((await h.getToken('ads-us-2', jwt)).statusCode, 200)

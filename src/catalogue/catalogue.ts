@@ -107,7 +107,7 @@ export class Catalogue {
   /** The config file's credentials after a reload. */
   replaceFixed(fromConfig: Readonly<Record<string, CredentialConfig>>): CatalogueChange[] {
     return this.swap(() => {
-      this.fixed = fixedEntries(fromConfig)
+      this.fixed = fixedEntries(fromConfig, this.fixed)
     })
   }
 
@@ -148,10 +148,19 @@ export class Catalogue {
   }
 }
 
-function fixedEntries(fromConfig: Readonly<Record<string, CredentialConfig>>): Map<string, CatalogueEntry> {
-  return new Map(Object.entries(fromConfig).map(([name, credential]) => [name, {
-    origin: 'config', credential, problem: undefined, partial: credential,
-  }]))
+/**
+ * An unchanged credential keeps its entry (and settings object) across a reload: what was
+ * made with it (a loader, a refresh in flight) is still for the current credential.
+ */
+function fixedEntries(
+  fromConfig: Readonly<Record<string, CredentialConfig>>,
+  previous: ReadonlyMap<string, CatalogueEntry> = new Map(),
+): Map<string, CatalogueEntry> {
+  return new Map(Object.entries(fromConfig).map(([name, credential]) => {
+    const kept = previous.get(name)
+    if (kept && isDeepStrictEqual(kept.credential, credential)) return [name, kept]
+    return [name, { origin: 'config', credential, problem: undefined, partial: credential }]
+  }))
 }
 
 /** One entry per parsed listing result, so an unchanged secret (the discovery reuses its parse) keeps its entry. */

@@ -14,6 +14,8 @@ export interface ReplicationDeps {
   logger: Logger
   /** A waiter for another replica's refresh gives up after this long (the request deadline). */
   waitMs: number
+  /** The credential's settings now: a refresh begun with others (the name moved to another secret) is not shared. */
+  current: (name: string) => CredentialConfig | undefined
 }
 
 /** What the cache knows of a credential's token here, for judging another replica's. */
@@ -53,6 +55,8 @@ export class Replication {
     }
     try {
       const fresh = await this.deps.source.obtain(name, config)
+      // Shared under the name, another account's token would be served to whoever asks for it now.
+      if (this.deps.current(name) !== config) return fresh
       await share.put(name, fresh).catch((err: unknown) =>
         this.deps.logger.warn({ credential: name, error: (err as Error).message }, 'could not share the token'))
       return fresh

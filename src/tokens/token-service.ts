@@ -56,6 +56,7 @@ export class TokenService implements CacheView {
       clock: deps.clock,
       logger: deps.logger,
       waitMs: deps.config.tokens.requestDeadlineMs,
+      current: (name) => deps.catalogue.get(name),
     })
     deps.share.subscribe((event) => void this.onPeerEvent(event))
     deps.catalogue.onChange((changes) => this.catalogueChanged(changes))

@@ -263,3 +263,24 @@ t.test('a replica is ready only once a listing has completed: before it, every d
   t.equal(ready.statusCode, 200)
   t.match(ready.json(), { checks: { catalogue: 'ok' } })
 })
+
+t.test('a refresh in flight when its name moves to another secret is not shared: the old account\'s token never reaches Redis', async (t) => {
+  const redis = await RedisServer.start()
+  t.teardown(() => redis.stop())
+  const h = await build(t, { secretsBackend: 'aws', config: withCatalogue, redis: { connection: redis.connection, key: randomBytes(32) } })
+  const jwt = await h.jwt(platform)
+  addSeller(h, 'sp-race')
+  await h.services.discovery?.refresh()
+  h.lwa.latencyMs = 600
+  const pending = h.getToken('sp-race', jwt)
+  await new Promise((r) => setTimeout(r, 200))
+  h.sm?.untagSecret('lwa-broker/sellers/sp-race', ['lwa-broker:credential'])
+  const second = addSeller(h, 'sp-race-2', { 'lwa-broker:credential': 'sp-race' })
+  t.match(await h.services.discovery?.refresh(), { changes: [{ name: 'sp-race', kind: 'changed' }] })
+  t.equal((await pending).statusCode, 200, 'the request made before the move is answered')
+  await h.services.tokens.settled()
+  h.lwa.latencyMs = 0
+  const res = await h.getToken('sp-race', jwt)
+  t.equal(res.statusCode, 200)
+  t.ok(grantBehind(h, res) === second, 'the token after the move is the new secret\'s grant, not one shared by the old refresh')
+})
