@@ -26,10 +26,13 @@ t.test('Redis stopped mid-load: no request fails; restarted: the replicas share 
   const t0 = performance.now()
   const during = Promise.all([burst('sp-acme-eu', 60), burst('ads-us', 60)])
   await new Promise((resolve) => setTimeout(resolve, lwaLatencyMs / 3))
-  await redis.stop()
+  // SIGKILL is sent at once; waiting for the exit event (slow on a loaded machine) is not the broker's time.
+  const stopped = redis.stop()
   const [cold, warm] = await during
+  const elapsedMs = performance.now() - t0
+  await stopped
   t.same(new Set([...cold, ...warm]), new Set([200]), 'every request in flight while Redis went away was served')
-  t.ok(performance.now() - t0 < 4 * lwaLatencyMs, 'the waiters fell back at once, not after a timeout')
+  t.ok(elapsedMs < 4 * lwaLatencyMs, 'the waiters fell back at once, not after a timeout')
   const fellBack = d.replicas.filter((h) => h.logs.find((r) => r.credential === 'sp-acme-eu' && r.msg === 'shared token store unavailable; refreshing locally').length > 0)
   t.ok(fellBack.length >= 1, 'a replica waiting on Redis for the token refreshed it itself')
 
