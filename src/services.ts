@@ -145,7 +145,7 @@ function createTokenCore(
   })
   metrics.observe(
     { now: () => clock.now(), credentials: () => status.list(), secrets: () => secrets.status?.() ?? [] },
-    { counts: () => catalogue.counts(), clashes: () => catalogue.clashCount() },
+    { counts: () => catalogue.counts(), clashes: () => catalogue.clashCount(), now: () => clock.now() },
   )
   return { tokens, sweep, status, share }
 }

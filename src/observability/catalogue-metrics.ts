@@ -7,6 +7,8 @@ export interface CatalogueSources {
   /** Usable and misconfigured credentials by where they were declared. */
   counts: () => Array<{ origin: string; count: number }>
   clashes: () => number
+  /** The broker's clock (ms), for when a listing finished. */
+  now: () => number
 }
 
 /** Config reloads and the discovered catalogue: what an operator alerts on when either stops working. */
@@ -16,7 +18,7 @@ export class CatalogueMetrics implements DiscoveryEvents {
   private readonly listCalls: Counter
   private readonly lastListing: Gauge
 
-  constructor(registry: Registry, sources: () => CatalogueSources) {
+  constructor(registry: Registry, private readonly sources: () => CatalogueSources) {
     const registers = [registry]
     this.reloads = new Counter({
       name: `${prefix}config_reloads_total`,
@@ -62,6 +64,6 @@ export class CatalogueMetrics implements DiscoveryEvents {
   listing(result: 'ok' | 'throttled' | 'failed', calls: number): void {
     this.listings.inc({ result })
     this.listCalls.inc(calls)
-    if (result === 'ok') this.lastListing.set(Date.now() / 1000)
+    if (result === 'ok') this.lastListing.set(this.sources().now() / 1000)
   }
 }
