@@ -84,11 +84,12 @@ const queuedTimeout =
   'the same burst gives exactly one call per credential; on a busy one it does not.'
 
 const catalogueRateReason =
-  'A listing of 10,000 tagged secrets costs the broker 666 ms of CPU (100 ListSecrets pages: the SDK\'s deserialiser of ' +
+  'A listing of 10,000 tagged secrets costs the broker 496–666 ms of CPU (100 ListSecrets pages: the SDK\'s deserialiser of ' +
   'SecretListEntry — tags, version stages, dates — is most of it, then HTTP and SigV4; the tag parse and the catalogue swap ' +
   'are ≈15 ms once unchanged secrets reuse their parse). The benchmark lists every 5 s so that CreateSecret-to-200 is quick ' +
-  'to measure: that is 13% of a core taken from the hot path, matching the ratio (0.79×: 204–243 vs 174–182 µs per request). ' +
-  'At the default catalogue.intervalSeconds of 60 the same listing is 1.1% of a core, which is inside this benchmark\'s noise ' +
+  'to measure: that is 10–13% of a core taken from the hot path, matching the ratio (0.79–0.82×: 217–243 vs 167–182 µs per request; ' +
+  'in the latest run the file broker\'s first round ran at 0.84 of a core, not saturated; its two saturated rounds give 0.80× each). ' +
+  'At the default catalogue.intervalSeconds of 60 the same listing is about 1% of a core, which is inside this benchmark\'s noise ' +
   'but was not measured here.'
 
 const catalogueRateTried =
@@ -103,7 +104,7 @@ export const findings: Explanations = {
   'catalogue.rpsRatio': { reason: catalogueRateReason, tried: catalogueRateTried },
   'catalogue.rss': {
     reason: 'The same state as the scale benchmark (10,007 credentials, 10,007 tokens, 100 rules): 64 MB of live heap after GC, as ' +
-      'there; the highest sample (221–271 MB across this session\'s three runs) is 10–50 MB above the scale benchmark\'s, the ' +
+      'there; the highest sample (221–298 MB across this session\'s four runs) is 10–50 MB above the scale benchmark\'s, the ' +
       'garbage of a 10,000-secret listing every 5 s (100 answers of ≈100 KB and their parsed objects) that V8 collects but does ' +
       'not hand back at once. See scale.rss for what the state costs and what was tried.',
     tried: 'See scale.rss. Specific to discovery: the parse of unchanged tags is reused rather than rebuilt (less garbage per ' +
