@@ -20,7 +20,7 @@ export interface MetricsSources {
 export class Metrics implements BrokerEvents {
   readonly registry = new Registry()
   private sources: MetricsSources = { now: () => Date.now(), credentials: () => [], secrets: () => [] }
-  private catalogueSources: CatalogueSources = { counts: () => [], clashes: () => 0, now: () => Date.now() }
+  private catalogueSources: CatalogueSources = { counts: () => [], clashes: () => 0, now: Date.now }
   readonly catalogue = new CatalogueMetrics(this.registry, () => this.catalogueSources)
 
   private readonly httpRequests = new Counter({
