@@ -75,11 +75,31 @@ interface Scripts {
 export type ScriptedRedis = RedisClient & Scripts
 
 export function withScripts(client: RedisClient): ScriptedRedis {
-  client.defineCommand('lwaPutNewer', { numberOfKeys: 1, lua: putNewer })
-  client.defineCommand('lwaLockUnlessNewer', { numberOfKeys: 2, lua: lockUnlessNewer })
-  client.defineCommand('lwaReleaseIfOwner', { numberOfKeys: 1, lua: releaseIfOwner })
-  client.defineCommand('lwaPeek', { numberOfKeys: 2, lua: peek })
-  return client as ScriptedRedis
+  return defineScripts<Scripts>(client, {
+    lwaPutNewer: { numberOfKeys: 1, lua: putNewer },
+    lwaLockUnlessNewer: { numberOfKeys: 2, lua: lockUnlessNewer },
+    lwaReleaseIfOwner: { numberOfKeys: 1, lua: releaseIfOwner },
+    lwaPeek: { numberOfKeys: 2, lua: peek },
+  })
+}
+
+/** A Lua script and how many of its arguments are keys (the client prefixes those). */
+export interface LuaScript {
+  numberOfKeys: number
+  lua: string
+}
+
+/**
+ * Adds `scripts` to `client` as commands named after them. ioredis sends each by EVALSHA and
+ * loads it on first use (again after a restart or failover empties the script cache), so no
+ * replica has to load scripts at start-up. Defining a name twice on one client is harmless.
+ */
+export function defineScripts<T extends object>(
+  client: RedisClient,
+  scripts: Record<keyof T, LuaScript>,
+): RedisClient & T {
+  for (const [name, script] of Object.entries<LuaScript>(scripts)) client.defineCommand(name, script)
+  return client as RedisClient & T
 }
 
 /** Where a stored token's time ends and its sealed part begins. */
