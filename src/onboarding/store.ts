@@ -64,12 +64,12 @@ export class MemoryOnboardingStore implements OnboardingStore {
   }
 
   async peekLink(id: string, nowMs: number): Promise<Link | undefined> {
-    const link = this.open.get(linkKey(id))
-    return link && nowMs < link.expiresAtMs ? link : undefined
+    return this.openLink(id, nowMs)
   }
 
   async takeLink(id: string, nowMs: number): Promise<Link | undefined> {
-    const link = await this.peekLink(id, nowMs)
+    // No await between the look and the move: concurrent takers would all see the link open.
+    const link = this.openLink(id, nowMs)
     if (!link) return undefined
     this.open.delete(linkKey(id))
     this.spent.set(linkKey(id), link)
@@ -93,6 +93,11 @@ export class MemoryOnboardingStore implements OnboardingStore {
 
   async forget(kind: OnceKind, id: string): Promise<void> {
     this.marks.delete(`${kind}:${id}`)
+  }
+
+  private openLink(id: string, nowMs: number): Link | undefined {
+    const link = this.open.get(linkKey(id))
+    return link && nowMs < link.expiresAtMs ? link : undefined
   }
 
   private forgetExpired(nowMs: number): void {
