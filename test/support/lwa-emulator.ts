@@ -7,6 +7,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  consentCommon, decisionPage, denied, errorPage, escapeHtml, pageFields, readBody, redirect, type Reply,
+} from './amazon-pages.js'
 
 /** What to answer instead of the real grant result; faults ignore credentials entirely. */
 export type Fault =
@@ -93,7 +96,6 @@ const requiredFields = new Map<string, readonly string[]>([
   ['authorization_code', ['code', 'redirect_uri', 'client_id', 'client_secret']],
 ])
 
-interface Reply { status: number; contentType: string; body: string; error?: string; retryAfter?: string; location?: string }
 type Answer = Reply | 'reset'
 type Fields = ReadonlyMap<string, string>
 
@@ -283,27 +285,13 @@ export class LwaEmulator {
 
   async #consent(req: IncomingMessage, path: string): Promise<Reply> {
     const isPage = path === adsConsentPath || path === spConsentPath
-    if (req.method !== (isPage ? 'GET' : 'POST')) return errorPage(405, 'Method Not Allowed', `${req.method ?? ''} is not allowed here.`)
-    let fields: URLSearchParams
-    if (isPage) {
-      fields = new URL(req.url ?? '/', 'http://emulator.invalid').searchParams
-    } else {
-      const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
-      const body = await readBody(req, maxBodyBytes)
-      if (body === undefined || mediaType !== 'application/x-www-form-urlencoded') return errorPage(400, 'Bad Request', 'The form could not be read.')
-      fields = new URLSearchParams(body)
-    }
+    const fields = await pageFields(req, isPage)
+    if (!(fields instanceof URLSearchParams)) return fields
     const request = path === adsConsentPath || path === adsDecisionPath ? this.#adsRequest(fields, isPage) : this.#spRequest(fields)
     if ('status' in request) return request
     if (isPage) return consentPage(request)
     const decision = fields.get('decision')
-    if (decision === 'deny') {
-      return redirect(request.redirectUri, {
-        error: 'access_denied',
-        error_description: 'The user denied the authorization request',
-        state: request.state,
-      })
-    }
+    if (decision === 'deny') return denied(request.redirectUri, request.state)
     if (decision !== 'allow') return errorPage(400, 'Bad Request', 'No decision was made.')
     return this.#allow(request)
   }
@@ -448,75 +436,23 @@ type ConsentRequest = { clientId: string; redirectUri: string; state: string } &
   | { kind: 'sp-api'; applicationId: string; version?: string }
 )
 
-/**
- * redirect_uri and state, which both consent flows need. Stricter than Amazon on purpose:
- * Amazon lets SP-API fall back to the app's first registered redirect URI and Ads omit state,
- * but a broker that leans on either is broken (the callback must be its own; state is its CSRF check).
- */
-function consentCommon(fields: URLSearchParams): { redirectUri: string; state: string } | Reply {
-  const redirectUri = fields.get('redirect_uri') ?? ''
-  let parsed: URL | undefined
-  try {
-    parsed = new URL(redirectUri)
-  } catch {
-    parsed = undefined
-  }
-  if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
-    return errorPage(400, 'Bad Request', 'The request has an invalid parameter : redirect_uri.')
-  }
-  const state = fields.get('state') ?? ''
-  if (state === '') return errorPage(400, 'Bad Request', 'The request is missing a required parameter : state.')
-  return { redirectUri, state }
-}
-
 function consentPage(request: ConsentRequest): Reply {
-  let action: string
-  let asking: string
   const hidden: Array<[string, string]> = []
+  let asking: string
   if (request.kind === 'ads') {
-    action = adsDecisionPath
     hidden.push(['client_id', request.clientId], ['scope', request.scope])
     asking = `<p>The application <strong id="client">${escapeHtml(request.clientId)}</strong> asks for access ` +
       `with the scope <strong id="scope">${escapeHtml(request.scope)}</strong>.</p>`
   } else {
-    action = spDecisionPath
     hidden.push(['application_id', request.applicationId])
     if (request.version !== undefined) hidden.push(['version', request.version])
-    asking = `<p>The Selling Partner API application <strong id="application">${escapeHtml(request.applicationId)}</strong> ` +
+    asking = '<p>The Selling Partner API application ' +
+      `<strong id="application">${escapeHtml(request.applicationId)}</strong> ` +
       `(LWA client <strong id="client">${escapeHtml(request.clientId)}</strong>${request.version === 'beta' ? ', draft' : ''}) ` +
       'asks for access to your selling account.</p>'
   }
   hidden.push(['redirect_uri', request.redirectUri], ['state', request.state])
-  const body = [
-    '<!doctype html>',
-    '<html><head><meta charset="utf-8"><title>Amazon (emulator): authorize</title></head><body>',
-    '<h1>Amazon (emulator): authorize</h1>',
-    asking,
-    `<form method="post" action="${action}">`,
-    ...hidden.map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`),
-    '<button id="allow" name="decision" value="allow">Allow</button>',
-    '<button id="deny" name="decision" value="deny">Cancel</button>',
-    '</form>',
-    '</body></html>',
-  ].join('\n')
-  return { status: 200, contentType: 'text/html;charset=UTF-8', body }
-}
-
-function errorPage(status: number, title: string, message: string): Reply {
-  const body = `<!doctype html>\n<html><head><meta charset="utf-8"><title>Amazon (emulator): ${escapeHtml(title)}</title></head>` +
-    `<body><h1>${status} ${escapeHtml(title)}</h1><p id="error">${escapeHtml(message)}</p></body></html>`
-  return { status, contentType: 'text/html;charset=UTF-8', body }
-}
-
-/** A 302 to redirectUri with params added to whatever query it already has. */
-function redirect(redirectUri: string, params: Record<string, string>): Reply {
-  const target = new URL(redirectUri)
-  for (const [name, value] of Object.entries(params)) target.searchParams.set(name, value)
-  return { status: 302, contentType: 'text/html;charset=UTF-8', body: '', location: target.toString() }
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+  return decisionPage(request.kind === 'ads' ? adsDecisionPath : spDecisionPath, asking, hidden)
 }
 
 function statusFault(fault: Extract<Fault, { kind: 'status' }>): Reply {
@@ -571,17 +507,6 @@ function parseFields(contentType: string, body: string): Fields | Reply {
     return lwaError(400, 'invalid_request', 'The request body is not a JSON object')
   }
   return new Map(Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== ''))
-}
-
-/** Reads the whole body; undefined when it exceeds maxBytes (the rest is drained, not kept). */
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size <= maxBytes) chunks.push(chunk)
-  }
-  return size > maxBytes ? undefined : Buffer.concat(chunks).toString('utf8')
 }
 
 function send(res: ServerResponse, reply: Reply): void {
