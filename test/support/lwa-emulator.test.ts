@@ -1,6 +1,8 @@
 import t from 'tap'
 import { request } from 'undici'
+import { call as get } from './api-test-client.js'
 import { LwaEmulator } from './lwa-emulator.js'
+import { decide, formOf, location } from './page-client.js'
 import type { LwaEmulatorOptions } from './lwa-emulator.js'
 
 const clientId = 'amzn1.application-oa2-client.test'
@@ -272,34 +274,6 @@ async function startConsent(t: Test): Promise<LwaEmulator> {
   const lwa = await start(t)
   lwa.addApplication({ applicationId, clientId })
   return lwa
-}
-
-async function get(url: string): Promise<Answer> {
-  const res = await request(url, { method: 'GET' })
-  return { status: res.statusCode, headers: res.headers, text: await res.body.text() }
-}
-
-/** What a browser submits when the button `decision` is pressed: the page's hidden fields plus the button. */
-function formOf(page: string): { action: string; fields: Body } {
-  const action = /<form method="post" action="([^"]+)">/.exec(page)?.[1]
-  if (action === undefined) throw new Error('no form on the page')
-  const unescape = (s: string): string => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
-  const fields: Body = {}
-  for (const [, name, value] of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[name!] = unescape(value!)
-  return { action, fields }
-}
-
-async function decide(lwa: LwaEmulator, page: string, decision: 'allow' | 'deny' | undefined): Promise<Answer> {
-  const { action, fields } = formOf(page)
-  const body = new URLSearchParams(decision === undefined ? fields : { ...fields, decision }).toString()
-  const res = await request(lwa.url + action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
-  return { status: res.statusCode, headers: res.headers, text: await res.body.text() }
-}
-
-function location(answer: Answer): URL {
-  const value = answer.headers.location
-  if (typeof value !== 'string') throw new Error(`no Location header (HTTP ${answer.status})`)
-  return new URL(value)
 }
 
 const adsConsentUrl = (lwa: LwaEmulator, over: Body = {}): string => `${lwa.url}/ap/oa?` + new URLSearchParams({
