@@ -2,6 +2,7 @@
 // so the broker's HTTP client, timeouts and error mapping are exercised exactly as in production.
 // It also plays Amazon's consent pages (Ads `/ap/oa`, SP-API `/apps/authorize/consent`): a
 // browser that clicks Allow is redirected back with a code the token endpoint then exchanges.
+// Seller Central's seller-initiated pages (Appstore, yearly re-authorization) are seller-central.ts.
 import { createServer, STATUS_CODES } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -10,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import {
   consentCommon, decisionPage, denied, errorPage, escapeHtml, pageFields, readBody, redirect, type Reply,
 } from './amazon-pages.js'
+import { SellerCentral, type AppstoreStart } from './seller-central.js'
 
 /** What to answer instead of the real grant result; faults ignore credentials entirely. */
 export type Fault =
@@ -116,6 +118,8 @@ export class LwaEmulator {
   /** How long codes minted by the consent pages live; 0 mints codes that are already expired. */
   consentCodeTtlMs = defaultCodeTtlMs
   lastConsent: LwaConsent | undefined
+  /** Seller Central's side of seller-initiated authorization: what it issued and what reached it. */
+  readonly sellerCentral: SellerCentral
 
   readonly #server: Server
   // Aborted by close() so pending latency/slow timers neither keep the process alive nor answer late.
@@ -138,6 +142,26 @@ export class LwaEmulator {
     this.expiresInSeconds = options.expiresInSeconds ?? defaultExpiresInSeconds
     this.latencyMs = options.latencyMs ?? 0
     this.#clock = options.clock ?? { now: () => Date.now() }
+    this.sellerCentral = new SellerCentral(this.url, {
+      clientOf: (applicationId) => this.#applications.get(applicationId),
+      allow: ({ authorization, redirectUri, state }) => this.#allow({
+        kind: 'sp-api',
+        clientId: authorization.clientId,
+        applicationId: authorization.applicationId,
+        ...(authorization.draft ? { version: 'beta' } : {}),
+        sellingPartnerId: authorization.sellingPartnerId,
+        redirectUri,
+        state,
+      }),
+    })
+  }
+
+  /**
+   * Starts a seller-initiated authorization (Appstore "Authorize now", or the yearly
+   * "Re-authorize"): the URL of the Seller Central page a browser opens first.
+   */
+  startAppstoreAuthorization(start: AppstoreStart): string {
+    return this.sellerCentral.start(start)
   }
 
   static async start(options: LwaEmulatorOptions = {}): Promise<LwaEmulator> {
@@ -249,8 +273,11 @@ export class LwaEmulator {
     const at = Date.now()
     const path = req.url?.split('?')[0]
     // The consent side is a browser's business, not a token call: no faults, not in `calls`.
-    if (path === adsConsentPath || path === spConsentPath || path === adsDecisionPath || path === spDecisionPath) {
-      send(res, await this.#consent(req, path))
+    const page = this.sellerCentral.handles(path) ? this.sellerCentral.handle(req, path)
+      : path === adsConsentPath || path === spConsentPath || path === adsDecisionPath || path === spDecisionPath
+        ? this.#consent(req, path) : undefined
+    if (page) {
+      send(res, await page)
       return
     }
     if (req.method !== 'POST' || path !== tokenPath) {
@@ -328,7 +355,8 @@ export class LwaEmulator {
       this.lastConsent = { kind, code, refreshToken, state, clientId, redirectUri, scope: request.scope }
       return redirect(redirectUri, { code, scope: request.scope, state })
     }
-    const sellingPartnerId = this.nextSellingPartnerId
+    // Seller-initiated flows name the seller from the start; the website flow learns it on Allow.
+    const sellingPartnerId = request.sellingPartnerId ?? this.nextSellingPartnerId
     this.#sellingPartners.set(refreshToken, sellingPartnerId)
     const { applicationId, version } = request
     this.lastConsent = { kind, code, refreshToken, sellingPartnerId, state, clientId, redirectUri, applicationId, ...(version !== undefined ? { version } : {}) }
@@ -433,7 +461,7 @@ export class LwaEmulator {
 
 type ConsentRequest = { clientId: string; redirectUri: string; state: string } & (
   | { kind: 'ads'; scope: string }
-  | { kind: 'sp-api'; applicationId: string; version?: string }
+  | { kind: 'sp-api'; applicationId: string; version?: string; sellingPartnerId?: string }
 )
 
 function consentPage(request: ConsentRequest): Reply {
