@@ -15,9 +15,12 @@ export async function loadWebhookKey(
   secrets: SecretStore,
 ): Promise<string> {
   if (webhook.keyFile !== undefined) {
-    const key = (await readFile(webhook.keyFile, 'utf8')).trim()
+    const path = webhook.keyFile
+    const key = (await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`lifecycle.webhook.keyFile ${path}: cannot be read (${err.code ?? err.message})`)
+    })).trim()
     if (key.length < minKeyChars) {
-      throw new Error(`lifecycle.webhook.keyFile ${webhook.keyFile}: must hold at least ${minKeyChars} characters `
+      throw new Error(`lifecycle.webhook.keyFile ${path}: must hold at least ${minKeyChars} characters `
         + '(e.g. openssl rand -hex 32)')
     }
     return key
