@@ -100,18 +100,12 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     nameClash: (name) => logger.warn({ credential: name }, 'a tagged secret declares a credential the config file '
       + 'also declares; the config file\'s credential serves'),
   })
-  const audit = new AuditLog(auditSink, {
-    rateLimitWindowMs: config.rateLimit.timeWindowSeconds * 1000,
-    now: () => clock.now(),
-    ...(deps.spans ? { traceIds: deps.spans.ids } : {}),
-  })
+  const audit = createAudit(config, deps, clock, auditSink)
   const credentialEvents = await createLifecycle(config, {
-    logger, clock, registry: metrics.registry, audit, catalogue, secrets, dispatcher,
-    ...(deps.random ? { random: deps.random } : {}),
+    logger, clock, registry: metrics.registry, audit, catalogue, secrets, dispatcher, random: deps.random,
   })
-  const events = composeEvents(metrics, credentialEvents)
   const { tokens, sweep, status, share } = createTokenCore(config, deps, clock, metrics, {
-    ...upstreams, catalogue, events,
+    ...upstreams, catalogue, events: composeEvents(metrics, credentialEvents),
   })
   const live = { current: createGeneration(config, clock, shared) }
   const discovery = startDiscovery(config, { deps, catalogue, share, metrics })
@@ -162,6 +156,14 @@ function createTokenCore(
     { counts: () => catalogue.counts(), clashes: () => catalogue.clashCount(), now: () => clock.now() },
   )
   return { tokens, sweep, status, share }
+}
+
+function createAudit(config: BrokerConfig, deps: ServiceDeps, clock: Clock, sink: AuditSink): AuditLog {
+  return new AuditLog(sink, {
+    rateLimitWindowMs: config.rateLimit.timeWindowSeconds * 1000,
+    now: () => clock.now(),
+    ...(deps.spans ? { traceIds: deps.spans.ids } : {}),
+  })
 }
 
 const traced = (deps: ServiceDeps): { spans?: Spans } => (deps.spans ? { spans: deps.spans } : {})

@@ -18,7 +18,7 @@ export interface LifecycleParts {
   secrets: SecretStore
   /** The upstream pool; deliveries share its keep-alive connections. */
   dispatcher: Dispatcher
-  random?: () => number
+  random?: (() => number) | undefined
 }
 
 /** Lifecycle events as the broker runs them: always audited and counted, and sent when `lifecycle.webhook` is set. */

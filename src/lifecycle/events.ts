@@ -30,7 +30,11 @@ export interface LifecycleEvent {
 export type LifecycleInput = Omit<LifecycleEvent, 'id' | 'occurredAt'> & { discriminator?: string }
 
 /** A stable id from what identifies the fact; JSON keeps the parts apart (no `a|b` + `c` = `a` + `b|c`). */
-export function lifecycleEventId(type: LifecycleEventType, credential: string, discriminator: string = randomUUID()): string {
+export function lifecycleEventId(
+  type: LifecycleEventType,
+  credential: string,
+  discriminator: string = randomUUID(),
+): string {
   const digest = createHash('sha256').update(JSON.stringify([type, credential, discriminator])).digest('hex')
   return `evt_${digest.slice(0, 32)}`
 }

@@ -29,10 +29,14 @@ export async function loadWebhookKey(
     const id = webhook.keySecret
     const field = (await secrets.get(id)).fields.key
     if (typeof field !== 'string') {
-      throw new SecretError('missing_field', id, 'has no string field "key" (the webhook signing key)', { field: 'key' })
+      throw new SecretError('missing_field', id, 'has no string field "key" (the webhook signing key)', {
+        field: 'key',
+      })
     }
     if (field.trim().length < minKeyChars) {
-      throw new SecretError('malformed', id, `field "key" must hold at least ${minKeyChars} characters`, { field: 'key' })
+      throw new SecretError('malformed', id, `field "key" must hold at least ${minKeyChars} characters`, {
+        field: 'key',
+      })
     }
     return field.trim()
   }
