@@ -8,7 +8,10 @@ import type { Discovery } from './catalogue/discovery.js'
 import { systemClock, type Clock } from './clock.js'
 import type { BrokerConfig } from './config/index.js'
 import { Exchange } from './exchange.js'
+import { createLifecycle } from './lifecycle/create-lifecycle.js'
+import type { Lifecycle } from './lifecycle/lifecycle.js'
 import { AuditLog, type AuditSink } from './observability/audit.js'
+import { composeEvents, type BrokerEvents } from './observability/events.js'
 import { Metrics } from './observability/metrics.js'
 import type { Spans } from './observability/spans.js'
 import { Onboarding } from './onboarding/onboarding.js'
@@ -25,6 +28,8 @@ import { openUpstreams, type Upstreams } from './upstreams.js'
 
 /** Secrets read at once by the background sweep (start-up of many credentials). */
 const sweepConcurrency = 16
+/** At shutdown, queued lifecycle webhooks get this long: the audit log keeps every event anyway. */
+const webhookFlushMs = 2000
 
 /** What the core runs on, each replaceable by a test (a fake clock, a store that misbehaves, a shared Redis). */
 export interface ServiceDeps {
@@ -73,6 +78,8 @@ export interface Services {
   exchange: Exchange
   /** Present when onboarding is configured. */
   onboarding: Onboarding | undefined
+  /** Credential lifecycle events (revoked, removed, expiring, and onboarding's connected, …). */
+  lifecycle: Lifecycle
   /** The client @fastify/rate-limit counts through when replicas share Redis. */
   rateLimitRedis: RedisClient | undefined
   /** The timers: readiness, the background refresher, and the prewarm if configured. */
@@ -93,17 +100,18 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     nameClash: (name) => logger.warn({ credential: name }, 'a tagged secret declares a credential the config file '
       + 'also declares; the config file\'s credential serves'),
   })
-  const { tokens, sweep, status, share } = createTokenCore(config, deps, clock, metrics, { ...upstreams, catalogue })
+  const audit = createAudit(config, deps, clock, auditSink)
+  const credentialEvents = await createLifecycle(config, {
+    logger, clock, registry: metrics.registry, audit, catalogue, secrets, dispatcher, random: deps.random,
+  })
+  const { tokens, sweep, status, share } = createTokenCore(config, deps, clock, metrics, {
+    ...upstreams, catalogue, events: composeEvents(metrics, credentialEvents),
+  })
   const live = { current: createGeneration(config, clock, shared) }
   const discovery = startDiscovery(config, { deps, catalogue, share, metrics })
   const readiness = new Readiness({
     sweep, authenticator: () => live.current.authenticator, logger, intervalMs: config.readiness.intervalSeconds * 1000,
     ...(discovery ? { catalogueListed: () => discovery.listedOnce() } : {}),
-  })
-  const audit = new AuditLog(auditSink, {
-    rateLimitWindowMs: config.rateLimit.timeWindowSeconds * 1000,
-    now: () => clock.now(),
-    ...(deps.spans ? { traceIds: deps.spans.ids } : {}),
   })
   const onboarding = config.onboarding
     && new Onboarding({ config, catalogue, secrets, lwa, clock, tokens, adsDispatcher: dispatcher }, config.onboarding)
@@ -113,11 +121,11 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     get policy() { return live.current.policy },
     get authenticator() { return live.current.authenticator },
     live, catalogue, discovery, logger, clock, metrics, secrets, tokens, status, refresher, readiness, audit,
-    onboarding,
+    onboarding, lifecycle: credentialEvents,
     reload: createReloader({ live, catalogue, clock, shared, logger, metrics: metrics.catalogue }),
     exchange: new Exchange({ live, catalogue, tokens, audit, metrics, ...traced(deps) }),
     rateLimitRedis: shared?.rateLimitRedis,
-    ...lifecycle(config, deps, upstreams, { readiness, refresher, tokens, audit, discovery }),
+    ...lifecycle(config, deps, upstreams, { readiness, refresher, tokens, audit, discovery, credentialEvents }),
   }
 }
 
@@ -126,15 +134,15 @@ function createTokenCore(
   deps: ServiceDeps,
   clock: Clock,
   metrics: Metrics,
-  upstreams: Upstreams & { catalogue: Catalogue },
+  upstreams: Upstreams & { catalogue: Catalogue; events: BrokerEvents },
 ): { tokens: TokenService; sweep: SecretSweep; status: CredentialStatusView; share: SharedTokenStore } {
-  const { secrets, shared, lwa, catalogue } = upstreams
+  const { secrets, shared, lwa, catalogue, events } = upstreams
   const share = shared ? (deps.spans ? tracedShare(shared.store, deps.spans) : shared.store) : new LocalTokenShare()
   const tokenLogger = deps.logger.child({ component: 'tokens' })
   const optional = { ...(deps.random ? { random: deps.random } : {}), ...traced(deps) }
-  const source = new TokenSource({ config, secrets, lwa, clock, logger: tokenLogger, events: metrics, ...optional })
+  const source = new TokenSource({ config, secrets, lwa, clock, logger: tokenLogger, events, ...optional })
   const tokens = new TokenService({
-    config, catalogue, secrets, source, share, clock, logger: tokenLogger, events: metrics, ...optional,
+    config, catalogue, secrets, source, share, clock, logger: tokenLogger, events, ...optional,
   })
   const sweep = new SecretSweep({
     secrets, ids: () => catalogue.secretIds(), clock,
@@ -150,6 +158,14 @@ function createTokenCore(
   return { tokens, sweep, status, share }
 }
 
+function createAudit(config: BrokerConfig, deps: ServiceDeps, clock: Clock, sink: AuditSink): AuditLog {
+  return new AuditLog(sink, {
+    rateLimitWindowMs: config.rateLimit.timeWindowSeconds * 1000,
+    now: () => clock.now(),
+    ...(deps.spans ? { traceIds: deps.spans.ids } : {}),
+  })
+}
+
 const traced = (deps: ServiceDeps): { spans?: Spans } => (deps.spans ? { spans: deps.spans } : {})
 
 function lifecycle(
@@ -158,12 +174,14 @@ function lifecycle(
   upstreams: Upstreams,
   parts: {
     readiness: Readiness; refresher: Refresher; tokens: TokenService; audit: AuditLog; discovery: Discovery | undefined
+    credentialEvents: Lifecycle
   },
 ): Pick<Services, 'start' | 'close'> {
   const { secrets, dispatcher, auditSink, shared } = upstreams
-  const { readiness, refresher, tokens, audit, discovery } = parts
+  const { readiness, refresher, tokens, audit, discovery, credentialEvents } = parts
   return {
     start() {
+      credentialEvents.start()
       discovery?.start()
       readiness.start()
       refresher.start()
@@ -174,6 +192,8 @@ function lifecycle(
       readiness.stop()
       refresher.stop()
       await tokens.settled()
+      // Before the pool closes: the deliveries use it. After the tokens: a last refresh may revoke.
+      await credentialEvents.close(webhookFlushMs)
       audit.flush()
       await auditSink.flush?.()
       await Promise.all([

@@ -23,6 +23,7 @@ export function checkConfig(config: BrokerConfig): ConfigProblem[] {
   checkCredentials(config, need)
   checkPolicy(config, need)
   checkEndpoints(config, need)
+  checkLifecycle(config, need)
   return problems
 }
 
@@ -128,12 +129,14 @@ function checkPolicy(config: BrokerConfig, need: Need): void {
   })
 }
 
-/** Every URL that carries a token, a secret or keys must be https://, unless it stays on this machine. */
+/** Checks that a URL carrying a token, a secret, keys or signed events is https://, unless it stays on this machine. */
+function secureUrls(config: BrokerConfig, need: Need): (url: string | undefined, field: string) => void {
+  return (url, field) => need(url === undefined || isAcceptableUrl(url, config.allowInsecureEndpoints), field,
+    'must be https:// (plain http:// only to a loopback address, or with allowInsecureEndpoints: true)')
+}
+
 function checkEndpoints(config: BrokerConfig, need: Need): void {
-  const allow = config.allowInsecureEndpoints
-  const secure = (url: string | undefined, field: string): void =>
-    need(url === undefined || isAcceptableUrl(url, allow), field,
-      'must be https:// (plain http:// only to a loopback address, or with allowInsecureEndpoints: true)')
+  const secure = secureUrls(config, need)
   secure(config.secrets.endpoint, 'secrets.endpoint')
   for (const [region, url] of Object.entries(config.lwa.endpoints)) secure(url, `lwa.endpoints.${region}`)
   for (const [region, url] of Object.entries(config.ads.endpoints)) secure(url, `ads.endpoints.${region}`)
@@ -149,6 +152,14 @@ function checkEndpoints(config: BrokerConfig, need: Need): void {
   for (const [api, urls] of Object.entries(onboarding.consentUrls)) {
     for (const [region, url] of Object.entries(urls ?? {})) secure(url, `onboarding.consentUrls.${api}.${region}`)
   }
+}
+
+function checkLifecycle(config: BrokerConfig, need: Need): void {
+  const webhook = config.lifecycle.webhook
+  if (!webhook) return
+  secureUrls(config, need)(webhook.url, 'lifecycle.webhook.url')
+  need((webhook.keyFile === undefined) !== (webhook.keySecret === undefined), 'lifecycle.webhook.keyFile',
+    'exactly one of keyFile or keySecret is required: every delivery is signed with the key')
 }
 
 function keySources(jwks: IssuerConfig['jwks']): number {

@@ -114,6 +114,8 @@ function resolvePaths(config: RawConfig, base: string): void {
   if (cache.encryptionKeyFile) cache.encryptionKeyFile = resolve(base, cache.encryptionKeyFile)
   if (cache.passwordFile) cache.passwordFile = resolve(base, cache.passwordFile)
   if (cache.sentinel?.passwordFile) cache.sentinel.passwordFile = resolve(base, cache.sentinel.passwordFile)
+  const webhook = config.lifecycle.webhook
+  if (webhook?.keyFile) webhook.keyFile = resolve(base, webhook.keyFile)
   if (!['stdout', 'stderr'].includes(config.audit.destination)) {
     config.audit.destination = resolve(base, config.audit.destination)
   }

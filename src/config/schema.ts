@@ -4,6 +4,7 @@ import { apis, closed, credentialNamePattern, logLevels, regions } from './schem
 import { CatalogueSettings } from './schema/catalogue.js'
 import { Credential, Onboarding } from './schema/credentials.js'
 import { Auth, Issuer } from './schema/issuers.js'
+import { Lifecycle } from './schema/lifecycle.js'
 import { Http, Listen, Ops, Readiness } from './schema/listeners.js'
 import { PolicyRule, RateLimits } from './schema/policy.js'
 import { Audit, Cache, Logs, Shutdown, Tokens } from './schema/runtime.js'
@@ -48,6 +49,8 @@ export const ConfigSchema = Type.Object({
   /** Optional: credentials declared by tags on their secrets, discovered while the broker runs. */
   catalogue: Type.Optional(CatalogueSettings),
   policy: Type.Array(PolicyRule, { default: [] }),
+  /** Credential lifecycle events: audit lines and metrics always; a signed webhook when configured. */
+  lifecycle: Lifecycle,
 }, closed)
 
 /** The config file as the schema checks it; load.ts turns its credentials into typed variants. */
@@ -59,5 +62,6 @@ export type BrokerConfig = Omit<RawConfig, 'credentials'> & { credentials: Reado
 export type IssuerConfig = Static<typeof Issuer>
 export type PolicyRuleConfig = Static<typeof PolicyRule>
 export type CatalogueConfig = Static<typeof CatalogueSettings>
+export type LifecycleConfig = Static<typeof Lifecycle>
 export type Region = (typeof regions)[number]
 export type Api = (typeof apis)[number]

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Principal } from '../auth/index.js'
+import type { LifecycleEvent } from '../lifecycle/events.js'
 import { RateLimitAudit } from './rate-limit-audit.js'
 
 /** A short, stable, non-reversible handle on a token: enough to correlate, useless to replay. */
@@ -97,6 +98,13 @@ export class AuditLog {
       clientAddress,
       userAgent: userAgent?.slice(0, maxCallerTextChars),
     }, `onboarding ${outcome}`)
+  }
+
+  /** Something happened to a credential's authorization (src/lifecycle): the same event id the webhook carries. */
+  lifecycle(event: LifecycleEvent): void {
+    const { id, type, credential, account, api, region, detail } = event
+    this.write({ event: `credential.${type}`, eventId: id, credential, account, api, region, detail },
+      `credential ${type}`)
   }
 
   denied(ctx: AuditContext, error: string, reason?: string): void {

@@ -20,3 +20,25 @@ export const noEvents: BrokerEvents = {
   secretsCall: () => {},
   jwtFailure: () => {},
 }
+
+/** Both hear every event: the metrics, and a module that acts on some of them (src/lifecycle hears LWA's answers). */
+export function composeEvents(first: BrokerEvents, second: Partial<BrokerEvents>): BrokerEvents {
+  return {
+    lwaCall: (...args) => {
+      first.lwaCall(...args)
+      second.lwaCall?.(...args)
+    },
+    cacheLookup: (...args) => {
+      first.cacheLookup(...args)
+      second.cacheLookup?.(...args)
+    },
+    secretsCall: (...args) => {
+      first.secretsCall(...args)
+      second.secretsCall?.(...args)
+    },
+    jwtFailure: (...args) => {
+      first.jwtFailure(...args)
+      second.jwtFailure?.(...args)
+    },
+  }
+}

@@ -109,6 +109,8 @@ export async function scrapeBroker(t: Test, options: BuildOptions = {}): Promise
   t.equal((await h.getToken('sp-acme-eu', platform)).statusCode, 502, 'a revoked grant is rejected')
   t.equal((await h.getToken('ads-us', 'not-a-jwt')).statusCode, 401, 'a bad JWT is refused')
   t.equal((await h.app.inject('/healthz')).statusCode, 200)
+  // An SP-API seller's authorization, as onboarding tracks it: the expiry gauge has a series.
+  h.services.lifecycle.trackAuthorizations(() => [{ credential: 'sp-acme-eu', authorizedAtMs: h.clock.now() - 340 * 86_400_000 }])
   h.sm?.putSecret('lwa-broker/sellers/ads-us', { refresh_token: fixtures.adsRefreshToken }, { tags: { 'lwa-broker:credential': 'ads-us', 'lwa-broker:api': 'ads', 'lwa-broker:region': 'na' } })
   t.match(await h.services.discovery?.refresh(), { secrets: 1 }, 'a listing (its secret clashes with the config file\'s ads-us)')
   h.sm?.failNext({ kind: 'error', type: 'AccessDeniedException', status: 400 }, 1, { operation: 'ListSecrets' })
