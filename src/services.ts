@@ -1,5 +1,7 @@
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
+import { ProfileBook } from './ads/profile-book.js'
+import { readAdsProfiles } from './ads/profiles.js'
 import type { Authenticator, CompiledRule } from './auth/index.js'
 import type { RedisClient, SharedCache } from './cache/index.js'
 import { Catalogue } from './catalogue/catalogue.js'
@@ -56,6 +58,8 @@ export interface Services {
   metrics: Metrics
   secrets: SecretStore
   tokens: TokenService
+  /** The profiles each Ads credential reaches. */
+  profiles: ProfileBook
   status: CredentialStatusView
   refresher: Refresher
   readiness: Readiness
@@ -93,7 +97,8 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     nameClash: (name) => logger.warn({ credential: name }, 'a tagged secret declares a credential the config file '
       + 'also declares; the config file\'s credential serves'),
   })
-  const { tokens, sweep, status, share } = createTokenCore(config, deps, clock, metrics, { ...upstreams, catalogue })
+  const core = createTokenCore(config, deps, clock, metrics, { ...upstreams, catalogue })
+  const { tokens, profiles, sweep, status, share } = core
   const live = { current: createGeneration(config, clock, shared) }
   const discovery = startDiscovery(config, { deps, catalogue, share, metrics })
   const readiness = new Readiness({
@@ -112,12 +117,12 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     get config() { return live.current.config },
     get policy() { return live.current.policy },
     get authenticator() { return live.current.authenticator },
-    live, catalogue, discovery, logger, clock, metrics, secrets, tokens, status, refresher, readiness, audit,
+    live, catalogue, discovery, logger, clock, metrics, secrets, tokens, profiles, status, refresher, readiness, audit,
     onboarding,
     reload: createReloader({ live, catalogue, clock, shared, logger, metrics: metrics.catalogue }),
-    exchange: new Exchange({ live, catalogue, tokens, audit, metrics, ...traced(deps) }),
+    exchange: new Exchange({ live, catalogue, tokens, profiles, audit, metrics, ...traced(deps) }),
     rateLimitRedis: shared?.rateLimitRedis,
-    ...lifecycle(config, deps, upstreams, { readiness, refresher, tokens, audit, discovery }),
+    ...lifecycle(config, deps, upstreams, { readiness, refresher, profiles, tokens, audit, discovery }),
   }
 }
 
@@ -127,14 +132,20 @@ function createTokenCore(
   clock: Clock,
   metrics: Metrics,
   upstreams: Upstreams & { catalogue: Catalogue },
-): { tokens: TokenService; sweep: SecretSweep; status: CredentialStatusView; share: SharedTokenStore } {
-  const { secrets, shared, lwa, catalogue } = upstreams
+): { tokens: TokenService; profiles: ProfileBook; sweep: SecretSweep; status: CredentialStatusView
+  share: SharedTokenStore } {
+  const { secrets, shared, lwa, catalogue, dispatcher } = upstreams
   const share = shared ? (deps.spans ? tracedShare(shared.store, deps.spans) : shared.store) : new LocalTokenShare()
   const tokenLogger = deps.logger.child({ component: 'tokens' })
   const optional = { ...(deps.random ? { random: deps.random } : {}), ...traced(deps) }
   const source = new TokenSource({ config, secrets, lwa, clock, logger: tokenLogger, events: metrics, ...optional })
   const tokens = new TokenService({
     config, catalogue, secrets, source, share, clock, logger: tokenLogger, events: metrics, ...optional,
+  })
+  const profiles = new ProfileBook({
+    catalogue, tokens, clock, logger: deps.logger.child({ component: 'ads' }), settings: config.ads,
+    tokenMinTtlSeconds: config.tokens.defaultMinTtlSeconds,
+    read: (region, token, clientId) => readAdsProfiles({ ads: config.ads, dispatcher }, region, token, clientId),
   })
   const sweep = new SecretSweep({
     secrets, ids: () => catalogue.secretIds(), clock,
@@ -147,7 +158,7 @@ function createTokenCore(
     { now: () => clock.now(), credentials: () => status.list(), secrets: () => secrets.status?.() ?? [] },
     { counts: () => catalogue.counts(), clashes: () => catalogue.clashCount(), now: () => clock.now() },
   )
-  return { tokens, sweep, status, share }
+  return { tokens, profiles, sweep, status, share }
 }
 
 const traced = (deps: ServiceDeps): { spans?: Spans } => (deps.spans ? { spans: deps.spans } : {})
@@ -157,22 +168,25 @@ function lifecycle(
   deps: ServiceDeps,
   upstreams: Upstreams,
   parts: {
-    readiness: Readiness; refresher: Refresher; tokens: TokenService; audit: AuditLog; discovery: Discovery | undefined
+    readiness: Readiness; refresher: Refresher; profiles: ProfileBook; tokens: TokenService; audit: AuditLog
+    discovery: Discovery | undefined
   },
 ): Pick<Services, 'start' | 'close'> {
   const { secrets, dispatcher, auditSink, shared } = upstreams
-  const { readiness, refresher, tokens, audit, discovery } = parts
+  const { readiness, refresher, profiles, tokens, audit, discovery } = parts
   return {
     start() {
       discovery?.start()
       readiness.start()
       refresher.start()
+      profiles.start()
       if (config.tokens.prewarm) void refresher.prewarm()
     },
     async close() {
       discovery?.close()
       readiness.stop()
       refresher.stop()
+      profiles.stop()
       await tokens.settled()
       audit.flush()
       await auditSink.flush?.()
