@@ -1,4 +1,5 @@
-import { mayGetCredential, type LabelsOf, type Principal } from './auth/index.js'
+import type { ProfileBook } from './ads/profile-book.js'
+import { mayGetCredential, type LabelsOf, type Principal, type ProfileOf } from './auth/index.js'
 import { BrokerError, isBrokerError } from './errors.js'
 import type { AuditLog } from './observability/audit.js'
 import type { Catalogue } from './catalogue/catalogue.js'
@@ -17,6 +18,8 @@ export interface TokenRequest {
   callerKey: string
   credential: string
   minTtlSeconds: number
+  /** The Ads profile the token is to be scoped to; undefined: the credential's fixed `profileId`, if any. */
+  profile?: string | undefined
 }
 
 export interface ExchangeDeps {
@@ -25,6 +28,8 @@ export interface ExchangeDeps {
   /** Where a credential's labels come from, for label rules. */
   catalogue: Catalogue
   tokens: TokenService
+  /** Which profiles an Ads credential reaches. */
+  profiles: ProfileBook
   audit: AuditLog
   metrics: Metrics
   spans?: Spans
@@ -34,13 +39,19 @@ export interface ExchangeDeps {
  * The one sequence of checks every token passes on its way out (octo-sts' Exchange): the
  * caller (already authenticated and rate-limited), then policy, then the token itself; every
  * outcome audited and counted. The policy check comes before the existence check, so a
- * caller learns whether a credential exists only for names it would be allowed to use.
+ * caller learns whether a credential exists only for names it would be allowed to use; a
+ * profile, only for profiles its rule lets it ask for.
  */
 export class Exchange {
   private readonly labelsOf: LabelsOf
+  private readonly fixedProfileOf: ProfileOf
 
   constructor(private readonly deps: ExchangeDeps) {
     this.labelsOf = (name) => deps.catalogue.labelsOf(name)
+    this.fixedProfileOf = (name) => {
+      const config = deps.catalogue.get(name)
+      return config?.grant === 'refresh_token' ? config.profileId : undefined
+    }
   }
 
   issue(request: TokenRequest): Promise<IssuedToken> {
@@ -59,9 +70,12 @@ export class Exchange {
    */
   issueCached(request: TokenRequest): IssuedToken | undefined {
     const caller = request.caller
-    if (!caller || !this.allows(caller, request.credential)) return undefined
+    if (!caller || !this.allows(caller, request)) return undefined
     const token = this.deps.tokens.cachedToken(request.credential, request.minTtlSeconds)
-    if (token) this.issued(request, token)
+    if (!token || (request.profile !== undefined && !this.deps.profiles.knows(request.credential, request.profile))) {
+      return undefined
+    }
+    this.issued(request, token)
     return token
   }
 
@@ -71,8 +85,9 @@ export class Exchange {
     try {
       const caller = request.caller
       if (!caller) throw request.callerError ?? new BrokerError('unauthenticated', 'missing or invalid bearer token')
-      allowed = this.allows(caller, credential)
+      allowed = this.allows(caller, request)
       if (!allowed) throw new BrokerError('forbidden', `caller ${caller.subject} may not use credential ${credential}`)
+      if (request.profile !== undefined) await this.deps.profiles.check(credential, request.profile)
       const token = await this.deps.tokens.getToken(credential, request.minTtlSeconds)
       this.issued(request, token)
       return token
@@ -82,8 +97,11 @@ export class Exchange {
     }
   }
 
-  private allows(caller: Principal, credential: string): boolean {
-    return mayGetCredential(this.deps.live.current.policy, caller, credential, this.labelsOf).allowed
+  /** A denied profile is refused exactly as a denied credential: nobody learns which profiles exist. */
+  private allows(caller: Principal, request: TokenRequest): boolean {
+    const { profile } = request
+    const profileOf = profile === undefined ? this.fixedProfileOf : () => profile
+    return mayGetCredential(this.deps.live.current.policy, caller, request.credential, this.labelsOf, profileOf).allowed
   }
 
   private issued(request: TokenRequest, token: IssuedToken): void {

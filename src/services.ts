@@ -1,5 +1,7 @@
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
+import { ProfileBook } from './ads/profile-book.js'
+import { readAdsProfiles } from './ads/profiles.js'
 import type { Authenticator, CompiledRule } from './auth/index.js'
 import type { RedisClient, SharedCache } from './cache/index.js'
 import { Catalogue } from './catalogue/catalogue.js'
@@ -61,6 +63,8 @@ export interface Services {
   metrics: Metrics
   secrets: SecretStore
   tokens: TokenService
+  /** The profiles each Ads credential reaches. */
+  profiles: ProfileBook
   status: CredentialStatusView
   refresher: Refresher
   readiness: Readiness
@@ -104,7 +108,7 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   const credentialEvents = await createLifecycle(config, {
     logger, clock, registry: metrics.registry, audit, catalogue, secrets, dispatcher, random: deps.random,
   })
-  const { tokens, sweep, status, share } = createTokenCore(config, deps, clock, metrics, {
+  const { tokens, profiles, sweep, status, share } = createTokenCore(config, deps, clock, metrics, {
     ...upstreams, catalogue, events: composeEvents(metrics, credentialEvents),
   })
   const live = { current: createGeneration(config, clock, shared) }
@@ -120,12 +124,12 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     get config() { return live.current.config },
     get policy() { return live.current.policy },
     get authenticator() { return live.current.authenticator },
-    live, catalogue, discovery, logger, clock, metrics, secrets, tokens, status, refresher, readiness, audit,
+    live, catalogue, discovery, logger, clock, metrics, secrets, tokens, profiles, status, refresher, readiness, audit,
     onboarding, lifecycle: credentialEvents,
     reload: createReloader({ live, catalogue, clock, shared, logger, metrics: metrics.catalogue }),
-    exchange: new Exchange({ live, catalogue, tokens, audit, metrics, ...traced(deps) }),
+    exchange: new Exchange({ live, catalogue, tokens, profiles, audit, metrics, ...traced(deps) }),
     rateLimitRedis: shared?.rateLimitRedis,
-    ...lifecycle(config, deps, upstreams, { readiness, refresher, tokens, audit, discovery, credentialEvents }),
+    ...lifecycle(config, deps, upstreams, { readiness, refresher, profiles, tokens, audit, discovery, credentialEvents }),
   }
 }
 
@@ -135,14 +139,20 @@ function createTokenCore(
   clock: Clock,
   metrics: Metrics,
   upstreams: Upstreams & { catalogue: Catalogue; events: BrokerEvents },
-): { tokens: TokenService; sweep: SecretSweep; status: CredentialStatusView; share: SharedTokenStore } {
-  const { secrets, shared, lwa, catalogue, events } = upstreams
+): { tokens: TokenService; profiles: ProfileBook; sweep: SecretSweep; status: CredentialStatusView
+  share: SharedTokenStore } {
+  const { secrets, shared, lwa, catalogue, dispatcher, events } = upstreams
   const share = shared ? (deps.spans ? tracedShare(shared.store, deps.spans) : shared.store) : new LocalTokenShare()
   const tokenLogger = deps.logger.child({ component: 'tokens' })
   const optional = { ...(deps.random ? { random: deps.random } : {}), ...traced(deps) }
   const source = new TokenSource({ config, secrets, lwa, clock, logger: tokenLogger, events, ...optional })
   const tokens = new TokenService({
     config, catalogue, secrets, source, share, clock, logger: tokenLogger, events, ...optional,
+  })
+  const profiles = new ProfileBook({
+    catalogue, tokens, clock, logger: deps.logger.child({ component: 'ads' }), settings: config.ads,
+    tokenMinTtlSeconds: config.tokens.defaultMinTtlSeconds,
+    read: (region, token, clientId) => readAdsProfiles({ ads: config.ads, dispatcher }, region, token, clientId),
   })
   const sweep = new SecretSweep({
     secrets, ids: () => catalogue.secretIds(), clock,
@@ -155,7 +165,7 @@ function createTokenCore(
     { now: () => clock.now(), credentials: () => status.list(), secrets: () => secrets.status?.() ?? [] },
     { counts: () => catalogue.counts(), clashes: () => catalogue.clashCount(), now: () => clock.now() },
   )
-  return { tokens, sweep, status, share }
+  return { tokens, profiles, sweep, status, share }
 }
 
 function createAudit(config: BrokerConfig, deps: ServiceDeps, clock: Clock, sink: AuditSink): AuditLog {
@@ -173,24 +183,26 @@ function lifecycle(
   deps: ServiceDeps,
   upstreams: Upstreams,
   parts: {
-    readiness: Readiness; refresher: Refresher; tokens: TokenService; audit: AuditLog; discovery: Discovery | undefined
-    credentialEvents: Lifecycle
+    readiness: Readiness; refresher: Refresher; profiles: ProfileBook; tokens: TokenService; audit: AuditLog
+    discovery: Discovery | undefined; credentialEvents: Lifecycle
   },
 ): Pick<Services, 'start' | 'close'> {
   const { secrets, dispatcher, auditSink, shared } = upstreams
-  const { readiness, refresher, tokens, audit, discovery, credentialEvents } = parts
+  const { readiness, refresher, profiles, tokens, audit, discovery, credentialEvents } = parts
   return {
     start() {
       credentialEvents.start()
       discovery?.start()
       readiness.start()
       refresher.start()
+      profiles.start()
       if (config.tokens.prewarm) void refresher.prewarm()
     },
     async close() {
       discovery?.close()
       readiness.stop()
       refresher.stop()
+      profiles.stop()
       await tokens.settled()
       // Before the pool closes: the deliveries use it. After the tokens: a last refresh may revoke.
       await credentialEvents.close(webhookFlushMs)

@@ -7,6 +7,7 @@ export {
   aggregateLimitOf,
   type CompiledRule,
   type LabelsOf,
+  type ProfileOf,
   type PolicyDecision,
 } from './policy.js'
 export { compileGlob, globMatcher } from './glob.js'

@@ -13,6 +13,9 @@ type LabelCondition = { label: string; matches: GlobMatcher } | { label: string;
 /** A credential's labels by its name: undefined for a name that is not a usable credential. */
 export type LabelsOf = (credential: string) => Readonly<Record<string, string>> | undefined
 
+/** The Ads profile a request is for (the one asked for, or the credential's fixed one); undefined: none. */
+export type ProfileOf = (credential: string) => string | undefined
+
 export interface CompiledRule {
   index: number
   issuer: string | undefined
@@ -21,6 +24,8 @@ export interface CompiledRule {
   credentials: GlobMatcher
   /** Label conditions on the credential (credentialLabels, labelsFromClaims); empty: the name decides alone. */
   labels: LabelCondition[]
+  /** Ads profile globs; undefined: any profile, or none. */
+  profiles: GlobMatcher | undefined
   admin: boolean
   rateLimitMax: number | undefined
   aggregateMax: number | undefined
@@ -55,6 +60,7 @@ export function compilePolicy(rules: readonly PolicyRuleInput[]): CompiledRule[]
       claims: Object.entries(claims).map(([path, glob]) => ({ path: path.split('/'), matches: globMatcher([glob]) })),
       credentials: rule.credentials.length === 0 && labels.length > 0 ? () => true : globMatcher(rule.credentials),
       labels,
+      profiles: rule.profiles && globMatcher(rule.profiles),
       admin: rule.admin,
       rateLimitMax: rule.rateLimit?.max,
       aggregateMax: rule.rateLimit?.aggregateMax,
@@ -66,20 +72,26 @@ export type PolicyDecision = { allowed: true; rule: number } | { allowed: false 
 
 /**
  * May this caller have this credential? Pure: default deny; the first rule that applies to
- * the caller (issuer, subject, claims) and whose credential globs and label conditions match
- * allows it. A name that is no usable credential has no labels, so a label rule never allows
- * it: a caller learns a name exists only where a rule would let it use that name.
+ * the caller (issuer, subject, claims) and whose credential globs, label conditions and
+ * profile globs match allows it. A name that is no usable credential has no labels, so a
+ * label rule never allows it: a caller learns a name exists only where a rule would let it
+ * use that name. A rule with profile globs allows only requests for a profile they match.
  */
 export function mayGetCredential(
   policy: readonly CompiledRule[],
   principal: Principal,
   credential: string,
   labelsOf: LabelsOf = () => undefined,
+  profileOf: ProfileOf = () => undefined,
 ): PolicyDecision {
   const rule = rulesFor(policy, principal).find((r) => r.credentials(credential)
-    && (r.labels.length === 0 || labelsMatch(r.labels, principal, labelsOf(credential))))
+    && (r.labels.length === 0 || labelsMatch(r.labels, principal, labelsOf(credential)))
+    && (r.profiles === undefined || profileMatches(r.profiles, profileOf(credential))))
   return rule ? { allowed: true, rule: rule.index } : { allowed: false }
 }
+
+const profileMatches = (globs: GlobMatcher, profile: string | undefined): boolean =>
+  profile !== undefined && globs(profile)
 
 function labelsMatch(
   conditions: readonly LabelCondition[],

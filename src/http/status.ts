@@ -8,6 +8,7 @@ export const httpStatus: Readonly<Record<ErrorCode | OnboardingFailure, number>>
   forbidden: 403,
   unknown_credential: 404,
   not_found: 404,
+  profile_unknown: 404,
   request_timeout: 408,
   rate_limited: 429,
   internal_error: 500,

@@ -16,42 +16,62 @@ interface Template {
 }
 
 const templates = new WeakMap<IssuedToken, Template>()
+/** Per token, per Ads profile asked for; a profile id is short, and a credential's profiles are few. */
+const profileTemplates = new WeakMap<IssuedToken, Map<string, Template>>()
+/** Templates kept per token beyond the default one: an agency's profiles, not an unbounded set. */
+const maxProfileTemplatesPerToken = 512
+
+const scopeHeader = 'Amazon-Advertising-API-Scope'
 
 /**
  * GET /token's JSON body. A token's answers differ only in `expires_in`, so its JSON is made
- * once per token (JSON.stringify escapes it) and filled in per request; the template holds no
- * copy of the token, so 10,000 cached credentials do not hold 10,000 more.
+ * once per token (and Ads profile) and filled in per request; the template holds no copy of
+ * the token, so 10,000 cached credentials do not hold 10,000 more. `profile`: a profile the
+ * exchange checked, sent as `Amazon-Advertising-API-Scope` instead of the fixed one.
  */
-export function tokenAnswer(token: IssuedToken, expiresIn: number): string {
-  const { parts, slots } = templateOf(token)
+export function tokenAnswer(token: IssuedToken, expiresIn: number, profile?: string): string {
+  const { parts, slots } = profile === undefined ? defaultTemplateOf(token) : profileTemplateOf(token, profile)
   let text = parts[0] as string
   for (let i = 0; i < slots.length; i++) text += (slots[i] ?? expiresIn) + (parts[i + 1] as string)
   return text
 }
 
-function templateOf(token: IssuedToken): Template {
+function defaultTemplateOf(token: IssuedToken): Template {
   let template = templates.get(token)
+  if (!template) templates.set(token, (template = templateOf(token, token.headers)))
+  return template
+}
+
+function profileTemplateOf(token: IssuedToken, profile: string): Template {
+  let byProfile = profileTemplates.get(token)
+  if (!byProfile) profileTemplates.set(token, (byProfile = new Map()))
+  let template = byProfile.get(profile)
   if (!template) {
-    const withMark = (value: string): string => value.split(token.accessToken).join(tokenMark)
-    const body: Omit<TokenResponse, 'expires_in'> & { expires_in: string } = {
-      access_token: tokenMark,
-      token_type: token.tokenType,
-      expires_in: ttlMark,
-      expires_at: token.expiresAt,
-      credential: token.credential,
-      api: token.config.api,
-      region: token.config.region,
-      headers: Object.fromEntries(Object.entries(token.headers).map(([name, value]) => [name, withMark(value)])),
-    }
-    const pieces = JSON.stringify(body).replace(`"${ttlMark}"`, ttlMark).split(marks)
-    const escaped = JSON.stringify(token.accessToken).slice(1, -1)
-    // A token that needs no escaping (LWA's never do) is used as it is: no second copy of it.
-    const tokenText = escaped === token.accessToken ? token.accessToken : escaped
-    template = {
-      parts: pieces.filter((_, i) => i % 2 === 0),
-      slots: pieces.filter((_, i) => i % 2 === 1).map((mark) => (mark === tokenMark ? tokenText : undefined)),
-    }
-    templates.set(token, template)
+    // The oldest goes first: a token lives an hour, so this only bounds a burst of distinct profiles.
+    if (byProfile.size >= maxProfileTemplatesPerToken) byProfile.delete(byProfile.keys().next().value as string)
+    byProfile.set(profile, (template = templateOf(token, { ...token.headers, [scopeHeader]: profile })))
   }
   return template
+}
+
+function templateOf(token: IssuedToken, headers: Readonly<Record<string, string>>): Template {
+  const withMark = (value: string): string => value.split(token.accessToken).join(tokenMark)
+  const body: Omit<TokenResponse, 'expires_in'> & { expires_in: string } = {
+    access_token: tokenMark,
+    token_type: token.tokenType,
+    expires_in: ttlMark,
+    expires_at: token.expiresAt,
+    credential: token.credential,
+    api: token.config.api,
+    region: token.config.region,
+    headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, withMark(value)])),
+  }
+  const pieces = JSON.stringify(body).replace(`"${ttlMark}"`, ttlMark).split(marks)
+  const escaped = JSON.stringify(token.accessToken).slice(1, -1)
+  // A token that needs no escaping (LWA's never do) is used as it is: no second copy of it.
+  const tokenText = escaped === token.accessToken ? token.accessToken : escaped
+  return {
+    parts: pieces.filter((_, i) => i % 2 === 0),
+    slots: pieces.filter((_, i) => i % 2 === 1).map((mark) => (mark === tokenMark ? tokenText : undefined)),
+  }
 }

@@ -1,4 +1,4 @@
-export { TokenService, type TokenServiceDeps, type CacheView } from './token-service.js'
+export { TokenService, type TokenServiceDeps, type CacheView, type ForgetReason } from './token-service.js'
 export type { IssuedToken } from './issued-token.js'
 export { CredentialStatusView, healthOf, type CredentialStatus, type CredentialHealth } from './credential-status.js'
 export { Refresher } from './refresher.js'

@@ -30,6 +30,9 @@ export interface TokenServiceDeps {
   spans?: Spans
 }
 
+/** `changed`: the name was redeclared or removed; `reconnected`: connected to an Amazon account anew (onboarding). */
+export type ForgetReason = 'changed' | 'reconnected'
+
 /** What the status read model may see of the cache. */
 export interface CacheView {
   peek(name: string): CacheState<BrokerToken>
@@ -47,6 +50,7 @@ export class TokenService implements CacheView {
   private readonly issuedTokens = new IssuedTokens()
   /** One loader per credential, made once: the hot path allocates no closure. */
   private readonly loaders = new Map<string, () => Promise<BrokerToken>>()
+  private readonly forgetListeners: Array<(name: string, why: ForgetReason) => void> = []
 
   constructor(deps: TokenServiceDeps) {
     this.deps = deps
@@ -112,10 +116,7 @@ export class TokenService implements CacheView {
     return this.cache.peek(name)
   }
 
-  /**
-   * Obtains a new token now (admin); the cached one keeps serving unless the new one arrives. Other replicas take it
-   * too.
-   */
+  /** Obtains a new token now (admin); the cached one keeps serving unless the new one arrives, here and on peers. */
   async forceRefresh(name: string): Promise<void> {
     const config = this.deps.catalogue.require(name)
     try {
@@ -128,9 +129,8 @@ export class TokenService implements CacheView {
   }
 
   /**
-   * Makes every credential's secrets be re-read on next use and lets failed credentials be
-   * retried at once, so a fixed secret is used right away (admin). Cached tokens stay: they
-   * are still valid. Returns the secret ids reloaded.
+   * Makes every credential's secrets be re-read on next use and lets failed credentials be retried at once, so a
+   * fixed secret is used right away (admin). Cached tokens stay: they are still valid. Returns the secret ids reloaded.
    */
   async reloadSecrets(): Promise<string[]> {
     const ids = this.reloadSecretsHere()
@@ -139,13 +139,17 @@ export class TokenService implements CacheView {
   }
 
   /**
-   * The credential was connected to an Amazon account anew (onboarding): its cached token,
-   * here, in the shared store and on every other replica, may be the previous account's, and
-   * its secrets are re-read on next use.
+   * The credential was connected to an Amazon account anew (onboarding): its cached token, here, in the shared store
+   * and on every other replica, may be the previous account's, and its secrets are re-read on next use.
    */
   async reconnected(name: string): Promise<void> {
-    await this.forgetEverywhere(name)
+    await this.forgetEverywhere(name, 'reconnected')
     await this.tellPeers({ kind: 'credential_reconnected', credential: name })
+  }
+
+  /** Told when what is cached for a credential goes: what others keep about it (its profiles) must go too. */
+  onForget(listener: (name: string, why: ForgetReason) => void): void {
+    this.forgetListeners.push(listener)
   }
 
   /** Background refresh of keys used within `idleMs` that are past their refresh point. */
@@ -186,21 +190,22 @@ export class TokenService implements CacheView {
   }
 
   /** Its cached token, here and shared, and its loader (which holds the settings it was made with). */
-  private async forgetEverywhere(name: string): Promise<void> {
-    this.forgetHere(name)
+  private async forgetEverywhere(name: string, why: ForgetReason): Promise<void> {
+    this.forgetHere(name, why)
     await this.deps.share.drop(name).catch((err: unknown) => this.warn(name, err, 'could not drop the shared token'))
   }
 
-  private forgetHere(name: string): void {
+  private forgetHere(name: string, why: ForgetReason): void {
     const config = this.deps.catalogue.get(name)
     this.cache.forget(name)
     this.loaders.delete(name)
     for (const id of config ? secretIdsOfCredential(config) : []) this.deps.secrets.invalidate?.(id)
+    for (const listener of this.forgetListeners) listener(name, why)
   }
 
   /** A credential that changed or went away keeps nothing: the name may now point at another account's secret. */
   private catalogueChanged(changes: readonly CatalogueChange[]): void {
-    for (const { name, kind } of changes) if (kind !== 'added') void this.forgetEverywhere(name)
+    for (const { name, kind } of changes) if (kind !== 'added') void this.forgetEverywhere(name, 'changed')
   }
 
   /** What another replica told us: the same as the admin action there, without telling anyone again. */
@@ -212,7 +217,7 @@ export class TokenService implements CacheView {
     }
     if (!this.has(event.credential)) return
     if (event.kind === 'credential_reconnected') {
-      this.forgetHere(event.credential)
+      this.forgetHere(event.credential, 'reconnected')
       return
     }
     const token = await this.deps.share.get(event.credential).catch(() => undefined)

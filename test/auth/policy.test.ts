@@ -132,3 +132,17 @@ t.test('a decision remembered for a principal is the decision of the policy aske
     t.equal(mayGetCredential(open, caller, 'sp-eu').allowed, false, 'credential globs are still checked per request')
   }
 })
+
+t.test('profile globs: a rule with them allows only requests for a profile they match', async (t) => {
+  const policy = compilePolicy([
+    { subject: 'narrow', claims: {}, credentials: ['ads-*'], profiles: ['1111*', '42'], admin: false },
+    { subject: 'wide', claims: {}, credentials: ['ads-*'], admin: false },
+  ])
+  const ask = (who: string, profile: string | undefined) => mayGetCredential(policy, principal(who), 'ads-us', undefined, () => profile).allowed
+  t.equal(ask('narrow', '1111000000000001'), true)
+  t.equal(ask('narrow', '42'), true)
+  t.equal(ask('narrow', '4242'), false, 'globs are anchored')
+  t.equal(ask('narrow', undefined), false, 'no profile at all is not one the globs match')
+  t.equal(ask('wide', '4242'), true, 'a rule without profiles: any profile')
+  t.equal(ask('wide', undefined), true, 'and none')
+})

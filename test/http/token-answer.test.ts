@@ -50,3 +50,24 @@ t.test('a token that JSON must escape is escaped (quotes, backslashes, control a
   const token = issued(odd, 'appstore', { Authorization: `Bearer ${odd}` })
   t.same(JSON.parse(tokenAnswer(token, 42)), plain(token, 42))
 })
+
+t.test('a profile\'s answer carries its Scope in place of the fixed one, and leaves the default answer as it was', async (t) => {
+  const token = issued('Atza|IwEBIads', 'ads', {
+    Authorization: 'Bearer Atza|IwEBIads',
+    'Amazon-Advertising-API-ClientId': 'amzn1.application-oa2-client.x',
+    'Amazon-Advertising-API-Scope': '2502259796',
+  })
+  for (const profile of ['3316636565473405123', '1', '3316636565473405123']) {
+    const expected = { ...plain(token, 60), headers: { ...token.headers, 'Amazon-Advertising-API-Scope': profile } }
+    t.equal(tokenAnswer(token, 60, profile), JSON.stringify(expected), `profile ${profile}, byte for byte`)
+  }
+  t.equal(tokenAnswer(token, 60), JSON.stringify(plain(token, 60)), 'no profile: the fixed scope')
+  const unscoped = issued('Atza|IwEBIads2', 'ads', { Authorization: 'Bearer Atza|IwEBIads2' })
+  t.same(JSON.parse(tokenAnswer(unscoped, 5, '7')).headers, { Authorization: 'Bearer Atza|IwEBIads2', 'Amazon-Advertising-API-Scope': '7' })
+})
+
+t.test('a token\'s profile templates are bounded: the oldest go first', async (t) => {
+  const token = issued('Atza|IwEBImany', 'ads', { Authorization: 'Bearer Atza|IwEBImany' })
+  for (let i = 0; i < 2000; i++) tokenAnswer(token, 1, String(i))
+  t.equal(JSON.parse(tokenAnswer(token, 1, '0')).headers['Amazon-Advertising-API-Scope'], '0', 'an evicted one is made again')
+})

@@ -31,6 +31,11 @@ export const PolicyRule = Type.Object({
    * `tenant: kubernetes.io/namespace` lets each namespace use only its own tenant's sellers.
    */
   labelsFromClaims: Type.Record(NonEmpty, NonEmpty, { default: {} }),
+  /**
+   * Ads profile id globs the rule's callers may be given a token for (the `profile` they ask
+   * for, else the credential's fixed `profileId`); absent: any, and requests for no profile.
+   */
+  profiles: Type.Optional(Type.Array(NonEmpty, { minItems: 1 })),
   admin: Type.Boolean({ default: false }),
   /** This rule's callers get this limit instead of the global one. */
   rateLimit: Type.Optional(RateLimit),

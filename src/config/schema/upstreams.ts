@@ -34,4 +34,11 @@ export const Lwa = Type.Object({
 export const Ads = Type.Object({
   endpoints: regionalEndpoints(),
   timeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
+  /**
+   * How often the profile list of an Ads credential used with `profile=` (or onboarded) is
+   * read again; 0: only when a caller asks for a profile not yet known.
+   */
+  profilesRefreshSeconds: Type.Integer({ minimum: 0, maximum: 604800, default: 21600 }),
+  /** At most one read per credential this often: unknown profile ids cannot make the broker hammer the Ads API. */
+  profilesMinRefreshSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60 }),
 }, { ...closed, default: {} })

@@ -58,6 +58,12 @@ export const lwaErrors: Record<ErrorCode, { status: number; error: string; descr
     description: 'The credential was refused by Login with Amazon',
   },
   not_found: { status: 404, error: 'invalid_request', description: 'Not found' },
+  // This route names no profile; were it ever raised, it is a grant the caller cannot use.
+  profile_unknown: {
+    status: 400,
+    error: 'invalid_grant',
+    description: 'The request has an invalid grant parameter : refresh_token',
+  },
   request_timeout: { status: 408, error: 'invalid_request', description: 'The request did not arrive in time' },
   rate_limited: { status: 429, error: 'temporarily_unavailable', description: 'Too many requests' },
   upstream_unavailable: {

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { profileIdPattern } from '../../ads/profiles.js'
 import { apis, regions } from '../../config/schema.js'
 import {
   bearerAuth,
@@ -13,7 +14,7 @@ import {
   upstreamUnavailable,
 } from './common.js'
 import { noStoreHeader } from './headers.js'
-import { errorReplies, jsonReply } from './replies.js'
+import { errorReplies, jsonReply, type ErrorSpec } from './replies.js'
 
 /** LWA tokens live 3600 s: a min_ttl above this is refused by validation, closer to the lifetime by the cache. */
 export const maxMinTtlSeconds = 3000
@@ -26,6 +27,15 @@ export const TokenQuery = Type.Object({
       + 'gets a new one from LWA first; it never returns a shorter-lived token. A `min_ttl` that the tokens LWA grants '
       + 'this credential cannot meet is `400 invalid_request` naming their lifetime (without an LWA call per request). '
       + 'Default 60 (config `tokens.defaultMinTtlSeconds`).',
+  })),
+  profile: Type.Optional(Type.String({
+    pattern: profileIdPattern, examples: ['3316636565473405123'],
+    description: 'Ads credentials only: the advertiser profile the token is for, sent back as '
+      + '`Amazon-Advertising-API-Scope`. It must be one of the profiles the credential\'s refresh token reaches '
+      + '(`GET /v2/profiles`, read after onboarding, every `ads.profilesRefreshSeconds`, and when a caller names one '
+      + 'not yet known, at most once per `ads.profilesMinRefreshSeconds`) and one the caller\'s policy rule allows '
+      + '(`profiles`). Every profile shares the credential\'s one access token: one LWA refresh serves them all. '
+      + 'Without it, the credential\'s fixed `profileId` (if any) is the scope.',
   })),
 }, { additionalProperties: false })
 export type TokenQuery = Static<typeof TokenQuery>
@@ -59,6 +69,23 @@ const example = (credential: string, api: string, region: string, token: string,
   },
 })
 
+const unknownCredentialOrProfile: ErrorSpec = {
+  codes: ['unknown_credential', 'profile_unknown'],
+  description: `${unknownCredential.description} \`profile_unknown\`: \`profile\` is not one of the profiles the `
+    + 'credential\'s refresh token reaches, as last read from the Ads API (read again at most once per '
+    + '`ads.profilesMinRefreshSeconds` for an unknown profile).',
+  examples: {
+    ...unknownCredential.examples,
+    profile_unknown: {
+      value: {
+        error: 'profile_unknown',
+        message: 'profile 1234567890 is not one of credential ads-us\'s profiles',
+        request_id: '5b0e3f2c-8a41-4c6e-9d7b-2f1a0c3e5d7b',
+      },
+    },
+  },
+}
+
 export const getTokenSchema = {
   operationId: 'getToken',
   tags: ['tokens'],
@@ -68,8 +95,10 @@ export const getTokenSchema = {
     + 'needed (one LWA call per credential at a time, however many callers wait, and across replicas when they share '
     + 'Redis). Tokens are refreshed in the background before they expire, so callers rarely wait on LWA.\n\nThe checks '
     + 'run in this order: in sidecar mode, a direct loopback request (403); query (400); JWT and rate limit (401, '
-    + '429); policy (403); credential exists (404) — so a caller learns whether a credential exists only for names '
-    + 'the policy lets it use. Any other query parameter is refused (400 invalid_request).\n\nCopy the returned '
+    + '429); policy, with the `profile` asked for (403); credential exists (404); with `profile`, the credential is an '
+    + 'Ads one (400) and the profile is one of its own (404) — so a caller learns whether a credential or profile '
+    + 'exists only for what the policy lets it use. Any other query parameter is refused (400 '
+    + 'invalid_request).\n\nCopy the returned '
     + '`headers` onto the request to the Amazon API as they are.',
   security: bearerAuth,
   querystring: TokenQuery,
@@ -105,8 +134,9 @@ export const getTokenSchema = {
       {
         codes: ['invalid_request'],
         description: '`invalid_request`: the query is malformed — `credential` missing or not a valid name, '
-          + '`min_ttl` not an integer in 0..3000 or one the credential\'s tokens cannot meet, a query parameter the '
-          + 'route does not know. The message names the offending field.',
+          + '`min_ttl` not an integer in 0..3000 or one the credential\'s tokens cannot meet, `profile` not digits or '
+          + 'given for a credential that is not an Ads one, a query parameter the route does not know. The message '
+          + 'names the offending field.',
         examples: {
           missing_credential: {
             value: {
@@ -129,8 +159,8 @@ export const getTokenSchema = {
       {
         codes: ['forbidden'],
         description: '`forbidden`: the JWT is valid but no policy rule lets this caller (issuer, subject, claims) use '
-          + 'this credential; returned whether or not the credential exists. In sidecar mode, also a proxied or '
-          + 'non-loopback request.',
+          + 'this credential, or for this Ads profile (a rule\'s `profiles`); returned whether or not the credential '
+          + 'or profile exists. In sidecar mode, also a proxied or non-loopback request.',
         examples: {
           forbidden: {
             value: {
@@ -141,7 +171,12 @@ export const getTokenSchema = {
           },
         },
       },
-      unknownCredential, rateLimited, internalError, credentialFailed, upstreamUnavailable,
+      unknownCredentialOrProfile, rateLimited, internalError, credentialFailed,
+      {
+        ...upstreamUnavailable,
+        description: `${upstreamUnavailable.description} With \`profile\`: also a profile not yet known while the Ads `
+          + 'API cannot be asked for the list (profiles already known keep being served).',
+      },
     ]),
   },
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isAdmin, type Principal } from '../../auth/index.js'
 import { BrokerError, isBrokerError } from '../../errors.js'
 import type { Discovery } from '../../catalogue/discovery.js'
+import type { ProfileBook } from '../../ads/profile-book.js'
 import type { Services } from '../../services.js'
 import type { CredentialStatus } from '../../tokens/index.js'
 import {
@@ -9,6 +10,7 @@ import {
   type CredentialParams, type CredentialStatusBody, type OnboardingRequest,
 } from '../contract/admin.js'
 import { refreshCatalogueSchema, type CatalogueRefreshResponse } from '../contract/catalogue.js'
+import { getCredentialSchema, type CredentialDetailBody } from '../contract/credential-detail.js'
 import { auditContext, requireCaller } from '../guards/caller-guard.js'
 
 /**
@@ -17,11 +19,19 @@ import { auditContext, requireCaller } from '../guards/caller-guard.js'
  * is audited.
  */
 export function registerAdminRoutes(app: FastifyInstance, services: Services): void {
-  const { tokens, status, onboarding } = services
+  const { tokens, status, profiles, onboarding } = services
   const admin = (action: string, run: AdminAction) => adminHandler(services, action, run)
 
   app.get('/admin/credentials', { schema: listCredentialsSchema },
     admin('credentials.list', async () => ({ credentials: status.list().map(toBody) })))
+
+  app.get<{ Params: CredentialParams }>('/admin/credentials/:name', { schema: getCredentialSchema },
+    admin('credentials.get', async (request) => {
+      const { name } = request.params as CredentialParams
+      const found = status.of(name)
+      if (!found) throw new BrokerError('unknown_credential', `no credential named ${name}`)
+      return withProfiles(toBody(found), profiles, name)
+    }))
 
   app.post<{ Params: CredentialParams }>('/admin/credentials/:name/refresh', { schema: refreshCredentialSchema },
     admin('credentials.refresh', async (request) => {
@@ -104,6 +114,17 @@ function knownTarget(request: FastifyRequest, services: Services): string | unde
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 const isoOrNull = (ms: number | undefined): string | null => (ms === undefined ? null : iso(ms))
+
+function withProfiles(body: CredentialStatusBody, profiles: ProfileBook, name: string): CredentialDetailBody {
+  const known = profiles.listOf(name)
+  return {
+    ...body,
+    profiles: known ? known.profiles.map((p) => ({
+      id: p.id, country_code: p.countryCode, type: p.type, account_id: p.accountId, account_name: p.accountName,
+    })) : null,
+    profiles_read_at: known ? iso(known.readAtMs) : null,
+  }
+}
 
 function toBody(s: CredentialStatus): CredentialStatusBody {
   const error = s.lastError

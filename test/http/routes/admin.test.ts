@@ -32,7 +32,7 @@ t.test('an admin lists credentials with their status, and never a secret or a to
 
 t.test('admin routes are for admins only: 401 without a JWT, 403 for other callers, and audited', async (t) => {
   const h = await build(t, { config: withAdminRule })
-  for (const [method, url] of [['GET', '/admin/credentials'], ['POST', '/admin/credentials/ads-us/refresh'], ['POST', '/admin/secrets/reload']] as const) {
+  for (const [method, url] of [['GET', '/admin/credentials'], ['GET', '/admin/credentials/ads-us'], ['POST', '/admin/credentials/ads-us/refresh'], ['POST', '/admin/secrets/reload']] as const) {
     t.equal((await call(h, method, url, undefined)).statusCode, 401, `${method} ${url} without a JWT`)
     const forbidden = await call(h, method, url, reporter)
     t.equal(forbidden.statusCode, 403, `${method} ${url} as a non-admin`)
@@ -40,7 +40,7 @@ t.test('admin routes are for admins only: 401 without a JWT, 403 for other calle
   }
   t.equal(h.lwa.callCount(), 0, 'a refused refresh reached nothing')
   const audit = h.logs.find((r) => typeof r.event === 'string' && r.event.startsWith('admin.'))
-  t.equal(audit.length, 6)
+  t.equal(audit.length, 8)
   t.ok(audit.every((e) => e.outcome === 'denied'))
   t.match(audit.find((e) => e.event === 'admin.credentials.refresh' && e.error === 'forbidden'), { credential: 'ads-us', callerSubject: 'system:serviceaccount:ads:reporter' })
 })
@@ -106,6 +106,6 @@ t.test('admin routes share the caller\'s rate limit, refuse a query parameter, a
   t.equal(refresh.statusCode, 502)
   t.equal(refresh.json().error, 'credential_misconfigured', 'its secret does not exist')
   t.equal((await call(h, 'GET', '/admin/credentials', admin)).statusCode, 200, 'the second request of the window (a 400 does not count)')
-  const limited = [['GET', '/admin/credentials'], ['POST', '/admin/credentials/ads-us/refresh'], ['POST', '/admin/secrets/reload']] as const
+  const limited = [['GET', '/admin/credentials'], ['GET', '/admin/credentials/ads-us'], ['POST', '/admin/credentials/ads-us/refresh'], ['POST', '/admin/secrets/reload']] as const
   for (const [method, url] of limited) t.equal((await call(h, method, url, admin)).json().error, 'rate_limited', `${method} ${url} past the caller's limit`)
 })
