@@ -117,8 +117,9 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     sweep, authenticator: () => live.current.authenticator, logger, intervalMs: config.readiness.intervalSeconds * 1000,
     ...(discovery ? { catalogueListed: () => discovery.listedOnce() } : {}),
   })
-  const onboarding = config.onboarding
-    && new Onboarding({ config, catalogue, secrets, lwa, clock, tokens, adsDispatcher: dispatcher }, config.onboarding)
+  const onboarding = config.onboarding && new Onboarding({
+    config, catalogue, secrets, lwa, clock, tokens, adsDispatcher: dispatcher, lifecycle: credentialEvents,
+  }, config.onboarding)
   const refresher = new Refresher(tokens, catalogue, config)
   return {
     get config() { return live.current.config },

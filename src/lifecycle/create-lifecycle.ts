@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js'
 import type { BrokerConfig } from '../config/index.js'
 import type { AuditLog } from '../observability/audit.js'
 import type { SecretStore } from '../secrets/index.js'
+import { authorizationsOf } from '../onboarding/authorizations.js'
 import { Lifecycle } from './lifecycle.js'
 import { loadWebhookKey } from './webhook-key.js'
 
@@ -26,7 +27,7 @@ export async function createLifecycle(config: BrokerConfig, parts: LifecyclePart
   const { logger, clock, registry, audit, catalogue, secrets, dispatcher, random } = parts
   const { expiryWarningDays, webhook } = config.lifecycle
   const key = webhook && await loadWebhookKey(webhook, secrets)
-  return new Lifecycle({
+  const lifecycle = new Lifecycle({
     audit, registry, clock, catalogue, expiryWarningDays, logger: logger.child({ component: 'lifecycle' }),
     ...(webhook && key ? {
       webhook: {
@@ -35,4 +36,6 @@ export async function createLifecycle(config: BrokerConfig, parts: LifecyclePart
       },
     } : {}),
   })
+  lifecycle.trackAuthorizations(() => authorizationsOf(catalogue, secrets))
+  return lifecycle
 }

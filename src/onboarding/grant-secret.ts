@@ -21,16 +21,26 @@ export async function readGrant(
   }
 }
 
-/** A new AWSCURRENT version of the grant secret: the refresh token and its account, other fields kept. */
+/** How a consent changed a credential: first connected, the same account again, or another account. */
+export type Bound = 'connected' | 'reauthorized' | 'replaced'
+
+/**
+ * A new AWSCURRENT version of the grant secret: the refresh token, its account and when it was
+ * authorized (an SP-API authorization lasts 365 days: src/onboarding/authorizations.ts), other
+ * fields kept. Says what the consent was for the credential.
+ */
 export async function storeGrant(
   secrets: SecretStore,
   credential: string,
   config: RefreshTokenCredential,
   current: SecretValue,
-  refreshToken: string,
-  account: string | undefined,
-): Promise<void> {
-  const fields = { ...current.fields, refresh_token: refreshToken, ...accountFields(config, account) }
+  grant: { refreshToken: string; account: string | undefined; nowMs: number },
+): Promise<Bound> {
+  const { refreshToken, account, nowMs } = grant
+  const fields = {
+    ...current.fields, refresh_token: refreshToken, ...accountFields(config, account),
+    authorized_at: new Date(nowMs).toISOString(),
+  }
   try {
     if (!secrets.put) throw new SecretError('unavailable', current.id, 'this secrets backend cannot store secrets')
     await secrets.put(current.id, fields, randomUUID())
@@ -38,6 +48,8 @@ export async function storeGrant(
     throw new OnboardingError('secret_unavailable',
       'The refresh token could not be stored. Nothing was stored; open the link again later.', credential)
   }
+  if (!hasRefreshToken(current)) return 'connected'
+  return accountOf(current.fields) === account ? 'reauthorized' : 'replaced'
 }
 
 /**
@@ -51,10 +63,12 @@ export function refuseRebind(
   account: string | undefined,
   replace: boolean,
 ): void {
-  const connected = typeof current.fields.refresh_token === 'string' && current.fields.refresh_token.length > 0
   const connectedTo = accountOf(current.fields)
-  if (!connected || replace || (connectedTo !== undefined && connectedTo === account)) return
+  if (!hasRefreshToken(current) || replace || (connectedTo !== undefined && connectedTo === account)) return
   throw new OnboardingError('already_connected', `Credential ${credential} is already connected to `
     + `${connectedTo ? `Amazon account ${connectedTo}` : 'an Amazon account'}. `
     + 'Nothing was stored; an admin can make a link that replaces it.', credential, account)
 }
+
+const hasRefreshToken = (secret: SecretValue): boolean =>
+  typeof secret.fields.refresh_token === 'string' && secret.fields.refresh_token.length > 0

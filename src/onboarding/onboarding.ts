@@ -7,6 +7,7 @@ import { BrokerError } from '../errors.js'
 import { LwaError, tokenUrlFor, type LwaClient } from '../lwa/index.js'
 import type { SecretStore } from '../secrets/index.js'
 import type { TokenService } from '../tokens/index.js'
+import type { Lifecycle } from '../lifecycle/lifecycle.js'
 import { learnAccount } from './account.js'
 import { callbackUrl, consentUrl } from './consent-url.js'
 import { linkUnknown, OnboardingError, ourFailures, stateFailure } from './failures.js'
@@ -24,6 +25,8 @@ export interface OnboardingDeps {
   tokens: TokenService
   /** For the Ads API's profile list (which account was connected); a keep-alive pool in production. */
   adsDispatcher?: Dispatcher
+  /** Where connected, re-authorized and replaced are told (audit, metric, webhook). */
+  lifecycle?: Pick<Lifecycle, 'emit'>
 }
 
 export interface LinkOptions {
@@ -141,8 +144,13 @@ export class Onboarding {
     }
     const current = await readGrant(this.deps.secrets, credential, config)
     refuseRebind(credential, current, account, payload.replace)
-    await storeGrant(this.deps.secrets, credential, config, current, granted.refreshToken, account)
+    const bound = await storeGrant(this.deps.secrets, credential, config, current, {
+      refreshToken: granted.refreshToken, account, nowMs: this.deps.clock.now(),
+    })
     await this.deps.tokens.reconnected(credential)
+    this.deps.lifecycle?.emit({
+      type: bound, credential, api: config.api, region: config.region, ...(account !== undefined ? { account } : {}),
+    })
     return { credential, account }
   }
 

@@ -91,6 +91,11 @@ export class CachingSecretStore implements VersionedSecretBackend {
     return this.accept(secretId, this.entries.get(secretId), value)
   }
 
+  /** What is cached for the secret, without reading it (authorization deadlines). */
+  peek(secretId: string): SecretValue | undefined {
+    return this.entries.get(secretId)?.value
+  }
+
   /**
    * The next get awaits a check (and throws if it fails) instead of serving the cache: LWA
    * rejected the secret, so it may have rotated. With `rejectedVersionId`, a cache that has

@@ -19,6 +19,8 @@ export interface SecretStore {
   invalidate?(secretId: string, rejectedVersionId?: string): void
   /** Stores a new AWSCURRENT version (refresh-token write-back). Absent on read-only backends. */
   put?(secretId: string, fields: Record<string, unknown>, versionId: string): Promise<SecretValue>
+  /** The value cached for a secret, never reading it. Absent where nothing is cached. */
+  peek?(secretId: string): SecretValue | undefined
   /** Cached secrets' versions and freshness, never values. Absent where nothing is cached. */
   status?(): Array<{ secretId: string; versionId: string; stale: boolean }>
   close(): Promise<void>

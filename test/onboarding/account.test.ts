@@ -31,7 +31,7 @@ t.test('an onboarding link silently re-binds a connected credential: the same ac
   const { res, refreshToken } = await connectSeller(h, 'A1ACCOUNTA', {})
   t.equal(res.statusCode, 200)
   t.match(res.body, /connected to Amazon account A1ACCOUNTA/, 'the page shows the account')
-  t.same(stored(h, seller), { refresh_token: refreshToken, selling_partner_id: 'A1ACCOUNTA' })
+  t.same(stored(h, seller), { refresh_token: refreshToken, selling_partner_id: 'A1ACCOUNTA', authorized_at: new Date(h.clock.now()).toISOString() })
 })
 
 t.test('an onboarding link silently re-binds a connected credential: a credential with a refresh token but no recorded account needs replace', async (t) => {

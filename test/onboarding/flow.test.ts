@@ -42,7 +42,24 @@ t.test('SP-API: the website workflow URL, version=beta for a draft app, and sell
   t.equal(location?.searchParams.get('version'), 'beta')
   const done = await callback(h, { spapi_oauth_code: approve(h, fixtures.spClient.clientId, 'Atzr|IwEBIOnboarded-seller'), state, selling_partner_id: 'A3SELLERTEST1' }, cookie)
   t.equal(done.statusCode, 200)
-  t.same(JSON.parse(h.sm?.current('lwa/sellers/acme')?.value ?? '{}'), { refresh_token: 'Atzr|IwEBIOnboarded-seller', selling_partner_id: 'A3SELLERTEST1' })
+  const authorizedAt = new Date(h.clock.now()).toISOString()
+  t.same(JSON.parse(h.sm?.current('lwa/sellers/acme')?.value ?? '{}'), {
+    refresh_token: 'Atzr|IwEBIOnboarded-seller', selling_partner_id: 'A3SELLERTEST1', authorized_at: authorizedAt,
+  }, 'the authorization time is stored beside the refresh token')
+  const lifecycle = h.logs.find((r) => typeof r.event === 'string' && r.event.startsWith('credential.'))
+  t.match(lifecycle, [{ event: 'credential.replaced', credential: 'sp-acme-eu', account: 'A3SELLERTEST1' }],
+    'another seller than the one the secret held: replaced (the link said replace)')
+
+  // The same seller again, a year's deadline later: re-authorized, and the deadline moves on.
+  h.clock.advance(60_000)
+  const again = await open(h, await link(h, 'sp-acme-eu', {}))
+  const code = approve(h, fixtures.spClient.clientId, 'Atzr|IwEBIOnboarded-seller-2')
+  t.equal((await callback(h, { spapi_oauth_code: code, state: again.state, selling_partner_id: 'A3SELLERTEST1' }, again.cookie)).statusCode, 200)
+  t.match(h.logs.find((r) => r.event === 'credential.reauthorized'), [{ credential: 'sp-acme-eu', account: 'A3SELLERTEST1' }])
+  await h.services.secrets.get('lwa/sellers/acme')
+  const gauge = await h.services.metrics.registry.getSingleMetric('lwa_broker_authorization_expiry_timestamp_seconds')?.get()
+  t.same(gauge?.values.map((v) => [v.labels.credential, v.value]), [['sp-acme-eu', (h.clock.now() + 365 * 86_400_000) / 1000]],
+    'the 365-day deadline counts from the last authorization')
 })
 
 t.test('CSRF and replay: wrong, tampered, expired, reused, cross-browser or cross-credential state is refused and nothing is stored', async (t) => {
