@@ -17,6 +17,7 @@ import { composeEvents, type BrokerEvents } from './observability/events.js'
 import { Metrics } from './observability/metrics.js'
 import type { Spans } from './observability/spans.js'
 import { Onboarding } from './onboarding/onboarding.js'
+import { onboardingState } from './onboarding/shared-state.js'
 import { Readiness } from './readiness.js'
 import { createGeneration, type Live } from './reload.js'
 import { createReloader, type ReloadOutcome } from './reloader.js'
@@ -100,10 +101,7 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   warnAboutUnsafeSettings(config, logger)
   const upstreams = await openUpstreams(config, deps, clock, metrics)
   const { secrets, dispatcher, auditSink, shared, lwa } = upstreams
-  const catalogue = new Catalogue(config.credentials, {
-    nameClash: (name) => logger.warn({ credential: name }, 'a tagged secret declares a credential the config file '
-      + 'also declares; the config file\'s credential serves'),
-  })
+  const catalogue = createCatalogue(config, logger)
   const audit = createAudit(config, deps, clock, auditSink)
   const credentialEvents = await createLifecycle(config, {
     logger, clock, registry: metrics.registry, audit, catalogue, secrets, dispatcher, random: deps.random,
@@ -119,6 +117,7 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   })
   const onboarding = config.onboarding && new Onboarding({
     config, catalogue, secrets, lwa, clock, tokens, adsDispatcher: dispatcher, lifecycle: credentialEvents,
+    ...onboardingState(shared, logger),
   }, config.onboarding)
   const refresher = new Refresher(tokens, catalogue, config)
   return {
@@ -130,8 +129,17 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     reload: createReloader({ live, catalogue, clock, shared, logger, metrics: metrics.catalogue }),
     exchange: new Exchange({ live, catalogue, tokens, profiles, audit, metrics, ...traced(deps) }),
     rateLimitRedis: shared?.rateLimitRedis,
-    ...lifecycle(config, deps, upstreams, { readiness, refresher, profiles, tokens, audit, discovery, credentialEvents }),
+    ...lifecycle(config, deps, upstreams, {
+      readiness, refresher, profiles, tokens, audit, discovery, credentialEvents,
+    }),
   }
+}
+
+function createCatalogue(config: BrokerConfig, logger: Logger): Catalogue {
+  return new Catalogue(config.credentials, {
+    nameClash: (name) => logger.warn({ credential: name }, 'a tagged secret declares a credential the config file '
+      + 'also declares; the config file\'s credential serves'),
+  })
 }
 
 function createTokenCore(

@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig } from '../config/index.js'
@@ -18,6 +19,8 @@ export interface SharedCache {
   /** For @fastify/rate-limit's `redis` option; its counters land under the key prefix too. */
   rateLimitRedis: RedisClient
   up(): boolean
+  /** A key for another use than sealing tokens (onboarding's `state`), derived from the key every replica holds. */
+  derivedKey(purpose: string): Buffer
   /** Resolves true once connected, false after `timeoutMs` (the broker serves either way). */
   ready(timeoutMs?: number): Promise<boolean>
   close(): Promise<void>
@@ -52,6 +55,8 @@ export function createSharedCache(options: SharedCacheOptions): SharedCache {
     store,
     rateLimitRedis: commands,
     up: () => watch.up(),
+    derivedKey: (purpose) =>
+      Buffer.from(hkdfSync('sha256', options.key, Buffer.alloc(0), `lwa-broker ${purpose} v1`, 32)),
     ready: (timeoutMs = redisConnectTimeoutMs) => watch.whenUp(timeoutMs),
     async close() {
       watch.stop()

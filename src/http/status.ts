@@ -22,5 +22,5 @@ export const httpStatus: Readonly<Record<ErrorCode | OnboardingFailure, number>>
   account_mismatch: 403,
   secret_missing: 409, already_connected: 409,
   too_many_requests: 429,
-  lwa_unavailable: 503, secret_unavailable: 503, account_unavailable: 503,
+  lwa_unavailable: 503, secret_unavailable: 503, account_unavailable: 503, store_unavailable: 503,
 }

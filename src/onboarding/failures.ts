@@ -3,10 +3,11 @@ export type OnboardingFailure =
   | 'link_invalid' | 'state_invalid' | 'state_expired' | 'state_reused' | 'other_browser'
   | 'declined' | 'code_missing' | 'code_rejected' | 'lwa_unavailable' | 'secret_unavailable' | 'secret_missing'
   | 'account_unknown' | 'account_unavailable' | 'account_mismatch' | 'already_connected' | 'too_many_requests'
+  | 'store_unavailable'
 
 /** Failures on the broker's side or upstream: the person did nothing wrong, so the link works again. */
 export const ourFailures: ReadonlySet<OnboardingFailure> = new Set([
-  'lwa_unavailable', 'secret_unavailable', 'account_unavailable',
+  'lwa_unavailable', 'secret_unavailable', 'account_unavailable', 'store_unavailable',
 ])
 
 /** The message is for the person in the browser: plain words, never a token or a secret id. */
@@ -39,5 +40,15 @@ export function stateFailure(problem: 'invalid' | 'expired' | 'other_browser' | 
         'This authorization must be finished in the browser that started it. Nothing was stored.')
     case 'invalid':
       return new OnboardingError('state_invalid', 'This authorization response is not valid. Nothing was stored.')
+  }
+}
+
+/** The store (Redis) failing is ours too: nothing was stored, and the same step works again later. */
+export async function stored<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation
+  } catch {
+    throw new OnboardingError('store_unavailable',
+      'Onboarding is unavailable right now (its shared store cannot be reached). Nothing was stored; try again later.')
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Catalogue } from '../catalogue/catalogue.js'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
@@ -10,10 +11,10 @@ import type { TokenService } from '../tokens/index.js'
 import type { Lifecycle } from '../lifecycle/lifecycle.js'
 import { learnAccount } from './account.js'
 import { callbackUrl, consentUrl } from './consent-url.js'
-import { linkUnknown, OnboardingError, ourFailures, stateFailure } from './failures.js'
+import { linkUnknown, OnboardingError, ourFailures, stateFailure, stored } from './failures.js'
 import { readGrant, refuseRebind, storeGrant } from './grant-secret.js'
-import { LinkRegistry } from './links.js'
-import { StateSigner, type StatePayload } from './signed-state.js'
+import { safeEqual, StateSigner, type StatePayload } from './signed-state.js'
+import type { OnboardingStore } from './store.js'
 
 export interface OnboardingDeps {
   config: BrokerConfig
@@ -25,6 +26,10 @@ export interface OnboardingDeps {
   tokens: TokenService
   /** For the Ads API's profile list (which account was connected); a keep-alive pool in production. */
   adsDispatcher?: Dispatcher
+  /** Links and used states: in Redis when replicas share one, so any replica serves any step. */
+  store: OnboardingStore
+  /** Signs `state`; from configuration (every replica derives the same), never made up by one process. */
+  stateKey: Buffer
   /** Where connected, re-authorized and replaced are told (audit, metric, webhook). */
   lifecycle?: Pick<Lifecycle, 'emit'>
 }
@@ -49,13 +54,14 @@ type AppClient = { clientId: string; clientSecret: string }
  * unless the link said otherwise.
  */
 export class Onboarding {
-  private readonly links = new LinkRegistry()
-  private readonly states = new StateSigner()
+  private readonly states: StateSigner
 
-  constructor(private readonly deps: OnboardingDeps, private readonly settings: Settings) {}
+  constructor(private readonly deps: OnboardingDeps, private readonly settings: Settings) {
+    this.states = new StateSigner(deps.stateKey)
+  }
 
   /** A one-time link for the account owner (admin). */
-  createLink(credential: string, options: LinkOptions = {}): { url: string; expiresAtMs: number } {
+  async createLink(credential: string, options: LinkOptions = {}): Promise<{ url: string; expiresAtMs: number }> {
     const config = this.onboardable(credential)
     if (!config) {
       throw new BrokerError('invalid_request', `credential ${credential} cannot be onboarded (it needs the `
@@ -65,13 +71,16 @@ export class Onboarding {
     const expiresAtMs = now + this.settings.linkTtlSeconds * 1000
     // A credential declared for one seller (sellingPartnerId) can only be connected to that seller.
     const expectedAccount = options.expectedAccount ?? config.sellingPartnerId
-    const id = this.links.create({ credential, expiresAtMs, expectedAccount, replace: options.replace ?? false }, now)
+    const id = randomBytes(24).toString('base64url')
+    await stored(this.deps.store.putLink(id, {
+      credential, expiresAtMs, expectedAccount, replace: options.replace ?? false,
+    }, now))
     return { url: `${this.settings.publicUrl.replace(/\/$/, '')}/onboarding/${id}`, expiresAtMs }
   }
 
   /** The credential a link is for, without using it up (the page that asks to continue). */
-  inspect(linkId: string): { credential: string } {
-    const link = this.links.peek(linkId, this.deps.clock.now())
+  async inspect(linkId: string): Promise<{ credential: string }> {
+    const link = await stored(this.deps.store.peekLink(linkId, this.deps.clock.now()))
     if (!link) throw linkUnknown()
     return { credential: link.credential }
   }
@@ -81,12 +90,12 @@ export class Onboarding {
     linkId: string,
   ): Promise<{ credential: string; nonce: string; redirectUrl: string; maxAgeSeconds: number }> {
     const now = this.deps.clock.now()
-    const open = this.links.peek(linkId, now)
+    const open = await stored(this.deps.store.peekLink(linkId, now))
     if (!open) throw linkUnknown()
     const config = this.configOf(open.credential)
     const app = await this.readApp(open.credential, config)
     // Used up only once the redirect can be made: "try again later" must stay true.
-    const link = this.links.take(linkId, now)
+    const link = await stored(this.deps.store.takeLink(linkId, now))
     if (!link) throw linkUnknown()
     const { state, nonce } = this.states.issue({
       credential: link.credential,
@@ -104,18 +113,35 @@ export class Onboarding {
     query: Record<string, string | undefined>,
     cookieNonce: string | undefined,
   ): Promise<{ credential: string; account: string | undefined }> {
-    const payload = this.states.consume(query.state ?? '', cookieNonce, this.deps.clock.now())
-    if (typeof payload === 'string') throw stateFailure(payload)
+    const payload = await this.consume(query.state ?? '', cookieNonce)
     try {
       return await this.connect(payload, query)
     } catch (err) {
       // Our side failed: the state and the link work again, so reloading or reopening may finish it.
       if (err instanceof OnboardingError && ourFailures.has(err.code)) {
-        this.states.release(payload.nonce)
-        this.links.giveBack(payload.link, this.deps.clock.now())
+        const { store, clock } = this.deps
+        await Promise.all([store.forget('state', payload.nonce), payload.link && store.giveBackLink(payload.link,
+          clock.now())]).catch(() => undefined)
       }
       throw err
     }
+  }
+
+  /**
+   * The payload if the state is ours, unexpired, unused (on any replica) and back in the browser
+   * that started the flow; used from then on. A state failing a check before that is not burnt,
+   * so the rightful browser can still finish.
+   */
+  private async consume(state: string, cookieNonce: string | undefined): Promise<StatePayload> {
+    const now = this.deps.clock.now()
+    const payload = this.states.verify(state, now)
+    if (typeof payload === 'string') throw stateFailure(payload)
+    const { store } = this.deps
+    // Before the cookie check: reloading the finished page (cookie cleared) says "already used".
+    if (await stored(store.marked('state', payload.nonce, now))) throw stateFailure('reused')
+    if (!cookieNonce || !safeEqual(cookieNonce, payload.nonce)) throw stateFailure('other_browser')
+    if (!await stored(store.once('state', payload.nonce, payload.expiresAtMs, now))) throw stateFailure('reused')
+    return payload
   }
 
   private async connect(
@@ -208,3 +234,4 @@ export class Onboarding {
     }
   }
 }
+

@@ -68,6 +68,10 @@ export class RedisOnboardingStore implements OnboardingStore {
     return await this.run('once', () => this.redis.set(onceKey(kind, id), '1', 'PX', ms, 'NX')) === 'OK'
   }
 
+  async marked(kind: OnceKind, id: string): Promise<boolean> {
+    return await this.run('marked', () => this.redis.exists(onceKey(kind, id))) === 1
+  }
+
   async forget(kind: OnceKind, id: string): Promise<void> {
     await this.run('forget', () => this.redis.del(onceKey(kind, id)))
   }

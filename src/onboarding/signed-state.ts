@@ -1,28 +1,29 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { NewCredential } from './store.js'
 
 export interface StatePayload {
-  /** The credential being connected. */
+  /** The credential being connected; for a new one, its name or name template. */
   credential: string
   /** Also set as the browser's cookie: binds the state to the browser that started the flow. */
   nonce: string
   expiresAtMs: number
-  /** The one-time link the flow started from (given back if the attempt fails on our side). */
-  link: string
-  /** The account the link may connect, if it named one. */
+  /** The one-time link the flow started from (given back if the attempt fails on our side); none from the Login URI. */
+  link?: string
+  /** Present when the consent creates the credential. */
+  create?: NewCredential
+  /** The account the flow may connect, if it named one. */
   expectedAccount?: string
-  /** The link may replace the account the credential is connected to. */
+  /** The flow may replace the account the credential is connected to. */
   replace: boolean
 }
 
 /**
- * OAuth `state` for the consent round trip: unguessable, signed (HMAC-SHA256 with a key
- * made at start-up), short-lived, and single-use (a used nonce is remembered until the
- * state would have expired anyway). A replica that did not issue it cannot verify it, so
- * the consent round trip must come back to the same replica (sticky session or one replica).
+ * OAuth `state` for the consent round trip: unguessable, signed (HMAC-SHA256 with a key every
+ * replica derives from its configuration, so any replica can check it), short-lived. Single use
+ * is the onboarding store's job: a state's nonce is marked there when the callback consumes it.
  */
 export class StateSigner {
-  private readonly key = randomBytes(32)
-  private readonly used = new Map<string, number>()
+  constructor(private readonly key: Buffer) {}
 
   issue(fields: Omit<StatePayload, 'nonce'>): { state: string; nonce: string } {
     const nonce = randomBytes(16).toString('base64url')
@@ -30,39 +31,16 @@ export class StateSigner {
     return { state: `${body}.${this.mac(body)}`, nonce }
   }
 
-  /** Makes a consumed state usable again: the attempt failed on our side, so reloading the page may finish it. */
-  release(nonce: string): void {
-    this.used.delete(nonce)
-  }
-
-  /**
-   * The payload if the state is ours, unexpired, unused and came back in the browser that
-   * started the flow (`cookieNonce`); it is used from then on. A state that fails a check
-   * before that is not burnt, so the rightful browser can still finish.
-   */
-  consume(
-    state: string,
-    cookieNonce: string | undefined,
-    nowMs: number,
-  ): StatePayload | 'invalid' | 'expired' | 'other_browser' | 'reused' {
+  /** The payload of a state this broker signed and that has not expired. */
+  verify(state: string, nowMs: number): StatePayload | 'invalid' | 'expired' {
     const [body, mac] = state.split('.')
     if (!body || !mac || !safeEqual(mac, this.mac(body))) return 'invalid'
     const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as StatePayload
-    if (nowMs >= payload.expiresAtMs) return 'expired'
-    this.forgetExpired(nowMs)
-    // Before the cookie check: reloading the finished page (cookie cleared) says "already used".
-    if (this.used.has(payload.nonce)) return 'reused'
-    if (!cookieNonce || !safeEqual(cookieNonce, payload.nonce)) return 'other_browser'
-    this.used.set(payload.nonce, payload.expiresAtMs)
-    return payload
+    return nowMs >= payload.expiresAtMs ? 'expired' : payload
   }
 
   private mac(body: string): string {
     return createHmac('sha256', this.key).update(body).digest('base64url')
-  }
-
-  private forgetExpired(nowMs: number): void {
-    for (const [nonce, expiresAtMs] of this.used) if (nowMs >= expiresAtMs) this.used.delete(nonce)
   }
 }
 

@@ -45,6 +45,8 @@ export interface OnboardingStore {
   giveBackLink(id: string, nowMs: number): Promise<void>
   /** True the first time `id` is marked (until `untilMs`); false if it was already. */
   once(kind: OnceKind, id: string, untilMs: number, nowMs: number): Promise<boolean>
+  /** Whether `id` is marked, marking nothing (a reloaded finished page says "already used"). */
+  marked(kind: OnceKind, id: string, nowMs: number): Promise<boolean>
   /** Unmarks `id`: the attempt it guarded failed on our side. */
   forget(kind: OnceKind, id: string): Promise<void>
 }
@@ -89,6 +91,11 @@ export class MemoryOnboardingStore implements OnboardingStore {
     if (this.marks.has(key)) return false
     this.marks.set(key, untilMs)
     return true
+  }
+
+  async marked(kind: OnceKind, id: string, nowMs: number): Promise<boolean> {
+    this.forgetExpired(nowMs)
+    return this.marks.has(`${kind}:${id}`)
   }
 
   async forget(kind: OnceKind, id: string): Promise<void> {

@@ -25,9 +25,7 @@ export interface TokenServiceDeps {
   share: SharedTokenStore
   clock: Clock
   logger: Logger
-  random?: () => number
-  events?: BrokerEvents
-  spans?: Spans
+  random?: () => number; events?: BrokerEvents; spans?: Spans
 }
 
 /** `changed`: the name was redeclared or removed; `reconnected`: connected to an Amazon account anew (onboarding). */
@@ -163,8 +161,8 @@ export class TokenService implements CacheView {
   }
 
   logFailure(credential: string, err: unknown, msg: string): void {
-    const brokerError = toBrokerError(credential, err, 0)
-    this.deps.logger.warn({ credential, error: brokerError.code, ...brokerError.logDetail }, msg)
+    const { code, logDetail } = toBrokerError(credential, err, 0)
+    this.deps.logger.warn({ credential, error: code, ...logDetail }, msg)
   }
 
   private loaderOf(name: string, config: CredentialConfig): () => Promise<BrokerToken> {

@@ -300,7 +300,7 @@ t.test('SP-API (draft app): the website workflow with version=beta; selling_part
 
   assertConnected(t, await click(flow, page, '#allow'), 'sp-acme-eu')
   t.match(h.lwa.lastConsent, { kind: 'sp-api', applicationId, version: 'beta', sellingPartnerId: 'A1ACMESELLER42' })
-  t.same(secret(flow, 'lwa/sellers/acme'), { refresh_token: h.lwa.lastConsent?.refreshToken, selling_partner_id: 'A1ACMESELLER42' })
+  t.same(secret(flow, 'lwa/sellers/acme'), { refresh_token: h.lwa.lastConsent?.refreshToken, selling_partner_id: 'A1ACMESELLER42', authorized_at: new Date(h.clock.now()).toISOString() })
   t.equal(puts(flow), 1)
   t.same(secret(flow, 'lwa/apps/sp'), { client_id: fixtures.spClient.clientId, client_secret: fixtures.spClient.clientSecret }, 'the app secret is not touched')
 

@@ -196,9 +196,10 @@ export const createOnboardingLinkSchema = adminRoute({
     + 'account behind `credential`. They open it (`GET /onboarding/{link}`), continue to Amazon\'s consent page, and '
     + 'on "Allow" Amazon sends them back to `GET /oauth/callback`, where the broker exchanges the code, learns the '
     + 'account, and stores the refresh token with it as a new version of the credential\'s grant secret. Nobody '
-    + 'handles the refresh token.\n\nThe link works once and expires after `onboarding.linkTtlSeconds`. It lives in '
-    + 'this replica\'s memory: the consent round trip must reach the replica that made it. A credential connected to '
-    + 'an account stays with it unless `replace` is true; with `expected_account`, any other account is '
+    + 'handles the refresh token.\n\nThe link works once and expires after `onboarding.linkTtlSeconds`. With a '
+    + 'shared Redis (`cache.backend: redis`) it lives there, so any replica serves each step; without, it lives in '
+    + 'this replica\'s memory and the consent round trip must reach the replica that made it. A credential connected '
+    + 'to an account stays with it unless `replace` is true; with `expected_account`, any other account is '
     + 'refused.\n\nOnly `refresh_token` credentials of the Ads API and the SP-API can be onboarded, an SP-API one with '
     + '`onboarding.applicationId`; any other name is `400 invalid_request` (only admins get this far).\n\n'
     + checks('; the credential can be onboarded (400)')

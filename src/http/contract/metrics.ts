@@ -64,6 +64,23 @@ export const metricFamilies: ReadonlyArray<[name: string, type: string, labels: 
     'Discovered names the config file also declares (the file\'s credential serves).',
   ],
   [
+    'lwa_broker_credential_lifecycle_events_total', 'counter', '`event`',
+    'Credential lifecycle events: `connected`, `reauthorized`, `replaced`, `revoked`, `recovered`, `removed`, '
+      + '`authorization_expiring` (each also an audit line and, when configured, a webhook).',
+  ],
+  [
+    'lwa_broker_authorization_expiry_timestamp_seconds', 'gauge', '`credential`',
+    'When an SP-API credential\'s authorization ends (365 days after the seller last authorized it by onboarding).',
+  ],
+  [
+    'lwa_broker_webhook_deliveries_total', 'counter', '`outcome`',
+    'Lifecycle webhook deliveries by outcome; only with `lifecycle.webhook`.',
+  ],
+  [
+    'lwa_broker_webhook_queue_events', 'gauge', '',
+    'Lifecycle events waiting for delivery; only with `lifecycle.webhook`.',
+  ],
+  [
     'lwa_broker_shared_cache_up', 'gauge', '',
     '1 while the shared cache (Redis) is reachable; only with `cache.backend: redis`.',
   ],

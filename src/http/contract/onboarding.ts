@@ -163,8 +163,8 @@ export const callbackSchema = onboardingRoute({
     429: tooMany,
     500: bug,
     503: pageReply(
-      'LWA, Secrets Manager or the Ads API could not be reached, or the backend cannot store; nothing was stored and '
-        + 'the link works again.',
+      'LWA, Secrets Manager, the Ads API or the shared store (Redis) could not be reached, or the backend cannot '
+        + 'store; nothing was stored and the link works again.',
       refused('Login with Amazon is unavailable right now. Nothing was stored; open the link again later.'),
     ),
   },

@@ -48,7 +48,7 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
     app.post<{ Body: OnboardingRequest }>('/admin/onboarding', { schema: createOnboardingLinkSchema },
       admin('onboarding.link', async (request) => {
         const body = request.body as OnboardingRequest
-        const { url, expiresAtMs } = onboarding.createLink(body.credential, {
+        const { url, expiresAtMs } = await onboarding.createLink(body.credential, {
           expectedAccount: body.expected_account,
           replace: body.replace,
         })

@@ -70,7 +70,7 @@ function registerLinkPages(
 ): void {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>()
   typed.get('/onboarding/:link', { schema: openLinkSchema }, async (request, reply) => {
-    const { credential } = onboarding.inspect(request.params.link)
+    const { credential } = await onboarding.inspect(request.params.link)
     return page(
       reply,
       200,
