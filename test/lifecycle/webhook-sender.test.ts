@@ -4,6 +4,7 @@ import { lifecycleEventId, type LifecycleEvent } from '../../src/lifecycle/event
 import type { DeliveryOutcome } from '../../src/lifecycle/lifecycle-metrics.js'
 import { WebhookSender, type WebhookSenderOptions } from '../../src/lifecycle/webhook-sender.js'
 import { createLogger } from '../../src/observability/logger.js'
+import { waitFor } from '../support/broker-process.js'
 import { FakeClock } from '../support/fake-clock.js'
 import { LogCapture } from '../support/log-capture.js'
 import { verifySignature, WebhookReceiver } from '../support/webhook-receiver.js'
@@ -52,6 +53,12 @@ async function setup(t: Test, options: Partial<WebhookSenderOptions> = {}): Prom
   return { receiver, sender, outcomes, pauses, logs, clock }
 }
 
+/** The receiver answers before the sender has read its reply: wait for the sender to count the last outcome. */
+async function settled(outcomes: DeliveryOutcome[], count: number): Promise<DeliveryOutcome[]> {
+  await waitFor(() => outcomes.length >= count, `${count} delivery outcomes`, 5000)
+  return outcomes
+}
+
 t.test('a delivery is signed over timestamp and body, with the event id; a tampered body fails', async (t) => {
   const { receiver, sender, clock } = await setup(t)
   const sent = event()
@@ -78,7 +85,7 @@ t.test('after two 500s the event is delivered, every attempt with the same id, w
   t.same(receiver.requests.map((r) => r.status), [500, 500, 204])
   t.equal(new Set(receiver.requests.map((r) => r.eventId)).size, 1, 'one event id on every attempt')
   t.ok(receiver.requests.every((r) => r.valid), 'each attempt signed')
-  t.same(outcomes, ['retried', 'retried', 'delivered'])
+  t.same(await settled(outcomes, 3), ['retried', 'retried', 'delivered'])
   t.same(pauses, [1000, 2000], 'exponential (jitter at its ceiling here)')
 })
 
@@ -99,7 +106,7 @@ t.test('a 400 is permanent: dropped after one attempt, and the next event still 
   sender.send(event('sp-other-eu'))
   await receiver.waitForDelivered(1)
   t.same(receiver.requests.map((r) => r.status), [400, 204])
-  t.same(outcomes, ['dropped_rejected', 'delivered'])
+  t.same(await settled(outcomes, 2), ['dropped_rejected', 'delivered'])
   t.match(logs.find((r) => r.msg === 'lifecycle webhook: event dropped, not delivered'), [{ status: 400 }])
 })
 
@@ -110,7 +117,7 @@ t.test('an event that fails maxAttempts times is dropped and counted', async (t)
   sender.send(event('sp-other-eu'))
   await receiver.waitForDelivered(1)
   t.same(receiver.requests.map((r) => r.status), [503, 503, 503, 204])
-  t.same(outcomes, ['retried', 'retried', 'dropped_attempts', 'delivered'])
+  t.same(await settled(outcomes, 4), ['retried', 'retried', 'dropped_attempts', 'delivered'])
 })
 
 t.test('a receiver slower than timeoutMs is a failed attempt, retried', async (t) => {
@@ -118,7 +125,7 @@ t.test('a receiver slower than timeoutMs is a failed attempt, retried', async (t
   receiver.stallNext(1000)
   sender.send(event())
   await receiver.waitForDelivered(2)
-  t.same(outcomes, ['retried', 'delivered'], 'the stalled attempt counted as failed')
+  t.same(await settled(outcomes, 2), ['retried', 'delivered'], 'the stalled attempt counted as failed')
 })
 
 t.test('the queue is bounded: what does not fit is dropped and counted; the rest is delivered in order', async (t) => {
