@@ -117,7 +117,7 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   })
   const onboarding = config.onboarding && new Onboarding({
     config, catalogue, secrets, lwa, clock, tokens, adsDispatcher: dispatcher, lifecycle: credentialEvents,
-    ...onboardingState(shared, logger),
+    discovered: discovery && (() => discovery.refresh('onboarding')), ...onboardingState(shared, logger),
   }, config.onboarding)
   const refresher = new Refresher(tokens, catalogue, config)
   return {

@@ -11,8 +11,8 @@ const throttleBaseMs = 1000
 const throttleMaxMs = 30_000
 const throttleAttempts = 6
 
-/** Why a listing ran: its interval, an admin's forced refresh, or another replica's news. */
-export type ListingReason = 'interval' | 'admin' | 'peer'
+/** Why a listing ran: its interval, an admin's refresh, a credential onboarding created, another replica's news. */
+export type ListingReason = 'interval' | 'admin' | 'onboarding' | 'peer'
 
 export interface DiscoveryDeps {
   lister: SecretLister

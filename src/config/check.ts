@@ -24,6 +24,7 @@ export function checkConfig(config: BrokerConfig): ConfigProblem[] {
   checkPolicy(config, need)
   checkEndpoints(config, need)
   checkLifecycle(config, need)
+  checkNewCredentials(config, need)
   return problems
 }
 
@@ -152,6 +153,22 @@ function checkEndpoints(config: BrokerConfig, need: Need): void {
   for (const [api, urls] of Object.entries(onboarding.consentUrls)) {
     for (const [region, url] of Object.entries(urls ?? {})) secure(url, `onboarding.consentUrls.${api}.${region}`)
   }
+  for (const [region, urls] of Object.entries(onboarding.amazonOrigins)) {
+    urls?.forEach((url, i) => secure(url, `onboarding.amazonOrigins.${region}.${i}`))
+  }
+}
+
+/** A consent that creates its credential writes a tagged secret that discovery must then find. */
+function checkNewCredentials(config: BrokerConfig, need: Need): void {
+  const onboarding = config.onboarding
+  if (!onboarding) return
+  const prefix = config.catalogue?.namePrefix
+  const own = onboarding.newCredentials.secretNamePrefix
+  need(prefix === undefined || own === undefined || own.startsWith(prefix),
+    'onboarding.newCredentials.secretNamePrefix', `must start with catalogue.namePrefix (${prefix}): discovery lists `
+    + 'only those secrets')
+  need(!onboarding.selfService || config.catalogue !== undefined, 'onboarding.selfService',
+    'needs catalogue (the credentials it creates are discovered from their tagged secrets)')
 }
 
 function checkLifecycle(config: BrokerConfig, need: Need): void {

@@ -3,7 +3,7 @@ export type OnboardingFailure =
   | 'link_invalid' | 'state_invalid' | 'state_expired' | 'state_reused' | 'other_browser'
   | 'declined' | 'code_missing' | 'code_rejected' | 'lwa_unavailable' | 'secret_unavailable' | 'secret_missing'
   | 'account_unknown' | 'account_unavailable' | 'account_mismatch' | 'already_connected' | 'too_many_requests'
-  | 'store_unavailable'
+  | 'store_unavailable' | 'name_unusable'
 
 /** Failures on the broker's side or upstream: the person did nothing wrong, so the link works again. */
 export const ourFailures: ReadonlySet<OnboardingFailure> = new Set([
@@ -42,6 +42,10 @@ export function stateFailure(problem: 'invalid' | 'expired' | 'other_browser' | 
       return new OnboardingError('state_invalid', 'This authorization response is not valid. Nothing was stored.')
   }
 }
+
+export const nameUnusable = (name: string): OnboardingError => new OnboardingError('name_unusable',
+  `The new credential's name ${name} is taken by a secret or credential that is not this account's, or is not a `
+  + 'valid name. Nothing was stored; ask an admin for a link with another name.', name)
 
 /** The store (Redis) failing is ours too: nothing was stored, and the same step works again later. */
 export async function stored<T>(operation: Promise<T>): Promise<T> {

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto'
 import type { RefreshTokenCredential } from '../config/index.js'
 import { accountFields, accountOf } from '../secrets/grant-account.js'
 import { SecretError, type SecretStore, type SecretValue } from '../secrets/index.js'
-import { OnboardingError } from './failures.js'
+import { nameUnusable, OnboardingError } from './failures.js'
 
-export async function readGrant(
+async function readGrant(
   secrets: SecretStore,
   credential: string,
   config: RefreshTokenCredential,
@@ -24,40 +24,64 @@ export async function readGrant(
 /** How a consent changed a credential: first connected, the same account again, or another account. */
 export type Bound = 'connected' | 'reauthorized' | 'replaced'
 
+/** What a consent yields: the refresh token, its account, when. */
+export interface Grant {
+  refreshToken: string
+  account: string | undefined
+  nowMs: number
+}
+
 /**
- * A new AWSCURRENT version of the grant secret: the refresh token, its account and when it was
+ * The grant secret's fields after a consent: the refresh token, its account and when it was
  * authorized (an SP-API authorization lasts 365 days: src/onboarding/authorizations.ts), other
- * fields kept. Says what the consent was for the credential.
+ * fields kept.
  */
-export async function storeGrant(
+export function grantFields(
+  config: Pick<RefreshTokenCredential, 'api'>,
+  current: Readonly<Record<string, unknown>>,
+  grant: Grant,
+): Record<string, unknown> {
+  return {
+    ...current, refresh_token: grant.refreshToken, ...accountFields(config, grant.account),
+    authorized_at: new Date(grant.nowMs).toISOString(),
+  }
+}
+
+/**
+ * Connects an existing credential anew: refused if it is another account's (refuseRebind),
+ * otherwise a new AWSCURRENT version of its grant secret. Says what the consent was for it.
+ * `onlyConnected`: a secret holding no refresh token is not a grant this broker made (a name
+ * a new credential wanted is taken), so it is refused, not written.
+ */
+export async function rebindGrant(
   secrets: SecretStore,
   credential: string,
   config: RefreshTokenCredential,
-  current: SecretValue,
-  grant: { refreshToken: string; account: string | undefined; nowMs: number },
+  grant: Grant,
+  options: { replace: boolean; onlyConnected?: boolean },
 ): Promise<Bound> {
-  const { refreshToken, account, nowMs } = grant
-  const fields = {
-    ...current.fields, refresh_token: refreshToken, ...accountFields(config, account),
-    authorized_at: new Date(nowMs).toISOString(),
-  }
+  const current = await readGrant(secrets, credential, config)
+  if (options.onlyConnected && !hasRefreshToken(current)) throw nameUnusable(credential)
+  refuseRebind(credential, current, grant.account, options.replace)
   try {
     if (!secrets.put) throw new SecretError('unavailable', current.id, 'this secrets backend cannot store secrets')
-    await secrets.put(current.id, fields, randomUUID())
+    await secrets.put(current.id, grantFields(config, current.fields, grant), randomUUID())
   } catch {
-    throw new OnboardingError('secret_unavailable',
-      'The refresh token could not be stored. Nothing was stored; open the link again later.', credential)
+    throw secretUnavailable(credential)
   }
   if (!hasRefreshToken(current)) return 'connected'
-  return accountOf(current.fields) === account ? 'reauthorized' : 'replaced'
+  return accountOf(current.fields) === grant.account ? 'reauthorized' : 'replaced'
 }
+
+export const secretUnavailable = (credential: string): OnboardingError => new OnboardingError('secret_unavailable',
+  'The refresh token could not be stored. Nothing was stored; open the link again later.', credential)
 
 /**
  * A credential already connected to an account stays with it: another account only with a
  * link made to replace it. A refresh token stored without its account (before accounts were
  * recorded) counts as another account: nobody can tell.
  */
-export function refuseRebind(
+function refuseRebind(
   credential: string,
   current: SecretValue,
   account: string | undefined,

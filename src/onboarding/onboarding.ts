@@ -3,18 +3,19 @@ import type { Catalogue } from '../catalogue/catalogue.js'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig, RefreshTokenCredential } from '../config/index.js'
-import type { ConsentSettings } from '../config/credentials.js'
 import { BrokerError } from '../errors.js'
-import { LwaError, tokenUrlFor, type LwaClient } from '../lwa/index.js'
+import type { LwaClient } from '../lwa/index.js'
 import type { SecretStore } from '../secrets/index.js'
 import type { TokenService } from '../tokens/index.js'
 import type { Lifecycle } from '../lifecycle/lifecycle.js'
 import { learnAccount } from './account.js'
+import { exchangeCode, readApp } from './code-exchange.js'
 import { callbackUrl, consentUrl } from './consent-url.js'
 import { linkUnknown, OnboardingError, ourFailures, stateFailure, stored } from './failures.js'
-import { readGrant, refuseRebind, storeGrant } from './grant-secret.js'
+import { rebindGrant, type Bound, type Grant } from './grant-secret.js'
+import { connectNew, plannedConfig, type Onboardable } from './new-credential.js'
 import { safeEqual, StateSigner, type StatePayload } from './signed-state.js'
-import type { OnboardingStore } from './store.js'
+import type { Link, NewCredential, OnboardingStore } from './store.js'
 
 export interface OnboardingDeps {
   config: BrokerConfig
@@ -32,6 +33,8 @@ export interface OnboardingDeps {
   stateKey: Buffer
   /** Where connected, re-authorized and replaced are told (audit, metric, webhook). */
   lifecycle?: Pick<Lifecycle, 'emit'>
+  /** Lists the catalogue now; absent without a catalogue, where a consent cannot create its credential. */
+  discovered?: (() => Promise<unknown>) | undefined
 }
 
 export interface LinkOptions {
@@ -42,8 +45,9 @@ export interface LinkOptions {
 }
 
 type Settings = NonNullable<BrokerConfig['onboarding']>
-type Onboardable = RefreshTokenCredential & { consent: ConsentSettings }
-type AppClient = { clientId: string; clientSecret: string }
+
+/** What a link connects: a credential that exists, or one its consent creates. */
+export type LinkTarget = { credential: string } | { create: NewCredential }
 
 /**
  * Connects a seller or advertiser to a credential without anyone handling the refresh
@@ -61,19 +65,12 @@ export class Onboarding {
   }
 
   /** A one-time link for the account owner (admin). */
-  async createLink(credential: string, options: LinkOptions = {}): Promise<{ url: string; expiresAtMs: number }> {
-    const config = this.onboardable(credential)
-    if (!config) {
-      throw new BrokerError('invalid_request', `credential ${credential} cannot be onboarded (it needs the `
-        + 'refresh_token grant, and an applicationId for SP-API)')
-    }
+  async createLink(target: LinkTarget, options: LinkOptions = {}): Promise<{ url: string; expiresAtMs: number }> {
     const now = this.deps.clock.now()
     const expiresAtMs = now + this.settings.linkTtlSeconds * 1000
-    // A credential declared for one seller (sellingPartnerId) can only be connected to that seller.
-    const expectedAccount = options.expectedAccount ?? config.sellingPartnerId
     const id = randomBytes(24).toString('base64url')
     await stored(this.deps.store.putLink(id, {
-      credential, expiresAtMs, expectedAccount, replace: options.replace ?? false,
+      ...this.linkFor(target, options), expiresAtMs, replace: options.replace ?? false,
     }, now))
     return { url: `${this.settings.publicUrl.replace(/\/$/, '')}/onboarding/${id}`, expiresAtMs }
   }
@@ -92,8 +89,8 @@ export class Onboarding {
     const now = this.deps.clock.now()
     const open = await stored(this.deps.store.peekLink(linkId, now))
     if (!open) throw linkUnknown()
-    const config = this.configOf(open.credential)
-    const app = await this.readApp(open.credential, config)
+    const config = this.targetOf(open)
+    const app = await readApp(this.deps.secrets, open.credential, config.appSecret)
     // Used up only once the redirect can be made: "try again later" must stay true.
     const link = await stored(this.deps.store.takeLink(linkId, now))
     if (!link) throw linkUnknown()
@@ -102,6 +99,7 @@ export class Onboarding {
       expiresAtMs: now + this.settings.stateTtlSeconds * 1000,
       link: linkId,
       replace: link.replace,
+      ...(link.create ? { create: link.create } : {}),
       ...(link.expectedAccount !== undefined ? { expectedAccount: link.expectedAccount } : {}),
     })
     const redirectUrl = consentUrl(this.settings, config.consent, config.region, app.clientId, state)
@@ -148,8 +146,46 @@ export class Onboarding {
     payload: StatePayload,
     query: Record<string, string | undefined>,
   ): Promise<{ credential: string; account: string | undefined }> {
-    const { credential } = payload
-    const config = this.configOf(credential)
+    const config = this.targetOf(payload)
+    const code = this.codeOf(payload.credential, query)
+    const app = await readApp(this.deps.secrets, payload.credential, config.appSecret)
+    const granted = await exchangeCode(this.deps.lwa,
+      { endpoints: this.deps.config.lwa.endpoints, redirectUri: callbackUrl(this.settings) },
+      { credential: payload.credential, region: config.region, app }, code)
+    const account = await learnAccount(config, query, { accessToken: granted.accessToken, clientId: app.clientId },
+      { ads: this.deps.config.ads, ...(this.deps.adsDispatcher ? { dispatcher: this.deps.adsDispatcher } : {}) },
+      payload.credential)
+    if (payload.expectedAccount !== undefined && account !== payload.expectedAccount) {
+      throw new OnboardingError('account_mismatch', `You connected Amazon account ${account ?? '(unknown)'}, but this `
+        + `link is for account ${payload.expectedAccount}. Nothing was stored.`, payload.credential, account)
+    }
+    const grant: Grant = { refreshToken: granted.refreshToken, account, nowMs: this.deps.clock.now() }
+    const { credential, bound } = await this.bind(payload, config, grant)
+    await this.deps.tokens.reconnected(credential)
+    this.deps.lifecycle?.emit({
+      type: bound, credential, api: config.api, region: config.region, ...(account !== undefined ? { account } : {}),
+    })
+    return { credential, account }
+  }
+
+  private async bind(
+    payload: StatePayload,
+    config: RefreshTokenCredential,
+    grant: Grant,
+  ): Promise<{ credential: string; bound: Bound }> {
+    const { secrets, catalogue, discovered } = this.deps
+    if (payload.create) {
+      const { secretNamePrefix = this.deps.config.catalogue?.namePrefix ?? 'lwa-broker/', kmsKeyId } =
+        this.settings.newCredentials
+      return connectNew({ catalogue, secrets, settings: { secretNamePrefix, kmsKeyId }, discovered }, payload.create,
+        grant, payload.replace)
+    }
+    const bound = await rebindGrant(secrets, payload.credential, config, grant, { replace: payload.replace })
+    return { credential: payload.credential, bound }
+  }
+
+  /** Amazon's answer carries a code, unless the person declined. */
+  private codeOf(credential: string, query: Record<string, string | undefined>): string {
     if (query.error) {
       throw new OnboardingError('declined',
         'The authorization was declined on Amazon\'s page. Nothing was stored.', credential)
@@ -159,25 +195,25 @@ export class Onboarding {
       throw new OnboardingError('code_missing',
         'Amazon did not send an authorization code. Nothing was stored.', credential)
     }
-    const app = await this.readApp(credential, config)
-    const granted = await this.exchange(credential, config, app, code)
-    const account = await learnAccount(config, query, { accessToken: granted.accessToken, clientId: app.clientId },
-      { ads: this.deps.config.ads, ...(this.deps.adsDispatcher ? { dispatcher: this.deps.adsDispatcher } : {}) },
-      credential)
-    if (payload.expectedAccount !== undefined && account !== payload.expectedAccount) {
-      throw new OnboardingError('account_mismatch', `You connected Amazon account ${account ?? '(unknown)'}, but this `
-        + `link is for account ${payload.expectedAccount}. Nothing was stored.`, credential, account)
+    return code
+  }
+
+  /** What a new link stands for; a name that is not a credential that can be onboarded is the admin's mistake. */
+  private linkFor(target: LinkTarget, options: LinkOptions): Pick<Link, 'credential' | 'create' | 'expectedAccount'> {
+    if ('create' in target) {
+      if (!this.deps.discovered || !this.deps.secrets.create) {
+        throw new BrokerError('invalid_request', 'this broker cannot create credentials: it needs a catalogue '
+          + '(secrets.backend "aws")')
+      }
+      return { credential: target.create.name, create: target.create, expectedAccount: options.expectedAccount }
     }
-    const current = await readGrant(this.deps.secrets, credential, config)
-    refuseRebind(credential, current, account, payload.replace)
-    const bound = await storeGrant(this.deps.secrets, credential, config, current, {
-      refreshToken: granted.refreshToken, account, nowMs: this.deps.clock.now(),
-    })
-    await this.deps.tokens.reconnected(credential)
-    this.deps.lifecycle?.emit({
-      type: bound, credential, api: config.api, region: config.region, ...(account !== undefined ? { account } : {}),
-    })
-    return { credential, account }
+    const config = this.onboardable(target.credential)
+    if (!config) {
+      throw new BrokerError('invalid_request', `credential ${target.credential} cannot be onboarded (it needs the `
+        + 'refresh_token grant, and an applicationId for SP-API)')
+    }
+    // A credential declared for one seller (sellingPartnerId) can only be connected to that seller.
+    return { credential: target.credential, expectedAccount: options.expectedAccount ?? config.sellingPartnerId }
   }
 
   /** A refresh-token credential with consent settings: one an account owner can connect. */
@@ -188,50 +224,14 @@ export class Onboarding {
       : undefined
   }
 
-  /** A link or state names a credential that could be onboarded when it was made: it must still be one. */
-  private configOf(name: string): Onboardable {
-    const config = this.onboardable(name)
+  /**
+   * The credential a link or state is for: one to create (planned), or one that could be onboarded when the link was
+   * made and must still be one.
+   */
+  private targetOf(flow: Pick<Link, 'credential' | 'create'>): Onboardable {
+    if (flow.create) return plannedConfig(flow.create, '')
+    const config = this.onboardable(flow.credential)
     if (!config) throw linkUnknown()
     return config
   }
-
-  private async readApp(credential: string, config: RefreshTokenCredential): Promise<AppClient> {
-    try {
-      const { fields } = await this.deps.secrets.get(config.appSecret)
-      if (typeof fields.client_id !== 'string' || typeof fields.client_secret !== 'string') {
-        throw new Error('missing client fields')
-      }
-      return { clientId: fields.client_id, clientSecret: fields.client_secret }
-    } catch {
-      throw new OnboardingError('secret_unavailable',
-        'The app\'s client credentials cannot be read right now. Try again later.', credential)
-    }
-  }
-
-  private async exchange(
-    credential: string,
-    config: RefreshTokenCredential,
-    app: AppClient,
-    code: string,
-  ): Promise<{ refreshToken: string; accessToken: string }> {
-    try {
-      const answer = await this.deps.lwa.requestToken(tokenUrlFor(config.region, this.deps.config.lwa.endpoints), app, {
-        grantType: 'authorization_code', code, redirectUri: callbackUrl(this.settings),
-      })
-      if (!answer.refreshToken) {
-        throw new LwaError('malformed_response', { retryable: true, description: 'no refresh_token' })
-      }
-      return { refreshToken: answer.refreshToken, accessToken: answer.accessToken }
-    } catch (err) {
-      const lwaError = err instanceof LwaError ? err : undefined
-      if (lwaError?.retryable) {
-        throw new OnboardingError('lwa_unavailable',
-          'Login with Amazon is unavailable right now. Nothing was stored; open the link again later.', credential)
-      }
-      throw new OnboardingError('code_rejected', 'Login with Amazon refused the authorization code '
-        + `(${lwaError?.code ?? 'error'}): it expires after about five minutes and works once. Nothing was stored; `
-        + 'ask for a new link.', credential)
-    }
-  }
 }
-

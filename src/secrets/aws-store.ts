@@ -1,4 +1,5 @@
 import {
+  CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -7,7 +8,8 @@ import {
 } from '@aws-sdk/client-secrets-manager'
 import { noEvents, type BrokerEvents } from '../observability/events.js'
 import {
-  SecretError, parseSecretString, type SecretStage, type SecretValue, type VersionedSecretBackend,
+  SecretError, parseSecretString, type CreatedSecret, type NewSecretOptions, type SecretStage, type SecretValue,
+  type VersionedSecretBackend,
 } from './secret-store.js'
 
 export interface AwsSecretStoreOptions {
@@ -117,6 +119,17 @@ export class AwsSecretStore implements VersionedSecretBackend {
     }
   }
 
+  async create(name: string, fields: Record<string, unknown>, options: NewSecretOptions): Promise<CreatedSecret> {
+    const text = JSON.stringify(fields)
+    const out = await this.call('CreateSecret', () => this.client.send(new CreateSecretCommand({
+      Name: name, SecretString: text, ClientRequestToken: options.versionId, KmsKeyId: options.kmsKeyId,
+      Tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })),
+    })), rethrowFor(name, 'not found'))
+    if (!out.ARN) throw new SecretError('unavailable', name, 'Secrets Manager answered without an ARN')
+    const versionId = requireVersionId(name, out.VersionId)
+    return { id: out.ARN, arn: out.ARN, versionId, fields: parseSecretString(name, text) }
+  }
+
   async close(): Promise<void> {
     this.client.destroy()
   }
@@ -149,6 +162,8 @@ function rethrowFor(secretId: string, notFound: string): (err: unknown) => never
     switch (name) {
       case 'ResourceNotFoundException':
         throw new SecretError('not_found', secretId, notFound, { cause: err })
+      case 'ResourceExistsException':
+        throw new SecretError('exists', secretId, 'already exists', { cause: err })
       case 'AccessDeniedException':
         throw new SecretError('unavailable', secretId, `access denied (${name}); check the broker's IAM policy`, {
           cause: err,

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import {
-  SecretError, type SecretErrorCode, type SecretStage, type SecretValue, type VersionedSecretBackend,
+  SecretError, type CreatedSecret, type NewSecretOptions, type SecretErrorCode, type SecretStage, type SecretValue,
+  type VersionedSecretBackend,
 } from './secret-store.js'
 
 export interface CachingSecretStoreOptions {
@@ -89,6 +90,14 @@ export class CachingSecretStore implements VersionedSecretBackend {
   async put(secretId: string, fields: Record<string, unknown>, versionId: string): Promise<SecretValue> {
     const value = await this.backend.put(secretId, fields, versionId)
     return this.accept(secretId, this.entries.get(secretId), value)
+  }
+
+  /** Created secrets are cached under their ARN: the id discovery gives their credential. */
+  async create(name: string, fields: Record<string, unknown>, options: NewSecretOptions): Promise<CreatedSecret> {
+    if (!this.backend.create) throw new SecretError('unavailable', name, 'this secrets backend cannot create secrets')
+    const created = await this.backend.create(name, fields, options)
+    this.accept(created.arn, undefined, created)
+    return created
   }
 
   /** What is cached for the secret, without reading it (authorization deadlines). */

@@ -12,7 +12,10 @@ export function accountOf(fields: Readonly<Record<string, unknown>> | undefined)
 }
 
 /** The fields that record the account beside the refresh token: SP-API's own name for it, or ours. */
-export function accountFields(config: RefreshTokenCredential, account: string | undefined): Record<string, string> {
+export function accountFields(
+  config: Pick<RefreshTokenCredential, 'api'>,
+  account: string | undefined,
+): Record<string, string> {
   if (account === undefined) return {}
   return config.api === 'sp-api' ? { selling_partner_id: account } : { account_id: account }
 }

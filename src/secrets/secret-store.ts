@@ -19,6 +19,8 @@ export interface SecretStore {
   invalidate?(secretId: string, rejectedVersionId?: string): void
   /** Stores a new AWSCURRENT version (refresh-token write-back). Absent on read-only backends. */
   put?(secretId: string, fields: Record<string, unknown>, versionId: string): Promise<SecretValue>
+  /** Creates a secret with its first version and tags (a consent that creates its credential). Absent: cannot. */
+  create?(name: string, fields: Record<string, unknown>, options: NewSecretOptions): Promise<CreatedSecret>
   /** The value cached for a secret, never reading it. Absent where nothing is cached. */
   peek?(secretId: string): SecretValue | undefined
   /** Cached secrets' versions and freshness, never values. Absent where nothing is cached. */
@@ -26,7 +28,20 @@ export interface SecretStore {
   close(): Promise<void>
 }
 
-export type SecretErrorCode = 'not_found' | 'malformed' | 'missing_field' | 'unavailable'
+export interface NewSecretOptions {
+  tags: Readonly<Record<string, string>>
+  /** The KMS key to encrypt with; unset: the account's aws/secretsmanager key. */
+  kmsKeyId?: string | undefined
+  /** The first version's id (ClientRequestToken): a retried create with the same value is idempotent. */
+  versionId: string
+}
+
+export interface CreatedSecret extends SecretValue {
+  arn: string
+}
+
+/** `exists`: a create found the name taken. */
+export type SecretErrorCode = 'not_found' | 'exists' | 'malformed' | 'missing_field' | 'unavailable'
 
 /**
  * A secret could not be used. `message` names the secret id and field, never a value;

@@ -31,8 +31,12 @@ t.test('the IAM policy grants exactly the Secrets Manager calls the broker makes
   t.equal(policy.Version, '2012-10-17')
   const actions = new Set(policy.Statement.flatMap((s) => list(s.Action)).filter((a) => a.startsWith('secretsmanager:')))
   const sent = [...new Set(commandsSent(join(import.meta.dirname, '../../src')))].sort()
-  t.same(sent, ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:ListSecrets', 'secretsmanager:PutSecretValue'], 'what the code sends')
-  t.same([...actions].sort(), sent)
+  t.same(sent, ['secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:ListSecrets', 'secretsmanager:PutSecretValue'], 'what the code sends')
+  // Tags given to CreateSecret (a consent creating its credential) need TagResource as well.
+  t.same([...actions].sort(), [...sent, 'secretsmanager:TagResource'].sort())
+  const create = policy.Statement.find((s) => list(s.Action).includes('secretsmanager:CreateSecret'))
+  t.same(list(create?.Resource ?? []), ['arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/lwa/sellers/*'], 'only where onboarding creates')
+  t.match(create?.Condition, { Null: { 'aws:RequestTag/lwa-broker:credential': 'false' }, 'ForAllValues:StringLike': { 'aws:TagKeys': ['lwa-broker:*'] } })
 })
 
 t.test('least privilege: no wildcard action or resource, writes narrower than reads, KMS only through Secrets Manager', async (t) => {

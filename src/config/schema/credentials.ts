@@ -1,30 +1,11 @@
 import { Type } from 'typebox'
-import { apis, closed, grants, NonEmpty, Region, Url } from './common.js'
-
-/** Where the consent pages live, per API and region; defaults are LWA.md's. */
-const ConsentUrls = Type.Object({
-  na: Type.Optional(Url),
-  eu: Type.Optional(Url),
-  fe: Type.Optional(Url),
-}, closed)
-
-export const Onboarding = Type.Object({
-  /** The broker's URL as a browser reaches it: the consent redirect comes back to `{publicUrl}/oauth/callback`. */
-  publicUrl: Url,
-  /** How long an onboarding link from POST /admin/onboarding stays usable (one use). */
-  linkTtlSeconds: Type.Integer({ minimum: 60, maximum: 3600, default: 600 }),
-  /** How long the person has on Amazon's consent page before `state` expires. */
-  stateTtlSeconds: Type.Integer({ minimum: 60, maximum: 3600, default: 600 }),
-  consentUrls: Type.Object({
-    ads: Type.Optional(ConsentUrls),
-    'sp-api': Type.Optional(ConsentUrls),
-  }, { ...closed, default: {} }),
-}, closed)
+import { apis, closed, grants, NonEmpty, Region } from './common.js'
 
 /** Label keys and values fit in a Secrets Manager tag (src/catalogue/tags.ts), so a label means the same in both. */
 export const labelKeyPattern = '^[a-z0-9][a-z0-9._-]{0,62}$'
 export const labelValuePattern = '^[A-Za-z0-9 _.:/=+@-]{0,200}$'
-const Labels = Type.Record(Type.String({ pattern: labelKeyPattern }), Type.String({ pattern: labelValuePattern }),
+export const Labels = Type.Record(
+  Type.String({ pattern: labelKeyPattern }), Type.String({ pattern: labelValuePattern }),
   { ...closed, default: {} })
 
 const CredentialOnboarding = Type.Object({

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { apis, credentialNamePattern, regions } from '../../config/schema.js'
+import { apis, regions } from '../../config/schema.js'
 import {
   bearerAuth,
   CredentialName,
@@ -73,29 +73,6 @@ export const ReloadResponse = Type.Object(
   { reloaded_secrets: Type.Integer({ description: 'How many distinct secrets will be re-read.' }) },
   { additionalProperties: false, title: 'ReloadResponse' },
 )
-
-export const OnboardingRequest = Type.Object({
-  credential: Type.String({
-    pattern: credentialNamePattern,
-    description: 'The credential to connect an Amazon account to.',
-  }),
-  expected_account: Type.Optional(Type.String({
-    pattern: '^[A-Za-z0-9._,-]{1,512}$',
-    description: 'The Amazon account the link may connect (SP-API: the selling partner id; Ads: the advertising '
-      + 'account ids behind the profiles, sorted, comma-separated); any other is refused.',
-  })),
-  replace: Type.Optional(Type.Boolean({
-    description: 'The link may connect another account than the one the credential is connected to now.',
-  })),
-}, { additionalProperties: false, title: 'OnboardingRequest' })
-export type OnboardingRequest = Static<typeof OnboardingRequest>
-export const OnboardingLink = Type.Object({
-  url: Type.String({
-    description: '`<onboarding.publicUrl>/onboarding/<link>`: a one-time capability; give it only to the account '
-      + 'owner.',
-  }),
-  expires_at: Type.String({ format: 'date-time' }),
-}, { additionalProperties: false, title: 'OnboardingLink' })
 
 /** Admin routes take no query parameters; a stray one is an error, as on /token. */
 export const NoQuery = Type.Object({}, { additionalProperties: false })
@@ -185,43 +162,5 @@ export const reloadSecretsSchema = adminRoute({
       { examples: { four: { value: { reloaded_secrets: 4 } } } },
     ),
     ...errorReplies([adminInvalid, unauthenticated, adminForbidden, rateLimited, internalError]),
-  },
-})
-
-export const createOnboardingLinkSchema = adminRoute({
-  operationId: 'createOnboardingLink',
-  tags: ['admin', 'onboarding'],
-  summary: 'Get a one-time onboarding link for a credential.',
-  description: 'Served only when `onboarding` is configured. Makes a one-time link for the person who owns the Amazon '
-    + 'account behind `credential`. They open it (`GET /onboarding/{link}`), continue to Amazon\'s consent page, and '
-    + 'on "Allow" Amazon sends them back to `GET /oauth/callback`, where the broker exchanges the code, learns the '
-    + 'account, and stores the refresh token with it as a new version of the credential\'s grant secret. Nobody '
-    + 'handles the refresh token.\n\nThe link works once and expires after `onboarding.linkTtlSeconds`. With a '
-    + 'shared Redis (`cache.backend: redis`) it lives there, so any replica serves each step; without, it lives in '
-    + 'this replica\'s memory and the consent round trip must reach the replica that made it. A credential connected '
-    + 'to an account stays with it unless `replace` is true; with `expected_account`, any other account is '
-    + 'refused.\n\nOnly `refresh_token` credentials of the Ads API and the SP-API can be onboarded, an SP-API one with '
-    + '`onboarding.applicationId`; any other name is `400 invalid_request` (only admins get this far).\n\n'
-    + checks('; the credential can be onboarded (400)')
-    + ' Audited as `admin.onboarding.link` with the credential name.',
-  body: OnboardingRequest,
-  response: {
-    200: jsonReply(OnboardingLink, 'The link, and when it expires.', {
-      examples: {
-        link: {
-          value: {
-            url: 'https://lwa-broker.example.com/onboarding/KvOR34TVyyrerKvg0_FgyIyIAOX0Xibk',
-            expires_at: '2026-01-01T12:10:00.000Z',
-          },
-        },
-      },
-    }),
-    ...errorReplies([
-      { ...adminInvalid, description: `${adminInvalid.description} Also a credential that cannot be onboarded.` },
-      unauthenticated,
-      adminForbidden,
-      rateLimited,
-      internalError,
-    ]),
   },
 })

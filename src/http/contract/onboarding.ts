@@ -154,8 +154,8 @@ export const callbackSchema = onboardingRoute({
       refused('You connected Amazon account A2ATTACKER, but this link is for account A1ACCOUNTA. Nothing was stored.'),
     ),
     409: pageReply(
-      'The credential is connected to another account and the link does not replace it, or its grant secret does not '
-        + 'exist yet.',
+      'The credential is connected to another account and the link does not replace it, its grant secret does not '
+        + 'exist yet, or the name a `create` link gives the new credential is taken by something else (`name_unusable`).',
       refused('Credential sp-acme-eu is already connected to Amazon account A1ACCOUNTA. Nothing was stored; an admin '
         + 'can make a link that replaces it.'),
     ),

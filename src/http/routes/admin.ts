@@ -3,12 +3,13 @@ import { isAdmin, type Principal } from '../../auth/index.js'
 import { BrokerError, isBrokerError } from '../../errors.js'
 import type { Discovery } from '../../catalogue/discovery.js'
 import type { ProfileBook } from '../../ads/profile-book.js'
+import type { LinkTarget } from '../../onboarding/onboarding.js'
 import type { Services } from '../../services.js'
 import type { CredentialStatus } from '../../tokens/index.js'
 import {
-  createOnboardingLinkSchema, listCredentialsSchema, refreshCredentialSchema, reloadSecretsSchema,
-  type CredentialParams, type CredentialStatusBody, type OnboardingRequest,
+  listCredentialsSchema, refreshCredentialSchema, reloadSecretsSchema, type CredentialParams, type CredentialStatusBody,
 } from '../contract/admin.js'
+import { createOnboardingLinkSchema, type OnboardingRequest } from '../contract/onboarding-links.js'
 import { refreshCatalogueSchema, type CatalogueRefreshResponse } from '../contract/catalogue.js'
 import { getCredentialSchema, type CredentialDetailBody } from '../contract/credential-detail.js'
 import { auditContext, requireCaller } from '../guards/caller-guard.js'
@@ -48,7 +49,7 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
     app.post<{ Body: OnboardingRequest }>('/admin/onboarding', { schema: createOnboardingLinkSchema },
       admin('onboarding.link', async (request) => {
         const body = request.body as OnboardingRequest
-        const { url, expiresAtMs } = await onboarding.createLink(body.credential, {
+        const { url, expiresAtMs } = await onboarding.createLink(linkTarget(body), {
           expectedAccount: body.expected_account,
           replace: body.replace,
         })
@@ -152,4 +153,18 @@ function toBody(s: CredentialStatus): CredentialStatusBody {
         }
       : null,
   }
+}
+
+/** Exactly one of an existing credential and one to create; the body's snake_case becomes the core's names. */
+function linkTarget(body: OnboardingRequest): LinkTarget {
+  const { credential, create } = body
+  if ((credential === undefined) === (create === undefined)) {
+    throw new BrokerError('invalid_request', 'the body needs exactly one of "credential" and "create"')
+  }
+  if (!create) return { credential: credential as string }
+  if (create.api === 'sp-api' && create.application_id === undefined) {
+    throw new BrokerError('invalid_request', 'create.application_id is required for an SP-API credential')
+  }
+  const { application_id: applicationId, labels = {}, ...rest } = create
+  return { create: { ...rest, labels, ...(applicationId !== undefined ? { applicationId } : {}) } }
 }
