@@ -19,7 +19,7 @@ export const httpStatus: Readonly<Record<ErrorCode | OnboardingFailure, number>>
   link_invalid: 410,
   state_invalid: 400, state_expired: 400, state_reused: 400, other_browser: 400,
   declined: 400, code_missing: 400, code_rejected: 400, account_unknown: 400,
-  account_mismatch: 403,
+  account_mismatch: 403, region_mismatch: 403, seller_unknown: 403, callback_forbidden: 400,
   secret_missing: 409, already_connected: 409, name_unusable: 409,
   too_many_requests: 429,
   lwa_unavailable: 503, secret_unavailable: 503, account_unavailable: 503, store_unavailable: 503,

@@ -12,6 +12,8 @@ export function fingerprint(token: string): string {
 export interface OnboardingDetail {
   reason?: string | undefined
   account?: string | undefined
+  /** Where a flow began when Amazon started it (the Login URI): reauthorize, self_service, link. */
+  flow?: string | undefined
   clientAddress: string
   userAgent: string | undefined
 }
@@ -88,13 +90,14 @@ export class AuditLog {
    * account when known, and the browser's address and user agent (truncated: caller text).
    */
   onboarding(ctx: AuditContext, outcome: 'started' | 'completed' | 'failed', detail: OnboardingDetail): void {
-    const { reason, account, clientAddress, userAgent } = detail
+    const { reason, account, flow, clientAddress, userAgent } = detail
     this.write({
       ...base(ctx),
       event: `onboarding.${outcome}`,
       outcome,
       reason,
       account,
+      flow,
       clientAddress,
       userAgent: userAgent?.slice(0, maxCallerTextChars),
     }, `onboarding ${outcome}`)

@@ -3,7 +3,7 @@ export type OnboardingFailure =
   | 'link_invalid' | 'state_invalid' | 'state_expired' | 'state_reused' | 'other_browser'
   | 'declined' | 'code_missing' | 'code_rejected' | 'lwa_unavailable' | 'secret_unavailable' | 'secret_missing'
   | 'account_unknown' | 'account_unavailable' | 'account_mismatch' | 'already_connected' | 'too_many_requests'
-  | 'store_unavailable' | 'name_unusable'
+  | 'store_unavailable' | 'name_unusable' | 'callback_forbidden' | 'region_mismatch' | 'seller_unknown'
 
 /** Failures on the broker's side or upstream: the person did nothing wrong, so the link works again. */
 export const ourFailures: ReadonlySet<OnboardingFailure> = new Set([

@@ -14,6 +14,7 @@ import { callbackUrl, consentUrl } from './consent-url.js'
 import { linkUnknown, OnboardingError, ourFailures, stateFailure, stored } from './failures.js'
 import { rebindGrant, type Bound, type Grant } from './grant-secret.js'
 import { connectNew, plannedConfig, type Onboardable } from './new-credential.js'
+import { SellerLogin } from './seller-login.js'
 import { safeEqual, StateSigner, type StatePayload } from './signed-state.js'
 import type { Link, NewCredential, OnboardingStore } from './store.js'
 
@@ -59,9 +60,12 @@ export type LinkTarget = { credential: string } | { create: NewCredential }
  */
 export class Onboarding {
   private readonly states: StateSigner
+  /** The app's Login URI (seller-initiated flows); its states come back to the same callback. */
+  readonly login: SellerLogin
 
   constructor(private readonly deps: OnboardingDeps, private readonly settings: Settings) {
     this.states = new StateSigner(deps.stateKey)
+    this.login = new SellerLogin({ ...deps, states: this.states }, settings)
   }
 
   /** A one-time link for the account owner (admin). */
@@ -95,11 +99,8 @@ export class Onboarding {
     const link = await stored(this.deps.store.takeLink(linkId, now))
     if (!link) throw linkUnknown()
     const { state, nonce } = this.states.issue({
-      credential: link.credential,
-      expiresAtMs: now + this.settings.stateTtlSeconds * 1000,
-      link: linkId,
-      replace: link.replace,
-      ...(link.create ? { create: link.create } : {}),
+      credential: link.credential, expiresAtMs: now + this.settings.stateTtlSeconds * 1000, link: linkId,
+      replace: link.replace, ...(link.create ? { create: link.create } : {}),
       ...(link.expectedAccount !== undefined ? { expectedAccount: link.expectedAccount } : {}),
     })
     const redirectUrl = consentUrl(this.settings, config.consent, config.region, app.clientId, state)

@@ -42,31 +42,32 @@ export const CallbackQuery = Type.Object({
   })),
 })
 
-const page = (title: string, message: string): string => '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+export const page = (title: string, message: string): string =>
+  '<!doctype html><html lang="en"><head><meta charset="utf-8">'
   + `<title>lwa-broker: ${title}</title></head><body><h1>${title}</h1><p id="message">${message}</p></body></html>`
-const refused = (message: string): string => page('Not connected', message)
+export const refused = (message: string): string => page('Not connected', message)
 
-const sidecar = pageReply(
+export const sidecar = pageReply(
   'In sidecar mode, a page refusing a request that is not a direct loopback one.',
   refused('sidecar mode serves only direct loopback requests'),
 )
-const tooMany = pageReply(
+export const tooMany = pageReply(
   'Too many requests from this address (`rateLimit.onboardingMax` per window).',
   refused('Too many requests from this address. Wait a minute and try again.'),
 )
-const bug = pageReply(
+export const bug = pageReply(
   'Something went wrong (a bug). Nothing was stored.',
   refused('Something went wrong. Nothing was stored.'),
 )
-const unknownLink = pageReply(
+export const unknownLink = pageReply(
   'The link has expired, was already used, or was issued by another replica (`link_invalid`); ask an admin for a '
     + 'new one.',
   refused('This link is not valid here: it has expired, was already used, or was issued by another broker replica '
     + '(without a shared Redis, onboarding needs a single replica or sticky sessions). Ask for a new one.'),
 )
-const badRequest = pageReply('The link id or the request is not valid.', refused('This request is not valid.'))
+export const badRequest = pageReply('The link id or the request is not valid.', refused('This request is not valid.'))
 
-const onboardingRoute = <T extends Record<string, unknown>>(fields: T) => ({
+export const onboardingRoute = <T extends Record<string, unknown>>(fields: T) => ({
   tags: ['onboarding'], security: [], headers: RequestIdHeaders, ...fields,
 })
 
@@ -86,7 +87,7 @@ export const openLinkSchema = onboardingRoute({
   },
 })
 
-const cookieHeader: Record<string, HeaderSpec> = {
+export const cookieHeader: Record<string, HeaderSpec> = {
   'Set-Cookie': {
     type: 'string', pattern: '^lwa_broker_onboarding=[A-Za-z0-9_-]+;',
     description: '`lwa_broker_onboarding=<nonce>; Max-Age=<onboarding.stateTtlSeconds>; Path=<publicUrl '
@@ -155,7 +156,8 @@ export const callbackSchema = onboardingRoute({
     ),
     409: pageReply(
       'The credential is connected to another account and the link does not replace it, its grant secret does not '
-        + 'exist yet, or the name a `create` link gives the new credential is taken by something else (`name_unusable`).',
+        + 'exist yet, or the name a `create` link gives the new credential is taken by something else '
+        + '(`name_unusable`).',
       refused('Credential sp-acme-eu is already connected to Amazon account A1ACCOUNTA. Nothing was stored; an admin '
         + 'can make a link that replaces it.'),
     ),

@@ -10,10 +10,10 @@ import type { Onboarding } from '../../onboarding/onboarding.js'
 import { beginSchema, callbackSchema, openLinkSchema } from '../contract/onboarding.js'
 import { asBrokerError, logError } from '../error-reply.js'
 import { page } from '../pages.js'
+import { bindingCookie, browser, callbackPath, context, toAmazon, type BindingCookie } from './page-steps.js'
+import { registerLoginPages } from './seller-login-pages.js'
 import { httpStatus } from '../status.js'
 
-const cookieName = 'lwa_broker_onboarding'
-const callbackPath = '/oauth/callback'
 
 export interface OnboardingPagesOptions {
   /** The broker's public URL: the cookie is scoped to its callback path, prefix included. */
@@ -34,13 +34,12 @@ export function onboardingPages(
   audit: AuditLog,
   options: OnboardingPagesOptions,
 ): FastifyPluginAsync {
-  const url = new URL(options.publicUrl)
-  const cookiePath = `${url.pathname.replace(/\/$/, '')}${callbackPath}`
-  const secure = url.protocol === 'https:'
+  const binding = bindingCookie(options.publicUrl)
   return async (app) => {
     await installPagePlugins(app, audit, options)
-    registerLinkPages(app, onboarding, audit, cookiePath, secure)
-    registerCallbackPage(app, onboarding, audit, cookiePath)
+    registerLinkPages(app, onboarding, audit, binding)
+    registerLoginPages(app, onboarding.login, audit, binding)
+    registerCallbackPage(app, onboarding, audit, binding)
   }
 }
 
@@ -65,8 +64,7 @@ function registerLinkPages(
   app: FastifyInstance,
   onboarding: Onboarding,
   audit: AuditLog,
-  cookiePath: string,
-  secure: boolean,
+  binding: BindingCookie,
 ): void {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>()
   typed.get('/onboarding/:link', { schema: openLinkSchema }, async (request, reply) => {
@@ -83,18 +81,20 @@ function registerLinkPages(
   typed.post('/onboarding/:link', { schema: beginSchema }, async (request, reply) => {
     const started = await onboarding.begin(request.params.link)
     audit.onboarding(context(request, started.credential), 'started', browser(request))
-    reply.setCookie(cookieName, started.nonce, {
-      path: cookiePath, httpOnly: true, sameSite: 'lax', secure, maxAge: started.maxAgeSeconds,
-    })
-    return reply.header('cache-control', 'no-store').redirect(started.redirectUrl, 303)
+    return toAmazon(reply, binding, started)
   })
 }
 
-function registerCallbackPage(app: FastifyInstance, onboarding: Onboarding, audit: AuditLog, cookiePath: string): void {
+function registerCallbackPage(
+  app: FastifyInstance,
+  onboarding: Onboarding,
+  audit: AuditLog,
+  binding: BindingCookie,
+): void {
   app.withTypeProvider<TypeBoxTypeProvider>().get(callbackPath, { schema: callbackSchema }, async (request, reply) => {
-    const { credential, account } = await onboarding.complete(request.query, request.cookies[cookieName])
+    const { credential, account } = await onboarding.complete(request.query, request.cookies[binding.name])
     audit.onboarding(context(request, credential), 'completed', { ...browser(request), account })
-    reply.clearCookie(cookieName, { path: cookiePath })
+    reply.clearCookie(binding.name, { path: binding.path })
     const which = account
       ? `Amazon account ${account}`
       : 'the Amazon account (no advertising account was found for it yet)'
@@ -122,15 +122,4 @@ function failed(request: FastifyRequest, reply: FastifyReply, audit: AuditLog, e
 const pageMessages: Partial<Record<ErrorCode, string>> = {
   invalid_request: 'This request is not valid.',
   internal_error: 'Something went wrong. Nothing was stored.',
-}
-
-const context = (request: FastifyRequest, credential: string | undefined) => ({
-  requestId: request.id,
-  principal: undefined,
-  credential,
-})
-
-const browser = (request: FastifyRequest) => {
-  const agent = request.headers['user-agent']
-  return { clientAddress: request.ip, userAgent: typeof agent === 'string' ? agent : undefined }
 }
