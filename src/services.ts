@@ -116,7 +116,7 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     ...(discovery ? { catalogueListed: () => discovery.listedOnce() } : {}),
   })
   const onboarding = config.onboarding && new Onboarding({
-    config, catalogue, secrets, lwa, clock, tokens, adsDispatcher: dispatcher, lifecycle: credentialEvents,
+    config, catalogue, secrets, lwa, clock, tokens, profiles, adsDispatcher: dispatcher, lifecycle: credentialEvents,
     discovered: discovery && (() => discovery.refresh('onboarding')), ...onboardingState(shared, logger),
   }, config.onboarding)
   const refresher = new Refresher(tokens, catalogue, config)

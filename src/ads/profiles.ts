@@ -70,19 +70,10 @@ export async function readAdsProfiles(
 }
 
 /**
- * The advertising accounts an Ads access token reaches: the distinct `accountInfo.id`s of
- * `GET /v2/profiles`, sorted and joined. That is what pins an Ads credential to an account:
- * the same advertiser login reaches the same accounts.
+ * The advertising accounts a profile list reaches: the distinct `accountInfo.id`s, sorted and
+ * joined. That is what pins an Ads credential to an account: the same advertiser login reaches
+ * the same accounts.
  */
-export async function adsAccountOf(
-  options: AdsProfilesOptions,
-  region: Region,
-  accessToken: string,
-  clientId: string,
-): Promise<string | undefined> {
-  return accountsOf(await readAdsProfiles(options, region, accessToken, clientId))
-}
-
 export function accountsOf(profiles: readonly AdsProfile[]): string | undefined {
   const ids = new Set(profiles.map((p) => p.accountId).filter((id) => id !== ''))
   return ids.size > 0 ? [...ids].sort().join(',') : undefined

@@ -19,6 +19,20 @@ export async function readApp(secrets: SecretStore, credential: string, appSecre
   }
 }
 
+/** Amazon's answer carries a code, unless the person declined. */
+export function codeOf(credential: string, query: Record<string, string | undefined>): string {
+  if (query.error) {
+    throw new OnboardingError('declined',
+      'The authorization was declined on Amazon\'s page. Nothing was stored.', credential)
+  }
+  const code = query.code ?? query.spapi_oauth_code
+  if (!code) {
+    throw new OnboardingError('code_missing',
+      'Amazon did not send an authorization code. Nothing was stored.', credential)
+  }
+  return code
+}
+
 /** Trades the consent's code for a refresh token (and an access token to learn the account with). */
 export async function exchangeCode(
   lwa: LwaClient,

@@ -8,8 +8,9 @@ import type { LwaClient } from '../lwa/index.js'
 import type { SecretStore } from '../secrets/index.js'
 import type { TokenService } from '../tokens/index.js'
 import type { Lifecycle } from '../lifecycle/lifecycle.js'
+import type { ProfileBook } from '../ads/profile-book.js'
 import { learnAccount } from './account.js'
-import { exchangeCode, readApp } from './code-exchange.js'
+import { codeOf, exchangeCode, readApp } from './code-exchange.js'
 import { callbackUrl, consentUrl } from './consent-url.js'
 import { linkUnknown, OnboardingError, ourFailures, stateFailure, stored } from './failures.js'
 import { rebindGrant, type Bound, type Grant } from './grant-secret.js'
@@ -34,6 +35,8 @@ export interface OnboardingDeps {
   stateKey: Buffer
   /** Where connected, re-authorized and replaced are told (audit, metric, webhook). */
   lifecycle?: Pick<Lifecycle, 'emit'>
+  /** Keeps the profile list onboarding read to learn an Ads account. */
+  profiles?: Pick<ProfileBook, 'record'>
   /** Lists the catalogue now; absent without a catalogue, where a consent cannot create its credential. */
   discovered?: (() => Promise<unknown>) | undefined
 }
@@ -148,12 +151,12 @@ export class Onboarding {
     query: Record<string, string | undefined>,
   ): Promise<{ credential: string; account: string | undefined }> {
     const config = this.targetOf(payload)
-    const code = this.codeOf(payload.credential, query)
+    const code = codeOf(payload.credential, query)
     const app = await readApp(this.deps.secrets, payload.credential, config.appSecret)
     const granted = await exchangeCode(this.deps.lwa,
       { endpoints: this.deps.config.lwa.endpoints, redirectUri: callbackUrl(this.settings) },
       { credential: payload.credential, region: config.region, app }, code)
-    const account = await learnAccount(config, query, { accessToken: granted.accessToken, clientId: app.clientId },
+    const { account, profiles } = await learnAccount(config, query, { accessToken: granted.accessToken, clientId: app.clientId },
       { ads: this.deps.config.ads, ...(this.deps.adsDispatcher ? { dispatcher: this.deps.adsDispatcher } : {}) },
       payload.credential)
     if (payload.expectedAccount !== undefined && account !== payload.expectedAccount) {
@@ -163,6 +166,7 @@ export class Onboarding {
     const grant: Grant = { refreshToken: granted.refreshToken, account, nowMs: this.deps.clock.now() }
     const { credential, bound } = await this.bind(payload, config, grant)
     await this.deps.tokens.reconnected(credential)
+    if (profiles) this.deps.profiles?.record(credential, profiles)
     this.deps.lifecycle?.emit({
       type: bound, credential, api: config.api, region: config.region, ...(account !== undefined ? { account } : {}),
     })
@@ -183,20 +187,6 @@ export class Onboarding {
     }
     const bound = await rebindGrant(secrets, payload.credential, config, grant, { replace: payload.replace })
     return { credential: payload.credential, bound }
-  }
-
-  /** Amazon's answer carries a code, unless the person declined. */
-  private codeOf(credential: string, query: Record<string, string | undefined>): string {
-    if (query.error) {
-      throw new OnboardingError('declined',
-        'The authorization was declined on Amazon\'s page. Nothing was stored.', credential)
-    }
-    const code = query.code ?? query.spapi_oauth_code
-    if (!code) {
-      throw new OnboardingError('code_missing',
-        'Amazon did not send an authorization code. Nothing was stored.', credential)
-    }
-    return code
   }
 
   /** What a new link stands for; a name that is not a credential that can be onboarded is the admin's mistake. */

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { fixtures } from '../helper.js'
-import { admin, approve, callback, link, onboardingBroker, open, publicUrl } from '../support/onboarding-fixture.js'
+import { admin, advertiser, approve, callback, link, onboardingBroker, open, publicUrl } from '../support/onboarding-fixture.js'
 
 t.test('Ads: link -> consent URL with a signed state -> callback -> the refresh token lands as a new secret version', async (t) => {
   const h = await onboardingBroker(t, { secretsBackend: 'aws' })
@@ -28,6 +28,9 @@ t.test('Ads: link -> consent URL with a signed state -> callback -> the refresh 
   t.equal(h.sm?.callCount({ operation: 'PutSecretValue' }), 1)
   const events = h.logs.find((r) => typeof r.event === 'string' && r.event.startsWith('onboarding.')).map((r) => r.event)
   t.same(events, ['onboarding.started', 'onboarding.completed'])
+  const detail = await h.app.inject({ url: '/admin/credentials/ads-us', headers: { authorization: `Bearer ${await h.jwt(admin)}` } })
+  t.match(detail.json().profiles, [{ id: advertiser.profileId, account_id: 'A2ADVERTISER01' }], 'the profiles read to learn the account are kept')
+  t.equal(h.ads.callCount({ operation: 'listProfiles' }), 1, 'read once, at the callback')
 
   h.lwa.revokeRefreshToken(fixtures.adsRefreshToken)
   const res2 = await h.app.inject({ method: 'POST', url: '/admin/credentials/ads-us/refresh', headers: { authorization: `Bearer ${await h.jwt(admin)}` } })
