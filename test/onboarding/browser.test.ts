@@ -2,56 +2,22 @@
 // clicks through the broker's one-time link, the LWA emulator's consent page and the broker's
 // callback, exactly as the person who owns the Amazon account would (see LWA.md, "Getting a
 // refresh token"). npm run test:all installs Chromium; without it this file fails, it never skips.
-import { existsSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import t from 'tap'
-import { chromium, type Browser, type BrowserContext, type Cookie, type Page, type Response } from 'playwright-core'
+import type { BrowserContext, Cookie, Page } from 'playwright-core'
 import { build, fixtures, seedEmulator, type Harness } from '../helper.js'
 import { AdsEmulator } from '../support/ads-emulator.js'
+import {
+  assertNoToken, brokerHost, clickThrough, escapeRegExp, freePort, newPage, openLink, useChromium, visit, type Shown,
+} from '../support/browser.js'
 import { LwaEmulator } from '../support/lwa-emulator.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
-const chromiumPath = '/usr/bin/chromium'
-// The broker gets a host name of its own, so Amazon (the emulator on 127.0.0.1) and the broker
-// are different sites, as in production: the browser-binding cookie must survive a cross-site
-// redirect back (SameSite=Lax does, Strict would not). Chromium maps the name to loopback itself.
-const brokerHost = 'broker.onboarding.test'
 const applicationId = 'amzn1.sp.solution.test'
 const admin = { claims: { sub: 'system:serviceaccount:ops:admin' } }
 const allCredentials = { claims: { sub: 'system:serviceaccount:platform:all' } }
 
-let browser: Browser | undefined
-t.before(async () => {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(`Chromium is not installed at ${chromiumPath}: the browser onboarding test needs Debian's chromium ` +
-      '(apt-get install -y chromium; npm run test:all installs it). It fails rather than skips so CI cannot pass without it.')
-  }
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync',
-      `--host-resolver-rules=MAP ${brokerHost} 127.0.0.1`,
-      // Everything here is on loopback; a proxy from the environment must not see the broker's host name.
-      '--no-proxy-server',
-    ],
-  })
-})
-t.teardown(() => browser?.close())
-
-/** A port nobody listens on right now: publicUrl has to be in the config before the broker is built. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
+const browser = useChromium(t)
 
 interface Flow {
   h: Harness
@@ -66,7 +32,7 @@ interface Flow {
 
 /** The real broker listening on a real port, onboarding configured against the emulator's consent pages. */
 async function start(t: Test): Promise<Flow> {
-  if (!browser) throw new Error('Chromium did not start')
+  const active = browser()
   const port = await freePort()
   const publicUrl = `http://${brokerHost}:${port}`
   const lwa = await LwaEmulator.start()
@@ -95,16 +61,9 @@ async function start(t: Test): Promise<Flow> {
   })
   h.lwa.addApplication({ applicationId, clientId: fixtures.spClient.clientId })
   await h.app.listen({ host: '127.0.0.1', port })
-  const active = browser
   return {
     h, publicUrl, lwaUrl, callbackUrl: `${publicUrl}/oauth/callback`,
-    async newPage() {
-      const context = await active.newContext()
-      t.teardown(() => context.close())
-      const page = await context.newPage()
-      page.setDefaultTimeout(15_000)
-      return { context, page }
-    },
+    newPage: () => newPage(t, active),
   }
 }
 
@@ -129,33 +88,9 @@ async function link(t: Test, flow: Flow, credential: string): Promise<string> {
   return body.url
 }
 
-interface Shown { status: number; url: string; title: string; text: string; html: string }
-
-async function shown(page: Page, response: Response | null): Promise<Shown> {
-  if (!response) throw new Error(`no response for ${page.url()}`)
-  return { status: response.status(), url: page.url(), title: await page.title(), text: await page.locator('body').innerText(), html: await page.content() }
-}
-
-/**
- * Opens the link: a page of the broker's asks to continue (a mail scanner's GET uses nothing
- * up); its button posts, the broker sets its cookie and redirects to the consent page (the
- * emulator). A link that cannot be used shows its failure page instead of a button.
- */
-async function openLink(page: Page, url: string): Promise<Shown> {
-  const landing = await shown(page, await page.goto(url))
-  if (landing.status !== 200) return landing
-  const [response] = await Promise.all([page.waitForNavigation(), page.click('#continue')])
-  return shown(page, response)
-}
-
 /** Clicks a consent button and waits for the broker's callback page the emulator redirects to. */
-async function click(flow: Flow, page: Page, button: '#allow' | '#deny'): Promise<Shown> {
-  const [response] = await Promise.all([
-    page.waitForResponse((r) => r.url().startsWith(flow.callbackUrl) && r.request().isNavigationRequest()),
-    page.click(button),
-  ])
-  await page.waitForURL((url) => url.href.startsWith(flow.callbackUrl))
-  return shown(page, response)
+function click(flow: Flow, page: Page, button: '#allow' | '#deny'): Promise<Shown> {
+  return clickThrough(page, button, flow.callbackUrl)
 }
 
 /**
@@ -175,10 +110,6 @@ async function allowAndCatchCallback(flow: Flow, page: Page): Promise<string> {
   await page.unrouteAll({ behavior: 'wait' })
   if (caught === undefined || !caught.startsWith(flow.callbackUrl)) throw new Error(`the consent page did not redirect to the callback (${caught})`)
   return caught
-}
-
-async function visit(page: Page, url: string): Promise<Shown> {
-  return shown(page, await page.goto(url))
 }
 
 function assertConsentPage(t: Test, flow: Flow, page: Shown, path: string): URL {
@@ -204,11 +135,6 @@ function assertFailurePage(t: Test, page: Shown, says: RegExp): void {
   t.notMatch(page.text, /is connected/)
   t.ok(page.title.length > 0, 'the page has a title')
   assertNoToken(t, page)
-}
-
-function assertNoToken(t: Test, page: Shown): void {
-  t.notMatch(page.text, /Atz/, 'no token in the page text')
-  t.notMatch(page.html, /Atz/, 'no token in the page source')
 }
 
 function secret(flow: Flow, id: string): Record<string, unknown> {
@@ -238,10 +164,6 @@ async function bindingCookie(t: Test, flow: Flow, context: BrowserContext): Prom
   const [cookie] = cookies
   if (!cookie) throw new Error('the broker set no cookie')
   return cookie
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
 t.test('Ads: an admin link, Amazon\'s consent page, Allow: the refresh token is stored and GET /token uses it', async (t) => {
