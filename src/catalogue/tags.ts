@@ -26,6 +26,7 @@ const fieldTags = {
   'selling-partner-id': 'sellingPartnerId',
   'application-id': 'onboarding.applicationId',
   draft: 'onboarding.draft',
+  vendor: 'onboarding.vendor',
 } as const
 
 type FieldTag = keyof typeof fieldTags
@@ -110,7 +111,7 @@ function rawCredentialOf(secret: ListedSecret): { raw: Record<string, unknown>; 
     }
     const field = fieldTags[key.slice(tagPrefix.length) as FieldTag] as string | undefined
     if (!field) return { raw, problem: { tag: key, message: 'is not a known lwa-broker tag' } }
-    setField(raw, field, field === 'onboarding.draft' ? booleanOf(value) : value)
+    setField(raw, field, field === 'onboarding.draft' || field === 'onboarding.vendor' ? booleanOf(value) : value)
   }
   raw.labels = labels
   return { raw }

@@ -18,7 +18,10 @@ export interface RefreshTokenCredential {
 }
 
 /** Ads consent needs only the client id; the SP-API website workflow names the application. */
-export type ConsentSettings = { api: 'ads' } | { api: 'sp-api'; applicationId: string; draft: boolean }
+export type ConsentSettings =
+  | { api: 'ads' }
+  /** `vendor`: a vendor app, whose consent page is Vendor Central's. */
+  | { api: 'sp-api'; applicationId: string; draft: boolean; vendor: boolean }
 
 /** The app's own (grantless) token for a scope: no seller involved. */
 export interface ClientCredentialsCredential {
@@ -55,7 +58,9 @@ export function toCredential(raw: RawCredential): CredentialConfig {
   const api = raw.api === 'ads' ? 'ads' : 'sp-api'
   const applicationId = raw.onboarding?.applicationId
   const onboarding: ConsentSettings | undefined = api === 'ads' ? { api }
-    : applicationId !== undefined ? { api, applicationId, draft: raw.onboarding?.draft ?? false } : undefined
+    : applicationId !== undefined
+      ? { api, applicationId, draft: raw.onboarding?.draft ?? false, vendor: raw.onboarding?.vendor ?? false }
+      : undefined
   return {
     grant: raw.grant,
     api,

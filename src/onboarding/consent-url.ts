@@ -1,8 +1,14 @@
 import type { BrokerConfig, Region } from '../config/index.js'
 import type { ConsentSettings } from '../config/credentials.js'
 
-/** LWA.md, "Getting a refresh token": Ads consent (/ap/oa) and the SP-API website workflow. */
-const defaultConsentUrls: Record<'ads' | 'sp-api', Record<Region, string>> = {
+type ConsentPage = 'ads' | 'sp-api' | 'sp-api-vendor'
+
+/**
+ * LWA.md, "Getting a refresh token": Ads consent (/ap/oa) and the SP-API website workflow, on
+ * Seller Central or, for a vendor app, Vendor Central (one host per marketplace: the region's
+ * first by default, others by `onboarding.consentUrls`).
+ */
+const defaultConsentUrls: Record<ConsentPage, Record<Region, string>> = {
   ads: {
     na: 'https://www.amazon.com/ap/oa',
     eu: 'https://eu.account.amazon.com/ap/oa',
@@ -12,6 +18,11 @@ const defaultConsentUrls: Record<'ads' | 'sp-api', Record<Region, string>> = {
     na: 'https://sellercentral.amazon.com/apps/authorize/consent',
     eu: 'https://sellercentral-europe.amazon.com/apps/authorize/consent',
     fe: 'https://sellercentral.amazon.co.jp/apps/authorize/consent',
+  },
+  'sp-api-vendor': {
+    na: 'https://vendorcentral.amazon.com/apps/authorize/consent',
+    eu: 'https://vendorcentral.amazon.co.uk/apps/authorize/consent',
+    fe: 'https://vendorcentral.amazon.co.jp/apps/authorize/consent',
   },
 }
 
@@ -25,7 +36,8 @@ export function consentUrl(
   clientId: string,
   state: string,
 ): string {
-  const url = new URL(onboarding.consentUrls[consent.api]?.[region] ?? defaultConsentUrls[consent.api][region])
+  const which: ConsentPage = consent.api === 'sp-api' && consent.vendor ? 'sp-api-vendor' : consent.api
+  const url = new URL(onboarding.consentUrls[which]?.[region] ?? defaultConsentUrls[which][region])
   const params = url.searchParams
   if (consent.api === 'ads') {
     params.set('client_id', clientId)

@@ -26,7 +26,8 @@ const validName = new RegExp(credentialNamePattern)
 export function plannedConfig(create: NewCredential, grantSecret: string): Onboardable {
   const consent: ConsentSettings = create.api === 'ads'
     ? { api: 'ads' }
-    : { api: 'sp-api', applicationId: create.applicationId ?? '', draft: create.draft ?? false }
+    : { api: 'sp-api', applicationId: create.applicationId ?? '', draft: create.draft ?? false,
+      vendor: create.vendor ?? false }
   return {
     grant: 'refresh_token', api: create.api, region: create.region, appSecret: create.app, grantSecret,
     profileId: undefined, sellingPartnerId: undefined, onboarding: consent, consent,
@@ -103,9 +104,10 @@ function existingCredential(
 /** The tags discovery reads the credential from; an SP-API one is pinned to its seller. */
 function tagsFor(name: string, create: NewCredential, account: string | undefined): Record<string, string> {
   const sp = create.api === 'sp-api'
+  const { applicationId, draft = false, vendor } = create
   return tagsOf(name, {
     api: create.api, region: create.region, app: create.app, labels: create.labels,
     ...(sp && account !== undefined ? { sellingPartnerId: account } : {}),
-    ...(sp ? { onboarding: { applicationId: create.applicationId, draft: create.draft ?? false } } : {}),
+    ...(sp ? { onboarding: { applicationId, draft, ...vendor && { vendor } } } : {}),
   })
 }

@@ -60,9 +60,11 @@ export class SellerLogin {
       throw new OnboardingError('seller_unknown', `Selling account ${account} is not connected to this app yet. `
         + 'Enter the onboarding link an administrator gave you to continue.', undefined, account)
     }
+    // A vendor signs in on Vendor Central: their credential is a vendor app's.
+    const vendor = new URL(login.amazon_callback_uri as string).hostname.startsWith('vendorcentral.')
     const create: NewCredential = {
       name: self.name, api: 'sp-api', region, app: self.app, applicationId: self.applicationId, draft: self.draft,
-      labels: self.labels,
+      vendor, labels: self.labels,
     }
     const fields = { credential: self.name, create, expectedAccount: account, replace: false }
     return this.redirect(login, fields, 'self_service')

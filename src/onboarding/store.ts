@@ -11,6 +11,8 @@ export interface NewCredential {
   /** SP-API: the application the seller authorises, and whether it is a draft (version=beta). */
   applicationId?: string
   draft?: boolean
+  /** SP-API: a vendor app (Vendor Central's consent page). */
+  vendor?: boolean
   labels: Record<string, string>
 }
 

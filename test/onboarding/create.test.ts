@@ -131,6 +131,18 @@ t.test('an Ads consent names its credential after the advertising account', asyn
   t.equal((await h.getToken(name, await h.jwt(platform))).statusCode, 200)
 })
 
+t.test('a vendor app is onboarded on Vendor Central, and its tags say so', async (t) => {
+  const h = await broker(t)
+  const { location, done } = await onboardSeller(h, 'A3VENDOR', 'Atzr|IwEBI-vendor', { create: { ...spCreate, vendor: true } })
+  t.equal(location?.origin, 'https://vendorcentral.amazon.co.uk', 'the eu default; other marketplaces by consentUrls.sp-api-vendor')
+  t.equal(done.statusCode, 200)
+  t.equal(h.sm?.tags(`${prefix}sp-A3VENDOR-eu`)['lwa-broker:vendor'], 'true')
+  const catalogued = h.services.catalogue.get('sp-A3VENDOR-eu')
+  t.match(catalogued?.grant === 'refresh_token' && catalogued.onboarding, { api: 'sp-api', vendor: true }, 'read back from the tag')
+  const again = await open(h, (await createLink(h, { credential: 'sp-A3VENDOR-eu' })).json().url as string)
+  t.equal(again.location?.origin, 'https://vendorcentral.amazon.co.uk', 'a link for the credential goes there too')
+})
+
 t.test('bad create links are the admin\'s 400, with the reason', async (t) => {
   const h = await broker(t)
   const both = await createLink(h, { credential: 'ads-us', create: spCreate })

@@ -16,7 +16,7 @@ const prefix = 'lwa-broker/sellers/'
 const platform = { claims: { sub: 'system:serviceaccount:platform:all' } }
 const selfService = { name: 'sp-{account}-{region}', app: 'lwa/apps/sp', applicationId, draft: true, labels: { tier: 'self' } }
 
-interface Setup { region?: 'na' | 'eu'; selfService?: boolean; secrets?: BuildOptions['secrets'] }
+interface Setup { region?: 'na' | 'eu' | 'fe'; selfService?: boolean; secrets?: BuildOptions['secrets'] }
 
 /** A broker whose allow-list puts the emulated Seller Central in `region`; sp-acme-eu is connected to A3ACME. */
 async function broker(t: Test, setup: Setup = {}): Promise<Harness> {
@@ -168,4 +168,23 @@ t.test('the callback must come back for the seller who signed in', async (t) => 
   t.equal(done.statusCode, 403)
   t.match(done.body, 'this link is for account A3ACME')
   t.equal(h.sm?.callCount({ operation: 'PutSecretValue' }), 0)
+})
+
+t.test('the default allow-list: each region\'s Seller and Vendor Central; a vendor\'s self-service credential is a vendor app\'s', async (t) => {
+  const h = await broker(t, { region: 'fe', selfService: true })
+  const stateOf = (location: string) => {
+    const state = new URL(location).searchParams.get('state') ?? ''
+    return JSON.parse(Buffer.from(state.split('.')[0] ?? '', 'base64url').toString('utf8'))
+  }
+  const from = (origin: string) => h.app.inject({
+    url: `/oauth/login?${new URLSearchParams({ amazon_callback_uri: `${origin}/apps/authorize/confirm`, amazon_state: 'amz', selling_partner_id: 'A3VENDOR' })}`,
+  })
+  const vendor = await from('https://vendorcentral.amazon.de')
+  t.equal(vendor.statusCode, 303)
+  t.equal(new URL(vendor.headers.location as string).origin, 'https://vendorcentral.amazon.de')
+  t.match(stateOf(vendor.headers.location as string), { create: { region: 'eu', vendor: true }, expectedAccount: 'A3VENDOR' })
+  const seller = await from('https://sellercentral.amazon.com.mx')
+  t.match(stateOf(seller.headers.location as string), { create: { region: 'na', vendor: false } })
+  t.equal((await from('https://sellercentral.amazon.com.au')).statusCode, 400, 'a region configured replaces its defaults')
+  t.equal((await from('http://sellercentral.amazon.com')).statusCode, 400, 'https only')
 })

@@ -13,6 +13,8 @@ const CredentialOnboarding = Type.Object({
   applicationId: Type.Optional(NonEmpty),
   /** SP-API: the app is a draft, so the consent URL carries version=beta. */
   draft: Type.Boolean({ default: false }),
+  /** SP-API: a vendor app, authorized on Vendor Central (its consent page) instead of Seller Central. */
+  vendor: Type.Optional(Type.Boolean()),
 }, closed)
 
 export const Credential = Type.Object({

@@ -51,6 +51,7 @@ export const Onboarding = Type.Object({
   consentUrls: Type.Object({
     ads: Type.Optional(ConsentUrls),
     'sp-api': Type.Optional(ConsentUrls),
+    'sp-api-vendor': Type.Optional(ConsentUrls),
   }, { ...closed, default: {} }),
   newCredentials: NewCredentials,
   selfService: Type.Optional(SelfService),

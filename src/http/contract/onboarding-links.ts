@@ -19,6 +19,10 @@ const NewCredentialRequest = Type.Object({
     minLength: 1, description: 'SP-API (required there): the application the seller authorises.',
   })),
   draft: Type.Optional(Type.Boolean({ description: 'SP-API: the app is a draft (the consent carries version=beta).' })),
+  vendor: Type.Optional(Type.Boolean({
+    description: 'SP-API: a vendor app: the consent page is Vendor Central\'s '
+      + '(`onboarding.consentUrls.sp-api-vendor`).',
+  })),
   labels: Type.Optional(Type.Record(Type.String({ pattern: labelKeyPattern }), Type.String({
     pattern: labelValuePattern,
   }), { description: 'The new credential\'s labels (its `lwa-broker:label:*` tags).' })),
