@@ -52,6 +52,7 @@ const fields: Array<[string, (url: string) => Record<string, unknown>]> = [
   ['issuers.0.issuer', (url) => ({ 'issuers.0.issuer': `${url}/id/CLUSTER`, 'issuers.0.jwks.uri': undefined, 'issuers.0.jwks.discovery': true })],
   ['onboarding.publicUrl', (url) => ({ 'onboarding.publicUrl': url })],
   ['onboarding.consentUrls.ads.na', (url) => ({ 'onboarding.consentUrls.ads.na': `${url}/ap/oa` })],
+  ['onboarding.amazonOrigins.eu.0', (url) => ({ 'onboarding.amazonOrigins.eu': [url] })],
 ]
 
 /** Plain http:// to hosts off this machine, including some that only look like loopback. */
