@@ -109,6 +109,22 @@ t.test('onboarding robustness: LWA down at the callback gives the link and the s
   t.equal(stored(h, 'lwa/ads-us').refresh_token, 'Atzr|IwEBIAfter-the-outage')
 })
 
+t.test('onboarding robustness: Secrets Manager down at the write keeps the old grant and gives the link back', async (t) => {
+  const h = await onboardingBroker(t, { secretsBackend: 'aws' })
+  const url = await link(h, 'ads-us')
+  const { state, cookie } = await open(h, url)
+  const before = h.sm?.current('lwa/ads-us')
+  h.sm?.failNext({ kind: 'error', type: 'InternalServiceError' }, 10, { operation: 'PutSecretValue' })
+  const down = await callback(h, { code: approve(h, fixtures.adsClient.clientId, 'Atzr|IwEBISm-down-at-write'), state }, cookie)
+  t.equal(down.statusCode, 503)
+  t.match(down.body, /could not be stored/)
+  t.same(h.sm?.current('lwa/ads-us'), before, 'the grant secret is as it was: nothing half-written')
+  t.equal(h.logs.find((r) => r.event === 'onboarding.failed').at(-1)?.reason, 'secret_unavailable')
+  h.sm?.reset()
+  const again = await open(h, url)
+  t.equal(again.res.statusCode, 303, 'the link works again')
+})
+
 t.test('onboarding robustness: the Ads API down at the callback stores nothing and gives the link back', async (t) => {
   const h = await onboardingBroker(t, { secretsBackend: 'aws' })
   const url = await link(h, 'ads-us')
