@@ -6,7 +6,10 @@ import t from 'tap'
 import { build, fixtures, seedEmulator } from '../helper.js'
 import { AdsEmulator } from '../support/ads-emulator.js'
 import { LwaEmulator } from '../support/lwa-emulator.js'
-import { approve, callback, link, open, withOnboarding } from '../support/onboarding-fixture.js'
+import { call } from '../support/api-test-client.js'
+import { waitFor } from '../support/broker-process.js'
+import { approve, callback, link, open, publicUrl, withOnboarding } from '../support/onboarding-fixture.js'
+import { decide, linkOf, location } from '../support/page-client.js'
 import { RedisServer } from '../support/redis-server.js'
 
 const redis = await RedisServer.start()
@@ -38,4 +41,43 @@ t.test('two replicas sharing Redis: link on A, opened on B, callback on A; then 
   const path = new URL(url).pathname
   t.equal((await a.app.inject({ url: path })).statusCode, 410, 'the link is used up here')
   t.equal((await b.app.inject({ url: path })).statusCode, 410, 'and there')
+})
+
+t.test('two replicas: a new seller from the Appstore signs in on A, Amazon returns to B; the credential it creates serves on both', async (t) => {
+  const lwa = await LwaEmulator.start()
+  t.teardown(() => lwa.close())
+  seedEmulator(lwa)
+  lwa.addApplication({ applicationId: 'amzn1.sp.solution.test', clientId: fixtures.spClient.clientId })
+  const prefix = 'lwa-broker/sellers/'
+  const config = (c: Record<string, unknown>) => {
+    const base = withOnboarding(c)
+    const onboarding = {
+      ...(base.onboarding as object), amazonOrigins: { eu: [lwa.url] },
+      selfService: { app: 'lwa/apps/sp', applicationId: 'amzn1.sp.solution.test' },
+    }
+    return { ...base, onboarding, catalogue: { namePrefix: prefix } }
+  }
+  const shared = { connection: redis.connection, key: randomBytes(32), keyPrefix: 'onboarding-login-replicas:' }
+  const a = await build(t, { secretsBackend: 'aws', lwa, config, redis: shared })
+  const b = await build(t, { secretsBackend: 'aws', lwa, config, redis: shared, clock: a.clock, sm: a.sm })
+
+  const start = lwa.startAppstoreAuthorization({
+    applicationId: 'amzn1.sp.solution.test', loginUri: `${publicUrl}/oauth/login`, sellingPartnerId: 'A3FLEETSELLER', flavour: 'appstore',
+  })
+  const login = linkOf((await call(start)).text, 'authorize')
+  const left = await a.app.inject({ url: `${login.pathname}${login.search}` })
+  t.equal(left.statusCode, 303, 'replica A sends the seller back to Amazon')
+  const confirm = await call(left.headers.location as string)
+  const back = location(await decide(lwa, confirm.text, 'allow'))
+  a.logs.secrets.add(lwa.lastConsent?.refreshToken ?? '')
+  b.logs.secrets.add(lwa.lastConsent?.refreshToken ?? '')
+  const cookie = (left.cookies as Array<{ name: string; value: string }>).map((c) => `${c.name}=${c.value}`).join('; ')
+  const done = await callback(b, Object.fromEntries(back.searchParams), cookie)
+  t.equal(done.statusCode, 200, 'replica B checks the state A signed and creates the credential')
+  t.match(done.body, 'Credential sp-A3FLEETSELLER-eu is connected')
+  const jwt = { claims: { sub: 'system:serviceaccount:platform:all' } }
+  t.equal((await b.getToken('sp-A3FLEETSELLER-eu', await b.jwt(jwt))).statusCode, 200, 'served where it was created')
+  await waitFor(() => a.services.catalogue.has('sp-A3FLEETSELLER-eu'), 'replica A to list the new credential', 10_000)
+  t.equal((await a.getToken('sp-A3FLEETSELLER-eu', await a.jwt(jwt))).statusCode, 200, 'and on the other replica, told through Redis')
+  t.equal(a.sm?.callCount({ operation: 'CreateSecret' }), 1)
 })
