@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { BrokerConfig } from '../config/index.js'
 import { SecretError, type SecretStore } from '../secrets/index.js'
+import { keyFieldOf } from '../secrets/key-field.js'
 import { encryptionKeyBytes } from './token-cipher.js'
 
 const base64 = /^[A-Za-z0-9+/_-]+={0,2}$/
@@ -23,13 +24,7 @@ export async function loadEncryptionKey(cache: BrokerConfig['cache'], secrets: S
   }
   if (cache.encryptionKeySecret !== undefined) {
     const id = cache.encryptionKeySecret
-    const field = (await secrets.get(id)).fields.key
-    if (typeof field !== 'string') {
-      throw new SecretError('missing_field', id, 'has no string field "key" (the base64 token encryption key)', {
-        field: 'key',
-      })
-    }
-    const key = decodeBase64(field.trim())
+    const key = decodeBase64(await keyFieldOf(secrets, id, 'the base64 token encryption key'))
     if (key?.length !== encryptionKeyBytes) {
       throw new SecretError('malformed', id, `field "key" must be ${encryptionKeyBytes} bytes in base64`, {
         field: 'key',

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { LifecycleConfig } from '../config/index.js'
 import { SecretError, type SecretStore } from '../secrets/index.js'
+import { keyFieldOf } from '../secrets/key-field.js'
 
 /** 256 bits, as HMAC-SHA256 wants; e.g. `openssl rand -hex 32`. */
 const minKeyChars = 32
@@ -27,18 +28,13 @@ export async function loadWebhookKey(
   }
   if (webhook.keySecret !== undefined) {
     const id = webhook.keySecret
-    const field = (await secrets.get(id)).fields.key
-    if (typeof field !== 'string') {
-      throw new SecretError('missing_field', id, 'has no string field "key" (the webhook signing key)', {
-        field: 'key',
-      })
-    }
-    if (field.trim().length < minKeyChars) {
+    const key = await keyFieldOf(secrets, id, 'the webhook signing key')
+    if (key.length < minKeyChars) {
       throw new SecretError('malformed', id, `field "key" must hold at least ${minKeyChars} characters`, {
         field: 'key',
       })
     }
-    return field.trim()
+    return key
   }
   throw new TypeError('lifecycle.webhook.keyFile or lifecycle.webhook.keySecret is required')
 }
