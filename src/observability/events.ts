@@ -23,22 +23,12 @@ export const noEvents: BrokerEvents = {
 
 /** Both hear every event: the metrics, and a module that acts on some of them (src/lifecycle hears LWA's answers). */
 export function composeEvents(first: BrokerEvents, second: Partial<BrokerEvents>): BrokerEvents {
+  const both = <K extends keyof BrokerEvents>(name: K) => (...args: Parameters<BrokerEvents[K]>): void => {
+    ;(first[name] as (...a: typeof args) => void)(...args)
+    ;(second[name] as ((...a: typeof args) => void) | undefined)?.(...args)
+  }
   return {
-    lwaCall: (...args) => {
-      first.lwaCall(...args)
-      second.lwaCall?.(...args)
-    },
-    cacheLookup: (...args) => {
-      first.cacheLookup(...args)
-      second.cacheLookup?.(...args)
-    },
-    secretsCall: (...args) => {
-      first.secretsCall(...args)
-      second.secretsCall?.(...args)
-    },
-    jwtFailure: (...args) => {
-      first.jwtFailure(...args)
-      second.jwtFailure?.(...args)
-    },
+    lwaCall: both('lwaCall'), cacheLookup: both('cacheLookup'), secretsCall: both('secretsCall'),
+    jwtFailure: both('jwtFailure'),
   }
 }
