@@ -104,7 +104,7 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
   const catalogue = createCatalogue(config, logger)
   const audit = createAudit(config, deps, clock, auditSink)
   const credentialEvents = await createLifecycle(config, {
-    logger, clock, registry: metrics.registry, audit, catalogue, secrets, dispatcher, random: deps.random,
+    logger, clock, registry: metrics.registry, audit, catalogue, secrets, dispatcher, random: deps.random, shared,
   })
   const { tokens, profiles, sweep, status, share } = createTokenCore(config, deps, clock, metrics, {
     ...upstreams, catalogue, events: composeEvents(metrics, credentialEvents),

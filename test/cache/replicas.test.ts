@@ -49,6 +49,9 @@ t.test('a secret reload on one replica reaches the others: they retry a rejected
   const jwt = await a.jwt(platform)
   a.lwa.revokeRefreshToken(fixtures.adsRefreshToken)
   for (let i = 0; i < 3; i++) t.equal((await d.getToken(i, 'ads-us', jwt)).statusCode, 502, `replica ${i}: rejected`)
+  await eventually(async () => d.replicas.some((h) => h.logs.find((r) => r.event === 'credential.revoked').length > 0))
+  const revoked = d.replicas.flatMap((h) => h.logs.find((r) => r.event === 'credential.revoked'))
+  t.equal(revoked.length, 1, 'the revocation is reported once across the replicas (its id claimed in Redis)')
   const fixed = 'Atzr|IwEBIAds-refresh-token-fixed'
   a.lwa.addRefreshToken({ refreshToken: fixed, clientId: fixtures.adsClient.clientId })
   a.writeSecrets({ ...baseSecrets(), 'lwa/ads-us': { client_id: fixtures.adsClient.clientId, client_secret: fixtures.adsClient.clientSecret, refresh_token: fixed } })
