@@ -81,3 +81,23 @@ t.test('two replicas: a new seller from the Appstore signs in on A, Amazon retur
   t.equal((await a.getToken('sp-A3FLEETSELLER-eu', await a.jwt(jwt))).statusCode, 200, 'and on the other replica, told through Redis')
   t.equal(a.sm?.callCount({ operation: 'CreateSecret' }), 1)
 })
+
+t.test('Redis down when a seller presents a link at the Login URI: a page saying try again, the link still open', async (t) => {
+  const own = await RedisServer.start()
+  t.teardown(() => own.stop())
+  const lwa = await LwaEmulator.start()
+  t.teardown(() => lwa.close())
+  seedEmulator(lwa)
+  const config = (c: Record<string, unknown>) => {
+    const base = withOnboarding(c)
+    return { ...base, onboarding: { ...(base.onboarding as object), amazonOrigins: { eu: [lwa.url] } } }
+  }
+  const h = await build(t, { secretsBackend: 'aws', lwa, config, redis: { connection: own.connection, key: randomBytes(32) } })
+  const url = await link(h, 'sp-acme-eu')
+  const query = new URLSearchParams({ amazon_callback_uri: `${lwa.url}/apps/authorize/confirm`, amazon_state: 'amz', selling_partner_id: 'A3SELLER' })
+  await own.stop()
+  const down = await h.app.inject({ method: 'POST', url: `/oauth/login?${query}`, payload: { link: url } })
+  t.equal(down.statusCode, 503)
+  t.match(down.body, 'its shared store cannot be reached')
+  t.equal(h.logs.find((r) => r.event === 'onboarding.failed').at(-1)?.reason, 'store_unavailable')
+})

@@ -136,6 +136,8 @@ t.test('a forged amazon_callback_uri is followed nowhere', async (t) => {
     t.notOk(res.headers.location, `${uri}: no redirect`)
     t.match(res.body, 'did not come from Amazon')
   }
+  const posted = await h.app.inject({ method: 'POST', url: `/oauth/login?${new URLSearchParams({ amazon_callback_uri: 'https://evil.example/', amazon_state: 'a', selling_partner_id: 'A3ACME' })}`, payload: { link: 'AAAAAAAAAAAAAAAAAAAAAAAA' } })
+  t.equal(posted.statusCode, 400, 'a link presented with a forged callback is not even looked at')
   const missing = await h.app.inject({ url: `/oauth/login?amazon_callback_uri=${encodeURIComponent(`${h.lwa.url}/apps/authorize/confirm`)}` })
   t.equal(missing.statusCode, 400, 'no amazon_state or seller')
   t.equal(h.logs.find((r) => r.event === 'onboarding.failed').at(-1)?.reason, 'account_unknown')
@@ -187,4 +189,14 @@ t.test('the default allow-list: each region\'s Seller and Vendor Central; a vend
   t.match(stateOf(seller.headers.location as string), { create: { region: 'na', vendor: false } })
   t.equal((await from('https://sellercentral.amazon.com.au')).statusCode, 400, 'a region configured replaces its defaults')
   t.equal((await from('http://sellercentral.amazon.com')).statusCode, 400, 'https only')
+})
+
+t.test('the Login URI shares the onboarding pages\' budget per address', async (t) => {
+  const h = await onboardingBroker(t, { config: (c) => ({ ...c, rateLimit: { ...(c.rateLimit as object), onboardingMax: 3 } }) })
+  const statuses = []
+  for (let i = 0; i < 4; i++) statuses.push((await h.app.inject({ url: '/oauth/login', remoteAddress: '10.3.3.3' })).statusCode)
+  t.same(statuses, [400, 400, 400, 429])
+  const posted = await h.app.inject({ method: 'POST', url: '/oauth/login', payload: { link: 'x' }, remoteAddress: '10.3.3.3' })
+  t.equal(posted.statusCode, 429)
+  t.match(posted.body, 'Too many requests from this address')
 })

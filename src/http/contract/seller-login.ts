@@ -59,8 +59,6 @@ export const sellerLoginSchema = onboardingRoute({
         + 'administrator gave you to continue.'),
     ),
     429: tooMany, 500: bug,
-    503: pageReply('The shared store (Redis) cannot be reached.', refused('Onboarding is unavailable right now (its '
-      + 'shared store cannot be reached). Nothing was stored; try again later.')),
   },
 })
 
