@@ -1,4 +1,6 @@
-import { accountsOf, AdsProfilesError, readAdsProfiles, type AdsProfile, type AdsProfilesOptions } from '../ads/profiles.js'
+import {
+  accountsOf, AdsProfilesError, readAdsProfiles, type AdsProfile, type AdsProfilesOptions,
+} from '../ads/profiles.js'
 import type { RefreshTokenCredential } from '../config/index.js'
 import { OnboardingError } from './failures.js'
 

@@ -156,7 +156,8 @@ export class Onboarding {
     const granted = await exchangeCode(this.deps.lwa,
       { endpoints: this.deps.config.lwa.endpoints, redirectUri: callbackUrl(this.settings) },
       { credential: payload.credential, region: config.region, app }, code)
-    const { account, profiles } = await learnAccount(config, query, { accessToken: granted.accessToken, clientId: app.clientId },
+    const token = { accessToken: granted.accessToken, clientId: app.clientId }
+    const { account, profiles } = await learnAccount(config, query, token,
       { ads: this.deps.config.ads, ...(this.deps.adsDispatcher ? { dispatcher: this.deps.adsDispatcher } : {}) },
       payload.credential)
     if (payload.expectedAccount !== undefined && account !== payload.expectedAccount) {
