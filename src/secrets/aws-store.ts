@@ -4,6 +4,7 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager'
 import { noEvents, type BrokerEvents } from '../observability/events.js'
@@ -128,6 +129,19 @@ export class AwsSecretStore implements VersionedSecretBackend {
     if (!out.ARN) throw new SecretError('unavailable', name, 'Secrets Manager answered without an ARN')
     const versionId = requireVersionId(name, out.VersionId)
     return { id: out.ARN, arn: out.ARN, versionId, fields: parseSecretString(name, text) }
+  }
+
+  async putStaged(secretId: string, fields: Record<string, unknown>, versionId: string, stage: 'AWSPENDING'):
+    Promise<void> {
+    await this.call('PutSecretValue', () => this.client.send(new PutSecretValueCommand({
+      SecretId: secretId, SecretString: JSON.stringify(fields), ClientRequestToken: versionId, VersionStages: [stage],
+    })), rethrowFor(secretId, 'not found'))
+  }
+
+  async moveStage(secretId: string, stage: SecretStage, move: { to?: string; from?: string }): Promise<void> {
+    await this.call('UpdateSecretVersionStage', () => this.client.send(new UpdateSecretVersionStageCommand({
+      SecretId: secretId, VersionStage: stage, MoveToVersionId: move.to, RemoveFromVersionId: move.from,
+    })), rethrowFor(secretId, 'not found'))
   }
 
   async close(): Promise<void> {

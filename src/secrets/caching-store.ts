@@ -92,6 +92,18 @@ export class CachingSecretStore implements VersionedSecretBackend {
     return this.accept(secretId, this.entries.get(secretId), value)
   }
 
+  putStaged(secretId: string, fields: Record<string, unknown>, versionId: string, stage: 'AWSPENDING'): Promise<void> {
+    if (!this.backend.putStaged) throw new SecretError('unavailable', secretId, 'this secrets backend cannot stage')
+    return this.backend.putStaged(secretId, fields, versionId, stage)
+  }
+
+  /** The stages moved under the cache: the next get reads what AWSCURRENT is now. */
+  async moveStage(secretId: string, stage: SecretStage, move: { to?: string; from?: string }): Promise<void> {
+    if (!this.backend.moveStage) throw new SecretError('unavailable', secretId, 'this secrets backend cannot stage')
+    await this.backend.moveStage(secretId, stage, move)
+    this.invalidate(secretId)
+  }
+
   /** Created secrets are cached under their ARN: the id discovery gives their credential. */
   async create(name: string, fields: Record<string, unknown>, options: NewSecretOptions): Promise<CreatedSecret> {
     if (!this.backend.create) throw new SecretError('unavailable', name, 'this secrets backend cannot create secrets')

@@ -19,6 +19,11 @@ export interface SecretStore {
   invalidate?(secretId: string, rejectedVersionId?: string): void
   /** Stores a new AWSCURRENT version (refresh-token write-back). Absent on read-only backends. */
   put?(secretId: string, fields: Record<string, unknown>, versionId: string): Promise<SecretValue>
+  /** Writes a version labelled only `stage` (a new app client secret, AWSPENDING until LWA accepts it). */
+  putStaged?(secretId: string, fields: Record<string, unknown>, versionId: string, stage: 'AWSPENDING'): Promise<void>
+  /** Moves `stage` onto version `to`, off version `from` (only `from`: removes it). AWSCURRENT leaves AWSPREVIOUS. */
+  moveStage?(secretId: string, stage: SecretStage, move: { to?: string | undefined; from?: string | undefined }):
+    Promise<void>
   /** Creates a secret with its first version and tags (a consent that creates its credential). Absent: cannot. */
   create?(name: string, fields: Record<string, unknown>, options: NewSecretOptions): Promise<CreatedSecret>
   /** The value cached for a secret, never reading it. Absent where nothing is cached. */
