@@ -16,7 +16,7 @@ export interface NewSecretDeps {
   logger: Logger
 }
 
-/** How applying a new client secret ended: only `applied` and `already` are durable, so only they delete the message. */
+/** How applying a new client secret ended: only `applied` and `already` are durable (they delete the message). */
 export type Applied = 'applied' | 'already' | 'rejected' | 'unavailable'
 
 /**
