@@ -1,7 +1,6 @@
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import { ProfileBook } from './ads/profile-book.js'
-import { readAdsProfiles } from './ads/profiles.js'
 import type { Authenticator, CompiledRule } from './auth/index.js'
 import type { RedisClient, SharedCache } from './cache/index.js'
 import { Catalogue } from './catalogue/catalogue.js'
@@ -13,7 +12,7 @@ import { Exchange } from './exchange.js'
 import { createLifecycle } from './lifecycle/create-lifecycle.js'
 import type { Lifecycle } from './lifecycle/lifecycle.js'
 import { AuditLog, type AuditSink } from './observability/audit.js'
-import { composeEvents, type BrokerEvents } from './observability/events.js'
+import { composeEvents } from './observability/events.js'
 import { Metrics } from './observability/metrics.js'
 import type { Spans } from './observability/spans.js'
 import { Onboarding } from './onboarding/onboarding.js'
@@ -23,14 +22,10 @@ import { createGeneration, type Live } from './reload.js'
 import { createReloader, type ReloadOutcome } from './reloader.js'
 import { startDiscovery } from './catalogue/start-discovery.js'
 import type { SecretStore } from './secrets/index.js'
-import { SecretSweep } from './secrets/secret-sweep.js'
-import { CredentialStatusView, LocalTokenShare, Refresher, TokenService, TokenSource } from './tokens/index.js'
-import type { SharedTokenStore } from './tokens/shared-store.js'
-import { tracedShare } from './tokens/traced-share.js'
+import { CredentialStatusView, Refresher, TokenService } from './tokens/index.js'
+import { createTokenCore } from './token-core.js'
 import { openUpstreams, type Upstreams } from './upstreams.js'
 
-/** Secrets read at once by the background sweep (start-up of many credentials). */
-const sweepConcurrency = 16
 /** At shutdown, queued lifecycle webhooks get this long: the audit log keeps every event anyway. */
 const webhookFlushMs = 2000
 
@@ -140,41 +135,6 @@ function createCatalogue(config: BrokerConfig, logger: Logger): Catalogue {
     nameClash: (name) => logger.warn({ credential: name }, 'a tagged secret declares a credential the config file '
       + 'also declares; the config file\'s credential serves'),
   })
-}
-
-function createTokenCore(
-  config: BrokerConfig,
-  deps: ServiceDeps,
-  clock: Clock,
-  metrics: Metrics,
-  upstreams: Upstreams & { catalogue: Catalogue; events: BrokerEvents },
-): { tokens: TokenService; profiles: ProfileBook; sweep: SecretSweep; status: CredentialStatusView
-  share: SharedTokenStore } {
-  const { secrets, shared, lwa, catalogue, dispatcher, events } = upstreams
-  const share = shared ? (deps.spans ? tracedShare(shared.store, deps.spans) : shared.store) : new LocalTokenShare()
-  const tokenLogger = deps.logger.child({ component: 'tokens' })
-  const optional = { ...(deps.random ? { random: deps.random } : {}), ...traced(deps) }
-  const source = new TokenSource({ config, secrets, lwa, clock, logger: tokenLogger, events, ...optional })
-  const tokens = new TokenService({
-    config, catalogue, secrets, source, share, clock, logger: tokenLogger, events, ...optional,
-  })
-  const profiles = new ProfileBook({
-    catalogue, tokens, clock, logger: deps.logger.child({ component: 'ads' }), settings: config.ads,
-    tokenMinTtlSeconds: config.tokens.defaultMinTtlSeconds,
-    read: (region, token, clientId) => readAdsProfiles({ ads: config.ads, dispatcher }, region, token, clientId),
-  })
-  const sweep = new SecretSweep({
-    secrets, ids: () => catalogue.secretIds(), clock,
-    retryMs: config.secrets.refreshSeconds * 1000, concurrency: sweepConcurrency,
-  })
-  const status = new CredentialStatusView({
-    catalogue, tokens, stageOf: (name) => source.stageOf(name), secretProblem: (id) => sweep.problem(id),
-  })
-  metrics.observe(
-    { now: () => clock.now(), credentials: () => status.list(), secrets: () => secrets.status?.() ?? [] },
-    { counts: () => catalogue.counts(), clashes: () => catalogue.clashCount(), now: () => clock.now() },
-  )
-  return { tokens, profiles, sweep, status, share }
 }
 
 function createAudit(config: BrokerConfig, deps: ServiceDeps, clock: Clock, sink: AuditSink): AuditLog {
