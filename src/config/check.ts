@@ -17,6 +17,8 @@ export function checkConfig(config: BrokerConfig): ConfigProblem[] {
     'secrets.path', 'is required when secrets.backend is "file"')
   need(config.catalogue === undefined || config.secrets.backend === 'aws', 'catalogue',
     'needs secrets.backend "aws" (credentials are discovered from tagged Secrets Manager secrets)')
+  need(config.apps.notifications === undefined || config.secrets.backend === 'aws', 'apps.notifications',
+    'needs secrets.backend "aws" (a new client secret is staged and promoted in Secrets Manager)')
   checkListeners(config, need)
   checkIssuers(config, need)
   checkCache(config, need)
@@ -147,6 +149,8 @@ function checkEndpoints(config: BrokerConfig, need: Need): void {
     // Discovery fetches {issuer}/.well-known/openid-configuration.
     if (issuer.jwks.discovery) secure(issuer.issuer, `issuers.${i}.issuer`)
   })
+  secure(config.apps.notifications?.queueUrl, 'apps.notifications.queueUrl')
+  secure(config.apps.notifications?.endpoint, 'apps.notifications.endpoint')
   const onboarding = config.onboarding
   if (!onboarding) return
   secure(onboarding.publicUrl, 'onboarding.publicUrl')

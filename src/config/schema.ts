@@ -5,6 +5,7 @@ import { CatalogueSettings } from './schema/catalogue.js'
 import { Credential } from './schema/credentials.js'
 import { Onboarding } from './schema/onboarding.js'
 import { Auth, Issuer } from './schema/issuers.js'
+import { Apps } from './schema/apps.js'
 import { Lifecycle } from './schema/lifecycle.js'
 import { Http, Listen, Ops, Readiness } from './schema/listeners.js'
 import { PolicyRule, RateLimits } from './schema/policy.js'
@@ -52,6 +53,8 @@ export const ConfigSchema = Type.Object({
   policy: Type.Array(PolicyRule, { default: [] }),
   /** Credential lifecycle events: audit lines and metrics always; a signed webhook when configured. */
   lifecycle: Lifecycle,
+  /** App client secrets: expiry tracking, and new secrets from SP-API's notifications. */
+  apps: Apps,
 }, closed)
 
 /** The config file as the schema checks it; load.ts turns its credentials into typed variants. */

@@ -81,6 +81,19 @@ export const metricFamilies: ReadonlyArray<[name: string, type: string, labels: 
     'Lifecycle events waiting for delivery; only with `lifecycle.webhook`.',
   ],
   [
+    'lwa_broker_app_client_secret_expiry_timestamp_seconds', 'gauge', '`app`',
+    'When each app\'s client secret expires (its `client_secret_expires_at`: from SP-API\'s notifications, or set by '
+      + 'an operator).',
+  ],
+  [
+    'lwa_broker_app_notifications_total', 'counter', '`kind`, `outcome`',
+    'Client-secret notifications from the SQS queue by kind and outcome; only with `apps.notifications`.',
+  ],
+  [
+    'lwa_broker_app_notification_receive_failures_total', 'counter', '',
+    'Failed SQS long polls (each backs off); only with `apps.notifications`.',
+  ],
+  [
     'lwa_broker_shared_cache_up', 'gauge', '',
     '1 while the shared cache (Redis) is reachable; only with `cache.backend: redis`.',
   ],
