@@ -9,6 +9,7 @@ import type { Discovery } from './catalogue/discovery.js'
 import { systemClock, type Clock } from './clock.js'
 import type { BrokerConfig } from './config/index.js'
 import { Exchange } from './exchange.js'
+import { Apps } from './apps/apps.js'
 import { createLifecycle } from './lifecycle/create-lifecycle.js'
 import type { Lifecycle } from './lifecycle/lifecycle.js'
 import { AuditLog, type AuditSink } from './observability/audit.js'
@@ -16,7 +17,9 @@ import { composeEvents } from './observability/events.js'
 import { Metrics } from './observability/metrics.js'
 import type { Spans } from './observability/spans.js'
 import { Onboarding } from './onboarding/onboarding.js'
+import { RedisOnboardingStore } from './onboarding/redis-store.js'
 import { onboardingState } from './onboarding/shared-state.js'
+import { MemoryOnboardingStore } from './onboarding/store.js'
 import { Readiness } from './readiness.js'
 import { createGeneration, type Live } from './reload.js'
 import { createReloader, type ReloadOutcome } from './reloader.js'
@@ -48,6 +51,8 @@ export interface ServiceDeps {
   spans?: Spans
   /** Instead of the ListSecrets client `config.catalogue` makes (tests count and fail its calls). */
   secretLister?: SecretLister
+  /** For the app-secret notification queue instead of the SDK's default chain (tests' fixed keys). */
+  sqsCredentials?: { accessKeyId: string; secretAccessKey: string }
 }
 
 /** The broker's core: plain TypeScript, no HTTP. The HTTP shell (src/http) is built on it. */
@@ -80,6 +85,8 @@ export interface Services {
   onboarding: Onboarding | undefined
   /** Credential lifecycle events (revoked, removed, expiring, and onboarding's connected, …). */
   lifecycle: Lifecycle
+  /** The apps' client secrets: expiry, new ones from SP-API's notifications, rotation. */
+  apps: Apps
   /** The client @fastify/rate-limit counts through when replicas share Redis. */
   rateLimitRedis: RedisClient | undefined
   /** The timers: readiness, the background refresher, and the prewarm if configured. */
@@ -115,17 +122,23 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     discovered: discovery && (() => discovery.refresh('onboarding')), ...onboardingState(shared, logger),
   }, config.onboarding)
   const refresher = new Refresher(tokens, catalogue, config)
+  const apps = new Apps(config, {
+    catalogue, secrets, lwa, clock, dispatcher, registry: metrics.registry, logger: logger.child({ component: 'apps' }),
+    claims: shared ? new RedisOnboardingStore(shared.rateLimitRedis) : new MemoryOnboardingStore(),
+    reloadEverywhere: () => tokens.reloadSecrets(),
+    ...(deps.sqsCredentials ? { sqsCredentials: deps.sqsCredentials } : {}),
+  })
   return {
     get config() { return live.current.config },
     get policy() { return live.current.policy },
     get authenticator() { return live.current.authenticator },
     live, catalogue, discovery, logger, clock, metrics, secrets, tokens, profiles, status, refresher, readiness, audit,
-    onboarding, lifecycle: credentialEvents,
+    onboarding, lifecycle: credentialEvents, apps,
     reload: createReloader({ live, catalogue, clock, shared, logger, metrics: metrics.catalogue }),
     exchange: new Exchange({ live, catalogue, tokens, profiles, audit, metrics, ...traced(deps) }),
     rateLimitRedis: shared?.rateLimitRedis,
     ...lifecycle(config, deps, upstreams, {
-      readiness, refresher, profiles, tokens, audit, discovery, credentialEvents,
+      readiness, refresher, profiles, tokens, audit, discovery, credentialEvents, apps,
     }),
   }
 }
@@ -153,11 +166,11 @@ function lifecycle(
   upstreams: Upstreams,
   parts: {
     readiness: Readiness; refresher: Refresher; profiles: ProfileBook; tokens: TokenService; audit: AuditLog
-    discovery: Discovery | undefined; credentialEvents: Lifecycle
+    discovery: Discovery | undefined; credentialEvents: Lifecycle; apps: Apps
   },
 ): Pick<Services, 'start' | 'close'> {
   const { secrets, dispatcher, auditSink, shared } = upstreams
-  const { readiness, refresher, profiles, tokens, audit, discovery, credentialEvents } = parts
+  const { readiness, refresher, profiles, tokens, audit, discovery, credentialEvents, apps } = parts
   return {
     start() {
       credentialEvents.start()
@@ -165,6 +178,7 @@ function lifecycle(
       readiness.start()
       refresher.start()
       profiles.start()
+      apps.start()
       if (config.tokens.prewarm) void refresher.prewarm()
     },
     async close() {
@@ -172,6 +186,7 @@ function lifecycle(
       readiness.stop()
       refresher.stop()
       profiles.stop()
+      await apps.close()
       await tokens.settled()
       // Before the pool closes: the deliveries use it. After the tokens: a last refresh may revoke.
       await credentialEvents.close(webhookFlushMs)

@@ -233,6 +233,7 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<Harnes
   if (secretLister) closers.push(async () => secretLister.close())
   const broker = await createBroker(config, {
     logger, clock, secrets: secretStore, dispatcher, random: () => 0.5, metrics, auditSink: logs,
+    sqsCredentials: testAwsCredentials,
     ...(secretLister ? { secretLister } : {}),
     ...(sharedCache ? { sharedCache } : {}),
     ...(options.tracing ? { spans: options.tracing.spans } : {}),

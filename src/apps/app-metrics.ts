@@ -1,17 +1,18 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
+import type { NotificationKind, NotificationOutcome, NotificationQueueEvents } from './notification-queue.js'
 
 const prefix = 'lwa_broker_'
 
-export const notificationKinds = ['new_secret', 'secret_expiry', 'unknown'] as const
-export const notificationOutcomes = ['deleted', 'kept', 'unparseable', 'unknown_type', 'failed'] as const
-export type NotificationKind = (typeof notificationKinds)[number]
-export type NotificationOutcome = (typeof notificationOutcomes)[number]
+// Every label pair starts at 0, so rate() and increase() see the first one.
+const notificationKinds = ['new_secret', 'secret_expiry', 'unknown'] as const satisfies readonly NotificationKind[]
+const notificationOutcomes = ['deleted', 'kept', 'unparseable', 'unknown_type', 'failed'] as const satisfies
+  readonly NotificationOutcome[]
 
 /**
  * When each app secret expires, and what the notification queue did. The expiry is read at
  * scrape from the secrets already cached, so a scrape reads no secret.
  */
-export class AppMetrics {
+export class AppMetrics implements NotificationQueueEvents {
   private readonly notifications: Counter | undefined
   private readonly failures: Counter | undefined
 

@@ -19,6 +19,8 @@ export function checkConfig(config: BrokerConfig): ConfigProblem[] {
     'needs secrets.backend "aws" (credentials are discovered from tagged Secrets Manager secrets)')
   need(config.apps.notifications === undefined || config.secrets.backend === 'aws', 'apps.notifications',
     'needs secrets.backend "aws" (a new client secret is staged and promoted in Secrets Manager)')
+  need(config.apps.rotation === undefined || config.apps.notifications !== undefined, 'apps.rotation',
+    'needs apps.notifications (Amazon sends the new secret to that queue)')
   checkListeners(config, need)
   checkIssuers(config, need)
   checkCache(config, need)
@@ -151,6 +153,7 @@ function checkEndpoints(config: BrokerConfig, need: Need): void {
   })
   secure(config.apps.notifications?.queueUrl, 'apps.notifications.queueUrl')
   secure(config.apps.notifications?.endpoint, 'apps.notifications.endpoint')
+  for (const [region, url] of Object.entries(config.apps.spApiEndpoints)) secure(url, `apps.spApiEndpoints.${region}`)
   const onboarding = config.onboarding
   if (!onboarding) return
   secure(onboarding.publicUrl, 'onboarding.publicUrl')

@@ -29,8 +29,8 @@ export interface Link {
   replace: boolean
 }
 
-/** Single-use markers: a consumed `state`, an emitted lifecycle event. */
-export type OnceKind = 'state' | 'event'
+/** Single-use markers: a consumed `state`, an emitted lifecycle event, a requested client-secret rotation. */
+export type OnceKind = 'state' | 'event' | 'rotation'
 
 /**
  * Where one-time links and used states live. In memory for a single replica; in Redis when

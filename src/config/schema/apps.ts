@@ -12,9 +12,23 @@ const Notifications = Type.Object({
   waitTimeSeconds: Type.Integer({ minimum: 1, maximum: 20, default: 20 }),
 }, closed)
 
+/** Asking Amazon for a new client secret before the current one expires (SP-API apps; needs `notifications`). */
+const Rotation = Type.Object({
+  /** Rotate once fewer than this many days are left (Amazon's secrets last 180). */
+  beforeExpiryDays: Type.Integer({ minimum: 1, maximum: 170, default: 30 }),
+  /** A requested rotation is not requested again for this long: each call mints a new secret. */
+  pendingWaitMinutes: Type.Integer({ minimum: 5, maximum: 10080, default: 60 }),
+  checkIntervalMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 60 }),
+}, closed)
+
 /** App client secrets: their expiry, the notifications that bring new ones, the check a new one must pass. */
 export const Apps = Type.Object({
   notifications: Type.Optional(Notifications),
   /** The grantless scope a new client secret is checked with before it is promoted: LWA granting it is the proof. */
   verifyScope: Type.String({ minLength: 1, default: 'sellingpartnerapi::notifications' }),
+  rotation: Type.Optional(Rotation),
+  /** The SP-API hosts rotateApplicationClientSecret is called on; unset: Amazon's regional ones. */
+  spApiEndpoints: Type.Object({
+    na: Type.Optional(Url), eu: Type.Optional(Url), fe: Type.Optional(Url),
+  }, { ...closed, default: {} }),
 }, { ...closed, default: {} })

@@ -13,6 +13,7 @@ import { createOnboardingLinkSchema, type OnboardingRequest } from '../contract/
 import { refreshCatalogueSchema, type CatalogueRefreshResponse } from '../contract/catalogue.js'
 import { getCredentialSchema, type CredentialDetailBody } from '../contract/credential-detail.js'
 import { auditContext, requireCaller } from '../guards/caller-guard.js'
+import { registerAppRoutes } from './admin-apps.js'
 
 /**
  * Operator endpoints for callers whose policy rule says `admin: true`: credential status
@@ -45,6 +46,7 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
     admin('secrets.reload', async () => ({ reloaded_secrets: (await tokens.reloadSecrets()).length })))
 
   if (services.discovery) registerCatalogueRoute(services.discovery, admin, app)
+  registerAppRoutes(app, services.apps, admin)
   if (onboarding) {
     app.post<{ Body: OnboardingRequest }>('/admin/onboarding', { schema: createOnboardingLinkSchema },
       admin('onboarding.link', async (request) => {
