@@ -77,7 +77,7 @@ function parseOptions(args: string[]): Options {
   if (values['version-stage'] !== undefined && values['version-id'] !== undefined) {
     throw new UsageError('give --version-stage or --version-id, not both')
   }
-  // The LWA request carries the client secret: never over plain http to another host.
+  // Both carry the client secret (Secrets Manager's answer, LWA's request): never in the clear off this host.
   for (const [flag, url] of [['--endpoint', values.endpoint], ['--lwa-url', values['lwa-url']]] as const) {
     if (url !== undefined && !isAcceptableUrl(url, false)) {
       throw new UsageError(`${flag} must be https://, or http:// to a loopback address`)
@@ -109,7 +109,6 @@ async function readVersion(client: SecretsManagerClient, options: Options): Prom
   try {
     fields = parseSecretString(secretId, out.SecretString)
   } catch {
-    // Not the parser's message: it could quote the value.
     throw new CliFailure(`${asked} is not a JSON object`)
   }
   const { client_id: clientId, client_secret: clientSecret } = fields
