@@ -24,6 +24,11 @@ const commands: readonly { name: string; summary: string; load: () => Promise<Co
     summary: 'create one tagged Secrets Manager secret per credential from a JSON Lines file',
     load: async () => (await import('./cli/import-credentials.js')).importCredentialsCommand,
   },
+  {
+    name: 'check-app-secret',
+    summary: 'ask LWA whether a version of an app secret (e.g. AWSPENDING) holds a working client secret',
+    load: async () => (await import('./cli/check-app-secret.js')).checkAppSecretCommand,
+  },
 ]
 
 const usage = `Usage: lwa-broker <command> [options]

@@ -4,7 +4,8 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { parseEntries, type ImportEntry, type ParsedEntry } from './import-entries.js'
 import { appSecretProblem, importEntry, type ImportOptions } from './import-run.js'
 import { isAcceptableUrl } from '../config/secure-url.js'
-import { createSecretsManagerClient, errorName } from '../secrets/aws-store.js'
+import { createSecretsManagerClient } from '../secrets/aws-store.js'
+import { requireAwsSetup } from './aws-setup.js'
 import { ImportReport } from './import-report.js'
 import { CliFailure, exitCode, parseOrUsage, printable, UsageError, type Command, type Io } from './io.js'
 
@@ -109,20 +110,6 @@ async function withAppsChecked(client: SecretsManagerClient, parsed: ParsedEntry
     const { line, name } = result.entry
     return { ok: false, invalid: { line, name, field: 'app', message: problem } }
   })
-}
-
-/** Fails once, clearly, instead of once per entry: the SDK resolves region and credentials lazily. */
-async function requireAwsSetup(client: SecretsManagerClient): Promise<void> {
-  try {
-    await client.config.region()
-  } catch {
-    throw new CliFailure('no AWS region: give --region or set AWS_REGION')
-  }
-  try {
-    await client.config.credentials()
-  } catch (err) {
-    throw new CliFailure(`no AWS credentials: the SDK's default chain found none (${errorName(err)})`)
-  }
 }
 
 async function readInput(path: string, io: Io): Promise<string> {

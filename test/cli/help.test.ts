@@ -6,12 +6,13 @@ t.test('help: the command list on stdout, exit 0', async (t) => {
   const res = await cli(['help'])
   t.equal(res.code, 0)
   t.equal(res.stderr, '')
-  for (const name of ['check-config', 'token', 'mint-jwt', 'import-credentials']) t.match(res.stdout, new RegExp(`^  ${name} `, 'm'))
+  for (const name of ['check-config', 'token', 'mint-jwt', 'import-credentials', 'check-app-secret']) t.match(res.stdout, new RegExp(`^  ${name} `, 'm'))
 })
 
 t.test('help COMMAND and COMMAND --help: that command\'s usage on stdout, exit 0', async (t) => {
   t.match(await cli(['help', 'token']), { code: 0, stdout: /^Usage: lwa-broker token --url URL/ })
   t.match(await cli(['mint-jwt', '--help']), { code: 0, stdout: /^Usage: lwa-broker mint-jwt/ })
+  t.match(await cli(['check-app-secret', '--help']), { code: 0, stdout: /^Usage: lwa-broker check-app-secret --secret-id ID/ })
 })
 
 t.test('no command or an unknown one: the usage on stderr, exit 2', async (t) => {

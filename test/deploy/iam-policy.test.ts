@@ -16,24 +16,57 @@ const policy = JSON.parse(read('deploy/iam-policy.json')) as Policy
 const importPolicy = JSON.parse(read('deploy/iam-import-policy.json')) as Policy
 const list = (v: string | string[]) => (Array.isArray(v) ? v : [v])
 
-/** The Secrets Manager commands the broker's own code sends (the operator CLI under src/cli has its own policy). */
-function commandsSent(dir: string): string[] {
+/** The SDK clients whose calls the broker's policy grants, by the IAM service prefix of their actions. */
+const sdkClients = new Map([['@aws-sdk/client-secrets-manager', 'secretsmanager'], ['@aws-sdk/client-sqs', 'sqs']])
+const importPattern = /import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'(@aws-sdk\/client-[a-z0-9-]+)'/g
+
+/**
+ * The AWS calls the broker's own code sends (the operator CLI under src/cli has its own policy): each
+ * `new XCommand(` whose XCommand is imported from one of `sdkClients`, as `prefix:X`.
+ */
+function callsSent(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name)
-    if (entry.isDirectory()) return entry.name === 'cli' ? [] : commandsSent(path)
+    if (entry.isDirectory()) return entry.name === 'cli' ? [] : callsSent(path)
     const text = readFileSync(path, 'utf8')
-    if (!text.includes('@aws-sdk/client-secrets-manager')) return []
-    return [...text.matchAll(/new (\w+)Command\(/g)].map((m) => `secretsmanager:${m[1]}`)
+    const actions = new Map<string, string>()
+    for (const [, names = '', from = ''] of text.matchAll(importPattern)) {
+      const prefix = sdkClients.get(from)
+      if (prefix === undefined) continue
+      for (const name of names.split(',').map((n) => n.trim()).filter(Boolean)) {
+        const [imported = '', local = imported] = name.replace(/^type\s+/, '').split(/\s+as\s+/)
+        const command = /^(\w+)Command$/.exec(imported)
+        if (command) actions.set(local, `${prefix}:${command[1]}`)
+      }
+    }
+    return [...text.matchAll(/new (\w+)\(/g)].flatMap((m) => actions.get(m[1] as string) ?? [])
   })
 }
 
-t.test('the IAM policy grants exactly the Secrets Manager calls the broker makes', async (t) => {
+/**
+ * Granted ahead of the code that sends them (issue 16, client secret rotation: the SQS consumer and
+ * the promotion of AWSPENDING are being written). Empty this list once src sends them; the test says when.
+ */
+const grantedAheadOfTheCode = ['secretsmanager:UpdateSecretVersionStage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']
+
+const appSecrets = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/lwa/apps/*'
+const notificationQueue = 'arn:aws:sqs:us-east-1:123456789012:lwa-broker-app-secrets'
+
+t.test('the IAM policy grants exactly the Secrets Manager and SQS calls the broker makes', async (t) => {
   t.equal(policy.Version, '2012-10-17')
-  const actions = new Set(policy.Statement.flatMap((s) => list(s.Action)).filter((a) => a.startsWith('secretsmanager:')))
-  const sent = [...new Set(commandsSent(join(import.meta.dirname, '../../src')))].sort()
-  t.same(sent, ['secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:ListSecrets', 'secretsmanager:PutSecretValue'], 'what the code sends')
+  const sent = [...new Set(callsSent(join(import.meta.dirname, '../../src')))].sort()
+  for (const call of grantedAheadOfTheCode) {
+    t.notOk(sent.includes(call), `${call} is granted ahead of the code; once src sends it, drop it from grantedAheadOfTheCode`)
+  }
+  const expected = [...new Set([...sent, ...grantedAheadOfTheCode])].sort()
+  t.same(expected, [
+    'secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
+    'secretsmanager:ListSecrets', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage',
+    'sqs:DeleteMessage', 'sqs:ReceiveMessage',
+  ], 'what the code sends, and what is granted ahead of it')
+  const actions = new Set(policy.Statement.flatMap((s) => list(s.Action)).filter((a) => !a.startsWith('kms:')))
   // Tags given to CreateSecret (a consent creating its credential) need TagResource as well.
-  t.same([...actions].sort(), [...sent, 'secretsmanager:TagResource'].sort())
+  t.same([...actions].sort(), [...expected, 'secretsmanager:TagResource'].sort())
   const create = policy.Statement.find((s) => list(s.Action).includes('secretsmanager:CreateSecret'))
   t.same(list(create?.Resource ?? []), ['arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/lwa/sellers/*'], 'only where onboarding creates')
   t.match(create?.Condition, { Null: { 'aws:RequestTag/lwa-broker:credential': 'false' }, 'ForAllValues:StringLike': { 'aws:TagKeys': ['lwa-broker:*'] } })
@@ -47,10 +80,24 @@ t.test('least privilege: no wildcard action or resource, writes narrower than re
     if (list(s.Action).join() === 'secretsmanager:ListSecrets') continue
     for (const resource of list(s.Resource)) t.not(resource, '*', `${s.Sid}: a resource is named`)
   }
-  const writes = policy.Statement.find((s) => list(s.Action).includes('secretsmanager:PutSecretValue'))
-  t.notOk(list(writes?.Resource ?? []).includes('arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/lwa/*'), 'app secrets (client secrets) are not writable')
+  const writes = policy.Statement.filter((s) => list(s.Action).some((a) => /^secretsmanager:(?!Get|Describe|List)/.test(a)))
+  for (const s of writes) {
+    t.notOk(list(s.Resource).includes('arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/lwa/*'), `${s.Sid} does not write every secret it reads`)
+  }
+  const appWrites = writes.filter((s) => list(s.Resource).includes(appSecrets))
+  t.same(appWrites.map((s) => [...list(s.Action)].sort()), [['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage']],
+    'app secrets (client secrets) take a new version and its staging labels, nothing else')
+  const stages = policy.Statement.filter((s) => list(s.Action).includes('secretsmanager:UpdateSecretVersionStage'))
+  t.same(stages.map((s) => list(s.Resource)), [[appSecrets]], 'staging labels move on app secrets only')
   const kms = policy.Statement.find((s) => list(s.Action).some((a) => a.startsWith('kms:')))
   t.match(kms?.Condition, { StringEquals: { 'kms:ViaService': /^secretsmanager\./ } })
+})
+
+t.test('SQS: receive and delete on the one queue Amazon sends new client secrets to, nothing else', async (t) => {
+  const sqs = policy.Statement.filter((s) => list(s.Action).some((a) => a.startsWith('sqs:')))
+  t.equal(sqs.length, 1, 'one statement')
+  t.same([...list(sqs[0]?.Action ?? [])].sort(), ['sqs:DeleteMessage', 'sqs:ReceiveMessage'])
+  t.same(list(sqs[0]?.Resource ?? []), [notificationQueue])
 })
 
 t.test('the import policy grants exactly the Secrets Manager calls import-credentials makes, no read of a value', async (t) => {
@@ -85,4 +132,19 @@ t.test('the import writes only under its name prefix, only secrets tagged as cre
   for (const s of updates) t.match(s.Sid, /^OnlyWithUpdate/, `${s.Sid}: needed only with --update, and named so`)
   const kms = importPolicy.Statement.find((s) => list(s.Action).some((a) => a.startsWith('kms:')))
   t.match(kms, { Sid: /^OnlyWithKmsKeyId/, Condition: { StringEquals: { 'kms:ViaService': /^secretsmanager\./ } } })
+})
+
+t.test('the queue policy lets only the Selling Partner API account send to the broker\'s queue; the README shows it', async (t) => {
+  interface QueueStatement extends Statement { Principal?: { AWS?: string | string[] } }
+  const queuePolicy = JSON.parse(read('deploy/sqs-queue-policy.json')) as { Version: string; Statement: QueueStatement[] }
+  t.equal(queuePolicy.Version, '2012-10-17')
+  t.equal(queuePolicy.Statement.length, 1)
+  const [statement] = queuePolicy.Statement
+  t.equal(statement?.Effect, 'Allow')
+  // Amazon's SP-API notifications account ("Set up credential rotation notifications", step 1).
+  t.same(list(statement?.Principal?.AWS ?? []), ['arn:aws:iam::437568002678:root'])
+  t.same([...list(statement?.Action ?? [])].sort(), ['sqs:GetQueueAttributes', 'sqs:SendMessage'])
+  t.same(list(statement?.Resource ?? []), [notificationQueue], 'the queue the broker receives from')
+  const blocks = [...read('README.md').matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1] as string)
+  t.ok(blocks.some((b) => JSON.stringify(JSON.parse(b)) === JSON.stringify(queuePolicy)), 'the README shows this policy')
 })

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { parse as parseYaml } from 'yaml'
+import { checkAppSecretCommand } from '../../src/cli/check-app-secret.js'
 import { checkConfigCommand } from '../../src/cli/check-config.js'
 import { mintJwtCommand } from '../../src/cli/mint-jwt.js'
 import { tokenCommand } from '../../src/cli/token.js'
@@ -230,6 +231,8 @@ t.test('the alerts the operations guide promises are there', async (t) => {
   some(/lwa_broker_jwt_failures_total/, 'a JWT failure spike')
   some(/route="\/token",status=~"5\.\."/, 'the 5xx ratio of /token')
   some(/absent\(up\{job="lwa-broker"\}/, 'the broker down')
+  some(/lwa_broker_app_client_secret_expiry_timestamp_seconds\) - time\(\)\) \/ 86400 < 30\b/, 'an app client secret expiring within 30 days')
+  some(/lwa_broker_app_client_secret_expiry_timestamp_seconds\) - time\(\)\) \/ 86400 < 7\b/, 'an app client secret expiring within a week')
 })
 
 t.test('every metric, label and label value the rules use is one the broker exports', async (t) => {
@@ -278,7 +281,7 @@ t.test('docs/operations.md names only metrics, routes, settings, files and comma
   const code = sourceText('src') + read('Dockerfile')
   for (const name of new Set(doc.match(/\bLWA_BROKER_[A-Z_]+/g) ?? [])) t.ok(code.includes(name), `${name} is read by the broker or set by the image`)
 
-  const commands = new Map([checkConfigCommand, tokenCommand, mintJwtCommand].map((c) => [c.name, c]))
+  const commands = new Map([checkConfigCommand, tokenCommand, mintJwtCommand, checkAppSecretCommand].map((c) => [c.name, c]))
   let cliLines = 0
   for (const line of doc.split('\n')) {
     for (const m of line.matchAll(/(?:npx lwa-broker|dist\/cli\.js) ([a-z][a-z-]*)(.*)$/g)) {
