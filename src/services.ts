@@ -109,8 +109,7 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     logger, clock, registry: metrics.registry, audit, catalogue, secrets, dispatcher, random: deps.random, shared,
   })
   const { tokens, profiles, sweep, status, share } = createTokenCore(config, deps, clock, metrics, {
-    ...upstreams, catalogue, events: composeEvents(metrics, credentialEvents),
-  })
+    ...upstreams, catalogue, events: composeEvents(metrics, credentialEvents) })
   const live = { current: createGeneration(config, clock, shared) }
   const discovery = startDiscovery(config, { deps, catalogue, share, metrics })
   const readiness = new Readiness({
@@ -122,12 +121,7 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     discovered: discovery && (() => discovery.refresh('onboarding')), ...onboardingState(shared, logger),
   }, config.onboarding)
   const refresher = new Refresher(tokens, catalogue, config)
-  const apps = new Apps(config, {
-    catalogue, secrets, lwa, clock, dispatcher, registry: metrics.registry, logger: logger.child({ component: 'apps' }),
-    claims: shared ? new RedisOnboardingStore(shared.rateLimitRedis) : new MemoryOnboardingStore(),
-    reloadEverywhere: () => tokens.reloadSecrets(),
-    ...(deps.sqsCredentials ? { sqsCredentials: deps.sqsCredentials } : {}),
-  })
+  const apps = createApps(config, deps, { ...upstreams, catalogue, clock, metrics, tokens })
   return {
     get config() { return live.current.config },
     get policy() { return live.current.policy },
@@ -141,6 +135,22 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
       readiness, refresher, profiles, tokens, audit, discovery, credentialEvents, apps,
     }),
   }
+}
+
+function createApps(
+  config: BrokerConfig,
+  deps: ServiceDeps,
+  parts: Upstreams & { catalogue: Catalogue; clock: Clock; metrics: Metrics; tokens: TokenService },
+): Apps {
+  const { catalogue, secrets, lwa, clock, dispatcher, metrics, shared, tokens } = parts
+  return new Apps(config, {
+    catalogue, secrets, lwa, clock, dispatcher, registry: metrics.registry,
+    logger: deps.logger.child({ component: 'apps' }),
+    // Rotation claims: in Redis, exactly one replica asks Amazon.
+    claims: shared ? new RedisOnboardingStore(shared.rateLimitRedis) : new MemoryOnboardingStore(),
+    reloadEverywhere: () => tokens.reloadSecrets(),
+    ...(deps.sqsCredentials ? { sqsCredentials: deps.sqsCredentials } : {}),
+  })
 }
 
 function createCatalogue(config: BrokerConfig, logger: Logger): Catalogue {

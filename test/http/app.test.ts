@@ -53,9 +53,11 @@ t.test('GET /metrics lists exactly the families the contract describes, and no s
   t.equal(res.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8')
   const exposed = [...res.body.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] ?? '')
   const own = exposed.filter((name) => !/^lwa_broker_(process|nodejs)_/.test(name))
-  // Only a broker with Redis has the shared-cache gauge, only one with a webhook the webhook's families.
+  // Only a broker with Redis has the shared-cache gauge, only one with a webhook the webhook's families, only one
+  // with a notification queue the queue's (test/deploy/prometheus-rules.test.ts scrapes a broker that has all).
   const described = metricFamilies.map(([name]) => name)
-    .filter((name) => name !== 'lwa_broker_shared_cache_up' && !name.startsWith('lwa_broker_webhook_'))
+    .filter((name) => name !== 'lwa_broker_shared_cache_up' && !name.startsWith('lwa_broker_webhook_')
+      && !name.startsWith('lwa_broker_app_notification'))
   t.strictSame([...own].sort(), [...described].sort(), 'the description lists exactly the broker\'s own families')
   t.ok(exposed.some((name) => name.startsWith('lwa_broker_process_')) && exposed.some((name) => name.startsWith('lwa_broker_nodejs_')), 'and the process metrics it mentions')
   for (const secret of ['Atza|', 'Atzr|', fixtures.adsClient.clientSecret, fixtures.spClient.clientSecret]) t.notOk(res.body.includes(secret), `no ${secret.slice(0, 8)}…`)

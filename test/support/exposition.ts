@@ -94,7 +94,13 @@ export async function scrapeMetrics(t: Test, h: Harness): Promise<string> {
  */
 export async function scrapeBroker(t: Test, options: BuildOptions = {}): Promise<{ h: Harness; exported: Exported }> {
   const change = options.config ?? ((c) => c)
-  const h = await build(t, { secretsBackend: 'aws', ...options, config: (c) => ({ ...change(c), catalogue: { namePrefix: 'lwa-broker/sellers/' } }) })
+  // An app secret whose expiry is recorded (the expiry gauge has a series), and a notification queue (never polled here).
+  const expiring = (s: Record<string, unknown>) => ({ ...s, 'lwa/ads-us': { ...(s['lwa/ads-us'] as object), client_secret_expires_at: '2027-06-01T00:00:00.000Z' } })
+  const apps = { notifications: { queueUrl: 'http://127.0.0.1:9/123456789012/lwa-broker-app-secrets', region: 'us-east-1' } }
+  const h = await build(t, {
+    secretsBackend: 'aws', ...options, secrets: (s) => expiring(options.secrets?.(s) ?? s),
+    config: (c) => ({ ...change(c), catalogue: { namePrefix: 'lwa-broker/sellers/' }, apps }),
+  })
   const platform = await h.jwt({ claims: { sub: 'system:serviceaccount:platform:all' } })
   t.equal((await h.getToken('ads-us', platform)).statusCode, 200, 'a token is issued')
   t.equal((await h.getToken('ads-us', platform)).statusCode, 200, 'and served from the cache')
