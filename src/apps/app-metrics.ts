@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { NotificationKind, NotificationOutcome, NotificationQueueEvents } from './notification-queue.js'
+import type { RotationOutcome } from './rotation-request.js'
 
 const prefix = 'lwa_broker_'
 
@@ -15,6 +16,7 @@ const notificationOutcomes = ['deleted', 'kept', 'unparseable', 'unknown_type', 
 export class AppMetrics implements NotificationQueueEvents {
   private readonly notifications: Counter | undefined
   private readonly failures: Counter | undefined
+  private readonly rotations: Counter
 
   constructor(registry: Registry, expiries: () => Array<{ app: string; expiresAtMs: number }>, queue: boolean) {
     const registers = [registry]
@@ -26,6 +28,12 @@ export class AppMetrics implements NotificationQueueEvents {
         this.reset()
         for (const { app, expiresAtMs } of expiries()) this.set({ app }, expiresAtMs / 1000)
       },
+    })
+    this.rotations = new Counter({
+      name: `${prefix}app_secret_rotations_total`,
+      help: 'Rotations asked of Amazon by app and outcome: requested, already_pending (not asked again), throttled, '
+        + 'not_enrolled, failed.',
+      labelNames: ['app', 'outcome'], registers,
     })
     if (!queue) return
     this.notifications = new Counter({
@@ -51,5 +59,9 @@ export class AppMetrics implements NotificationQueueEvents {
 
   receiveFailed(): void {
     this.failures?.inc()
+  }
+
+  rotation(app: string, outcome: RotationOutcome | 'already_pending'): void {
+    this.rotations.labels(app, outcome).inc()
   }
 }

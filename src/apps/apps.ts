@@ -50,6 +50,8 @@ export class Apps {
   private readonly queue: NotificationQueue | undefined
   private readonly scheduler: RotationScheduler
   private timer: NodeJS.Timeout | undefined
+  /** One piece of work per app secret at a time here: a redelivery must not interleave with the start-up resume. */
+  private readonly working = new Map<string, Promise<unknown>>()
 
   constructor(private readonly config: BrokerConfig, private readonly parts: AppsParts) {
     const { catalogue, secrets, lwa, logger, registry, reloadEverywhere, clock, claims } = parts
@@ -73,13 +75,19 @@ export class Apps {
       claim: (app, untilMs) => claims.once('rotation', app, untilMs, clock.now()),
       release: (app) => claims.forget('rotation', app),
       request: (app, client) => requestRotation(request, app.region, client),
+      counted: (app, outcome) => metrics.rotation(app, outcome),
     })
   }
 
-  /** Finishes what a stopped broker left staged, listens to the queue, and checks expiries on the interval. */
+  /**
+   * With the queue: finishes what a stopped broker left staged, and listens. With rotation: checks expiries on the
+   * interval. (Without the queue this broker never stages a secret, and reads no other stage at start.)
+   */
   start(): void {
-    void this.resumeAll()
-    this.queue?.start()
+    if (this.queue) {
+      void this.resumeAll()
+      this.queue.start()
+    }
     const rotation = this.config.apps.rotation
     if (!rotation || this.timer) return
     const check = () => void this.scheduler.check().catch((err: unknown) =>
@@ -125,23 +133,30 @@ export class Apps {
         + 'client id no credential uses: left on the queue (its redrive policy moves it aside)')
       return 'keep'
     }
-    const applied = notification.kind === 'new_secret'
-      ? await applyNewSecret(this.deps, app, {
+    const applied = await this.serially(app.secretId, () => notification.kind === 'new_secret'
+      ? applyNewSecret(this.deps, app, {
         clientSecret: notification.newClientSecret, expiresAtMs: notification.newExpiresAtMs,
       })
-      : await recordExpiry(this.deps, app, notification.expiresAtMs)
+      : recordExpiry(this.deps, app, notification.expiresAtMs))
     if (notification.kind === 'new_secret' && applied === 'applied') await this.scheduler.completed(app.secretId)
     return applied === 'applied' || applied === 'already' ? 'delete' : 'keep'
   }
 
   private async resumeAll(): Promise<void> {
     for (const app of appSecretsOf(this.parts.catalogue).filter((a) => a.api === 'sp-api')) {
-      const outcome = await resumePending(this.deps, app).catch((err: unknown) => {
+      const outcome = await this.serially(app.secretId, () => resumePending(this.deps, app)).catch((err: unknown) => {
         this.parts.logger.warn({ app: app.secretId, error: (err as Error).name },
           'could not finish a staged client secret; the next start or notification tries again')
         return undefined
       })
       if (outcome) this.parts.logger.info({ app: app.secretId, outcome }, 'a staged client secret was found at start')
     }
+  }
+
+  private serially<T>(app: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.working.get(app) ?? Promise.resolve()).catch(() => undefined).then(work)
+    this.working.set(app, run)
+    void run.finally(() => { if (this.working.get(app) === run) this.working.delete(app) }).catch(() => undefined)
+    return run
   }
 }

@@ -3,7 +3,10 @@
 // with LWA, promoted, and every seller keeps being served throughout; the old secret retired
 // afterwards still fails nothing.
 import t from 'tap'
-import { build, fixtures, seedEmulator, type Harness } from '../helper.js'
+import { randomBytes } from 'node:crypto'
+import { build, fixtures, seedEmulator, type BuildOptions, type Harness } from '../helper.js'
+import { RedisServer } from '../support/redis-server.js'
+import { newSecretType, notificationBody } from '../support/sp-api-notifications.js'
 import { waitFor } from '../support/broker-process.js'
 import { LwaEmulator } from '../support/lwa-emulator.js'
 import { SpApiEmulator } from '../support/sp-api-emulator.js'
@@ -19,7 +22,7 @@ const dayMs = 86_400_000
 
 interface Rig { h: Harness; sp: SpApiEmulator; sqs: SqsEmulator; lwa: LwaEmulator }
 
-async function rig(t: Test, rotation?: Record<string, unknown>, expiresInDays?: number): Promise<Rig> {
+async function rig(t: Test, rotation?: Record<string, unknown>, expiresInDays?: number, redis?: BuildOptions['redis']): Promise<Rig> {
   const lwa = await LwaEmulator.start()
   t.teardown(() => lwa.close())
   seedEmulator(lwa)
@@ -30,7 +33,7 @@ async function rig(t: Test, rotation?: Record<string, unknown>, expiresInDays?: 
   t.teardown(() => sp.close())
   sp.addApplication({ applicationId: 'amzn1.sp.solution.test', clientId: fixtures.spClient.clientId })
   const h = await build(t, {
-    secretsBackend: 'aws', lwa,
+    secretsBackend: 'aws', lwa, ...(redis ? { redis } : {}),
     secrets: (s) => expiresInDays === undefined ? s : {
       ...s, [app]: { ...(s[app] as object), client_secret_expires_at: new Date(Date.now() + expiresInDays * dayMs).toISOString() },
     },
@@ -98,6 +101,8 @@ t.test('an admin\'s rotation under load: requested once, applied from the queue,
   const metrics = await h.ops.inject({ url: '/metrics' })
   t.match(metrics.body, /lwa_broker_app_notifications_total\{kind="new_secret",outcome="deleted"\} 1/)
   t.match(metrics.body, /lwa_broker_app_client_secret_expiry_timestamp_seconds\{app="lwa\/apps\/sp"\} \d+/)
+  t.match(metrics.body, /lwa_broker_app_secret_rotations_total\{app="lwa\/apps\/sp",outcome="requested"\} 1/)
+  t.match(metrics.body, /lwa_broker_app_secret_rotations_total\{app="lwa\/apps\/sp",outcome="already_pending"\} 1/)
 })
 
 t.test('inside the expiry window the broker asks by itself, once; not enrolled is a state, not a storm', async (t) => {
@@ -119,4 +124,36 @@ t.test('rotation routes: an unknown app is 404, an Ads app 400', async (t) => {
   const ads = await adminCall(h, 'POST', `/admin/apps/${encodeURIComponent('lwa/ads-us')}/rotate`)
   t.equal(ads.statusCode, 400)
   t.match(ads.json().message, 'only SP-API apps')
+})
+
+t.test('two replicas sharing Redis race to rotate: one call to Amazon', async (t) => {
+  const redis = await RedisServer.start()
+  t.teardown(() => redis.stop())
+  const shared = { connection: redis.connection, key: randomBytes(32), keyPrefix: 'apps-race:' }
+  const a = await rig(t, undefined, undefined, shared)
+  const b = await build(t, {
+    secretsBackend: 'aws', lwa: a.lwa, sm: a.h.sm, clock: a.h.clock, redis: shared,
+    config: (c) => ({ ...c, policy: [...(c.policy as unknown[]), { subject: admin.claims.sub, admin: true }], apps: a.h.config.apps }),
+  })
+  await Promise.all([a.h.services.secrets.get(app), b.services.secrets.get(app)])
+  const answers = await Promise.all([a.h, b, a.h, b].map((h) => adminCall(h, 'POST', `/admin/apps/${encodeURIComponent(app)}/rotate`)))
+  t.same(answers.map((r) => r.json().outcome).sort(), ['already_pending', 'already_pending', 'already_pending', 'requested'])
+  t.equal(a.sp.callCount({ operation: 'rotateApplicationClientSecret' }), 1, 'each call mints a secret: only one was made')
+})
+
+t.test('a notification for a client id no credential uses is left to the redrive policy, nothing written', async (t) => {
+  const { h, sqs } = await rig(t)
+  const stranger = 'amzn1.oa2-cs.v1.someone-elses-secret'
+  h.logs.secrets.add(stranger)
+  sqs.send(queue, notificationBody({
+    type: newSecretType, nowMs: Date.now(), payloadVersion: '2023-11-30',
+    app: { applicationId: 'amzn1.sp.solution.other', subscriptionId: 'sub-1' },
+    payload: { clientId: 'amzn1.application-oa2-client.other', newClientSecret: stranger, newClientSecretExpiryTime: '2027-06-01T00:00:00Z', oldClientSecretExpiryTime: '2026-12-09T00:00:00Z' },
+  }))
+  const writes = h.sm?.callCount({ operation: 'PutSecretValue' })
+  h.services.apps.start()
+  t.teardown(() => h.services.apps.close())
+  await waitFor(() => h.logs.find((r) => typeof r.msg === 'string' && r.msg.includes('no credential uses')).length > 0, 'the refusal', 5000)
+  t.equal(sqs.messages(queue).length, 1, 'kept on the queue')
+  t.equal(h.sm?.callCount({ operation: 'PutSecretValue' }), writes, 'nothing written')
 })

@@ -86,6 +86,11 @@ export const metricFamilies: ReadonlyArray<[name: string, type: string, labels: 
       + 'an operator).',
   ],
   [
+    'lwa_broker_app_secret_rotations_total', 'counter', '`app`, `outcome`',
+    'Client-secret rotations asked of Amazon by outcome (`requested`, `already_pending`, `throttled`, `not_enrolled`, '
+      + '`failed`); a series appears with its first rotation.',
+  ],
+  [
     'lwa_broker_app_notifications_total', 'counter', '`kind`, `outcome`',
     'Client-secret notifications from the SQS queue by kind and outcome; only with `apps.notifications`.',
   ],

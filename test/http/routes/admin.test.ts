@@ -32,7 +32,7 @@ t.test('an admin lists credentials with their status, and never a secret or a to
 
 t.test('admin routes are for admins only: 401 without a JWT, 403 for other callers, and audited', async (t) => {
   const h = await build(t, { config: withAdminRule })
-  for (const [method, url] of [['GET', '/admin/credentials'], ['GET', '/admin/credentials/ads-us'], ['POST', '/admin/credentials/ads-us/refresh'], ['POST', '/admin/secrets/reload']] as const) {
+  for (const [method, url] of [['GET', '/admin/credentials'], ['GET', '/admin/credentials/ads-us'], ['POST', '/admin/credentials/ads-us/refresh'], ['POST', '/admin/secrets/reload'], ['GET', '/admin/apps'], ['POST', '/admin/apps/lwa%2Fapps%2Fsp/rotate']] as const) {
     t.equal((await call(h, method, url, undefined)).statusCode, 401, `${method} ${url} without a JWT`)
     const forbidden = await call(h, method, url, reporter)
     t.equal(forbidden.statusCode, 403, `${method} ${url} as a non-admin`)
@@ -40,7 +40,7 @@ t.test('admin routes are for admins only: 401 without a JWT, 403 for other calle
   }
   t.equal(h.lwa.callCount(), 0, 'a refused refresh reached nothing')
   const audit = h.logs.find((r) => typeof r.event === 'string' && r.event.startsWith('admin.'))
-  t.equal(audit.length, 8)
+  t.equal(audit.length, 12)
   t.ok(audit.every((e) => e.outcome === 'denied'))
   t.match(audit.find((e) => e.event === 'admin.credentials.refresh' && e.error === 'forbidden'), { credential: 'ads-us', callerSubject: 'system:serviceaccount:ads:reporter' })
 })
@@ -102,10 +102,11 @@ t.test('a secret reload makes a fixed secret work at once, without waiting out t
 t.test('admin routes share the caller\'s rate limit, refuse a query parameter, and say a credential is misconfigured', async (t) => {
   const h = await build(t, { config: (c) => ({ ...withAdminRule(c), rateLimit: { max: 2, unauthenticatedMax: 100 } }), secrets: (s) => { delete s['lwa/appstore']; return s } })
   t.equal((await call(h, 'POST', '/admin/secrets/reload?now=1', admin)).json().error, 'invalid_request', 'a query parameter')
+  t.equal((await call(h, 'GET', '/admin/apps?app=x', admin)).json().error, 'invalid_request', 'a query parameter')
   const refresh = await call(h, 'POST', '/admin/credentials/appstore-main/refresh', admin)
   t.equal(refresh.statusCode, 502)
   t.equal(refresh.json().error, 'credential_misconfigured', 'its secret does not exist')
   t.equal((await call(h, 'GET', '/admin/credentials', admin)).statusCode, 200, 'the second request of the window (a 400 does not count)')
-  const limited = [['GET', '/admin/credentials'], ['GET', '/admin/credentials/ads-us'], ['POST', '/admin/credentials/ads-us/refresh'], ['POST', '/admin/secrets/reload']] as const
+  const limited = [['GET', '/admin/credentials'], ['GET', '/admin/credentials/ads-us'], ['POST', '/admin/credentials/ads-us/refresh'], ['POST', '/admin/secrets/reload'], ['GET', '/admin/apps'], ['POST', '/admin/apps/lwa%2Fapps%2Fsp/rotate']] as const
   for (const [method, url] of limited) t.equal((await call(h, method, url, admin)).json().error, 'rate_limited', `${method} ${url} past the caller's limit`)
 })
