@@ -22,7 +22,8 @@ const dayMs = 86_400_000
 
 interface Rig { h: Harness; sp: SpApiEmulator; sqs: SqsEmulator; lwa: LwaEmulator }
 
-async function rig(t: Test, rotation?: Record<string, unknown>, expiresInDays?: number, redis?: BuildOptions['redis']): Promise<Rig> {
+/** `sellers` more SP-API credentials of the same app, each with its own grant. */
+async function rig(t: Test, rotation?: Record<string, unknown>, expiresInDays?: number, redis?: BuildOptions['redis'], sellers = 0): Promise<Rig> {
   const lwa = await LwaEmulator.start()
   t.teardown(() => lwa.close())
   seedEmulator(lwa)
@@ -32,13 +33,19 @@ async function rig(t: Test, rotation?: Record<string, unknown>, expiresInDays?: 
   const sp = await SpApiEmulator.start({ lwa, notify: (body) => void sqs.send(queue, body) })
   t.teardown(() => sp.close())
   sp.addApplication({ applicationId: 'amzn1.sp.solution.test', clientId: fixtures.spClient.clientId })
+  const names = Array.from({ length: sellers }, (_, i) => `sp-seller-${i}`)
+  for (const name of names) lwa.addRefreshToken({ refreshToken: `Atzr|IwEBI-${name}`, clientId: fixtures.spClient.clientId })
   const h = await build(t, {
     secretsBackend: 'aws', lwa, ...(redis ? { redis } : {}),
-    secrets: (s) => expiresInDays === undefined ? s : {
-      ...s, [app]: { ...(s[app] as object), client_secret_expires_at: new Date(Date.now() + expiresInDays * dayMs).toISOString() },
+    secrets: (base) => {
+      const s = { ...base, ...Object.fromEntries(names.map((n) => [`lwa/sellers/${n}`, { refresh_token: `Atzr|IwEBI-${n}` }])) }
+      return expiresInDays === undefined ? s : {
+        ...s, [app]: { ...(s[app] as object), client_secret_expires_at: new Date(Date.now() + expiresInDays * dayMs).toISOString() },
+      }
     },
     config: (c) => ({
       ...c,
+      credentials: { ...(c.credentials as object), ...Object.fromEntries(names.map((n) => [n, { api: 'sp-api', region: 'eu', app, secret: `lwa/sellers/${n}` }])) },
       policy: [...(c.policy as unknown[]), { subject: admin.claims.sub, admin: true }],
       apps: {
         notifications: { queueUrl: sqs.queueUrl(queue), region: 'us-east-1', endpoint: sqs.url, waitTimeSeconds: 1 },
@@ -156,4 +163,34 @@ t.test('a notification for a client id no credential uses is left to the redrive
   await waitFor(() => h.logs.find((r) => typeof r.msg === 'string' && r.msg.includes('no credential uses')).length > 0, 'the refusal', 5000)
   t.equal(sqs.messages(queue).length, 1, 'kept on the queue')
   t.equal(h.sm?.callCount({ operation: 'PutSecretValue' }), writes, 'nothing written')
+})
+
+t.test('the expiry window reached, many sellers of one app under load: rotated once, applied, nobody fails', async (t) => {
+  const sellers = 20
+  const { h, sp } = await rig(t, { beforeExpiryDays: 30, pendingWaitMinutes: 60, checkIntervalMinutes: 60 }, 10, undefined, sellers)
+  await h.services.secrets.get(app)
+  const before = currentSecret(h)
+  const jwt = await h.jwt(platform)
+  const names = Array.from({ length: sellers }, (_, i) => `sp-seller-${i}`)
+  let stop = false
+  const statuses: number[] = []
+  const load = (async () => {
+    for (let round = 0; !stop; round++) {
+      // Each round also forces one seller's refresh: new tokens are minted with whatever secret is current.
+      statuses.push((await adminCall(h, 'POST', `/admin/credentials/${names[round % sellers]}/refresh`)).statusCode)
+      statuses.push(...(await Promise.all(names.map((n) => h.getToken(n, jwt)))).map((r) => r.statusCode))
+    }
+  })()
+  h.services.apps.start()
+  t.teardown(() => h.services.apps.close())
+  await waitFor(() => currentSecret(h) !== before && h.sm?.current(app, 'AWSPENDING') === undefined, 'the rotation to complete', 15_000)
+  t.equal(sp.callCount({ operation: 'rotateApplicationClientSecret' }), 1, 'asked once')
+  t.equal(currentSecret(h), sp.secretsOf(fixtures.spClient.clientId)[0])
+  sp.retireOldSecrets(fixtures.spClient.clientId)
+  const retiredAt = statuses.length
+  await waitFor(() => statuses.length > retiredAt + 5 * (sellers + 1), 'more rounds after the old secret is retired', 20_000)
+  stop = true
+  await load
+  t.same(statuses.filter((s) => s !== 200), [], `all ${statuses.length} requests served, ${sellers} sellers`)
+  t.equal(h.services.apps.list().find((a) => a.app === app)?.rotation?.state, 'idle', 'the rotation is over')
 })
