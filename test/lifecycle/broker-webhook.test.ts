@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { build, fixtures } from '../helper.js'
+import { eventually } from '../cache/fixtures/deployment.js'
 import { WebhookReceiver } from '../support/webhook-receiver.js'
 
 const key = 'whsec-broker-test-0123456789abcdef01234567'
@@ -43,7 +44,12 @@ t.test('the broker tells the webhook of a revoked grant and a removed credential
   const texts = [...receiver.requests.map((r) => r.body), ...audit.map((r) => JSON.stringify(r))]
   for (const secret of secrets) t.notOk(texts.some((text) => text.includes(secret)), 'no secret in a body or line')
 
-  const metrics = (await h.ops.inject('/metrics')).body
+  // The receiver has answered before the sender reads the reply and counts it: wait for the count.
+  let metrics = ''
+  await eventually(async () => {
+    metrics = (await h.ops.inject('/metrics')).body
+    return /lwa_broker_webhook_deliveries_total\{outcome="delivered"\} 2/.test(metrics)
+  }, 5000)
   t.match(metrics, /lwa_broker_credential_lifecycle_events_total\{event="revoked"\} 1/)
   t.match(metrics, /lwa_broker_webhook_deliveries_total\{outcome="delivered"\} 2/)
   t.match(metrics, /lwa_broker_webhook_deliveries_total\{outcome="retried"\} 1/)
