@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { ConfigError, parseConfig, type ConfigProblem } from '../../src/config/index.js'
+import { parseConfig, type ConfigProblem } from '../../src/config/index.js'
+import { problemsOf } from '../support/config-problems.js'
 import { loadWebhookKey } from '../../src/lifecycle/webhook-key.js'
 import { FileSecretStore } from '../../src/secrets/file-store.js'
 
@@ -18,15 +19,8 @@ function load(lifecycle: unknown, extra: Record<string, unknown> = {}) {
   }, file)
 }
 
-function problems(lifecycle: unknown, extra?: Record<string, unknown>): ConfigProblem[] {
-  try {
-    load(lifecycle, extra)
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems]
-    throw err
-  }
-  throw new Error('expected a ConfigError, but the config loaded')
-}
+const problems = (lifecycle: unknown, extra?: Record<string, unknown>): ConfigProblem[] =>
+  problemsOf(() => load(lifecycle, extra))
 
 t.test('lifecycle is optional; its defaults are filled in and keyFile resolves against the config file', async (t) => {
   t.same(load(undefined).lifecycle, { expiryWarningDays: 30 })

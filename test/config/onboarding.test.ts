@@ -1,7 +1,8 @@
 // The onboarding settings a consent that creates its credential needs: where its secret goes
 // (inside what discovery lists), and self-service only with a catalogue to serve what it creates.
 import t from 'tap'
-import { ConfigError, parseConfig, type ConfigProblem } from '../../src/config/index.js'
+import { parseConfig, type ConfigProblem } from '../../src/config/index.js'
+import { problemsOf } from '../support/config-problems.js'
 
 const file = '/etc/lwa-broker/broker.yaml'
 
@@ -15,15 +16,8 @@ function load(onboarding: Record<string, unknown>, extra: Record<string, unknown
   }, file)
 }
 
-function problems(onboarding: Record<string, unknown>, extra?: Record<string, unknown>): ConfigProblem[] {
-  try {
-    load(onboarding, extra)
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems]
-    throw err
-  }
-  throw new Error('expected a ConfigError, but the config loaded')
-}
+const problems = (onboarding: Record<string, unknown>, extra?: Record<string, unknown>): ConfigProblem[] =>
+  problemsOf(() => load(onboarding, extra))
 
 const selfService = { app: 'prod/lwa/apps/sp', applicationId: 'amzn1.sp.solution.x' }
 const catalogue = { catalogue: { namePrefix: 'prod/lwa/sellers/' } }
