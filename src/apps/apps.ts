@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici'
 import type { Catalogue } from '../catalogue/catalogue.js'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig } from '../config/index.js'
+import { rotationDefaults } from '../config/schema/apps.js'
 import { BrokerError } from '../errors.js'
 import type { LwaClient } from '../lwa/index.js'
 import type { OnboardingStore } from '../onboarding/store.js'
@@ -71,7 +72,7 @@ export class Apps {
       dispatcher: parts.dispatcher }
     this.scheduler = new RotationScheduler({
       apps: () => appSecretsOf(catalogue).filter((a) => a.api === 'sp-api'), secrets, clock, logger,
-      settings: settings.rotation ?? { beforeExpiryDays: 30, pendingWaitMinutes: 60 },
+      settings: settings.rotation ?? rotationDefaults,
       claim: (app, untilMs) => claims.once('rotation', app, untilMs, clock.now()),
       release: (app) => claims.forget('rotation', app),
       request: (app, client) => requestRotation(request, app.region, client),
