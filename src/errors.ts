@@ -6,7 +6,7 @@
 export const errorCodes = [
   'invalid_request', 'unauthenticated', 'forbidden', 'unknown_credential', 'not_found', 'request_timeout',
   'rate_limited', 'internal_error', 'credential_rejected', 'credential_misconfigured', 'upstream_unavailable',
-  'profile_unknown',
+  'profile_unknown', 'resource_invalid', 'resource_forbidden',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

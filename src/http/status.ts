@@ -9,6 +9,9 @@ export const httpStatus: Readonly<Record<ErrorCode | OnboardingFailure, number>>
   unknown_credential: 404,
   not_found: 404,
   profile_unknown: 404,
+  // A restricted resource the Tokens API refused: malformed (400), or not one the app may reach (403).
+  resource_invalid: 400,
+  resource_forbidden: 403,
   request_timeout: 408,
   rate_limited: 429,
   internal_error: 500,

@@ -64,6 +64,13 @@ export const lwaErrors: Record<ErrorCode, { status: number; error: string; descr
     error: 'invalid_grant',
     description: 'The request has an invalid grant parameter : refresh_token',
   },
+  // Restricted Data Tokens are not served on this route; were one ever raised, the request was malformed.
+  resource_invalid: { status: 400, error: 'invalid_request', description: 'The request is malformed' },
+  resource_forbidden: {
+    status: 400,
+    error: 'invalid_grant',
+    description: 'The request has an invalid grant parameter : refresh_token',
+  },
   request_timeout: { status: 408, error: 'invalid_request', description: 'The request did not arrive in time' },
   rate_limited: { status: 429, error: 'temporarily_unavailable', description: 'Too many requests' },
   upstream_unavailable: {
