@@ -6,6 +6,8 @@ import type { Catalogue } from './catalogue/catalogue.js'
 import type { Live } from './reload.js'
 import type { Metrics } from './observability/metrics.js'
 import type { Spans } from './observability/spans.js'
+import type { IssuedRdt, RestrictedDataTokens } from './rdt/restricted-data-tokens.js'
+import type { ResourceSet } from './rdt/resources.js'
 import type { IssuedToken, TokenService } from './tokens/index.js'
 
 /** One request for a token, whatever route or wire shape it came by. */
@@ -32,6 +34,8 @@ export interface ExchangeDeps {
   profiles: ProfileBook
   audit: AuditLog
   metrics: Metrics
+  /** Restricted Data Tokens, through the same checks. */
+  rdt: RestrictedDataTokens
   spans?: Spans
 }
 
@@ -79,18 +83,40 @@ export class Exchange {
     return token
   }
 
-  private async checked(request: TokenRequest): Promise<IssuedToken> {
-    const { credential } = request
+  private checked(request: TokenRequest): Promise<IssuedToken> {
+    return this.guarded(request, undefined, async () => {
+      if (request.profile !== undefined) await this.deps.profiles.check(request.credential, request.profile)
+      const token = await this.deps.tokens.getToken(request.credential, request.minTtlSeconds)
+      this.issued(request, token)
+      return token
+    })
+  }
+
+  /**
+   * A Restricted Data Token: the caller's rule must allow restricted data for every path (PII is
+   * never implied by access to the credential). Audited with the paths, never the token.
+   */
+  issueRestricted(request: TokenRequest, set: ResourceSet): Promise<IssuedRdt> {
+    return this.guarded(request, set.paths, async () => {
+      const rdt = await this.deps.rdt.get(request.credential, set, request.minTtlSeconds)
+      this.deps.audit.restrictedIssued(this.context(request), rdt, set.paths)
+      return rdt
+    })
+  }
+
+  /** The caller, then policy, then `obtain`; a refusal at any step audited and counted. */
+  private async guarded<T>(request: TokenRequest, restrictedPaths: readonly string[] | undefined,
+    obtain: () => Promise<T>): Promise<T> {
     let allowed = false
     try {
       const caller = request.caller
       if (!caller) throw request.callerError ?? new BrokerError('unauthenticated', 'missing or invalid bearer token')
-      allowed = this.allows(caller, request)
-      if (!allowed) throw new BrokerError('forbidden', `caller ${caller.subject} may not use credential ${credential}`)
-      if (request.profile !== undefined) await this.deps.profiles.check(credential, request.profile)
-      const token = await this.deps.tokens.getToken(credential, request.minTtlSeconds)
-      this.issued(request, token)
-      return token
+      allowed = this.allows(caller, request, restrictedPaths)
+      if (!allowed) {
+        const what = restrictedPaths ? 'have restricted data of' : 'use'
+        throw new BrokerError('forbidden', `caller ${caller.subject} may not ${what} credential ${request.credential}`)
+      }
+      return await obtain()
     } catch (err) {
       this.refused(request, err, allowed)
       throw err
@@ -98,10 +124,11 @@ export class Exchange {
   }
 
   /** A denied profile is refused exactly as a denied credential: nobody learns which profiles exist. */
-  private allows(caller: Principal, request: TokenRequest): boolean {
+  private allows(caller: Principal, request: TokenRequest, restrictedPaths?: readonly string[]): boolean {
     const { profile } = request
     const profileOf = profile === undefined ? this.fixedProfileOf : () => profile
-    return mayGetCredential(this.deps.live.current.policy, caller, request.credential, this.labelsOf, profileOf).allowed
+    const policy = this.deps.live.current.policy
+    return mayGetCredential(policy, caller, request.credential, this.labelsOf, profileOf, restrictedPaths).allowed
   }
 
   private issued(request: TokenRequest, token: IssuedToken): void {

@@ -20,6 +20,7 @@ import { Onboarding } from './onboarding/onboarding.js'
 import { RedisOnboardingStore } from './onboarding/redis-store.js'
 import { onboardingState } from './onboarding/shared-state.js'
 import { MemoryOnboardingStore } from './onboarding/store.js'
+import { createRestrictedDataTokens } from './rdt/index.js'
 import { Readiness } from './readiness.js'
 import { createGeneration, type Live } from './reload.js'
 import { createReloader, type ReloadOutcome } from './reloader.js'
@@ -129,11 +130,11 @@ export async function createServices(config: BrokerConfig, deps: ServiceDeps): P
     live, catalogue, discovery, logger, clock, metrics, secrets, tokens, profiles, status, refresher, readiness, audit,
     onboarding, lifecycle: credentialEvents, apps,
     reload: createReloader({ live, catalogue, clock, shared, logger, metrics: metrics.catalogue }),
-    exchange: new Exchange({ live, catalogue, tokens, profiles, audit, metrics, ...traced(deps) }),
+    exchange: new Exchange({ live, catalogue, tokens, profiles, audit, metrics, ...traced(deps),
+      rdt: createRestrictedDataTokens(live, { catalogue, tokens, share, clock, dispatcher, metrics, shared }) }),
     rateLimitRedis: shared?.rateLimitRedis,
-    ...lifecycle(config, deps, upstreams, {
-      readiness, refresher, profiles, tokens, audit, discovery, credentialEvents, apps,
-    }),
+    ...lifecycle(config, deps, upstreams, { readiness, refresher, profiles, tokens, audit, discovery, credentialEvents,
+      apps }),
   }
 }
 

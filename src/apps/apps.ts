@@ -68,7 +68,7 @@ export class Apps {
       ...(parts.sqsCredentials ? { credentials: parts.sqsCredentials } : {}),
       handle: (n) => this.handle(n), logger, events: metrics,
     })
-    const request = { lwa, lwaEndpoints: config.lwa.endpoints, spApiEndpoints: settings.spApiEndpoints,
+    const request = { lwa, lwaEndpoints: config.lwa.endpoints, spApiEndpoints: config.spApi.endpoints,
       dispatcher: parts.dispatcher }
     this.scheduler = new RotationScheduler({
       apps: () => appSecretsOf(catalogue).filter((a) => a.api === 'sp-api'), secrets, clock, logger,

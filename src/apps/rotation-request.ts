@@ -1,15 +1,11 @@
 import { request, type Dispatcher } from 'undici'
 import type { BrokerConfig, Region } from '../config/index.js'
 import { LwaError, tokenUrlFor, type LwaClient, type LwaClientAuth } from '../lwa/index.js'
+import { spApiUrl } from '../sp-api/endpoints.js'
 
 /** SPAPI.md, "Application Management API". */
 export const rotationScope = 'sellingpartnerapi::client_credential:rotation'
 const rotationPath = '/applications/2023-11-30/clientSecret'
-const defaultSpApiUrls: Record<Region, string> = {
-  na: 'https://sellingpartnerapi-na.amazon.com',
-  eu: 'https://sellingpartnerapi-eu.amazon.com',
-  fe: 'https://sellingpartnerapi-fe.amazon.com',
-}
 const timeoutMs = 10_000
 
 /**
@@ -41,7 +37,7 @@ export async function requestRotation(
   } catch (err) {
     return { outcome: err instanceof LwaError && err.status === 429 ? 'throttled' : 'failed' }
   }
-  const url = `${(deps.spApiEndpoints[region] ?? defaultSpApiUrls[region]).replace(/\/$/, '')}${rotationPath}`
+  const url = spApiUrl(region, deps.spApiEndpoints, rotationPath)
   try {
     const answer = await request(url, {
       method: 'POST', dispatcher: deps.dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,

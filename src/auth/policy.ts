@@ -26,6 +26,8 @@ export interface CompiledRule {
   labels: LabelCondition[]
   /** Ads profile globs; undefined: any profile, or none. */
   profiles: GlobMatcher | undefined
+  /** Restricted-data path globs; undefined: no Restricted Data Tokens at all. */
+  restrictedPaths: GlobMatcher | undefined
   admin: boolean
   rateLimitMax: number | undefined
   aggregateMax: number | undefined
@@ -61,6 +63,8 @@ export function compilePolicy(rules: readonly PolicyRuleInput[]): CompiledRule[]
       credentials: rule.credentials.length === 0 && labels.length > 0 ? () => true : globMatcher(rule.credentials),
       labels,
       profiles: rule.profiles && globMatcher(rule.profiles),
+      restrictedPaths: rule.restrictedData === true ? () => true
+        : rule.restrictedData && globMatcher(rule.restrictedData.paths),
       admin: rule.admin,
       rateLimitMax: rule.rateLimit?.max,
       aggregateMax: rule.rateLimit?.aggregateMax,
@@ -76,6 +80,8 @@ export type PolicyDecision = { allowed: true; rule: number } | { allowed: false 
  * profile globs match allows it. A name that is no usable credential has no labels, so a
  * label rule never allows it: a caller learns a name exists only where a rule would let it
  * use that name. A rule with profile globs allows only requests for a profile they match.
+ * `restrictedPaths`: a Restricted Data Token for these SP-API paths, which only a rule that
+ * allows restricted data, for every one of them, allows.
  */
 export function mayGetCredential(
   policy: readonly CompiledRule[],
@@ -83,12 +89,17 @@ export function mayGetCredential(
   credential: string,
   labelsOf: LabelsOf = () => undefined,
   profileOf: ProfileOf = () => undefined,
+  restrictedPaths?: readonly string[],
 ): PolicyDecision {
   const rule = rulesFor(policy, principal).find((r) => r.credentials(credential)
     && (r.labels.length === 0 || labelsMatch(r.labels, principal, labelsOf(credential)))
-    && (r.profiles === undefined || profileMatches(r.profiles, profileOf(credential))))
+    && (r.profiles === undefined || profileMatches(r.profiles, profileOf(credential)))
+    && (restrictedPaths === undefined || restrictedAllowed(r.restrictedPaths, restrictedPaths)))
   return rule ? { allowed: true, rule: rule.index } : { allowed: false }
 }
+
+const restrictedAllowed = (globs: GlobMatcher | undefined, paths: readonly string[]): boolean =>
+  globs !== undefined && paths.every(globs)
 
 const profileMatches = (globs: GlobMatcher, profile: string | undefined): boolean =>
   profile !== undefined && globs(profile)

@@ -153,7 +153,7 @@ function checkEndpoints(config: BrokerConfig, need: Need): void {
   })
   secure(config.apps.notifications?.queueUrl, 'apps.notifications.queueUrl')
   secure(config.apps.notifications?.endpoint, 'apps.notifications.endpoint')
-  for (const [region, url] of Object.entries(config.apps.spApiEndpoints)) secure(url, `apps.spApiEndpoints.${region}`)
+  for (const [region, url] of Object.entries(config.spApi.endpoints)) secure(url, `spApi.endpoints.${region}`)
   const onboarding = config.onboarding
   if (!onboarding) return
   secure(onboarding.publicUrl, 'onboarding.publicUrl')

@@ -10,7 +10,7 @@ import { Lifecycle } from './schema/lifecycle.js'
 import { Http, Listen, Ops, Readiness } from './schema/listeners.js'
 import { PolicyRule, RateLimits } from './schema/policy.js'
 import { Audit, Cache, Logs, Shutdown, Tokens } from './schema/runtime.js'
-import { Ads, Lwa, Secrets } from './schema/upstreams.js'
+import { Ads, Lwa, Secrets, SpApi } from './schema/upstreams.js'
 
 export {
   apis, credentialNamePattern, grants, hmacAlgorithms, jwsAlgorithms, logLevels, regions,
@@ -38,6 +38,7 @@ export const ConfigSchema = Type.Object({
   secrets: Secrets,
   lwa: Lwa,
   ads: Ads,
+  spApi: SpApi,
   tokens: Tokens,
   shutdown: Shutdown,
   /** Optional: lets admins hand out consent links that store the refresh token themselves. */

@@ -80,6 +80,14 @@ export class AuditLog {
       + this.tokenPart(token, ctx.credential))
   }
 
+  /** A Restricted Data Token handed out: the paths it opens, and its fingerprint (never the token). */
+  restrictedIssued(ctx: AuditContext, rdt: { restrictedDataToken: string; expiresAt: string }, paths: string[]): void {
+    this.write({
+      ...base(ctx), event: 'rdt.issued', outcome: 'allowed', restrictedPaths: paths,
+      tokenFingerprint: fingerprint(rdt.restrictedDataToken), expiresAt: rdt.expiresAt,
+    }, 'restricted data token issued')
+  }
+
   /** An admin action (list, refresh, reload), allowed or denied. */
   admin(ctx: AuditContext, action: string, outcome: 'allowed' | 'denied', error?: string): void {
     this.write({ ...base(ctx), event: `admin.${action}`, outcome, error }, `admin ${action} ${outcome}`)

@@ -49,9 +49,9 @@ async function rig(t: Test, rotation?: Record<string, unknown>, expiresInDays?: 
       policy: [...(c.policy as unknown[]), { subject: admin.claims.sub, admin: true }],
       apps: {
         notifications: { queueUrl: sqs.queueUrl(queue), region: 'us-east-1', endpoint: sqs.url, waitTimeSeconds: 1 },
-        spApiEndpoints: { eu: sp.url, na: sp.url },
         ...(rotation ? { rotation } : {}),
       },
+      spApi: { endpoints: { eu: sp.url, na: sp.url } },
     }),
   })
   t.teardown(() => {

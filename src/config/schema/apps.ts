@@ -30,8 +30,4 @@ export const Apps = Type.Object({
   /** The grantless scope a new client secret is checked with before it is promoted: LWA granting it is the proof. */
   verifyScope: Type.String({ minLength: 1, default: 'sellingpartnerapi::notifications' }),
   rotation: Type.Optional(Rotation),
-  /** The SP-API hosts rotateApplicationClientSecret is called on; unset: Amazon's regional ones. */
-  spApiEndpoints: Type.Object({
-    na: Type.Optional(Url), eu: Type.Optional(Url), fe: Type.Optional(Url),
-  }, { ...closed, default: {} }),
 }, { ...closed, default: {} })

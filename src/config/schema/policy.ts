@@ -36,6 +36,15 @@ export const PolicyRule = Type.Object({
    * for, else the credential's fixed `profileId`); absent: any, and requests for no profile.
    */
   profiles: Type.Optional(Type.Array(NonEmpty, { minItems: 1 })),
+  /**
+   * Restricted Data Tokens (buyers' personal data) for the rule's SP-API credentials: never
+   * without this. `true`: any restricted path; `paths`: only SP-API paths these globs match
+   * (e.g. `/orders/v0/orders*` for every order and its address).
+   */
+  restrictedData: Type.Optional(Type.Union([
+    Type.Literal(true),
+    Type.Object({ paths: Type.Array(NonEmpty, { minItems: 1 }) }, closed),
+  ])),
   admin: Type.Boolean({ default: false }),
   /** This rule's callers get this limit instead of the global one. */
   rateLimit: Type.Optional(RateLimit),

@@ -42,3 +42,24 @@ export const Ads = Type.Object({
   /** At most one read per credential this often: unknown profile ids cannot make the broker hammer the Ads API. */
   profilesMinRefreshSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60 }),
 }, { ...closed, default: {} })
+
+/** The Tokens API's documented usage plan for createRestrictedDataToken (SPAPI.md), per seller and app. */
+export const tokensApiPlan = { ratePerSecond: 1, burst: 10 } as const
+
+/** The Selling Partner API's regional hosts, for rotating app secrets and minting Restricted Data Tokens. */
+export const SpApi = Type.Object({
+  endpoints: regionalEndpoints(),
+  timeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
+  restrictedDataTokens: Type.Object({
+    /**
+     * The pace the broker keeps per seller and app. Amazon's `x-amzn-RateLimit-Limit` replaces the
+     * rate once it is heard; lower both when other systems mint RDTs for the same sellers.
+     */
+    ratePerSecond: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: tokensApiPlan.ratePerSecond }),
+    burst: Type.Integer({ minimum: 1, maximum: 100, default: tokensApiPlan.burst }),
+    /** RDTs kept per replica (each one resource set of one credential); the oldest goes first. */
+    maxCached: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+    /** A caller's `min_ttl` when it sends none. */
+    defaultMinTtlSeconds: Type.Integer({ minimum: 0, maximum: 1800, default: 60 }),
+  }, { ...closed, default: {} }),
+}, { ...closed, default: {} })

@@ -3,6 +3,7 @@ import type { Services } from '../../services.js'
 import { guardCallers } from '../guards/caller-guard.js'
 import { registerAdminRoutes } from './admin.js'
 import { compatCredential, lwaCompatRoutes, lwaTokenPath } from './lwa-compat.js'
+import { registerRdtRoute } from './rdt.js'
 import { registerTokenRoute } from './token.js'
 
 /**
@@ -20,6 +21,7 @@ export function callerRoutes(services: Services): FastifyPluginAsync {
         : request.headers.authorization),
     })
     registerTokenRoute(app, services)
+    registerRdtRoute(app, services)
     registerAdminRoutes(app, services)
     await app.register(lwaCompatRoutes(services))
   }

@@ -1,0 +1,50 @@
+import { Counter, type Registry } from 'prom-client'
+
+/** Where an issued RDT came from: this replica's cache, another replica's (Redis), or a new one from Amazon. */
+export type RdtSource = 'cache' | 'shared' | 'minted'
+/** How a call to the Tokens API ended. */
+export type TokensApiOutcome = 'minted' | 'throttled' | 'refused' | 'failed'
+
+const sources = ['cache', 'shared', 'minted'] as const satisfies readonly RdtSource[]
+const outcomes = ['minted', 'throttled', 'refused', 'failed'] as const satisfies readonly TokensApiOutcome[]
+
+/** Restricted Data Tokens: by source, and the Tokens API calls they cost; every series starts at 0. */
+export class RdtMetrics {
+  private readonly issued: Counter
+  private readonly calls: Counter
+  private readonly paced: Counter
+
+  constructor(registry: Registry) {
+    const registers = [registry]
+    this.issued = new Counter({
+      name: 'lwa_broker_rdt_issued_total',
+      help: 'Restricted Data Tokens handed to callers, by source: cache, shared (another replica\'s), minted.',
+      labelNames: ['source'], registers,
+    })
+    this.calls = new Counter({
+      name: 'lwa_broker_rdt_tokens_api_calls_total',
+      help: 'createRestrictedDataToken calls by outcome: minted, throttled (429), refused (400/403), failed.',
+      labelNames: ['outcome'], registers,
+    })
+    this.paced = new Counter({
+      name: 'lwa_broker_rdt_paced_total',
+      help: 'RDT requests refused by the broker\'s own Tokens API pace (rate_limited), never sent to Amazon.',
+      registers,
+    })
+    for (const source of sources) this.issued.labels(source).inc(0)
+    for (const outcome of outcomes) this.calls.labels(outcome).inc(0)
+    this.paced.inc(0)
+  }
+
+  rdtIssued(source: RdtSource): void {
+    this.issued.labels(source).inc()
+  }
+
+  tokensApiCall(outcome: TokensApiOutcome): void {
+    this.calls.labels(outcome).inc()
+  }
+
+  refusedByPace(): void {
+    this.paced.inc()
+  }
+}

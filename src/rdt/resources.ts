@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto'
+
+/** The HTTP methods the Tokens API's RestrictedResource allows (tokens_2021-03-01.json). */
+export const restrictedMethods = ['GET', 'PUT', 'POST', 'DELETE'] as const
+/** More than any one call needs; bounds what one cache key and one audit line hold. */
+export const maxRestrictedResources = 50
+
+export interface RestrictedResource {
+  method: (typeof restrictedMethods)[number]
+  path: string
+  dataElements?: string[]
+}
+
+/** One request's resources in one canonical order, and the key its RDT is cached under. */
+export interface ResourceSet {
+  resources: RestrictedResource[]
+  targetApplication: string | undefined
+  /** The paths, for policy and the audit line. */
+  paths: string[]
+  /** Names the set, not the credential: the same resources in any order, or twice, are one set. */
+  key: string
+}
+
+/**
+ * The same resources asked in another order, with data elements in another order, or twice,
+ * are one RDT: Amazon's token covers exactly the set, whatever order it was written in.
+ */
+export function resourceSet(resources: readonly RestrictedResource[], targetApplication?: string): ResourceSet {
+  const canonical = new Map<string, RestrictedResource>()
+  for (const r of resources) {
+    const dataElements = r.dataElements && [...new Set(r.dataElements)].sort()
+    const resource: RestrictedResource = { method: r.method, path: r.path, ...(dataElements ? { dataElements } : {}) }
+    canonical.set(JSON.stringify(resource), resource)
+  }
+  const sorted = [...canonical.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const text = JSON.stringify([targetApplication ?? null, sorted.map(([id]) => id)])
+  return {
+    resources: sorted.map(([, r]) => r),
+    targetApplication,
+    paths: [...new Set(sorted.map(([, r]) => r.path))],
+    key: createHash('sha256').update(text).digest('base64url'),
+  }
+}
+
+/** How an error or a log line names the resources: `GET /orders/v0/orders/…/address, …`. */
+export const describeResources = (set: ResourceSet): string =>
+  set.resources.map((r) => `${r.method} ${r.path}`).join(', ')

@@ -1,0 +1,178 @@
+import type { Catalogue } from '../catalogue/catalogue.js'
+import type { Clock } from '../clock.js'
+import type { BrokerConfig, Region } from '../config/index.js'
+import { BrokerError } from '../errors.js'
+import { tokenWithinDeadline } from '../tokens/deadline.js'
+import type { BrokerToken, IssuedToken, SharedTokenStore, TokenService } from '../tokens/index.js'
+import { sharedLockTtlMs } from '../tokens/index.js'
+import type { Pace, Plan } from './pace.js'
+import type { RdtMetrics, RdtSource } from './rdt-metrics.js'
+import type { ResourceSet } from './resources.js'
+import { createRestrictedDataToken, type TokensApiDeps } from './tokens-api.js'
+
+/** An RDT as callers are given it; `headers` is what the restricted call sends. */
+export interface IssuedRdt {
+  restrictedDataToken: string
+  credential: string
+  region: Region
+  expiresAtMs: number
+  expiresAt: string
+  headers: { 'x-amz-access-token': string }
+}
+
+export interface RdtDeps {
+  catalogue: Catalogue
+  tokens: TokenService
+  /** The same store access tokens are shared through: RDTs sealed in Redis, one replica minting. */
+  share: SharedTokenStore
+  pace: Pace
+  clock: Clock
+  metrics: RdtMetrics
+  /** The current generation's settings (a reload swaps them). */
+  settings: () => { spApi: BrokerConfig['spApi']; deadlineMs: number }
+  dispatcher: TokensApiDeps['dispatcher']
+}
+
+type Found = { rdt: BrokerToken; source: RdtSource }
+/** Whether an RDT may be served to this caller: the credential's grant still, `min_ttl` left. */
+type Usable = (rdt: BrokerToken) => boolean
+
+/** The seller's access token is used at once, for one call: a minute left is plenty. */
+const accessMinTtlSeconds = 60
+
+/**
+ * Restricted Data Tokens, cached per (credential, resource set) for their lifetime less the
+ * caller's `min_ttl`, one Tokens API call for any number of callers and replicas asking the same
+ * set, at the pace Amazon allows per seller. An RDT is kept with the secret versions of the grant
+ * it was minted with: once the credential holds another grant (another account), it is not served.
+ */
+export class RestrictedDataTokens {
+  private readonly cached = new Map<string, BrokerToken>()
+  private readonly flights = new Map<string, Promise<Found>>()
+  /** Per seller and app, the rate Amazon's x-amzn-RateLimit-Limit last said. */
+  private readonly amazonRates = new Map<string, number>()
+
+  constructor(private readonly deps: RdtDeps) {}
+
+  async get(credential: string, set: ResourceSet, minTtlSeconds: number): Promise<IssuedRdt> {
+    const config = this.deps.catalogue.get(credential)
+    if (!config) throw new BrokerError('unknown_credential', `no credential named ${credential}`)
+    if (config.grant !== 'refresh_token' || config.api !== 'sp-api') {
+      throw new BrokerError('invalid_request', `credential ${credential} is not a seller's SP-API credential: `
+        + 'Restricted Data Tokens are minted for a seller')
+    }
+    const access = await this.deps.tokens.getToken(credential, accessMinTtlSeconds)
+    const key = `rdt/${credential}/${set.key}`
+    const minTtlMs = minTtlSeconds * 1000
+    const usable: Usable = (rdt) => sameGrant(rdt, access) && rdt.expiresAtMs - this.deps.clock.now() >= minTtlMs
+    const local = this.cached.get(key)
+    let found: Found | undefined = local && usable(local) ? { rdt: local, source: 'cache' } : undefined
+    if (!found) {
+      found = await this.joined(credential, key, () => this.obtain(key, access, set, usable))
+      // A flight begun for a shorter min_ttl may not do for this caller: then it asks for itself.
+      if (!usable(found.rdt)) found = await this.obtain(key, access, set, usable)
+      this.keep(key, found.rdt)
+    }
+    this.deps.metrics.rdtIssued(found.source)
+    return issuedOf(found.rdt, access)
+  }
+
+  /** One flight per key for every caller here; each caller waits at most the request deadline. */
+  private joined(credential: string, key: string, work: () => Promise<Found>): Promise<Found> {
+    let flight = this.flights.get(key)
+    if (!flight) {
+      flight = work().finally(() => this.flights.delete(key))
+      this.flights.set(key, flight)
+    }
+    return tokenWithinDeadline(credential, this.deps.settings().deadlineMs, flight)
+  }
+
+  /** Another replica's RDT if it has one; otherwise one replica (the lock holder) mints it and shares it. */
+  private async obtain(
+    key: string,
+    access: IssuedToken,
+    set: ResourceSet,
+    usable: Usable,
+  ): Promise<Found> {
+    const { share } = this.deps
+    const theirs = await share.get(key).catch(() => undefined)
+    if (theirs && usable(theirs)) return { rdt: theirs, source: 'shared' }
+    const release = await share.lock(key, sharedLockTtlMs).catch(() => async () => {})
+    if (!release) {
+      const waited = await share.waitFor(key, theirs?.obtainedAtMs ?? 0, this.deps.settings().deadlineMs)
+        .catch(() => undefined)
+      if (waited && usable(waited)) return { rdt: waited, source: 'shared' }
+    }
+    try {
+      const rdt = await this.mint(access, set)
+      await share.put(key, rdt).catch(() => {})
+      return { rdt, source: 'minted' }
+    } finally {
+      await release?.().catch(() => {})
+    }
+  }
+
+  private async mint(access: IssuedToken, set: ResourceSet): Promise<BrokerToken> {
+    const { spApi } = this.deps.settings()
+    const { pace, clock, metrics } = this.deps
+    const seller = access.config.grant === 'refresh_token' ? access.config.sellingPartnerId : undefined
+    const paceKey = `${access.clientId}/${seller ?? access.credential}`
+    const plan: Plan = {
+      ratePerSecond: Math.min(spApi.restrictedDataTokens.ratePerSecond, this.amazonRates.get(paceKey) ?? Infinity),
+      burst: spApi.restrictedDataTokens.burst,
+    }
+    const waitMs = await pace.take(paceKey, plan, clock.now())
+    if (waitMs > 0) {
+      metrics.refusedByPace()
+      throw paced(access.credential, Math.ceil(waitMs / 1000))
+    }
+    const answer = await createRestrictedDataToken(
+      { dispatcher: this.deps.dispatcher, endpoints: spApi.endpoints, timeoutMs: spApi.timeoutMs },
+      access.config.region, access.accessToken, set,
+    ).catch((err: unknown) => {
+      metrics.tokensApiCall(err instanceof BrokerError && err.code.startsWith('resource_') ? 'refused' : 'failed')
+      throw err
+    })
+    if (answer.rateLimit !== undefined) this.amazonRates.set(paceKey, answer.rateLimit)
+    if ('throttled' in answer) {
+      metrics.tokensApiCall('throttled')
+      await pace.drain(paceKey, plan, clock.now())
+      throw paced(access.credential, answer.retryAfterSeconds ?? Math.ceil(1 / plan.ratePerSecond))
+    }
+    metrics.tokensApiCall('minted')
+    const nowMs = clock.now()
+    return {
+      accessToken: answer.minted.token, tokenType: 'bearer', obtainedAtMs: nowMs, clientId: access.clientId,
+      expiresAtMs: nowMs + answer.minted.expiresInSeconds * 1000, secretVersions: access.secretVersions,
+    }
+  }
+
+  /** The newest first out: an RDT lives an hour, so this bounds a burst of distinct sets, not the steady state. */
+  private keep(key: string, rdt: BrokerToken): void {
+    this.cached.delete(key)
+    this.cached.set(key, rdt)
+    const max = this.deps.settings().spApi.restrictedDataTokens.maxCached
+    for (const oldest of this.cached.keys()) {
+      if (this.cached.size <= max) break
+      this.cached.delete(oldest)
+    }
+  }
+}
+
+const sameGrant = (rdt: BrokerToken, access: BrokerToken): boolean => rdt.clientId === access.clientId
+  && rdt.secretVersions.app === access.secretVersions.app && rdt.secretVersions.grant === access.secretVersions.grant
+
+const paced = (credential: string, retryAfterSeconds: number): BrokerError => new BrokerError('rate_limited',
+  `Restricted Data Tokens for credential ${credential} are asked for faster than the Tokens API allows`,
+  { retryAfterSeconds: Math.max(1, retryAfterSeconds) })
+
+function issuedOf(rdt: BrokerToken, access: IssuedToken): IssuedRdt {
+  return {
+    restrictedDataToken: rdt.accessToken,
+    credential: access.credential,
+    region: access.config.region,
+    expiresAtMs: rdt.expiresAtMs,
+    expiresAt: new Date(rdt.expiresAtMs).toISOString(),
+    headers: { 'x-amz-access-token': rdt.accessToken },
+  }
+}
