@@ -1,11 +1,14 @@
 import { Counter, type Registry } from 'prom-client'
 
-/** Where an issued RDT came from: this replica's cache, another replica's (Redis), or a new one from Amazon. */
-export type RdtSource = 'cache' | 'shared' | 'minted'
+/**
+ * Where an issued RDT came from: this replica's cache, another replica's (Redis), a new one from
+ * Amazon, or (joined) the one another caller here was already getting.
+ */
+export type RdtSource = 'cache' | 'shared' | 'minted' | 'joined'
 /** How a call to the Tokens API ended. */
 export type TokensApiOutcome = 'minted' | 'throttled' | 'refused' | 'failed'
 
-const sources = ['cache', 'shared', 'minted'] as const satisfies readonly RdtSource[]
+const sources = ['cache', 'shared', 'minted', 'joined'] as const satisfies readonly RdtSource[]
 const outcomes = ['minted', 'throttled', 'refused', 'failed'] as const satisfies readonly TokensApiOutcome[]
 
 /** Restricted Data Tokens: by source, and the Tokens API calls they cost; every series starts at 0. */
@@ -18,7 +21,8 @@ export class RdtMetrics {
     const registers = [registry]
     this.issued = new Counter({
       name: 'lwa_broker_rdt_issued_total',
-      help: 'Restricted Data Tokens handed to callers, by source: cache, shared (another replica\'s), minted.',
+      help: 'Restricted Data Tokens handed to callers, by source: cache, shared (another replica\'s), minted, joined '
+        + '(a caller here was already getting it).',
       labelNames: ['source'], registers,
     })
     this.calls = new Counter({

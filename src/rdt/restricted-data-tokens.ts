@@ -68,7 +68,9 @@ export class RestrictedDataTokens {
     const local = this.cached.get(key)
     let found: Found | undefined = local && usable(local) ? { rdt: local, source: 'cache' } : undefined
     if (!found) {
+      const joining = this.flights.has(key)
       found = await this.joined(credential, key, () => this.obtain(key, access, set, usable))
+      if (joining) found = { rdt: found.rdt, source: 'joined' }
       // A flight begun for a shorter min_ttl may not do for this caller: then it asks for itself.
       if (!usable(found.rdt)) found = await this.obtain(key, access, set, usable)
       this.keep(key, found.rdt)

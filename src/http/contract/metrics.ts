@@ -99,6 +99,19 @@ export const metricFamilies: ReadonlyArray<[name: string, type: string, labels: 
     'Failed SQS long polls (each backs off); only with `apps.notifications`.',
   ],
   [
+    'lwa_broker_rdt_issued_total', 'counter', '`source`',
+    'Restricted Data Tokens handed out: from this replica\'s `cache`, `shared` (another replica\'s, through Redis), '
+      + '`minted` (a Tokens API call), or `joined` (another caller here was already getting it).',
+  ],
+  [
+    'lwa_broker_rdt_tokens_api_calls_total', 'counter', '`outcome`',
+    'createRestrictedDataToken calls: `minted`, `throttled` (Amazon\'s 429), `refused` (400/403), `failed`.',
+  ],
+  [
+    'lwa_broker_rdt_paced_total', 'counter', '',
+    'RDT requests the broker refused (`rate_limited`) to keep the Tokens API\'s pace; never sent to Amazon.',
+  ],
+  [
     'lwa_broker_shared_cache_up', 'gauge', '',
     '1 while the shared cache (Redis) is reachable; only with `cache.backend: redis`.',
   ],
