@@ -7,7 +7,9 @@ import { RedisServer } from '../support/redis-server.js'
 
 const plan = { ratePerSecond: 1, burst: 3 }
 
-async function paced(t: Parameters<Parameters<typeof t.test>[0]>[0], pace: Pace): Promise<void> {
+type Test = Parameters<Parameters<typeof t.test>[0]>[0]
+
+async function paced(t: Test, pace: Pace): Promise<void> {
   const at = 1_000_000
   t.same(await Promise.all([1, 2, 3].map(() => pace.take('app/seller', plan, at))), [0, 0, 0], 'the burst')
   t.equal(await pace.take('app/seller', plan, at), 1000, 'then the wait for one token')
