@@ -2,7 +2,7 @@ import type { Catalogue } from '../catalogue/catalogue.js'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig, Region } from '../config/index.js'
 import { BrokerError } from '../errors.js'
-import { tokenWithinDeadline } from '../tokens/deadline.js'
+import { withinDeadline } from '../tokens/deadline.js'
 import type { BrokerToken, IssuedToken, SharedTokenStore, TokenService } from '../tokens/index.js'
 import { sharedLockTtlMs } from '../tokens/index.js'
 import type { Pace, Plan } from './pace.js'
@@ -73,7 +73,6 @@ export class RestrictedDataTokens {
       if (joining) found = { rdt: found.rdt, source: 'joined' }
       // A flight begun for a shorter min_ttl may not do for this caller: then it asks for itself.
       if (!usable(found.rdt)) found = await this.obtain(key, access, set, usable)
-      this.keep(key, found.rdt)
     }
     this.deps.metrics.rdtIssued(found.source)
     return issuedOf(found.rdt, access)
@@ -86,11 +85,24 @@ export class RestrictedDataTokens {
       flight = work().finally(() => this.flights.delete(key))
       this.flights.set(key, flight)
     }
-    return tokenWithinDeadline(credential, this.deps.settings().deadlineMs, flight)
+    const ms = this.deps.settings().deadlineMs
+    return withinDeadline(flight, ms, () => new BrokerError('upstream_unavailable',
+      `no Restricted Data Token for credential ${credential} within ${ms} ms; the Tokens API is slow or unreachable`,
+      { retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) }))
+  }
+
+  /**
+   * Kept here as soon as it is had, even when every caller stopped waiting: the next caller is
+   * served the late answer instead of paying for another call.
+   */
+  private async obtain(key: string, access: IssuedToken, set: ResourceSet, usable: Usable): Promise<Found> {
+    const found = await this.fetch(key, access, set, usable)
+    this.keep(key, found.rdt)
+    return found
   }
 
   /** Another replica's RDT if it has one; otherwise one replica (the lock holder) mints it and shares it. */
-  private async obtain(
+  private async fetch(
     key: string,
     access: IssuedToken,
     set: ResourceSet,

@@ -22,7 +22,7 @@ const orders = { method: 'GET', path: '/orders/v0/orders', dataElements: ['shipp
 
 interface Rig { h: Harness; sp: SpApiEmulator; lwa: LwaEmulator; clock: FakeClock }
 
-async function rig(t: Test, options: Partial<Rig> & { redis?: BuildOptions['redis'] } = {}): Promise<Rig> {
+async function rig(t: Test, options: Partial<Rig> & { redis?: BuildOptions['redis']; deadlineMs?: number } = {}): Promise<Rig> {
   const clock = options.clock ?? new FakeClock()
   let lwa = options.lwa
   if (!lwa) {
@@ -53,6 +53,7 @@ async function rig(t: Test, options: Partial<Rig> & { redis?: BuildOptions['redi
         ...(c.policy as unknown[]),
       ],
       spApi: { endpoints: { eu: spUrl, na: spUrl } },
+      ...(options.deadlineMs ? { tokens: { ...(c.tokens as object), requestDeadlineMs: options.deadlineMs } } : {}),
     }),
   })
   t.teardown(() => {
@@ -204,6 +205,18 @@ t.test('a failing or slow Tokens API is upstream_unavailable; a broken answer is
   sp.failNext({ kind: 'status', status: 403, message: 'Access to requested resource is denied.' }, 1, 'createRestrictedDataToken')
   t.equal((await askRdt(h, labels, { restrictedResources: [address('x')] })).status, 403, 'a 403 about the resource')
   t.equal((await askRdt(h, labels, { restrictedResources: [address('x')] })).status, 200, 'and then it works')
+})
+
+t.test('a Tokens API slower than the request deadline: 503 at the deadline, its RDT served next', async (t) => {
+  const { h, sp } = await rig(t, { deadlineMs: 300 })
+  await h.services.tokens.getToken('sp-acme-eu', 60) // the seller's access token is not what is slow
+  sp.failNext({ kind: 'slow', ms: 800 }, 1, 'createRestrictedDataToken')
+  const late = await askRdt(h, labels, { restrictedResources: [address('slow')] })
+  t.same([late.status, late.body.error, late.headers['retry-after']], [503, 'upstream_unavailable', '1'])
+  t.match(late.body.message, /the Tokens API is slow or unreachable/)
+  await new Promise((resolve) => setTimeout(resolve, 800))
+  t.equal((await askRdt(h, labels, { restrictedResources: [address('slow')] })).status, 200)
+  t.equal(tokensApiCalls(sp), 1, 'the late answer was kept')
 })
 
 t.test('only a seller\'s SP-API credential has RDTs; bad bodies are named', async (t) => {
