@@ -124,9 +124,9 @@ async function logCost(server: ServerHandle, send: () => Promise<unknown>): Prom
 /** Below this share of its core busy, the bare route was capped by the load generator or a neighbour: the ratios overstate the broker. */
 export const saturatedCore = 0.9
 
-export function saturation(serverCpu: number | undefined): string | undefined {
+export function saturation(serverCpu: number | undefined, baseline = 'the bare baseline'): string | undefined {
   if (serverCpu === undefined || serverCpu >= saturatedCore) return undefined
-  return `the bare baseline's core was busy ${serverCpu} of the time (median of rounds; needs ≥ ${saturatedCore}): ` +
+  return `${baseline}'s core was busy ${serverCpu} of the time (median of rounds; needs ≥ ${saturatedCore}): ` +
     'something other than the server capped it, so every ratio against it overstates the broker. Rerun on a quieter machine.'
 }
 

@@ -11,6 +11,7 @@ import { hotPath } from './hot-path.js'
 import type { Benchmark } from './lib/context.js'
 import { writeMarkdown } from './lib/report.js'
 import { writeResult } from './lib/results.js'
+import { rdt } from './rdt.js'
 import { redisReplicas } from './redis-replicas.js'
 import { scale } from './scale.js'
 import { stampede } from './stampede.js'
@@ -19,7 +20,7 @@ import { steadyState } from './steady-state.js'
 // The AWS SDK's notice that its 2027 releases need Node 22 is not news to a benchmark run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
-const suite: Benchmark[] = [hotPath, distinctCallers, stampede, alternative, scale, steadyState, redisReplicas, catalogue]
+const suite: Benchmark[] = [hotPath, distinctCallers, stampede, alternative, scale, steadyState, redisReplicas, catalogue, rdt]
 /** Supporting benchmarks, run only when named. */
 const extra: Benchmark[] = [ablation]
 const all = [...suite, ...extra]

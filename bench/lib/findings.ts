@@ -100,7 +100,36 @@ const catalogueRateTried =
   'ListSecrets client (raw JSON over the SDK\'s signer, skipping the schema deserialiser), or listing less often with peers ' +
   'told of changes through Redis (which the broker already does).'
 
+const rdtRateReason =
+  'WHERE IT STANDS (2026-12-02, de329b6, a valid run: GET /token\'s core 0.95–0.99 busy): a warm RDT costs 121 µs of server CPU per ' +
+  'request against 92 µs for the same caller\'s warm GET /token in the same broker process (1.32×), req/s ratio 0.77 (paired rounds ' +
+  '0.64–0.80). Where the difference goes (each variant profiled alone, 2 × 5 s in one broker child; `BENCH_CPU_PROF=1 npm run bench ' +
+  '-- rdt` writes one profile of both, where the RDT-only functions below read the same with profile-summary --inclusive=' +
+  'restrictedIssued,resourceSet,defaultJsonParser,issuedOf; JavaScript busy time 104.9 vs 66.2 µs per request, the kernel\'s share alike at 13–17 µs): the audit line ≈ +12.6 µs (restrictedIssued 17.3 µs inclusive against the ' +
+  'token\'s issued 4.7: it goes through AuditLog.write, a JSON.stringify of a fresh fields object, and hashes the RDT again for its ' +
+  'fingerprint every time, 2.7 µs, where the token path joins cached caller and token fragments); the POST body ≈ +9.0 µs ' +
+  '(Fastify\'s defaultJsonParser: collecting the body stream, secure-json-parse 2.0 µs, then validate 0.5 µs); garbage collection ≈ ' +
+  '+6.2 µs (12.3 vs 6.1); resourceSet ≈ +6.1 µs (a JSON.stringify per resource, a sort, a streaming createHash SHA-256 of the ' +
+  'canonical text, per request, for a set already cached); serialising the answer ≈ +2.4 µs (fast-json-stringify escapes the ' +
+  '330-character RDT twice: restricted_data_token and headers) and issuedOf ≈ 1.7 µs (a new Date().toISOString() and two objects per ' +
+  'request), where GET /token sends JSON made once per token. The rest (the cache lookup and the access token behind it, 4.5 µs) is ' +
+  'about what issueCached costs the token path.'
+
+const rdtRateTried =
+  'Measured only; src/ is not changed by the benchmark\'s work. Proposed, in order of payoff (estimates from the profile above): ' +
+  '(1) src/observability/audit.ts: an rdt.issued line built like token.issued — the caller part already cached per principal, the RDT ' +
+  'part (credential, paths, fingerprint, expiresAt) cached per cached RDT object (WeakMap on the BrokerToken), only time and request id ' +
+  'per request: ≈ −11 µs; ' +
+  '(2) src/http/routes/rdt.ts + src/rdt/restricted-data-tokens.ts: the answer\'s JSON made once per cached RDT and filled in with ' +
+  'expires_in per request, as src/http/token-answer.ts does for access tokens (no issuedOf, no Date, no escaping): ≈ −4 µs; ' +
+  '(3) src/rdt/resources.ts: the canonical text itself as the local cache key, hashed only where it goes to Redis (the shared store ' +
+  'and lock, a cold path), or at least a one-shot crypto.hash instead of createHash().update().digest(): ≈ −3 to −4 µs; ' +
+  '(4) the body: the schema is closed (additionalProperties: false refuses a __proto__ key anyway), so the route could parse with ' +
+  'JSON.parse instead of secure-json-parse (≈ −2 µs); the stream collection itself is what a POST costs in Fastify. ' +
+  'Less garbage follows from all four. Together ≈ −20 µs of the 29 µs gap: enough for ≈ 0.9 on this machine, not with margin.'
+
 export const findings: Explanations = {
+  'rdt.rpsRatio': { reason: rdtRateReason, tried: rdtRateTried },
   'catalogue.rpsRatio': { reason: catalogueRateReason, tried: catalogueRateTried },
   'catalogue.rss': {
     reason: 'The same state as the scale benchmark (10,007 credentials, 10,007 tokens, 100 rules): 64 MB of live heap after GC, as ' +

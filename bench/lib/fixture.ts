@@ -105,11 +105,14 @@ export function addOwnClientCredentials(w: World, count: number, prefix = 'ads-b
  * app, a refresh token per seller), grouped in `teams` whose callers may use only their own.
  * Caller i belongs to team i % teams and is granted its sellers by one policy rule per team.
  */
-export function addSellerCredentials(w: World, count: number, teams: number): { names: string[]; subjects: string[] } {
+export function addSellerCredentials(
+  w: World, count: number, teams: number,
+): { names: string[]; subjects: string[]; refreshTokens: string[] } {
   const credentials = w.config.credentials as Record<string, unknown>
   const policy = w.config.policy as unknown[]
   const names: string[] = []
   const subjects: string[] = []
+  const refreshTokens: string[] = []
   for (let t = 0; t < teams; t++) {
     const team = String(t).padStart(3, '0')
     policy.push({ subject: `system:serviceaccount:team-${team}:*`, credentials: [`seller-${team}-*`] })
@@ -124,9 +127,10 @@ export function addSellerCredentials(w: World, count: number, teams: number): { 
     credentials[name] = { api: 'sp-api', region: 'na', app: 'lwa/apps/sp', secret: `lwa/sellers/${id}` }
     names.push(name)
     subjects.push(`system:serviceaccount:team-${team}:caller-${id}`)
+    refreshTokens.push(refreshToken)
   }
   w.writeSecrets()
-  return { names, subjects }
+  return { names, subjects, refreshTokens }
 }
 
 /** Mints many JWTs a few at a time (signing runs on the thread pool; all at once only queues). */

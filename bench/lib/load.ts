@@ -3,8 +3,11 @@ import type { ServerHandle } from './server.js'
 import { percentileSorted, round } from './stats.js'
 
 export interface LoadRequest {
+  /** GET unless told: POST routes (e.g. /restricted-data-token) are loaded with the same generator. */
+  method?: 'GET' | 'POST'
   path: string
   headers?: Record<string, string>
+  body?: string
 }
 
 export interface LoadOptions {

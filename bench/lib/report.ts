@@ -5,7 +5,7 @@ import { findings, observations } from './findings.js'
 import { readHistory, repoDir, resultsDir, type BenchResult, type Figure, type Target } from './results.js'
 
 /** The order benchmarks appear in BENCHMARKS.md (the numbering). */
-export const order = ['hot-path', 'ablation', 'distinct-callers', 'stampede', 'alternative', 'scale', 'steady-state']
+export const order = ['hot-path', 'ablation', 'distinct-callers', 'stampede', 'alternative', 'scale', 'steady-state', 'rdt']
 
 const opText: Record<Target['op'], string> = { '>=': '≥', '<=': '≤', '==': '=' }
 const fmt = (n: number): string => (Number.isFinite(n) ? (Math.abs(n) >= 1000 ? n.toLocaleString('en', { maximumFractionDigits: 1 }) : String(n)) : String(n))

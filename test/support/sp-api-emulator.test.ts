@@ -1,7 +1,7 @@
 import t from 'tap'
 import { call, consentGrant, grantless, refreshGrant, spError } from './api-test-client.js'
 import { applicationId, clientId, clientSecret, refreshToken, sellingPartnerId, startSpApi } from './sp-api-fixture.js'
-import { rotationScope } from './sp-api-emulator.js'
+import { rotationScope, SpApiEmulator } from './sp-api-emulator.js'
 
 const rotatePath = '/applications/2023-11-30/clientSecret'
 const participationsPath = '/sellers/v1/marketplaceParticipations'
@@ -247,6 +247,26 @@ t.test('faults: status answers with SP-API bodies, gateway pages, resets, delays
   t.same(f.sp.calls, [])
   t.equal((await f.spCall('GET', participationsPath, token)).status, 200)
   t.equal(f.sp.callCount({ operation: 'getMarketplaceParticipations', status: 200, clientId }), 1)
+})
+
+t.test('latencyMs delays every answer, from the option or set later, and 0 answers at once', async (t) => {
+  const f = await startSpApi(t)
+  const token = await f.sellerToken()
+  const slow = await SpApiEmulator.start({ lwa: f.lwa, clock: f.clock, latencyMs: 100 })
+  t.teardown(() => slow.close())
+  slow.setSellingPartner(refreshToken, sellingPartnerId)
+  const timed = async (url: string) => {
+    const started = Date.now()
+    const answer = await call(url + participationsPath, { headers: { 'x-amz-access-token': token } })
+    return { status: answer.status, ms: Date.now() - started }
+  }
+  const late = await timed(slow.url)
+  t.equal(late.status, 200, 'the answer itself is the normal one')
+  t.ok(late.ms >= 95, `answered after the latency (${late.ms} ms)`)
+  f.sp.latencyMs = 100
+  t.ok((await timed(f.sp.url)).ms >= 95, 'set on a running emulator')
+  slow.latencyMs = 0
+  t.ok((await timed(slow.url)).ms < 95, 'and taken off again')
 })
 
 t.test('unknown paths are 404 and oversized bodies 413, both in SP-API error shape', async (t) => {

@@ -61,6 +61,8 @@ export interface SpApiEmulatorOptions {
   clock?: { now(): number }
   /** Receives each notification body, as Amazon would put it on the app's SQS queue. */
   notify?: (body: string) => Promise<void> | void
+  /** Every answer waits this long, as Amazon's are not instant: callers' concurrency then overlaps. */
+  latencyMs?: number
 }
 
 export const rotationScope = 'sellingpartnerapi::client_credential:rotation'
@@ -89,6 +91,8 @@ export class SpApiEmulator {
   payloadVersion = '2023-11-30'
   /** 403 as documented; 400 (`InvalidInput`) is what developers report seeing. */
   forbiddenResourceStatus: 400 | 403 = 403
+  /** Wall-clock delay before every answer (after a slow fault's own); the usage plans still run on `clock`. */
+  latencyMs: number
 
   readonly #lwa: LwaEmulator
   readonly #clock: { now(): number }
@@ -111,6 +115,7 @@ export class SpApiEmulator {
     this.#lwa = options.lwa
     this.#clock = options.clock ?? { now: () => Date.now() }
     this.#notify = options.notify
+    this.latencyMs = options.latencyMs ?? 0
   }
 
   static async start(options: SpApiEmulatorOptions): Promise<SpApiEmulator> {
@@ -211,6 +216,7 @@ export class SpApiEmulator {
     const body = await readBody(req, maxBodyBytes)
     const fault = this.#faults.take(call.operation)
     if (fault?.kind === 'slow') await delay(fault.ms, this.#closing)
+    await delay(this.latencyMs, this.#closing)
     if (fault?.kind === 'reset') {
       req.socket.resetAndDestroy()
       return
