@@ -99,7 +99,7 @@ export class Exchange {
   issueRestricted(request: TokenRequest, set: ResourceSet): Promise<IssuedRdt> {
     return this.guarded(request, set.paths, async () => {
       const rdt = await this.deps.rdt.get(request.credential, set, request.minTtlSeconds)
-      this.deps.audit.restrictedIssued(this.context(request), rdt, set.paths)
+      this.deps.audit.restrictedIssued(this.context(request), rdt)
       return rdt
     })
   }

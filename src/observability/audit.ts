@@ -77,15 +77,13 @@ export class AuditLog {
 
   issued(ctx: AuditContext, token: { accessToken: string; expiresAtMs: number }): void {
     this.sink.write(`${this.start()},"requestId":${JSON.stringify(ctx.requestId)}${this.callerPart(ctx.principal)}`
-      + this.tokenPart(token, ctx.credential))
+      + this.issuedPart(token, token.accessToken, ctx.credential, tokenIssued))
   }
 
-  /** A Restricted Data Token handed out: the paths it opens, and its fingerprint (never the token). */
-  restrictedIssued(ctx: AuditContext, rdt: { restrictedDataToken: string; expiresAt: string }, paths: string[]): void {
-    this.write({
-      ...base(ctx), event: 'rdt.issued', outcome: 'allowed', restrictedPaths: paths,
-      tokenFingerprint: fingerprint(rdt.restrictedDataToken), expiresAt: rdt.expiresAt,
-    }, 'restricted data token issued')
+  /** A Restricted Data Token handed out: the paths it opens, its fingerprint (never the token); made once per RDT. */
+  restrictedIssued(ctx: AuditContext, rdt: { restrictedDataToken: string; expiresAtMs: number; paths: string[] }): void {
+    this.sink.write(`${this.start()},"requestId":${JSON.stringify(ctx.requestId)}${this.callerPart(ctx.principal)}`
+      + this.issuedPart(rdt, rdt.restrictedDataToken, ctx.credential, rdtIssued))
   }
 
   /** An admin action (list, refresh, reload), allowed or denied. */
@@ -146,19 +144,34 @@ export class AuditLog {
   }
 
   /** The rest of an issuance line: the credential, the event, what identifies the token, the message. */
-  private tokenPart(token: { accessToken: string; expiresAtMs: number }, credential: string | undefined): string {
-    const known = this.tokenParts.get(token)
+  private issuedPart(
+    issued: { expiresAtMs: number; paths?: string[] },
+    token: string,
+    credential: string | undefined,
+    kind: IssuanceKind,
+  ): string {
+    const known = this.tokenParts.get(issued)
     if (known && known.credential === credential) return known.text
     const text = flat([
       credential === undefined ? '' : `,"credential":${JSON.stringify(credential)}`,
-      ',"event":"token.issued","outcome":"allowed"',
-      `,"tokenFingerprint":"${fingerprint(token.accessToken)}"`,
-      `,"expiresAt":"${new Date(token.expiresAtMs).toISOString()}"`,
-      ',"msg":"token issued"}\n',
+      kind.event,
+      issued.paths ? `,"restrictedPaths":${JSON.stringify(issued.paths)}` : '',
+      `,"tokenFingerprint":"${fingerprint(token)}"`,
+      `,"expiresAt":"${new Date(issued.expiresAtMs).toISOString()}"`,
+      kind.msg,
     ])
-    this.tokenParts.set(token, { credential, text })
+    this.tokenParts.set(issued, { credential, text })
     return text
   }
+}
+
+/** The fixed fields of each kind of issuance line. */
+interface IssuanceKind { event: string; msg: string }
+const tokenIssued: IssuanceKind = {
+  event: ',"event":"token.issued","outcome":"allowed"', msg: ',"msg":"token issued"}\n',
+}
+const rdtIssued: IssuanceKind = {
+  event: ',"event":"rdt.issued","outcome":"allowed"', msg: ',"msg":"restricted data token issued"}\n',
 }
 
 /**

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto'
-
 /** The HTTP methods the Tokens API's RestrictedResource allows (tokens_2021-03-01.json). */
 export const restrictedMethods = ['GET', 'PUT', 'POST', 'DELETE'] as const
 /** More than any one call needs; bounds what one cache key and one audit line hold. */
@@ -17,8 +15,11 @@ export interface ResourceSet {
   targetApplication: string | undefined
   /** The paths, for policy and the audit line. */
   paths: string[]
-  /** Names the set, not the credential: the same resources in any order, or twice, are one set. */
-  key: string
+  /**
+   * The set in one canonical text: the same resources in any order, or twice, are one set. The
+   * local cache's key as it is; hashed only for a key in Redis (a cache miss).
+   */
+  text: string
 }
 
 /**
@@ -33,12 +34,11 @@ export function resourceSet(resources: readonly RestrictedResource[], targetAppl
     canonical.set(JSON.stringify(resource), resource)
   }
   const sorted = [...canonical.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  const text = JSON.stringify([targetApplication ?? null, sorted.map(([id]) => id)])
   return {
     resources: sorted.map(([, r]) => r),
     targetApplication,
     paths: [...new Set(sorted.map(([, r]) => r.path))],
-    key: createHash('sha256').update(text).digest('base64url'),
+    text: `${targetApplication ?? ''}\n${sorted.map(([id]) => id).join('\n')}`,
   }
 }
 

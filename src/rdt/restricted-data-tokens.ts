@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Catalogue } from '../catalogue/catalogue.js'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig, Region } from '../config/index.js'
@@ -18,6 +19,8 @@ export interface IssuedRdt {
   expiresAtMs: number
   expiresAt: string
   headers: { 'x-amz-access-token': string }
+  /** The paths it opens (for the audit line). */
+  paths: string[]
 }
 
 export interface RdtDeps {
@@ -51,6 +54,8 @@ export class RestrictedDataTokens {
   private readonly flights = new Map<string, Promise<Found>>()
   /** Per seller and app, the rate Amazon's x-amzn-RateLimit-Limit last said. */
   private readonly amazonRates = new Map<string, number>()
+  /** One answer object per RDT: its audit fragment and its JSON are then made once, not per request. */
+  private readonly issued = new WeakMap<BrokerToken, IssuedRdt>()
 
   constructor(private readonly deps: RdtDeps) {}
 
@@ -61,8 +66,10 @@ export class RestrictedDataTokens {
       throw new BrokerError('invalid_request', `credential ${credential} is not a seller's SP-API credential: `
         + 'Restricted Data Tokens are minted for a seller')
     }
-    const access = await this.deps.tokens.getToken(credential, accessMinTtlSeconds)
-    const key = `rdt/${credential}/${set.key}`
+    const { tokens } = this.deps
+    const access = tokens.cachedToken(credential, accessMinTtlSeconds)
+      ?? await tokens.getToken(credential, accessMinTtlSeconds)
+    const key = `${credential}\n${set.text}`
     const minTtlMs = minTtlSeconds * 1000
     const usable: Usable = (rdt) => sameGrant(rdt, access) && rdt.expiresAtMs - this.deps.clock.now() >= minTtlMs
     const local = this.cached.get(key)
@@ -75,7 +82,9 @@ export class RestrictedDataTokens {
       if (!usable(found.rdt)) found = await this.obtain(key, access, set, usable)
     }
     this.deps.metrics.rdtIssued(found.source)
-    return issuedOf(found.rdt, access)
+    let issued = this.issued.get(found.rdt)
+    if (!issued) this.issued.set(found.rdt, (issued = issuedOf(found.rdt, access, set.paths)))
+    return issued
   }
 
   /** One flight per key for every caller here; each caller waits at most the request deadline. */
@@ -96,30 +105,30 @@ export class RestrictedDataTokens {
    * served the late answer instead of paying for another call.
    */
   private async obtain(key: string, access: IssuedToken, set: ResourceSet, usable: Usable): Promise<Found> {
-    const found = await this.fetch(key, access, set, usable)
+    const found = await this.fetch(sharedKey(access.credential, set), access, set, usable)
     this.keep(key, found.rdt)
     return found
   }
 
   /** Another replica's RDT if it has one; otherwise one replica (the lock holder) mints it and shares it. */
   private async fetch(
-    key: string,
+    sharedKey: string,
     access: IssuedToken,
     set: ResourceSet,
     usable: Usable,
   ): Promise<Found> {
     const { share } = this.deps
-    const theirs = await share.get(key).catch(() => undefined)
+    const theirs = await share.get(sharedKey).catch(() => undefined)
     if (theirs && usable(theirs)) return { rdt: theirs, source: 'shared' }
-    const release = await share.lock(key, sharedLockTtlMs).catch(() => async () => {})
+    const release = await share.lock(sharedKey, sharedLockTtlMs).catch(() => async () => {})
     if (!release) {
-      const waited = await share.waitFor(key, theirs?.obtainedAtMs ?? 0, this.deps.settings().deadlineMs)
+      const waited = await share.waitFor(sharedKey, theirs?.obtainedAtMs ?? 0, this.deps.settings().deadlineMs)
         .catch(() => undefined)
       if (waited && usable(waited)) return { rdt: waited, source: 'shared' }
     }
     try {
       const rdt = await this.mint(access, set)
-      await share.put(key, rdt).catch(() => {})
+      await share.put(sharedKey, rdt).catch(() => {})
       return { rdt, source: 'minted' }
     } finally {
       await release?.().catch(() => {})
@@ -180,7 +189,11 @@ const paced = (credential: string, retryAfterSeconds: number): BrokerError => ne
   `Restricted Data Tokens for credential ${credential} are asked for faster than the Tokens API allows`,
   { retryAfterSeconds: Math.max(1, retryAfterSeconds) })
 
-function issuedOf(rdt: BrokerToken, access: IssuedToken): IssuedRdt {
+/** Redis keys stay short whatever the set: its text hashed, under the credential. */
+const sharedKey = (credential: string, set: ResourceSet): string =>
+  `rdt/${credential}/${createHash('sha256').update(set.text).digest('base64url')}`
+
+function issuedOf(rdt: BrokerToken, access: IssuedToken, paths: string[]): IssuedRdt {
   return {
     restrictedDataToken: rdt.accessToken,
     credential: access.credential,
@@ -188,5 +201,6 @@ function issuedOf(rdt: BrokerToken, access: IssuedToken): IssuedRdt {
     expiresAtMs: rdt.expiresAtMs,
     expiresAt: new Date(rdt.expiresAtMs).toISOString(),
     headers: { 'x-amz-access-token': rdt.accessToken },
+    paths,
   }
 }

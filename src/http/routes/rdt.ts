@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { resourceSet } from '../../rdt/index.js'
+import { resourceSet, type IssuedRdt } from '../../rdt/index.js'
 import type { Services } from '../../services.js'
 import type { RdtResponse } from '../contract/rdt.js'
 import { rdtSchema } from '../contract/rdt.js'
@@ -15,14 +15,31 @@ export function registerRdtRoute(app: FastifyInstance, services: Services): void
     const minTtlSeconds = minTtl ?? services.config.spApi.restrictedDataTokens.defaultMinTtlSeconds
     const set = resourceSet(restrictedResources, targetApplication)
     const rdt = await services.exchange.issueRestricted(tokenRequest(request, credential, minTtlSeconds), set)
-    const body: RdtResponse = {
+    const [head, tail] = answerOf(rdt)
+    return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8')
+      .send(`${head}${secondsLeft(services.clock, rdt.expiresAtMs)}${tail}`)
+  })
+}
+
+/** An RDT's answers differ only in `expires_in`: its JSON is made once, around that number. */
+const answers = new WeakMap<IssuedRdt, [string, string]>()
+
+function answerOf(rdt: IssuedRdt): [string, string] {
+  let answer = answers.get(rdt)
+  if (!answer) {
+    const body: Omit<RdtResponse, 'expires_in'> & { expires_in: string } = {
       restricted_data_token: rdt.restrictedDataToken,
-      expires_in: secondsLeft(services.clock, rdt.expiresAtMs),
+      expires_in: ttlMark,
       expires_at: rdt.expiresAt,
       credential: rdt.credential,
       region: rdt.region,
       headers: rdt.headers,
     }
-    return reply.header('cache-control', 'no-store').send(body)
-  })
+    const [head = '', tail = ''] = JSON.stringify(body).split(`"${ttlMark}"`)
+    answers.set(rdt, (answer = [head, tail]))
+  }
+  return answer
 }
+
+/** A private-use character no RDT, name or date holds. */
+const ttlMark = '\uE000ttl\uE000'
