@@ -81,7 +81,7 @@ export class AuditLog {
   }
 
   /** A Restricted Data Token handed out: the paths it opens, its fingerprint (never the token); made once per RDT. */
-  restrictedIssued(ctx: AuditContext, rdt: { restrictedDataToken: string; expiresAtMs: number; paths: string[] }): void {
+  restrictedIssued(ctx: AuditContext, rdt: IssuedRestricted): void {
     this.sink.write(`${this.start()},"requestId":${JSON.stringify(ctx.requestId)}${this.callerPart(ctx.principal)}`
       + this.issuedPart(rdt, rdt.restrictedDataToken, ctx.credential, rdtIssued))
   }
@@ -164,6 +164,8 @@ export class AuditLog {
     return text
   }
 }
+
+type IssuedRestricted = { restrictedDataToken: string; expiresAtMs: number; paths: string[] }
 
 /** The fixed fields of each kind of issuance line. */
 interface IssuanceKind { event: string; msg: string }
