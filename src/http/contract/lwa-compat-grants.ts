@@ -46,7 +46,9 @@ export const invalidTarget: LwaAnswer = {
   status: 400, error: 'invalid_target', description: 'No token can be issued for the requested resource',
 }
 export const unsupportedTokenType: LwaAnswer = {
-  status: 400, error: 'unsupported_token_type', description: 'The broker takes a JWT subject token and issues access tokens',
+  status: 400,
+  error: 'unsupported_token_type',
+  description: 'The broker takes a JWT subject token and issues access tokens',
 }
 
 /**

@@ -31,7 +31,8 @@ export const CompatRequest = Type.Object({
   })),
   scope: Type.Optional(Type.String({
     maxLength: 256,
-    description: '`client_credentials`: the grantless scope, e.g. `sellingpartnerapi::notifications`. Otherwise ignored.',
+    description: '`client_credentials`: the grantless scope, e.g. `sellingpartnerapi::notifications`. Otherwise '
+      + 'ignored.',
   })),
   subject_token: Type.Optional(Type.String({
     description: 'Token exchange: the caller\'s JWT. For this grant it is the only place the JWT is taken from.',
@@ -151,25 +152,25 @@ export const lwaTokenSchema = {
   operationId: 'lwaCompatibleToken',
   tags: ['lwa-compat', 'tokens'],
   summary: 'Get an access token the way Login with Amazon\'s token endpoint (or an RFC 8693 STS) hands one out.',
-  description: 'Login with Amazon\'s own token endpoint in shape, so an LWA client or SDK uses the broker by changing, '
-    + 'or routing, that one URL. Three grants:\n\n- `refresh_token`: send the broker credential\'s name as '
+  description: 'Login with Amazon\'s own token endpoint in shape, so an LWA client or SDK uses the broker by '
+    + 'changing, or routing, that one URL. Three grants:\n\n- `refresh_token`: send the broker credential\'s name as '
     + '`refresh_token`, and the caller\'s JWT as `client_secret` (what LWA clients send) or as an `Authorization: '
-    + 'Bearer` header (which wins; any other Authorization scheme, such as an SDK\'s Basic client authentication, does '
-    + 'not hide the body\'s JWT). The answer echoes the name as `refresh_token`.\n- `client_credentials` (grantless): '
-    + '`scope` picks the `client_credentials` credential with exactly that scope among those the caller may use; if '
-    + 'several, the one whose app has the `client_id` sent; none or still several is `invalid_scope`. The JWT as for '
-    + '`refresh_token`. The answer is LWA\'s: `scope`, no `refresh_token`.\n- RFC 8693 token exchange: the JWT is '
-    + '`subject_token`, the credential\'s name `resource` or `audience`; the answer adds `issued_token_type` and '
-    + '`GET /token`\'s `headers`.\n\nThe body is a form (at most 16 KiB) or JSON. The token is the credential\'s '
-    + 'cached one with at least `min_ttl` (default `tokens.defaultMinTtlSeconds`) left. Same policy, cache, audit, '
-    + 'metrics and rate-limit budget as `GET /token`. Errors are `{error, error_description}` with LWA\'s (RFC 6749\'s) '
-    + 'statuses; the broker\'s own code is in its log and audit line, under the `X-Request-Id`.\n\nThe checks run in '
-    + 'this order: in sidecar mode, a request that is not a direct loopback one (400 `invalid_grant`); body (400); rate '
-    + 'limit (429); `grant_type` (400 `unsupported_grant_type`) and the grant\'s own fields (400 `invalid_request`, '
-    + '`unsupported_token_type`, `invalid_target` for a `resource` that cannot be a credential name); JWT (401, or 400 '
-    + '`invalid_grant` for a bad `subject_token`); policy and existence (400 `invalid_grant`, `invalid_scope` or '
-    + '`invalid_target` by grant: the same answer for both, so a caller learns nothing about names it may not use); the '
-    + 'token (400, 500, 503).',
+    + 'Bearer` header (which wins; any other Authorization scheme, such as an SDK\'s Basic client authentication, '
+    + 'does not hide the body\'s JWT). The answer echoes the name as `refresh_token`.\n- `client_credentials` '
+    + '(grantless): `scope` picks the `client_credentials` credential with exactly that scope among those the caller '
+    + 'may use; if several, the one whose app has the `client_id` sent; none or still several is `invalid_scope`. '
+    + 'The JWT as for `refresh_token`. The answer is LWA\'s: `scope`, no `refresh_token`.\n- RFC 8693 token '
+    + 'exchange: the JWT is `subject_token`, the credential\'s name `resource` or `audience`; the answer adds '
+    + '`issued_token_type` and `GET /token`\'s `headers`.\n\nThe body is a form (at most 16 KiB) or JSON. The token '
+    + 'is the credential\'s cached one with at least `min_ttl` (default `tokens.defaultMinTtlSeconds`) left. Same '
+    + 'policy, cache, audit, metrics and rate-limit budget as `GET /token`. Errors are `{error, error_description}` '
+    + 'with LWA\'s (RFC 6749\'s) statuses; the broker\'s own code is in its log and audit line, under the '
+    + '`X-Request-Id`.\n\nThe checks run in this order: in sidecar mode, a request that is not a direct loopback one '
+    + '(400 `invalid_grant`); body (400); rate limit (429); `grant_type` (400 `unsupported_grant_type`) and the '
+    + 'grant\'s own fields (400 `invalid_request`, `unsupported_token_type`, `invalid_target` for a `resource` that '
+    + 'cannot be a credential name); JWT (401, or 400 `invalid_grant` for a bad `subject_token`); policy and '
+    + 'existence (400 `invalid_grant`, `invalid_scope` or `invalid_target` by grant: the same answer for both, so a '
+    + 'caller learns nothing about names it may not use); the token (400, 500, 503).',
   security: [...bearerAuth, {}],
   headers: RequestIdHeaders,
   consumes: ['application/x-www-form-urlencoded', 'application/json'],
@@ -183,14 +184,14 @@ export const lwaTokenSchema = {
     400: lwaReply([
       'invalid_request', 'unsupported_grant_type', 'invalid_grant', 'invalid_scope', 'invalid_target',
       'unsupported_token_type',
-    ], '`invalid_request` (a malformed body; a grant\'s required field missing; `refresh_token` not a credential '
-      + 'name; `resource` and `audience` that differ), `unsupported_grant_type`, `invalid_grant` (refresh_token: the '
-      + 'caller may not use the credential, no credential has that name, or LWA refused the credential\'s stored secret '
-      + 'or grant, in sidecar mode also a proxied request; token exchange: the `subject_token` is not an acceptable JWT), '
-      + '`invalid_scope` (client_credentials: no credential the caller may use has the scope, or several do and '
-      + '`client_id` does not single one out), `invalid_target` (token exchange: no such credential, or the caller may '
-      + 'not use it, or LWA refused it), `unsupported_token_type` (a `subject_token_type` or `requested_token_type` '
-      + 'not served).', {
+    ], '`invalid_request` (a malformed body; a grant\'s required field missing; `refresh_token` not a credential name; '
+      + '`resource` and `audience` that differ), `unsupported_grant_type`, `invalid_grant` (refresh_token: the '
+      + 'caller may not use the credential, no credential has that name, or LWA refused the credential\'s stored '
+      + 'secret or grant, in sidecar mode also a proxied request; token exchange: the `subject_token` is not an '
+      + 'acceptable JWT), `invalid_scope` (client_credentials: no credential the caller may use has the scope, or '
+      + 'several do and `client_id` does not single one out), `invalid_target` (token exchange: no such credential, '
+      + 'or the caller may not use it, or LWA refused it), `unsupported_token_type` (a `subject_token_type` or '
+      + '`requested_token_type` not served).', {
       invalid_request: answer('invalid_request', lwaErrors.invalid_request.description),
       invalid_grant: answer('invalid_grant', lwaErrors.forbidden.description),
       unsupported_grant_type: answer(unsupportedGrant.error, unsupportedGrant.description),

@@ -29,8 +29,8 @@ export function compatTokenRequest(
 export function lwaAnswerOf(request: FastifyRequest, err: BrokerError): LwaAnswer {
   const body = fieldsOf(request.body)
   const reason = err.logDetail?.reason
-  const checked = err.code === 'invalid_request' && typeof reason === 'string' ? requestCheckAnswers.get(reason) : undefined
-  if (checked) return checked
+  const checked = typeof reason === 'string' ? requestCheckAnswers.get(reason) : undefined
+  if (err.code === 'invalid_request' && checked) return checked
   const grant = typeof body.grant_type === 'string' ? body.grant_type : ''
   if (grant === tokenExchangeGrant && err.code === 'unauthenticated' && nonEmpty(body.subject_token)) {
     return badSubjectToken

@@ -72,7 +72,9 @@ function refreshGrant(services: Services): CompatGrant {
  */
 export function compatCredential(request: FastifyRequest): string | undefined {
   const body = fieldsOf(request.body)
-  if (body.grant_type === tokenExchange) return nonEmpty(body.subject_token) ? `Bearer ${body.subject_token}` : undefined
+  if (body.grant_type === tokenExchange) {
+    return nonEmpty(body.subject_token) ? `Bearer ${body.subject_token}` : undefined
+  }
   const header = request.headers.authorization
   if (header !== undefined && /^Bearer /i.test(header)) return header
   return nonEmpty(body.client_secret) ? `Bearer ${body.client_secret}` : header

@@ -9,6 +9,8 @@ import { HostRoutedAgent } from '../../support/host-routed-agent.js'
 import { destinationOf, notificationsScope } from '../../support/sp-api-destinations.js'
 import { SpApiEmulator } from '../../support/sp-api-emulator.js'
 
+
+type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0]
 const platform: MintOptions = { claims: { sub: 'system:serviceaccount:platform:all' } }
 const reporter: MintOptions = { claims: { sub: 'system:serviceaccount:ads:reporter' } }
 const notifier: MintOptions = { claims: { sub: 'system:serviceaccount:notify:worker' } }
@@ -16,7 +18,7 @@ const notifier: MintOptions = { claims: { sub: 'system:serviceaccount:notify:wor
 const otherApp = { clientId: 'amzn1.application-oa2-client.spb0002', clientSecret: 'amzn1.oa2-cs.v1.spb-secret-0002' }
 
 /** Two credentials of one scope, of two apps; `notify:*` may use only the second. */
-async function twoApps(t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<Harness> {
+async function twoApps(t: Test): Promise<Harness> {
   const h = await build(t, {
     config: (c) => ({
       ...c,
@@ -80,7 +82,7 @@ t.test('client_id chooses between two allowed credentials of the same scope', as
 t.test('still ambiguous (no client_id, or one no candidate has) is invalid_scope, audited as denied', async (t) => {
   const h = await twoApps(t)
   const jwt = await h.jwt(platform)
-  for (const extra of [{}, { client_id: 'amzn1.application-oa2-client.someone-else' }]) {
+  for (const extra of [{}, { client_id: 'amzn1.application-oa2-client.someone-else' }] as Array<Record<string, string>>) {
     const res = await postToken(h, grantless(jwt, extra))
     t.equal(res.statusCode, 400)
     t.same(res.json(), { error: 'invalid_scope', error_description: 'The request has an invalid parameter : scope' })

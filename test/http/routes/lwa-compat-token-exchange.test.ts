@@ -5,6 +5,8 @@ import t from 'tap'
 import { build, fixtures, type Harness, type MintOptions } from '../../helper.js'
 import { auditOf, formOf, postToken, tokenOutcomes } from '../../support/compat-client.js'
 
+
+type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0]
 const platform: MintOptions = { claims: { sub: 'system:serviceaccount:platform:all' } }
 const reporter: MintOptions = { claims: { sub: 'system:serviceaccount:ads:reporter' } }
 const grant = 'urn:ietf:params:oauth:grant-type:token-exchange'
@@ -15,7 +17,7 @@ const exchange = (subjectToken: string, fields: Record<string, string> = {}) => 
   grant_type: grant, subject_token: subjectToken, subject_token_type: jwtType, resource: 'ads-us', ...fields,
 })
 
-async function expectError(t: Parameters<Parameters<typeof t.test>[1]>[0], h: Harness, body: string, status: number, error: string, headers: Record<string, string> = {}) {
+async function expectError(t: Test, h: Harness, body: string, status: number, error: string, headers: Record<string, string> = {}) {
   const res = await postToken(h, body, headers)
   t.equal(res.statusCode, status, error)
   t.same(Object.keys(res.json()).sort(), ['error', 'error_description'], 'RFC 6749\'s error fields')

@@ -1,22 +1,13 @@
 import { Agent as HttpsAgent } from 'node:https'
 import { connect } from 'node:net'
 import t from 'tap'
-import { build, fixtures, type Harness, type MintOptions } from '../../helper.js'
+import { build, fixtures, type MintOptions } from '../../helper.js'
+import { formOf, postToken } from '../../support/compat-client.js'
 
 const platform: MintOptions = { claims: { sub: 'system:serviceaccount:platform:all' } }
 const reporter: MintOptions = { claims: { sub: 'system:serviceaccount:ads:reporter' } }
 
-async function post(h: Harness, body: string | Record<string, unknown>, headers: Record<string, string> = {}) {
-  const form = typeof body === 'string'
-  return h.app.inject({
-    method: 'POST',
-    url: '/auth/o2/token',
-    headers: { 'content-type': form ? 'application/x-www-form-urlencoded;charset=UTF-8' : 'application/json', ...headers },
-    payload: form ? body : JSON.stringify(body),
-  })
-}
-
-const formOf = (fields: Record<string, string>): string => new URLSearchParams(fields).toString()
+const post = postToken
 
 t.test('LWA request shape in, LWA response shape out: form and JSON, JWT as client_secret or Bearer header', async (t) => {
   const h = await build(t)
