@@ -123,8 +123,31 @@ export class Exchange {
     }
   }
 
+  /**
+   * The names among `names` this caller's policy lets it have, for a request that names a
+   * scope rather than a credential (a grantless token): nothing is audited or counted here,
+   * since the chosen name then goes through `issue`, or the request through `refuse`.
+   */
+  allowedAmong(caller: Principal, names: readonly string[]): string[] {
+    return names.filter((credential) => this.allows(caller, { credential }))
+  }
+
+  /**
+   * A request refused before it could name a credential (no allowed credential has the
+   * grantless scope asked for): audited and counted as a denied name is, so it tells no one
+   * which names exist. Returns the error for the caller to throw.
+   */
+  refuse(request: TokenRequest, err: BrokerError): BrokerError {
+    this.refused(request, err, false)
+    return err
+  }
+
   /** A denied profile is refused exactly as a denied credential: nobody learns which profiles exist. */
-  private allows(caller: Principal, request: TokenRequest, restrictedPaths?: readonly string[]): boolean {
+  private allows(
+    caller: Principal,
+    request: Pick<TokenRequest, 'credential' | 'profile'>,
+    restrictedPaths?: readonly string[],
+  ): boolean {
     const { profile } = request
     const profileOf = profile === undefined ? this.fixedProfileOf : () => profile
     const policy = this.deps.live.current.policy

@@ -1,6 +1,7 @@
 // A loopback Selling Partner API (see /work/shared/SPAPI.md): the Application Management API
 // (client secret rotation, with the SQS notification handed to a callback), the Tokens API
-// (Restricted Data Tokens), one restricted operation that checks the RDT and one ordinary one.
+// (Restricted Data Tokens), one restricted operation that checks the RDT, one ordinary one, and
+// one grantless one (Notifications getDestinations, sp-api-destinations.ts).
 // Access tokens are checked against the LWA emulator that minted them; usage plans are token
 // buckets on an injected clock, so throttling is tested without sleeping.
 // Rotations reach a queue through `notify`, e.g. with the SQS emulator:
@@ -15,6 +16,7 @@ import { plans, route, withRateLimit } from './sp-api-routes.js'
 import type { Route, SpApiOperation } from './sp-api-routes.js'
 import { covers, names, parseRdtRequest } from './sp-api-restricted-resources.js'
 import type { Accepted, RestrictedResource } from './sp-api-restricted-resources.js'
+import { getDestinations } from './sp-api-destinations.js'
 import { isoSeconds, newSecretType, notificationBody, secretExpiryType } from './sp-api-notifications.js'
 import type { NotificationApp } from './sp-api-notifications.js'
 import {
@@ -109,6 +111,7 @@ export class SpApiEmulator {
     createRestrictedDataToken: new TokenBuckets(plans.createRestrictedDataToken),
     getOrderAddress: new TokenBuckets(plans.getOrderAddress),
     getMarketplaceParticipations: new TokenBuckets(plans.getMarketplaceParticipations),
+    getDestinations: new TokenBuckets(plans.getDestinations),
   }
 
   private constructor(readonly url: string, private readonly server: Server, options: SpApiEmulatorOptions) {
@@ -237,6 +240,10 @@ export class SpApiEmulator {
     if (principal.kind === 'rdt') return unauthorized() // an RDT opens restricted operations only
     call.clientId = principal.grant.clientId
     if (found.operation === 'rotateApplicationClientSecret') return this.#rotate(principal.grant)
+    if (found.operation === 'getDestinations') {
+      const { grant } = principal
+      return getDestinations(grant, () => this.#throttle('getDestinations', grant.clientId))
+    }
     const seller = this.#seller(principal.grant)
     if ('status' in seller) return seller
     call.sellingPartnerId = seller.sellingPartnerId

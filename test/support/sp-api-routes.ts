@@ -8,6 +8,7 @@ export type SpApiOperation =
   | 'createRestrictedDataToken'
   | 'getOrderAddress'
   | 'getMarketplaceParticipations'
+  | 'getDestinations'
 
 // The documented default usage plans, and the x-amzn-RateLimit-Limit text each sends.
 export const plans: Record<SpApiOperation, UsagePlan & { header: string }> = {
@@ -15,6 +16,7 @@ export const plans: Record<SpApiOperation, UsagePlan & { header: string }> = {
   createRestrictedDataToken: { ratePerSecond: 1, burst: 10, header: '1.0' },
   getOrderAddress: { ratePerSecond: 0.5, burst: 30, header: '0.5' },
   getMarketplaceParticipations: { ratePerSecond: 0.016, burst: 15, header: '0.016' },
+  getDestinations: { ratePerSecond: 1, burst: 5, header: '1.0' },
 }
 
 export interface Route { operation: SpApiOperation; orderId?: string }
@@ -23,6 +25,7 @@ const fixedRoutes = new Map<string, SpApiOperation>([
   ['POST /applications/2023-11-30/clientSecret', 'rotateApplicationClientSecret'],
   ['POST /tokens/2021-03-01/restrictedDataToken', 'createRestrictedDataToken'],
   ['GET /sellers/v1/marketplaceParticipations', 'getMarketplaceParticipations'],
+  ['GET /notifications/v1/destinations', 'getDestinations'],
 ])
 
 export function route(method: string, path: string): Route | undefined {

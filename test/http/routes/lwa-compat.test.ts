@@ -1,22 +1,13 @@
 import { Agent as HttpsAgent } from 'node:https'
 import { connect } from 'node:net'
 import t from 'tap'
-import { build, fixtures, type Harness, type MintOptions } from '../../helper.js'
+import { build, fixtures, type MintOptions } from '../../helper.js'
+import { formOf, postToken } from '../../support/compat-client.js'
 
 const platform: MintOptions = { claims: { sub: 'system:serviceaccount:platform:all' } }
 const reporter: MintOptions = { claims: { sub: 'system:serviceaccount:ads:reporter' } }
 
-async function post(h: Harness, body: string | Record<string, unknown>, headers: Record<string, string> = {}) {
-  const form = typeof body === 'string'
-  return h.app.inject({
-    method: 'POST',
-    url: '/auth/o2/token',
-    headers: { 'content-type': form ? 'application/x-www-form-urlencoded;charset=UTF-8' : 'application/json', ...headers },
-    payload: form ? body : JSON.stringify(body),
-  })
-}
-
-const formOf = (fields: Record<string, string>): string => new URLSearchParams(fields).toString()
+const post = postToken
 
 t.test('LWA request shape in, LWA response shape out: form and JSON, JWT as client_secret or Bearer header', async (t) => {
   const h = await build(t)
@@ -48,7 +39,8 @@ t.test('every error in LWA\'s shape and status', async (t) => {
     ['a client_secret that is not a valid JWT', () => post(h, formOf({ grant_type: 'refresh_token', refresh_token: 'ads-us', client_secret: fixtures.adsClient.clientSecret })), 401, 'invalid_client'],
     ['an unknown credential', () => post(h, formOf({ grant_type: 'refresh_token', refresh_token: 'ads-nope', client_secret: reporterJwt })), 400, 'invalid_grant'],
     ['a credential the caller may not use (same answer as unknown)', () => post(h, formOf({ grant_type: 'refresh_token', refresh_token: 'sp-acme-eu', client_secret: reporterJwt })), 400, 'invalid_grant'],
-    ['another grant type', () => post(h, formOf({ grant_type: 'client_credentials', scope: 'sellingpartnerapi::notifications', client_secret: jwt })), 400, 'unsupported_grant_type'],
+    ['another grant type', () => post(h, formOf({ grant_type: 'authorization_code', code: 'ANcode', client_secret: jwt })), 400, 'unsupported_grant_type'],
+    ['a grant_type that is an inherited key, not a grant', () => post(h, formOf({ grant_type: 'constructor', client_secret: jwt })), 400, 'unsupported_grant_type'],
     ['no grant_type', () => post(h, formOf({ refresh_token: 'ads-us', client_secret: jwt })), 400, 'invalid_request'],
     ['no refresh_token', () => post(h, formOf({ grant_type: 'refresh_token', client_secret: jwt })), 400, 'invalid_request'],
     ['a refresh_token that cannot be a credential name', () => post(h, formOf({ grant_type: 'refresh_token', refresh_token: 'Atzr|a-real-looking-refresh-token', client_secret: jwt })), 400, 'invalid_request'],
