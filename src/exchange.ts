@@ -22,6 +22,10 @@ export interface TokenRequest {
   minTtlSeconds: number
   /** The Ads profile the token is to be scoped to; undefined: the credential's fixed `profileId`, if any. */
   profile?: string | undefined
+  /** How long this caller waits for a token; undefined: `tokens.requestDeadlineMs`. */
+  deadlineMs?: number
+  /** A background refresh starts once the cached token has less than this left (a floor's headroom). */
+  refreshBelowSeconds?: number
 }
 
 export interface ExchangeDeps {
@@ -86,7 +90,7 @@ export class Exchange {
   private checked(request: TokenRequest): Promise<IssuedToken> {
     return this.guarded(request, undefined, async () => {
       if (request.profile !== undefined) await this.deps.profiles.check(request.credential, request.profile)
-      const token = await this.deps.tokens.getToken(request.credential, request.minTtlSeconds)
+      const token = await this.deps.tokens.getToken(request.credential, request.minTtlSeconds, request)
       this.issued(request, token)
       return token
     })
