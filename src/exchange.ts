@@ -108,6 +108,15 @@ export class Exchange {
     })
   }
 
+  /** As issueCached, for an RDT: one the caller may have, cached with its seller's access token, or undefined. */
+  issueRestrictedCached(request: TokenRequest, set: ResourceSet): IssuedRdt | undefined {
+    const caller = request.caller
+    if (!caller || !this.allows(caller, request, set.paths)) return undefined
+    const rdt = this.deps.rdt.cachedRdt(request.credential, set, request.minTtlSeconds)
+    if (rdt) this.deps.audit.restrictedIssued(this.context(request), rdt)
+    return rdt
+  }
+
   /** The caller, then policy, then `obtain`; a refusal at any step audited and counted. */
   private async guarded<T>(request: TokenRequest, restrictedPaths: readonly string[] | undefined,
     obtain: () => Promise<T>): Promise<T> {
