@@ -17,7 +17,7 @@ t.test('buffered: a line waits for the timer or a flush, never for the request t
   const sink = outputs.sink(file)
   t.ok(existsSync(file), 'the file is opened (and its directory made) when the sink is made')
   sink.write('{"n":1}\n')
-  t.equal(read(file), '', 'not written yet: the timer is 5 s away and 4 KiB are not pending')
+  t.equal(read(file), '', 'not written yet: the timer is 5 s away and 32 KiB are not pending')
   await outputs.flush()
   t.equal(read(file), '{"n":1}\n', 'flush writes it before it resolves (what SIGTERM does)')
 })
@@ -29,12 +29,15 @@ t.test('buffered: the timer writes pending lines within flushMs', async (t) => {
   t.ok(await eventually(() => read(file) === '{"n":2}\n'))
 })
 
-t.test('buffered: 4 KiB pending are written without waiting for the timer', async (t) => {
+t.test('buffered: 32 KiB pending are written without waiting for the timer', async (t) => {
   const file = join(t.testdir({}), 'audit.log')
   const sink = new LogOutputs({ mode: 'buffered', flushMs: 5000 }).sink(file)
   const line = `{"pad":"${'x'.repeat(500)}"}\n`
-  for (let i = 0; i < 10; i++) sink.write(line)
-  t.ok(await eventually(() => read(file).length >= 4096), 'a full buffer goes out at once')
+  for (let i = 0; i < 64; i++) sink.write(line)
+  t.equal(read(file), '', 'under 32 KiB: still pending')
+  sink.write(line)
+  t.ok(await eventually(() => read(file).length >= 32 * 1024), 'the line that fills 32 KiB sends them at once')
+  t.equal(read(file), line.repeat(65), 'every pending line, in one write')
 })
 
 t.test('sync: every line is on disk when write returns', async (t) => {
@@ -49,8 +52,8 @@ t.test('two logs on one target share a writer: their lines keep their order and 
   const outputs = new LogOutputs({ mode: 'buffered', flushMs: 5000 })
   const app = outputs.sink(file)
   const audit = outputs.sink(file)
-  const lines = Array.from({ length: 200 }, (_, i) => `{"from":"${i % 2 ? 'audit' : 'app'}","i":${i},"pad":"${'y'.repeat(100)}"}\n`)
+  const lines = Array.from({ length: 600 }, (_, i) => `{"from":"${i % 2 ? 'audit' : 'app'}","i":${i},"pad":"${'y'.repeat(100)}"}\n`)
   lines.forEach((line, i) => (i % 2 ? audit : app).write(line))
   await outputs.flush()
-  t.equal(read(file), lines.join(''), 'the first 4 KiB went out while the rest was still pending: flush waits for them and keeps the order')
+  t.equal(read(file), lines.join(''), 'the first 32 KiB went out while the rest was still pending: flush waits for them and keeps the order')
 })

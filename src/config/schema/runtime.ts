@@ -100,7 +100,7 @@ export const Cache = Type.Object({
 
 /**
  * How log lines (operational and audit) reach their destination. `buffered`: written in the
- * background, every `flushMs` or once 4 KiB are pending, and always on SIGTERM/SIGINT and at exit;
+ * background, every `flushMs` or once 32 KiB are pending, and always on SIGTERM/SIGINT and at exit;
  * a SIGKILL, an OOM kill or a crash of the runtime loses at most the last `flushMs` of lines.
  * `sync`: each line is written before the request goes on (every line survives a SIGKILL;
  * costs a write system call per line on the request path).
