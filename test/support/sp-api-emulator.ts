@@ -38,6 +38,8 @@ export interface SpApiCall {
   errorCode?: string
   clientId?: string
   sellingPartnerId?: string
+  /** The `x-amz-access-token` presented: the SDK compat tests check it is the broker's, byte for byte. */
+  accessToken?: string
   at: number
 }
 
@@ -216,6 +218,8 @@ export class SpApiEmulator {
     const found = route(method, path)
     const call: SpApiCall = { operation: found?.operation ?? '', method, path, status: 0, at: this.#clock.now() }
     this.calls.push(call)
+    const presented = req.headers['x-amz-access-token']
+    if (typeof presented === 'string') call.accessToken = presented
     const body = await readBody(req, maxBodyBytes)
     const fault = this.#faults.take(call.operation)
     if (fault?.kind === 'slow') await delay(fault.ms, this.#closing)
