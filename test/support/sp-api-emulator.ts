@@ -16,7 +16,7 @@ import { plans, route, withRateLimit } from './sp-api-routes.js'
 import type { Route, SpApiOperation } from './sp-api-routes.js'
 import { covers, names, parseRdtRequest } from './sp-api-restricted-resources.js'
 import type { Accepted, RestrictedResource } from './sp-api-restricted-resources.js'
-import { getDestinations } from './sp-api-destinations.js'
+import { getDestinations, getSubscription } from './sp-api-destinations.js'
 import { isoSeconds, newSecretType, notificationBody, secretExpiryType } from './sp-api-notifications.js'
 import type { NotificationApp } from './sp-api-notifications.js'
 import {
@@ -114,6 +114,7 @@ export class SpApiEmulator {
     getOrderAddress: new TokenBuckets(plans.getOrderAddress),
     getMarketplaceParticipations: new TokenBuckets(plans.getMarketplaceParticipations),
     getDestinations: new TokenBuckets(plans.getDestinations),
+    getSubscription: new TokenBuckets(plans.getSubscription),
   }
 
   private constructor(readonly url: string, private readonly server: Server, options: SpApiEmulatorOptions) {
@@ -252,6 +253,9 @@ export class SpApiEmulator {
     if ('status' in seller) return seller
     call.sellingPartnerId = seller.sellingPartnerId
     if (found.operation === 'createRestrictedDataToken') return this.#createRdt(seller, body)
+    if (found.operation === 'getSubscription') {
+      return getSubscription(seller, found.notificationType ?? '', () => this.#throttle('getSubscription', sellerKey(seller)))
+    }
     return this.#participations(seller)
   }
 
