@@ -22,6 +22,10 @@ export interface TokenRequest {
   minTtlSeconds: number
   /** The Ads profile the token is to be scoped to; undefined: the credential's fixed `profileId`, if any. */
   profile?: string | undefined
+  /** How long this caller waits for a token; undefined: `tokens.requestDeadlineMs`. */
+  deadlineMs?: number
+  /** A background refresh starts once the cached token has less than this left (a floor's headroom). */
+  refreshBelowSeconds?: number
 }
 
 export interface ExchangeDeps {
@@ -86,7 +90,7 @@ export class Exchange {
   private checked(request: TokenRequest): Promise<IssuedToken> {
     return this.guarded(request, undefined, async () => {
       if (request.profile !== undefined) await this.deps.profiles.check(request.credential, request.profile)
-      const token = await this.deps.tokens.getToken(request.credential, request.minTtlSeconds)
+      const token = await this.deps.tokens.getToken(request.credential, request.minTtlSeconds, request)
       this.issued(request, token)
       return token
     })
@@ -102,6 +106,15 @@ export class Exchange {
       this.deps.audit.restrictedIssued(this.context(request), rdt)
       return rdt
     })
+  }
+
+  /** As issueCached, for an RDT: one the caller may have, cached with its seller's access token, or undefined. */
+  issueRestrictedCached(request: TokenRequest, set: ResourceSet): IssuedRdt | undefined {
+    const caller = request.caller
+    if (!caller || !this.allows(caller, request, set.paths)) return undefined
+    const rdt = this.deps.rdt.cachedRdt(request.credential, set, request.minTtlSeconds)
+    if (rdt) this.deps.audit.restrictedIssued(this.context(request), rdt)
+    return rdt
   }
 
   /** The caller, then policy, then `obtain`; a refusal at any step audited and counted. */

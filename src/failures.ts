@@ -18,7 +18,8 @@ export function toBrokerError(credential: string, err: unknown, retryAfterSecond
       'invalid_request',
       `min_ttl ${Math.floor(err.minTtlMs / 1000)} cannot be met: LWA grants credential ${credential} tokens of `
         + `${lifetime} s; ask for at most ${err.maxMinTtlSeconds}`,
-      { cause: err },
+      // Logged and audited: an SDK on /auth/o2/token sees only LWA's words, and its floor is an operator's setting.
+      { cause: err, logDetail: { reason: 'min_ttl_over_lifetime', lifetimeSeconds: lifetime } },
     )
   }
   return new BrokerError('internal_error', 'internal error', { cause: err })

@@ -9,7 +9,7 @@ import { Apps } from './schema/apps.js'
 import { Lifecycle } from './schema/lifecycle.js'
 import { Http, Listen, Ops, Readiness } from './schema/listeners.js'
 import { PolicyRule, RateLimits } from './schema/policy.js'
-import { Audit, Cache, Logs, Shutdown, Tokens } from './schema/runtime.js'
+import { Audit, Cache, Logs, LwaCompat, Shutdown, Tokens } from './schema/runtime.js'
 import { Ads, Lwa, Secrets, SpApi } from './schema/upstreams.js'
 
 export {
@@ -40,6 +40,7 @@ export const ConfigSchema = Type.Object({
   ads: Ads,
   spApi: SpApi,
   tokens: Tokens,
+  lwaCompat: LwaCompat,
   shutdown: Shutdown,
   /** Optional: lets admins hand out consent links that store the refresh token themselves. */
   onboarding: Type.Optional(Onboarding),

@@ -27,19 +27,26 @@ export interface ResourceSet {
  * are one RDT: Amazon's token covers exactly the set, whatever order it was written in.
  */
 export function resourceSet(resources: readonly RestrictedResource[], targetApplication?: string): ResourceSet {
-  const canonical = new Map<string, RestrictedResource>()
-  for (const r of resources) {
-    const dataElements = r.dataElements && [...new Set(r.dataElements)].sort()
-    const resource: RestrictedResource = { method: r.method, path: r.path, ...(dataElements ? { dataElements } : {}) }
-    canonical.set(JSON.stringify(resource), resource)
+  const only = resources.length === 1 ? resources[0] : undefined
+  // Most calls open one resource: its set is made without a map, a sort or the arrays around them.
+  if (only) {
+    const [id, resource] = canonical(only)
+    return { resources: [resource], targetApplication, paths: [resource.path], text: `${targetApplication ?? ''}\n${id}` }
   }
-  const sorted = [...canonical.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const sorted = [...new Map(resources.map(canonical)).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   return {
     resources: sorted.map(([, r]) => r),
     targetApplication,
     paths: [...new Set(sorted.map(([, r]) => r.path))],
     text: `${targetApplication ?? ''}\n${sorted.map(([id]) => id).join('\n')}`,
   }
+}
+
+/** A resource with its data elements sorted and once each, and its text: equal resources, equal texts. */
+function canonical(r: RestrictedResource): [string, RestrictedResource] {
+  const dataElements = r.dataElements && [...new Set(r.dataElements)].sort()
+  const resource: RestrictedResource = { method: r.method, path: r.path, ...(dataElements ? { dataElements } : {}) }
+  return [JSON.stringify(resource), resource]
 }
 
 /** How an error or a log line names the resources: `GET /orders/v0/orders/…/address, …`. */

@@ -59,6 +59,19 @@ export class RestrictedDataTokens {
 
   constructor(private readonly deps: RdtDeps) {}
 
+  /**
+   * An RDT cached here for the set with `minTtlSeconds` left, and the seller's access token cached too: at once, with
+   * no promise (the hot path). Undefined: `get`.
+   */
+  cachedRdt(credential: string, set: ResourceSet, minTtlSeconds: number): IssuedRdt | undefined {
+    const config = this.deps.catalogue.get(credential)
+    if (!config || config.grant !== 'refresh_token' || config.api !== 'sp-api') return undefined
+    const access = this.deps.tokens.cachedToken(credential, accessMinTtlSeconds)
+    const local = access && this.cached.get(`${credential}\n${set.text}`)
+    if (!access || !local || !this.usable(local, access, minTtlSeconds * 1000)) return undefined
+    return this.issuedAs({ rdt: local, source: 'cache' }, access, set)
+  }
+
   async get(credential: string, set: ResourceSet, minTtlSeconds: number): Promise<IssuedRdt> {
     const config = this.deps.catalogue.get(credential)
     if (!config) throw new BrokerError('unknown_credential', `no credential named ${credential}`)
@@ -71,7 +84,7 @@ export class RestrictedDataTokens {
       ?? await tokens.getToken(credential, accessMinTtlSeconds)
     const key = `${credential}\n${set.text}`
     const minTtlMs = minTtlSeconds * 1000
-    const usable: Usable = (rdt) => sameGrant(rdt, access) && rdt.expiresAtMs - this.deps.clock.now() >= minTtlMs
+    const usable: Usable = (rdt) => this.usable(rdt, access, minTtlMs)
     const local = this.cached.get(key)
     let found: Found | undefined = local && usable(local) ? { rdt: local, source: 'cache' } : undefined
     if (!found) {
@@ -81,6 +94,16 @@ export class RestrictedDataTokens {
       // A flight begun for a shorter min_ttl may not do for this caller: then it asks for itself.
       if (!usable(found.rdt)) found = await this.obtain(key, access, set, usable)
     }
+    return this.issuedAs(found, access, set)
+  }
+
+  /** Minted with the credential's grant still held, and `minTtlMs` left. */
+  private usable(rdt: BrokerToken, access: IssuedToken, minTtlMs: number): boolean {
+    return sameGrant(rdt, access) && rdt.expiresAtMs - this.deps.clock.now() >= minTtlMs
+  }
+
+  /** Counted by where it came from; one answer object per RDT. */
+  private issuedAs(found: Found, access: IssuedToken, set: ResourceSet): IssuedRdt {
     this.deps.metrics.rdtIssued(found.source)
     let issued = this.issued.get(found.rdt)
     if (!issued) this.issued.set(found.rdt, (issued = issuedOf(found.rdt, access, set.paths)))

@@ -1,5 +1,11 @@
 import { BrokerError } from '../errors.js'
 
+/** How one caller waits for a token: its own deadline, and a refresh started before its floor is reached. */
+export interface TokenWait {
+  deadlineMs?: number | undefined
+  refreshBelowSeconds?: number | undefined
+}
+
 /**
  * `work`, or `timedOut()`'s error once `ms` have passed: no caller waits on a dead upstream
  * beyond its deadline, while the work itself goes on (the cache remembers how it ends).

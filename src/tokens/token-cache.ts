@@ -68,16 +68,16 @@ export class TokenCache<T extends Expiring> {
   }
 
   /**
-   * The cached token if it can be served now (starting the refresh-ahead if it is due), with
-   * no waiting and no promise: the hot path.
+   * The cached token if it can be served now (starting the refresh-ahead if it is due, or once
+   * less than `refreshBelowMs` is left), with no waiting and no promise: the hot path.
    */
-  hit(key: string, minTtlMs: number, load: () => Promise<T>): T | undefined {
+  hit(key: string, minTtlMs: number, load: () => Promise<T>, refreshBelowMs = 0): T | undefined {
     const entry = this.entry(key, load)
     const now = this.options.clock.now()
     entry.lastUsedMs = now
     const token = entry.token
     if (!token || token.expiresAtMs - now < minTtlMs) return undefined
-    if (now >= entry.refreshAtMs) this.refreshInBackground(key, entry, now)
+    if (now >= entry.refreshAtMs || token.expiresAtMs - now < refreshBelowMs) this.refreshInBackground(key, entry, now)
     this.options.onLookup?.(key, 'hit')
     return token
   }

@@ -7,7 +7,7 @@ import { toBrokerError } from '../failures.js'
 import type { BrokerEvents } from '../observability/events.js'
 import type { Spans } from '../observability/spans.js'
 import type { SecretStore } from '../secrets/index.js'
-import { tokenWithinDeadline } from './deadline.js'
+import { tokenWithinDeadline, type TokenWait } from './deadline.js'
 import { IssuedTokens, type IssuedToken } from './issued-token.js'
 import { callerErrorFor, tokenCacheFor } from './refresh-failures.js'
 import { Replication } from './replication.js'
@@ -70,30 +70,27 @@ export class TokenService implements CacheView {
     return this.deps.catalogue.has(name)
   }
 
-  /** A token with at least `minTtlSeconds` left, within the request deadline, or a BrokerError. */
-  async getToken(name: string, minTtlSeconds: number): Promise<IssuedToken> {
+  /** A token with at least `minTtlSeconds` left, within the caller's (else the request) deadline, or a BrokerError. */
+  async getToken(name: string, minTtlSeconds: number, wait: TokenWait = {}): Promise<IssuedToken> {
     const config = this.deps.catalogue.require(name)
-    const cached = this.hit(name, config, minTtlSeconds)
+    const cached = this.hit(name, config, minTtlSeconds, wait.refreshBelowSeconds)
     const spans = this.deps.spans
     if (cached) {
       spans?.done('lwa_broker.cache', { 'lwa_broker.credential': name, 'lwa_broker.cache.result': 'hit' })
       return cached
     }
     const load = this.loaderOf(name, config)
-    const wait = (): Promise<BrokerToken> => this.waitForToken(name, minTtlSeconds, load)
+    const deadlineMs = wait.deadlineMs ?? this.deps.config.tokens.requestDeadlineMs
+    const waitFor = (): Promise<BrokerToken> => this.waitForToken(name, minTtlSeconds, deadlineMs, load)
     const miss = { 'lwa_broker.credential': name, 'lwa_broker.cache.result': 'miss' }
-    const token = spans ? await spans.inSpan('lwa_broker.cache', miss, wait) : await wait()
+    const token = spans ? await spans.inSpan('lwa_broker.cache', miss, waitFor) : await waitFor()
     return this.issuedTokens.of(name, config, token)
   }
 
-  private async waitForToken(
-    name: string,
-    minTtlSeconds: number,
-    load: () => Promise<BrokerToken>,
-  ): Promise<BrokerToken> {
+  private async waitForToken(name: string, minTtlSeconds: number, deadlineMs: number,
+    load: () => Promise<BrokerToken>): Promise<BrokerToken> {
     try {
-      const { requestDeadlineMs } = this.deps.config.tokens
-      return await tokenWithinDeadline(name, requestDeadlineMs, this.cache.get(name, minTtlSeconds * 1000, load))
+      return await tokenWithinDeadline(name, deadlineMs, this.cache.get(name, minTtlSeconds * 1000, load))
     } catch (err) {
       throw this.callerError(name, err)
     }
@@ -105,8 +102,9 @@ export class TokenService implements CacheView {
     return config && !this.deps.spans ? this.hit(name, config, minTtlSeconds) : undefined
   }
 
-  private hit(name: string, config: CredentialConfig, minTtlSeconds: number): IssuedToken | undefined {
-    const cached = this.cache.hit(name, minTtlSeconds * 1000, this.loaderOf(name, config))
+  private hit(name: string, config: CredentialConfig, minTtlSeconds: number, refreshBelowSeconds = 0):
+    IssuedToken | undefined {
+    const cached = this.cache.hit(name, minTtlSeconds * 1000, this.loaderOf(name, config), refreshBelowSeconds * 1000)
     return cached && this.issuedTokens.of(name, config, cached)
   }
 

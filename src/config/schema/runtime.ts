@@ -27,6 +27,28 @@ export const Tokens = Type.Object({
   }, { ...closed, default: {} }),
 }, { ...closed, default: {} })
 
+/**
+ * POST /auth/o2/token, for SDKs that cache a token for a fixed time whatever `expires_in` says
+ * and give up on a token request after a few seconds (README: Pointing an SDK at the broker).
+ */
+export const LwaCompat = Type.Object({
+  /**
+   * Every token answered here has at least this long left (the caller's larger min_ttl wins), so an SDK that caches
+   * for a fixed time (python-amazon-sp-api: 3200 s of a 3600 s token) never uses it past expiry. 0: no floor.
+   */
+  minRemainingSeconds: Type.Integer({ minimum: 0, maximum: 3500, default: 3300 }),
+  /**
+   * A background refresh starts when the cached token has less than the floor plus this left, so callers here
+   * rarely wait for LWA.
+   */
+  refreshAheadSeconds: Type.Integer({ minimum: 0, maximum: 600, default: 60 }),
+  /**
+   * No request here waits longer than this (from its arrival) for a token; then 503 `temporarily_unavailable` with
+   * Retry-After, before the SDK's own token timeout (httpx: 5 s) fires.
+   */
+  deadlineMs: Type.Integer({ minimum: 100, maximum: 60000, default: 4000 }),
+}, { ...closed, default: {} })
+
 export const Shutdown = Type.Object({
   /** After SIGTERM, answer /readyz 503 for this long before closing, so Kubernetes stops routing here. */
   drainSeconds: Type.Integer({ minimum: 0, maximum: 120, default: 5 }),

@@ -162,7 +162,10 @@ export const lwaTokenSchema = {
     + 'The JWT as for `refresh_token`. The answer is LWA\'s: `scope`, no `refresh_token`.\n- RFC 8693 token '
     + 'exchange: the JWT is `subject_token`, the credential\'s name `resource` or `audience`; the answer adds '
     + '`issued_token_type` and `GET /token`\'s `headers`.\n\nThe body is a form (at most 16 KiB) or JSON. The token '
-    + 'is the credential\'s cached one with at least `min_ttl` (default `tokens.defaultMinTtlSeconds`) left. Same '
+    + 'is the credential\'s cached one with at least `min_ttl` (default `tokens.defaultMinTtlSeconds`) left; for the '
+    + 'two LWA grants at least `lwaCompat.minRemainingSeconds` (default 3300), since some SDKs cache a token for a '
+    + 'fixed time whatever `expires_in` says (which is always the life truly left). No request waits longer than '
+    + '`lwaCompat.deadlineMs` (default 4000) from its arrival: then 503, before an SDK\'s own timeout. Same '
     + 'policy, cache, audit, metrics and rate-limit budget as `GET /token`. Errors are `{error, error_description}` '
     + 'with LWA\'s (RFC 6749\'s) statuses; the broker\'s own code is in its log and audit line, under the '
     + '`X-Request-Id`.\n\nThe checks run in this order: in sidecar mode, a request that is not a direct loopback one '
@@ -212,7 +215,8 @@ export const lwaTokenSchema = {
       misconfigured: answer('server_error', lwaErrors.credential_misconfigured.description),
     }),
     503: lwaReply(['temporarily_unavailable'], '`temporarily_unavailable`: no valid cached token, and LWA, the secret '
-      + 'store or the caller\'s JWT keys cannot be reached right now. Retry after `Retry-After` seconds.', {
+      + 'store or the caller\'s JWT keys cannot be reached right now, or no token came within `lwaCompat.deadlineMs`. '
+      + 'Retry after `Retry-After` seconds.', {
       unavailable: answer('temporarily_unavailable', lwaErrors.upstream_unavailable.description),
     }, true),
   },

@@ -9,17 +9,33 @@ import {
 import { errorHeaders, logError } from '../error-reply.js'
 import { tokenRequest } from './token.js'
 
-/** One grant of POST /auth/o2/token: the request and its validated body in, the answer's JSON out (errors thrown). */
-export type CompatGrant = (request: FastifyRequest, body: CompatRequest) => Promise<Record<string, unknown>>
+/**
+ * One grant of POST /auth/o2/token: the request, its validated body and `ask` (the exchange's request for a
+ * credential, with this endpoint's floor and deadline) in, the answer's JSON out (errors thrown).
+ */
+export type CompatGrant = (request: FastifyRequest, body: CompatRequest, ask: (credential: string) => TokenRequest) =>
+  Promise<Record<string, unknown>>
 
-/** The exchange's request for `credential`, with the caller's `min_ttl` or the configured default. */
+/**
+ * The exchange's request for `credential`, waited for until the endpoint's deadline (counted from arrival). LWA's
+ * own grants are what SDKs send, and some cache a token for a fixed time: for them the caller's `min_ttl` (or the
+ * default) is raised to the endpoint's floor and refreshed ahead of it. A token exchange's client reads
+ * `expires_in`, as GET /token's does, and gets what it asked for.
+ */
 export function compatTokenRequest(
   services: Services,
   request: FastifyRequest,
-  body: CompatRequest,
+  reply: FastifyReply,
   credential: string,
 ): TokenRequest {
-  return tokenRequest(request, credential, body.min_ttl ?? services.config.tokens.defaultMinTtlSeconds)
+  const { tokens, lwaCompat } = services.config
+  const body = request.body as CompatRequest
+  const floor = body.grant_type === tokenExchangeGrant ? 0 : lwaCompat.minRemainingSeconds
+  return {
+    ...tokenRequest(request, credential, Math.max(body.min_ttl ?? tokens.defaultMinTtlSeconds, floor)),
+    deadlineMs: Math.max(1, lwaCompat.deadlineMs - reply.elapsedTime),
+    refreshBelowSeconds: floor > 0 ? floor + lwaCompat.refreshAheadSeconds : 0,
+  }
 }
 
 /**

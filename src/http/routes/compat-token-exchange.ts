@@ -3,7 +3,7 @@ import { BrokerError } from '../../errors.js'
 import type { Services } from '../../services.js'
 import type { CompatRequest } from '../contract/lwa-compat.js'
 import { accessTokenType, subjectTokenTypes } from '../contract/lwa-compat-grants.js'
-import { compatTokenRequest, type CompatGrant } from './compat-grant.js'
+import type { CompatGrant } from './compat-grant.js'
 import { secondsLeft } from './token.js'
 
 const credentialName = new RegExp(credentialNamePattern)
@@ -15,9 +15,8 @@ const credentialName = new RegExp(credentialNamePattern)
  * fields, from the same issued token.
  */
 export function tokenExchangeGrant(services: Services): CompatGrant {
-  return async (request, body) => {
-    const credential = targetOf(body)
-    const token = await services.exchange.issue(compatTokenRequest(services, request, body, credential))
+  return async (_request, body, ask) => {
+    const token = await services.exchange.issue(ask(targetOf(body)))
     return {
       access_token: token.accessToken,
       issued_token_type: accessTokenType,

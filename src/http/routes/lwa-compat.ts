@@ -10,6 +10,7 @@ import {
 } from '../contract/lwa-compat-grants.js'
 import { asBrokerError } from '../error-reply.js'
 import { compatTokenRequest, fieldsOf, nonEmpty, sendLwaError, type CompatGrant } from './compat-grant.js'
+import type { TokenRequest } from '../../exchange.js'
 import { grantlessGrant } from './compat-grantless.js'
 import { tokenExchangeGrant } from './compat-token-exchange.js'
 import { secondsLeft } from './token.js'
@@ -41,7 +42,8 @@ export function lwaCompatRoutes(services: Services): FastifyPluginAsync {
           logDetail: { reason: 'unsupported_grant_type' },
         })
       }
-      const answer = await grant(request, request.body)
+      const ask = (credential: string): TokenRequest => compatTokenRequest(services, request, reply, credential)
+      const answer = await grant(request, request.body, ask)
       return reply.header('cache-control', 'no-store').send(answer)
     })
   }
@@ -49,12 +51,12 @@ export function lwaCompatRoutes(services: Services): FastifyPluginAsync {
 
 /** `refresh_token` names a broker credential; the answer echoes it, never a real refresh token. */
 function refreshGrant(services: Services): CompatGrant {
-  return async (request, body) => {
+  return async (_request, body, ask) => {
     const credential = body.refresh_token
     if (!credential || !credentialName.test(credential)) {
       throw new BrokerError('invalid_request', 'refresh_token must name a broker credential')
     }
-    const token = await services.exchange.issue(compatTokenRequest(services, request, body, credential))
+    const token = await services.exchange.issue(ask(credential))
     return {
       access_token: token.accessToken,
       refresh_token: credential,

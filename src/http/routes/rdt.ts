@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { resourceSet, type IssuedRdt } from '../../rdt/index.js'
 import type { Services } from '../../services.js'
 import type { RdtResponse } from '../contract/rdt.js'
@@ -10,14 +10,24 @@ export const rdtPath = '/restricted-data-token'
 
 /** POST /restricted-data-token: a Restricted Data Token, through the same exchange as every token. */
 export function registerRdtRoute(app: FastifyInstance, services: Services): void {
-  app.withTypeProvider<TypeBoxTypeProvider>().post(rdtPath, { schema: rdtSchema }, async (request, reply) => {
-    const { credential, restrictedResources, targetApplication, min_ttl: minTtl } = request.body
-    const minTtlSeconds = minTtl ?? services.config.spApi.restrictedDataTokens.defaultMinTtlSeconds
-    const set = resourceSet(restrictedResources, targetApplication)
-    const rdt = await services.exchange.issueRestricted(tokenRequest(request, credential, minTtlSeconds), set)
+  const { exchange, clock, config } = services
+  const answer = (reply: FastifyReply, rdt: IssuedRdt): FastifyReply => {
     const [head, tail] = answerOf(rdt)
     return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8')
-      .send(`${head}${secondsLeft(services.clock, rdt.expiresAtMs)}${tail}`)
+      .send(`${head}${secondsLeft(clock, rdt.expiresAtMs)}${tail}`)
+  }
+  app.withTypeProvider<TypeBoxTypeProvider>().post(rdtPath, { schema: rdtSchema }, (request, reply) => {
+    const { credential, restrictedResources, targetApplication, min_ttl: minTtl } = request.body
+    const minTtlSeconds = minTtl ?? config.spApi.restrictedDataTokens.defaultMinTtlSeconds
+    const set = resourceSet(restrictedResources, targetApplication)
+    const exchangeRequest = tokenRequest(request, credential, minTtlSeconds)
+    // A cached RDT is answered in this turn, as GET /token answers a cached token.
+    const cached = exchange.issueRestrictedCached(exchangeRequest, set)
+    if (cached) {
+      answer(reply, cached)
+      return
+    }
+    return exchange.issueRestricted(exchangeRequest, set).then((rdt) => answer(reply, rdt))
   })
 }
 
