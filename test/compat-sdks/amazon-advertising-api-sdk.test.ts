@@ -29,8 +29,8 @@ function advertiser(env: SdkEnv) {
   return {
     call: async () => {
       if (!token || token.expired()) token = await oauth.createToken('', env.credential).refresh()
-      const ads = new AmazonAdvertising(marketplace, { accessToken: token.accessToken, clientId: env.clientId, scope: Number(adsProfileId) })
-      return ads.profile.listProfiles()
+      const auth = { accessToken: token.accessToken, clientId: env.clientId, scope: Number(adsProfileId) }
+      return new AmazonAdvertising(marketplace, auth).profile.listProfiles()
     },
     forget: () => { token = undefined },
   }

@@ -8,7 +8,8 @@ import { notificationsScope } from '../support/sp-api-destinations.js'
 
 // The package exports only its root, which has no types: what these tests use of it, by hand.
 interface ApiClient {
-  enableAutoRetrievalAccessToken(clientId: string, secret: string, refreshToken: string | null, scope?: string): ApiClient
+  enableAutoRetrievalAccessToken(clientId: string, secret: string, refreshToken: string | null, scope?: string):
+    ApiClient
   clearAccessTokenCache(): void
 }
 interface OfficialSdk {
@@ -40,7 +41,8 @@ function grantless(env: SdkEnv) {
 
 /** superagent's error: the HTTP status, the parsed JSON body and headers, or `timeout` set. */
 function surfaced(err: unknown): Surfaced {
-  const e = err as { status?: number; timeout?: number; response?: { body?: { error?: string }; headers?: Record<string, string> } } | undefined
+  type Response = { body?: { error?: string }; headers?: Record<string, string> }
+  const e = err as { status?: number; timeout?: number; response?: Response } | undefined
   const retryAfter = e?.response?.headers?.['retry-after']
   return {
     ...(e?.status !== undefined ? { status: e.status } : {}),

@@ -12,11 +12,8 @@ import { SpApiEmulator } from './sp-api-emulator.js'
 
 type Test = Parameters<Parameters<typeof import('tap').test>[0]>[0]
 
-/** lwaCompat's defaults: the least life a token from /auth/o2/token has, and when it gives up on LWA. */
-export const compatFloorSeconds = 3300
-export const compatDeadlineMs = 4000
-/** The broker's own LWA timeout in these tests: above the deadline, so the deadline is what answers. */
-export const brokerLwaTimeoutMs = 15_000
+/** The broker's own LWA timeout in these tests: above lwaCompat's deadline, so the deadline is what answers. */
+const brokerLwaTimeoutMs = 15_000
 export const sellingPartnerId = 'A3SELLERCOMPAT'
 export const adsProfileId = '2502259796'
 const caller = { sub: 'system:serviceaccount:platform:all' }
@@ -68,7 +65,13 @@ export interface SdkSpec {
   surfaced(err: unknown): Surfaced
 }
 
-export interface BrokerAnswer { status: number; accessToken?: string; expiresIn?: number; error?: string; retryAfter?: string }
+export interface BrokerAnswer {
+  status: number
+  accessToken?: string
+  expiresIn?: number
+  error?: string
+  retryAfter?: string
+}
 export interface ApiCall { status: number; accessToken?: string }
 
 /** The peers and records one scenario needs, whichever way the broker runs. */
@@ -97,7 +100,9 @@ export async function apiEmulators(t: Test, lwa: LwaEmulator, clock?: FakeClock)
   t.teardown(() => ads.close())
   ads.setProfiles(fixtures.adsRefreshToken, [{
     profileId: adsProfileId, countryCode: 'US', currencyCode: 'USD', timezone: 'America/Los_Angeles',
-    accountInfo: { marketplaceStringId: 'ATVPDKIKX0DER', id: 'A2ADVERTISER', type: 'seller', name: 'Acme', validPaymentMethod: true },
+    accountInfo: {
+      marketplaceStringId: 'ATVPDKIKX0DER', id: 'A2ADVERTISER', type: 'seller', name: 'Acme', validPaymentMethod: true,
+    },
   }])
   return { spApi, ads }
 }
@@ -105,7 +110,7 @@ export async function apiEmulators(t: Test, lwa: LwaEmulator, clock?: FakeClock)
 /** Routes, JWT and credential for one SDK and grant; installs the global agent when the spec needs it. */
 export function sdkEnv(t: Test, spec: SdkSpec, grant: Grant, peers: {
   brokerUrl: string; spApi: SpApiEmulator; ads: AdsEmulator; jwt: string
-}): CompatWorld['env'] & { apiCalls(): ApiCall[] } {
+}): SdkEnv & { apiCalls(): ApiCall[] } {
   const { brokerUrl, spApi, ads, jwt } = peers
   const routes = {
     'api.amazon.com': brokerUrl,
@@ -114,13 +119,13 @@ export function sdkEnv(t: Test, spec: SdkSpec, grant: Grant, peers: {
     'advertising-api.amazon.com': ads.url,
   }
   if (spec.globalAgent) routeGlobalAgent(t, routes)
-  const ads_ = spec.api === 'ads'
+  const isAds = spec.api === 'ads'
   return {
-    routes, brokerUrl, jwt, apiUrl: ads_ ? ads.url : spApi.url,
-    credential: ads_ ? 'ads-us' : grant === 'seller' ? 'sp-acme-eu' : 'sp-notifications',
-    clientId: ads_ ? fixtures.adsClient.clientId : fixtures.spClient.clientId,
+    routes, brokerUrl, jwt, apiUrl: isAds ? ads.url : spApi.url,
+    credential: isAds ? 'ads-us' : grant === 'seller' ? 'sp-acme-eu' : 'sp-notifications',
+    clientId: isAds ? fixtures.adsClient.clientId : fixtures.spClient.clientId,
     teardown: (fn) => t.teardown(fn),
-    apiCalls: () => (ads_ ? ads.calls : spApi.calls).map(({ status, accessToken }) => ({ status, accessToken })),
+    apiCalls: () => (isAds ? ads.calls : spApi.calls).map(({ status, accessToken }) => ({ status, accessToken })),
   }
 }
 
@@ -141,7 +146,9 @@ export async function inProcessWorld(t: Test, spec: SdkSpec, grant: Grant): Prom
   const answers: BrokerAnswer[] = []
   h.app.addHook('onRequest', async (request) => { brokerRequests.push(`${request.method} ${request.url}`) })
   h.app.addHook('onSend', async (request, reply, payload) => {
-    if (request.url === '/auth/o2/token' && typeof payload === 'string') answers.push(answerOf(reply.statusCode, payload, reply.getHeader('retry-after')))
+    if (request.url === '/auth/o2/token' && typeof payload === 'string') {
+      answers.push(answerOf(reply.statusCode, payload, reply.getHeader('retry-after')))
+    }
     return payload
   })
   const brokerUrl = await h.app.listen({ host: '127.0.0.1', port: 0 })
@@ -167,31 +174,32 @@ function answerOf(status: number, payload: string, retryAfter: unknown): BrokerA
 }
 
 /** How long an SDK will go on using a token it received with `expiresIn`, by its cache rule. */
-export function sdkUseMs(rule: CacheRule, expiresIn: number): number {
+export function sdkUseMs(rule: CacheRule, expiresIn: number, floorSeconds: number): number {
   switch (rule.kind) {
     case 'expires-in': return (expiresIn - rule.marginSeconds) * 1000
     case 'fixed': return rule.seconds * 1000
     // It keeps the token until the API refuses it (the scenario proves it then recovers); the
     // broker's floor is then all that keeps that refusal an hour away.
-    case 'until-rejected': return compatFloorSeconds * 1000
+    case 'until-rejected': return floorSeconds * 1000
   }
 }
 
 /**
- * The token an SDK was handed truly lives (by the LWA emulator's own record of its expiry)
- * as long as the SDK will use it, and at least the broker's floor. Fails the compatibility
- * test when the broker would hand an SDK a token it uses past expiry.
+ * The token an SDK was handed (the broker's last answer, received now) truly lives, by the LWA
+ * emulator's own record of its expiry, as long as the SDK will use it and at least the broker's
+ * floor. Fails the compatibility test when the broker would hand an SDK a token it uses past expiry.
  */
-export function assertSdkWillNotOutliveToken(t: Test, lwa: LwaEmulator, spec: SdkSpec, answer: BrokerAnswer,
-  receivedAtMs: number): void {
-  const grant = answer.accessToken === undefined ? undefined : lwa.grantOf(answer.accessToken)
+export function assertSdkWillNotOutliveToken(t: Test, w: InProcessWorld, spec: SdkSpec, answer: BrokerAnswer): void {
+  const grant = answer.accessToken === undefined ? undefined : w.lwa.grantOf(answer.accessToken)
   if (!grant || answer.expiresIn === undefined) {
     t.fail('the SDK was handed a token LWA minted, with expires_in')
     return
   }
-  const livesMs = grant.expiresAtMs - receivedAtMs
-  const usesMs = sdkUseMs(spec.cacheRule, answer.expiresIn)
-  t.ok(livesMs >= usesMs, `${spec.name} (${spec.cacheRule.kind}) uses it ${usesMs / 1000} s; it lives ${livesMs / 1000} s`)
-  t.ok(livesMs >= compatFloorSeconds * 1000, `it lives at least lwaCompat.minRemainingSeconds (${livesMs / 1000} s)`)
+  const floorSeconds = w.h.config.lwaCompat.minRemainingSeconds
+  const livesMs = grant.expiresAtMs - w.clock.now()
+  const usesMs = sdkUseMs(spec.cacheRule, answer.expiresIn, floorSeconds)
+  const rule = `${spec.name} (${spec.cacheRule.kind})`
+  t.ok(livesMs >= usesMs, `${rule} uses it ${usesMs / 1000} s; it lives ${livesMs / 1000} s`)
+  t.ok(livesMs >= floorSeconds * 1000, `it lives at least lwaCompat.minRemainingSeconds (${livesMs / 1000} s)`)
   t.ok(answer.expiresIn * 1000 <= livesMs, 'expires_in does not promise more life than the token has')
 }

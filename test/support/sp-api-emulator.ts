@@ -254,7 +254,8 @@ export class SpApiEmulator {
     call.sellingPartnerId = seller.sellingPartnerId
     if (found.operation === 'createRestrictedDataToken') return this.#createRdt(seller, body)
     if (found.operation === 'getSubscription') {
-      return getSubscription(seller, found.notificationType ?? '', () => this.#throttle('getSubscription', sellerKey(seller)))
+      const throttled = () => this.#throttle('getSubscription', sellerKey(seller))
+      return getSubscription(seller, found.notificationType ?? '', throttled)
     }
     return this.#participations(seller)
   }

@@ -35,7 +35,8 @@ export function route(method: string, path: string): Route | undefined {
   if (fixed !== undefined) return { operation: fixed }
   const orderId = method === 'GET' ? /^\/orders\/v0\/orders\/([^/]+)\/address$/.exec(path)?.[1] : undefined
   if (orderId !== undefined) return { operation: 'getOrderAddress', orderId }
-  const notificationType = method === 'GET' ? /^\/notifications\/v1\/subscriptions\/([A-Z_]+)$/.exec(path)?.[1] : undefined
+  const subscription = /^\/notifications\/v1\/subscriptions\/([A-Z_]+)$/
+  const notificationType = method === 'GET' ? subscription.exec(path)?.[1] : undefined
   return notificationType !== undefined ? { operation: 'getSubscription', notificationType } : undefined
 }
 
