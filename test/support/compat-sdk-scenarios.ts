@@ -3,6 +3,7 @@
 // SDK that would outlive it; a slow LWA is a 503 the SDK sees before its own timeout; a broker
 // restart does not break it. Tokens are compared with t.ok, never printed.
 import t from 'tap'
+import { fixtures } from '../helper.js'
 import { processFixture, startBroker } from './broker-process.js'
 import {
   apiEmulators, assertSdkWillNotOutliveToken, processJwt, sdkEnv, inProcessWorld,
@@ -110,6 +111,7 @@ async function acrossRestart(t: Test, spec: SdkSpec, grant: Grant, client: SdkFa
   t.ok(await sdk.call(), 'a call before the restart')
   broker.child.kill('SIGTERM')
   await broker.exited
+  const logs = [broker.output()]
   t.ok(await sdk.call(), 'a call while the broker is away, on the SDK\'s cached token')
   broker = startBroker(fx.configPath)
   await broker.listening()
@@ -121,4 +123,9 @@ async function acrossRestart(t: Test, spec: SdkSpec, grant: Grant, client: SdkFa
     'each answered 200 to a token LWA minted for the broker')
   t.equal(new Set(calls.map((c) => c.accessToken)).size, 2, 'the new process\'s token after the restart')
   t.equal(fx.lwa.callCount({ ok: true }), 2, 'one LWA call per broker process')
+  const { adsClient, spClient, adsRefreshToken, spRefreshToken } = fixtures
+  const secrets = [env.jwt, adsClient.clientSecret, spClient.clientSecret, adsRefreshToken, spRefreshToken,
+    ...calls.flatMap((c) => c.accessToken ?? [])]
+  const written = [...logs, broker.output()].map(({ stdout, stderr }) => stdout + stderr).join('\n')
+  t.ok(secrets.every((secret) => !written.includes(secret)), 'no JWT, token or secret in the broker\'s logs')
 }
