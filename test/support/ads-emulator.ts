@@ -51,6 +51,8 @@ export interface AdsCall {
   clientId?: string
   refreshToken?: string
   profileId?: string
+  /** The Bearer token presented: the SDK compat tests check it is the broker's, byte for byte. */
+  accessToken?: string
   at: number
 }
 
@@ -150,6 +152,8 @@ export class AdsEmulator {
     const operation = req.method === 'GET' ? routes.get(path) ?? '' : ''
     const call: AdsCall = { operation, status: 0, at: this.#clock.now() }
     this.calls.push(call)
+    const bearer = /^Bearer (\S+)$/i.exec(header(req, 'authorization') ?? '')?.[1]
+    if (bearer !== undefined) call.accessToken = bearer
     await readBody(req, maxBodyBytes)
     const fault = this.#faults.take(operation)
     if (fault?.kind === 'slow') await delay(fault.ms, this.#closing)

@@ -9,11 +9,15 @@ import { connect } from 'node:net'
 import type { Duplex } from 'node:stream'
 
 export class HostRoutedAgent extends Agent {
-  /** Every host a connection was opened for, in order. */
-  readonly opened: string[] = []
-
-  /** `routes`: host name -> a plain-HTTP loopback URL (the broker, an emulator). */
-  constructor(private readonly routes: Readonly<Record<string, string>>, options: AgentOptions = {}) {
+  /**
+   * `routes`: host name -> a plain-HTTP loopback URL (the broker, an emulator). `opened`: every
+   * host a connection was opened for, in order; agents made per request (see global-agent.ts) share one.
+   */
+  constructor(
+    private readonly routes: Readonly<Record<string, string>>,
+    options: AgentOptions = {},
+    readonly opened: string[] = [],
+  ) {
     super(options)
   }
 

@@ -1,7 +1,8 @@
 // The Notifications API's getDestinations (GET /notifications/v1/destinations): a grantless
 // operation, called with a client_credentials token of scope `sellingpartnerapi::notifications`
 // and no seller. Each app has one SQS destination here, derived from its client id, so a test
-// can tell whose token opened it.
+// can tell whose token opened it. Its getSubscription (GET /notifications/v1/subscriptions/{type})
+// is a seller's operation: the seller's subscription of that type, to the app's destination.
 import type { LwaGrantInfo } from './lwa-emulator.js'
 import { json, unauthorized, type Reply } from './sp-api-replies.js'
 
@@ -22,4 +23,12 @@ export function getDestinations(grant: LwaGrantInfo, throttled: () => Reply | un
   const scopes = grant.scope?.split(' ') ?? []
   if (grant.grantType !== 'client_credentials' || !scopes.includes(notificationsScope)) return unauthorized()
   return throttled() ?? json(200, { payload: [destinationOf(grant.clientId)] })
+}
+
+/** The seller's subscription of `notificationType`; the emulator's are implied, one per seller, app and type. */
+export function getSubscription(seller: { clientId: string; sellingPartnerId: string }, notificationType: string,
+  throttled: () => Reply | undefined): Reply {
+  const { destinationId } = destinationOf(seller.clientId)
+  const subscriptionId = `sub-${seller.sellingPartnerId}-${notificationType}`.toLowerCase()
+  return throttled() ?? json(200, { payload: { subscriptionId, payloadVersion: '1.0', destinationId } })
 }

@@ -295,3 +295,17 @@ t.test('close does not wait for keep-alive sockets or pending slow answers', asy
   await t.rejects(pending)
   t.ok(Date.now() - started < 1000, 'closed promptly')
 })
+
+t.test('getSubscription is a seller\'s operation: a seller\'s token answers, a grantless one is refused', async (t) => {
+  const f = await startSpApi(t)
+  const path = '/notifications/v1/subscriptions/ANY_OFFER_CHANGED'
+  const answer = await f.spCall('GET', path, await f.sellerToken())
+  t.equal(answer.status, 200)
+  const payload = { subscriptionId: 'sub-a1sellerone-any_offer_changed', payloadVersion: '1.0', destinationId: /^dest-/ }
+  t.match(answer.json(), { payload })
+  t.match(f.sp.calls.at(-1), { operation: 'getSubscription', status: 200, clientId, sellingPartnerId })
+  const token = await grantless(f.lwa, { clientId, clientSecret, scope: 'sellingpartnerapi::notifications' })
+  const refused = await f.spCall('GET', path, token)
+  t.equal(refused.status, 403)
+  t.equal(spError(refused).code, 'Unauthorized')
+})

@@ -16,7 +16,7 @@ import { plans, route, withRateLimit } from './sp-api-routes.js'
 import type { Route, SpApiOperation } from './sp-api-routes.js'
 import { covers, names, parseRdtRequest } from './sp-api-restricted-resources.js'
 import type { Accepted, RestrictedResource } from './sp-api-restricted-resources.js'
-import { getDestinations } from './sp-api-destinations.js'
+import { getDestinations, getSubscription } from './sp-api-destinations.js'
 import { isoSeconds, newSecretType, notificationBody, secretExpiryType } from './sp-api-notifications.js'
 import type { NotificationApp } from './sp-api-notifications.js'
 import {
@@ -38,6 +38,8 @@ export interface SpApiCall {
   errorCode?: string
   clientId?: string
   sellingPartnerId?: string
+  /** The `x-amz-access-token` presented: the SDK compat tests check it is the broker's, byte for byte. */
+  accessToken?: string
   at: number
 }
 
@@ -112,6 +114,7 @@ export class SpApiEmulator {
     getOrderAddress: new TokenBuckets(plans.getOrderAddress),
     getMarketplaceParticipations: new TokenBuckets(plans.getMarketplaceParticipations),
     getDestinations: new TokenBuckets(plans.getDestinations),
+    getSubscription: new TokenBuckets(plans.getSubscription),
   }
 
   private constructor(readonly url: string, private readonly server: Server, options: SpApiEmulatorOptions) {
@@ -216,6 +219,8 @@ export class SpApiEmulator {
     const found = route(method, path)
     const call: SpApiCall = { operation: found?.operation ?? '', method, path, status: 0, at: this.#clock.now() }
     this.calls.push(call)
+    const presented = req.headers['x-amz-access-token']
+    if (typeof presented === 'string') call.accessToken = presented
     const body = await readBody(req, maxBodyBytes)
     const fault = this.#faults.take(call.operation)
     if (fault?.kind === 'slow') await delay(fault.ms, this.#closing)
@@ -248,6 +253,10 @@ export class SpApiEmulator {
     if ('status' in seller) return seller
     call.sellingPartnerId = seller.sellingPartnerId
     if (found.operation === 'createRestrictedDataToken') return this.#createRdt(seller, body)
+    if (found.operation === 'getSubscription') {
+      const throttled = () => this.#throttle('getSubscription', sellerKey(seller))
+      return getSubscription(seller, found.notificationType ?? '', throttled)
+    }
     return this.#participations(seller)
   }
 

@@ -9,6 +9,7 @@ export type SpApiOperation =
   | 'getOrderAddress'
   | 'getMarketplaceParticipations'
   | 'getDestinations'
+  | 'getSubscription'
 
 // The documented default usage plans, and the x-amzn-RateLimit-Limit text each sends.
 export const plans: Record<SpApiOperation, UsagePlan & { header: string }> = {
@@ -17,9 +18,10 @@ export const plans: Record<SpApiOperation, UsagePlan & { header: string }> = {
   getOrderAddress: { ratePerSecond: 0.5, burst: 30, header: '0.5' },
   getMarketplaceParticipations: { ratePerSecond: 0.016, burst: 15, header: '0.016' },
   getDestinations: { ratePerSecond: 1, burst: 5, header: '1.0' },
+  getSubscription: { ratePerSecond: 1, burst: 5, header: '1.0' },
 }
 
-export interface Route { operation: SpApiOperation; orderId?: string }
+export interface Route { operation: SpApiOperation; orderId?: string; notificationType?: string }
 
 const fixedRoutes = new Map<string, SpApiOperation>([
   ['POST /applications/2023-11-30/clientSecret', 'rotateApplicationClientSecret'],
@@ -32,7 +34,10 @@ export function route(method: string, path: string): Route | undefined {
   const fixed = fixedRoutes.get(`${method} ${path}`)
   if (fixed !== undefined) return { operation: fixed }
   const orderId = method === 'GET' ? /^\/orders\/v0\/orders\/([^/]+)\/address$/.exec(path)?.[1] : undefined
-  return orderId !== undefined ? { operation: 'getOrderAddress', orderId } : undefined
+  if (orderId !== undefined) return { operation: 'getOrderAddress', orderId }
+  const subscription = /^\/notifications\/v1\/subscriptions\/([A-Z_]+)$/
+  const notificationType = method === 'GET' ? subscription.exec(path)?.[1] : undefined
+  return notificationType !== undefined ? { operation: 'getSubscription', notificationType } : undefined
 }
 
 export function withRateLimit(reply: Reply, operation: SpApiOperation): Reply {

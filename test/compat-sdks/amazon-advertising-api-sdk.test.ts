@@ -1,0 +1,63 @@
+// @scaleleap/amazon-advertising-api-sdk: pointed by its options alone. Its OAuthClient hands
+// client-oauth2 the caller's options over its own defaults, so `accessTokenUri` is the broker's
+// and `body` carries the JWT as client_secret (client-oauth2 also sends Basic client auth, which
+// the broker ignores when the body has one); the Marketplace object names the Ads host. The SDK
+// keeps no token: the caller refreshes when client-oauth2's `expired()` (expires_in, no margin)
+// says so. Its axios instance has no timeout.
+import { AmazonAdvertising, OAuthClient, type Marketplace } from '@scaleleap/amazon-advertising-api-sdk'
+import { adsProfileId, type SdkEnv, type SdkSpec, type Surfaced } from '../support/compat-sdk-fixture.js'
+import { compatSdkTests } from '../support/compat-sdk-scenarios.js'
+
+type Token = ReturnType<OAuthClient['createToken']>
+
+function advertiser(env: SdkEnv) {
+  const marketplace: Marketplace = {
+    name: 'United States',
+    advertising: {
+      region: {
+        authorizationUri: 'https://www.amazon.com/ap/oa',
+        accessTokenUri: `${env.brokerUrl}/auth/o2/token`,
+        endpoint: env.apiUrl,
+      },
+    },
+  }
+  const oauth = new OAuthClient({
+    clientId: env.clientId, clientSecret: 'unused', redirectUri: 'https://app.example/callback',
+    body: { client_secret: env.jwt },
+  }, marketplace)
+  let token: Token | undefined
+  return {
+    call: async () => {
+      if (!token || token.expired()) token = await oauth.createToken('', env.credential).refresh()
+      const auth = { accessToken: token.accessToken, clientId: env.clientId, scope: Number(adsProfileId) }
+      return new AmazonAdvertising(marketplace, auth).profile.listProfiles()
+    },
+    forget: () => { token = undefined },
+  }
+}
+
+/** axios 0.27's error: the HTTP status, the parsed JSON body and headers, or ECONNABORTED on its timeout. */
+function surfaced(err: unknown): Surfaced {
+  type Response = { status?: number; data?: { error?: string }; headers?: Record<string, string> }
+  const e = err as { code?: string; response?: Response } | undefined
+  const retryAfter = e?.response?.headers?.['retry-after']
+  return {
+    ...(e?.response?.status !== undefined ? { status: e.response.status } : {}),
+    ...(e?.response?.data?.error !== undefined ? { error: e.response.data.error } : {}),
+    ...(retryAfter !== undefined ? { retryAfter } : {}),
+    timedOut: e?.code === 'ECONNABORTED',
+  }
+}
+
+const spec: SdkSpec = {
+  name: '@scaleleap/amazon-advertising-api-sdk 3.8.3',
+  api: 'ads',
+  cacheRule: { kind: 'expires-in', marginSeconds: 0 },
+  lwaTimeoutMs: undefined,
+  globalAgent: false,
+  // The Ads API has no grantless grant.
+  clients: { seller: advertiser },
+  surfaced,
+}
+
+compatSdkTests(spec)
