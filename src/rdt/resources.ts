@@ -31,7 +31,8 @@ export function resourceSet(resources: readonly RestrictedResource[], targetAppl
   // Most calls open one resource: its set is made without a map, a sort or the arrays around them.
   if (only) {
     const [id, resource] = canonical(only)
-    return { resources: [resource], targetApplication, paths: [resource.path], text: `${targetApplication ?? ''}\n${id}` }
+    const text = `${targetApplication ?? ''}\n${id}`
+    return { resources: [resource], targetApplication, paths: [resource.path], text }
   }
   const sorted = [...new Map(resources.map(canonical)).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   return {

@@ -43,8 +43,8 @@ export const LwaCompat = Type.Object({
    */
   refreshAheadSeconds: Type.Integer({ minimum: 0, maximum: 600, default: 60 }),
   /**
-   * No request here waits longer than this (from its arrival) for a token; then 503 `temporarily_unavailable` with
-   * Retry-After, before the SDK's own token timeout (httpx: 5 s) fires.
+   * No request here waits longer than this (from its arrival) for a token or for its caller's JWT keys; then 503
+   * `temporarily_unavailable` with Retry-After, before the SDK's own token timeout (httpx: 5 s) fires.
    */
   deadlineMs: Type.Integer({ minimum: 100, maximum: 60000, default: 4000 }),
 }, { ...closed, default: {} })

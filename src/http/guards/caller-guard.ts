@@ -1,8 +1,9 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { aggregateLimitOf, rateLimitOf, type Principal } from '../../auth/index.js'
 import type { Services } from '../../services.js'
 import { BrokerError, isBrokerError } from '../../errors.js'
+import { withinDeadline } from '../../tokens/deadline.js'
 import { AddressBudget } from './address-budget.js'
 import { guardedRedisStore } from './rate-limit-store.js'
 
@@ -32,6 +33,11 @@ export interface GuardOptions {
   hook: 'onRequest' | 'preValidation'
   /** The request's credential in Authorization-header form (`Bearer <JWT>`). */
   authorization: (request: FastifyRequest) => string | undefined
+  /**
+   * How long a JWT not verified before may take (fetching its issuer's keys included), from now; then the request
+   * has `upstream_unavailable` as its authError, while the fetch goes on for the next one. Undefined: no limit here.
+   */
+  deadlineMs?: (request: FastifyRequest, reply: FastifyReply) => number | undefined
 }
 
 const headerCredentials: GuardOptions = { hook: 'onRequest', authorization: (request) => request.headers.authorization }
@@ -76,14 +82,19 @@ function authenticateCallers(
   const verifications = new AddressBudget(
     limits.verificationsPerAddress, windowMs, limits.trackedCallers, () => deps.clock.now(),
   )
-  const authenticate = async (request: FastifyRequest): Promise<void> => {
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     // A token not verified before costs a signature check: the address pays for it first.
     const beforeVerify = (): void => {
       const { ok, retryAfterMs } = verifications.take(addressKey(request))
       if (!ok) throw rateLimited(Math.ceil(retryAfterMs / 1000), 'verifications_per_address')
     }
     try {
-      request.principal = await deps.authenticator.authenticate(options.authorization(request), beforeVerify)
+      const verifying = deps.authenticator.authenticate(options.authorization(request), beforeVerify)
+      const ms = options.deadlineMs?.(request, reply)
+      request.principal = await (ms === undefined ? verifying : withinDeadline(verifying, ms, () => new BrokerError(
+        'upstream_unavailable', `the caller's JWT could not be verified within ${ms} ms: its issuer's keys are slow`,
+        { retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) },
+      )))
     } catch (err) {
       if (!isBrokerError(err)) throw err
       request.authError = err
@@ -91,14 +102,14 @@ function authenticateCallers(
     }
   }
   // A callback hook: a caller whose JWT was verified before is known without a promise.
-  app.addHook(options.hook, (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+  app.addHook(options.hook, (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     const known = deps.authenticator.known(options.authorization(request))
     if (known) {
       request.principal = known
       done()
       return
     }
-    authenticate(request).then(() => done(), done)
+    authenticate(request, reply).then(() => done(), done)
   })
 }
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { Services } from '../../services.js'
 import { guardCallers } from '../guards/caller-guard.js'
 import { registerAdminRoutes } from './admin.js'
+import { compatTimeLeft } from './compat-grant.js'
 import { compatCredential, lwaCompatRoutes, lwaTokenPath } from './lwa-compat.js'
 import { registerRdtRoute } from './rdt.js'
 import { registerTokenRoute } from './token.js'
@@ -19,6 +20,10 @@ export function callerRoutes(services: Services): FastifyPluginAsync {
       authorization: (request) => (request.routeOptions.url === lwaTokenPath
         ? compatCredential(request)
         : request.headers.authorization),
+      // An SDK's token timeout covers fetching the caller's JWT keys too.
+      deadlineMs: (request, reply) => (request.routeOptions.url === lwaTokenPath
+        ? compatTimeLeft(services, reply)
+        : undefined),
     })
     registerTokenRoute(app, services)
     registerRdtRoute(app, services)

@@ -33,10 +33,14 @@ export function compatTokenRequest(
   const floor = body.grant_type === tokenExchangeGrant ? 0 : lwaCompat.minRemainingSeconds
   return {
     ...tokenRequest(request, credential, Math.max(body.min_ttl ?? tokens.defaultMinTtlSeconds, floor)),
-    deadlineMs: Math.max(1, lwaCompat.deadlineMs - reply.elapsedTime),
+    deadlineMs: compatTimeLeft(services, reply),
     refreshBelowSeconds: floor > 0 ? floor + lwaCompat.refreshAheadSeconds : 0,
   }
 }
+
+/** What is left of `lwaCompat.deadlineMs` for this request, counted from its arrival. */
+export const compatTimeLeft = (services: Services, reply: FastifyReply): number =>
+  Math.max(1, services.config.lwaCompat.deadlineMs - reply.elapsedTime)
 
 /**
  * The broker's error in the words of the grant asked for: a request check's own answer, then

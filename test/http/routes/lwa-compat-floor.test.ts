@@ -3,7 +3,8 @@
 // a floor on the life left, a refresh started before the floor is reached, and a deadline
 // of its own. The clock is the broker's fake one; LWA's tokens live 3600 s.
 import t from 'tap'
-import { build, type BuildOptions, type Harness, type MintOptions } from '../../helper.js'
+import { audience, build, type BuildOptions, type Harness, type MintOptions } from '../../helper.js'
+import { JwksServer, keysPath } from '../../support/jwks-server.js'
 import { formOf, postToken } from '../../support/compat-client.js'
 
 const platform: MintOptions = { claims: { sub: 'system:serviceaccount:platform:all' }, lifetimeSeconds: 3600 }
@@ -122,6 +123,29 @@ t.test('the deadline: a slow LWA is temporarily_unavailable in JSON with Retry-A
   const getToken = await build(t, { config: withCompat({ deadlineMs: 200 }), lwaOptions: { latencyMs: 400 } })
   const res2 = await getToken.getToken('sp-acme-eu', await getToken.jwt(platform))
   t.equal(res2.statusCode, 200, 'GET /token keeps tokens.requestDeadlineMs (10 s)')
+})
+
+t.test('the deadline covers the caller\'s JWT keys: a slow JWKS is temporarily_unavailable too', async (t) => {
+  const keys = await JwksServer.start()
+  t.teardown(() => keys.close())
+  const h = await build(t, {
+    config: (c) => ({
+      ...withCompat({ deadlineMs: 300 })!(c),
+      issuers: [{ issuer: keys.url, audiences: [audience], algorithms: ['RS256'], jwks: { uri: keys.jwksUri } }],
+    }),
+  })
+  const now = Math.floor(h.clock.now() / 1000)
+  const jwt = await keys.sign({ iss: keys.url, aud: [audience], sub: 'system:serviceaccount:platform:all', iat: now, exp: now + 600 })
+  keys.fail(keysPath, { kind: 'slow', ms: 1500 })
+  const res = await refreshGrant(h, jwt)
+  t.equal(res.statusCode, 503, 'answered before the keys came')
+  t.equal(res.json().error, 'temporarily_unavailable')
+  t.ok(Number(res.headers['retry-after']) >= 1)
+  t.equal(h.lwa.callCount(), 0, 'no token was asked for an unverified caller')
+  t.equal(h.logs.find((r) => r.event === 'token.denied' && r.error === 'upstream_unavailable').length, 1, 'audited')
+  const slowGetToken = await h.getToken('sp-acme-eu', jwt)
+  t.equal(slowGetToken.statusCode, 200, 'GET /token waits for the keys: the deadline is the compatible endpoint\'s')
+  t.equal((await refreshGrant(h, jwt)).statusCode, 200, 'the keys fetched: the next SDK request is served')
 })
 
 t.test('every error body here is JSON in LWA\'s shape, whatever failed', async (t) => {
