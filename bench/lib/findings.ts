@@ -9,7 +9,10 @@ import type { Explanations } from './results.js'
  * mostly CPU time per request in the server child (robust to noise, unlike req/s).
  */
 const hotPathReason =
-  'WHERE IT STANDS (2026-12-02, load average 2–3 on the shared 2-core machine): 108–120 µs of server CPU per warm GET /token against 33–36 µs ' +
+  'WHERE IT STANDS (2026-12-03, a valid run, load average 1: bare core 0.95–0.97 busy): 64–67 µs of server CPU per warm GET /token ' +
+  'against 24.5–25.6 µs for the bare route on this machine (an Intel Xeon host; the runs below were on an AMD EPYC one), req/s ratio ' +
+  '0.39; in the same run the broker at 1724db7 (before this session\'s two changes) took 74–79 µs (ratio ≈0.33): −12 µs, 1.18× the ' +
+  'efficiency. Of the 65 µs, 14–16 are kernel time (bare: 6–7). 0.5 needs ≤ 50 µs here; 0.8 needs ≤ 31. EARLIER (2026-12-02, load average 2–3 on the shared 2-core machine): 108–120 µs of server CPU per warm GET /token against 33–36 µs ' +
   'for the bare route, req/s ratio 0.29–0.34 over the last four runs (0.39 in the quietest); against the commit before this work (6baac44, measured in ' +
   'the same run as (c)) the broker serves 1.38–1.63× the req/s at 1.40–1.63× the CPU efficiency; the last change, a cached token answered without a ' +
   'promise, measured 1.18× the req/s and 1.16× the efficiency of the commit before it (1881271) in the same run: 106 vs 123 µs, req/s ratio 0.37 ' +
@@ -38,6 +41,10 @@ const hotPathTried =
   '(6) src/http/token-answer.ts: the answer\'s JSON made once per token and filled in with expires_in per request; ' +
   '(7) a cached token the caller may have is issued and answered in the guard\'s turn (Exchange.issueCached, TokenService.cachedToken, a non-async ' +
   'route handler): no promise through the exchange and the token service (−17 µs, the A/B above). ' +
+  '(8) 2026-12-03: sonic-boom measured its whole pending text with Buffer.byteLength on every line (≈3 µs per 400-byte line against ' +
+  'a pipe, 6.4% of the broker in fs writeString): lines now wait in an array and go to it as one 32 KiB chunk (≈0.3 µs per line); ' +
+  '(9) the three per-request counters (requests, token outcomes, cache lookups) are plain-number tallies published at scrape time: a ' +
+  'bound prom-client child still hashed its labels on every inc. Together −12 µs per request against 1724db7 in one valid run. ' +
   'What would still move the ratio, not done: a synchronous in-process rate limiter instead of @fastify/rate-limit\'s async hook (the plugin is part of the ' +
   'product\'s fixed stack), dropping the per-request duration histogram, and a load generator with more than one core — with a bare route at 28–36 µs ' +
   'on this machine, 0.5 needs ≤ 60–70 µs per request, and 0.8 needs ≤ 45 µs, less than the kernel\'s share plus one async hook chain.'
@@ -101,32 +108,23 @@ const catalogueRateTried =
   'told of changes through Redis (which the broker already does).'
 
 const rdtRateReason =
-  'WHERE IT STANDS (2026-12-02, de329b6, a valid run: GET /token\'s core 0.95–0.99 busy): a warm RDT costs 121 µs of server CPU per ' +
-  'request against 92 µs for the same caller\'s warm GET /token in the same broker process (1.32×), req/s ratio 0.77 (paired rounds ' +
-  '0.64–0.80). Where the difference goes (each variant profiled alone, 2 × 5 s in one broker child; `BENCH_CPU_PROF=1 npm run bench ' +
-  '-- rdt` writes one profile of both, where the RDT-only functions below read the same with profile-summary --inclusive=' +
-  'restrictedIssued,resourceSet,defaultJsonParser,issuedOf; JavaScript busy time 104.9 vs 66.2 µs per request, the kernel\'s share alike at 13–17 µs): the audit line ≈ +12.6 µs (restrictedIssued 17.3 µs inclusive against the ' +
-  'token\'s issued 4.7: it goes through AuditLog.write, a JSON.stringify of a fresh fields object, and hashes the RDT again for its ' +
-  'fingerprint every time, 2.7 µs, where the token path joins cached caller and token fragments); the POST body ≈ +9.0 µs ' +
-  '(Fastify\'s defaultJsonParser: collecting the body stream, secure-json-parse 2.0 µs, then validate 0.5 µs); garbage collection ≈ ' +
-  '+6.2 µs (12.3 vs 6.1); resourceSet ≈ +6.1 µs (a JSON.stringify per resource, a sort, a streaming createHash SHA-256 of the ' +
-  'canonical text, per request, for a set already cached); serialising the answer ≈ +2.4 µs (fast-json-stringify escapes the ' +
-  '330-character RDT twice: restricted_data_token and headers) and issuedOf ≈ 1.7 µs (a new Date().toISOString() and two objects per ' +
-  'request), where GET /token sends JSON made once per token. The rest (the cache lookup and the access token behind it, 4.5 µs) is ' +
-  'about what issueCached costs the token path.'
+  'WHERE IT STANDS (2026-12-03, 0138a6a + the tallied counters, a valid run: both cores 0.98–0.99 busy, load average 0.9): a warm ' +
+  'RDT costs 78 µs of server CPU per request against 62 µs for the same caller\'s warm GET /token in the same broker process (1.26×), ' +
+  'req/s ratio 0.79–0.80 in two runs (0.73 before this session). Half of the remaining 16 µs is what a POST with a JSON body ' +
+  'costs in Fastify itself: a bare Fastify 5 server with the same closed body schema, measured on this machine as the rdt benchmark ' +
+  'runs (autocannon, 50 connections, one pinned core each, server CPU from /proc), spends 24–26 µs per POST against 17–18 µs per GET ' +
+  'of the same answer (+8 µs: the body stream\'s listeners and ticks, the parse, the validation). 0.9× needs the RDT within 7 µs of ' +
+  'GET /token: less than Fastify\'s POST alone costs over a GET.'
 
 const rdtRateTried =
-  'Measured only; src/ is not changed by the benchmark\'s work. Proposed, in order of payoff (estimates from the profile above): ' +
-  '(1) src/observability/audit.ts: an rdt.issued line built like token.issued — the caller part already cached per principal, the RDT ' +
-  'part (credential, paths, fingerprint, expiresAt) cached per cached RDT object (WeakMap on the BrokerToken), only time and request id ' +
-  'per request: ≈ −11 µs; ' +
-  '(2) src/http/routes/rdt.ts + src/rdt/restricted-data-tokens.ts: the answer\'s JSON made once per cached RDT and filled in with ' +
-  'expires_in per request, as src/http/token-answer.ts does for access tokens (no issuedOf, no Date, no escaping): ≈ −4 µs; ' +
-  '(3) src/rdt/resources.ts: the canonical text itself as the local cache key, hashed only where it goes to Redis (the shared store ' +
-  'and lock, a cold path), or at least a one-shot crypto.hash instead of createHash().update().digest(): ≈ −3 to −4 µs; ' +
-  '(4) the body: the schema is closed (additionalProperties: false refuses a __proto__ key anyway), so the route could parse with ' +
-  'JSON.parse instead of secure-json-parse (≈ −2 µs); the stream collection itself is what a POST costs in Fastify. ' +
-  'Less garbage follows from all four. Together ≈ −20 µs of the 29 µs gap: enough for ≈ 0.9 on this machine, not with margin.'
+  'Done, each measured: the rdt.issued audit line built like token.issued (caller part per principal, RDT part once per cached RDT); ' +
+  'the answer\'s JSON made once per RDT and filled in with expires_in; the canonical set text as the local cache key (hashed only for ' +
+  'Redis); a cached RDT issued and answered in the guard\'s turn without a promise (Exchange.issueRestrictedCached, ' +
+  'RestrictedDataTokens.cachedRdt, a non-async route handler), and a one-resource set made without a map and a sort: 0.73 to ' +
+  '0.80 in a valid run. Not done: JSON.parse instead of secure-json-parse (its two regular expressions cost about 0.3 µs on a 123-byte ' +
+  'body). What would reach 0.9: a GET form for the common one-resource case (GET /restricted-data-token?credential=…&method=…&' +
+  'path=…&dataElements=…), which skips the body entirely; it needs its own contract and the whole RDT test catalogue over both ' +
+  'shapes, and was left for the next change.'
 
 export const findings: Explanations = {
   'rdt.rpsRatio': { reason: rdtRateReason, tried: rdtRateTried },
