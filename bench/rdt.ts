@@ -146,7 +146,9 @@ async function fetchIn(app: FastifyInstance, jwt: string, credential: string): P
 
 interface Warm {
   token: VariantSummary
+  /** The GET form (one resource in the query), the judged one; `post` the same RDT through POST. */
   rdt: VariantSummary
+  post: VariantSummary
   paired: { rps: ReturnType<typeof pairedRatios>; p99: ReturnType<typeof pairedRatios> }
   bytes: { token: number; rdt: number; rdtRequestBody: number }
   /** Tokens API calls while the load ran: 0 if every RDT came from the cache. */
@@ -177,16 +179,19 @@ async function warmAb(ctx: BenchContext): Promise<Warm> {
     const post: Post = { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body }
     const { token, rdt } = await firstAnswers(broker.url, jwt, post)
     const tokenPath = '/token?credential=sp-acme-eu'
+    const getPath = `${rdtPath}?credential=sp-acme-eu&method=GET&path=/orders/v0/orders/${orderId(0, 0)}/address`
     const callsBefore = tokensApiCalls(sp)
     const result = await alternate([
       { name: 'token', options: { url: broker.url, requests: [{ path: tokenPath, headers: auth }], server: broker } },
-      { name: 'rdt', options: { url: broker.url, requests: [{ ...post, path: rdtPath }], server: broker } },
+      { name: 'rdt', options: { url: broker.url, requests: [{ path: getPath, headers: auth }], server: broker } },
+      { name: 'post', options: { url: broker.url, requests: [{ ...post, path: rdtPath }], server: broker } },
     ], { rounds, seconds, warmupSeconds: 2, connections, log: ctx.log, profilePrefix: 'rdt' })
     const a = result.variants.token
     const b = result.variants.rdt
-    if (!a || !b) throw new Error('missing variant')
+    const c = result.variants.post
+    if (!a || !b || !c) throw new Error('missing variant')
     return {
-      token: a, rdt: b,
+      token: a, rdt: b, post: c,
       paired: {
         rps: pairedRatios(a.rounds, b.rounds, (x) => x.rps), p99: pairedRatios(a.rounds, b.rounds, (x) => x.p99Ms),
       },
@@ -235,14 +240,17 @@ function stampedeFigures({ one, wide }: { one: Burst; wide: Burst }): Figure[] {
 }
 
 function warmFigures(r: Warm): Figure[] {
-  const { token: a, rdt: b } = r
+  const { token: a, rdt: b, post: c } = r
   return [
-    ratio('rpsRatio', 'warm req/s ratio RDT / GET /token', b.rps / a.rps, 0.9),
+    ratio('rpsRatio', 'warm req/s ratio RDT (GET form) / GET /token', b.rps / a.rps, 0.9),
+    ratio('postRpsRatio', 'warm req/s ratio RDT (POST, JSON body) / GET /token', c.rps / a.rps),
+    context('postCpuUs', 'server CPU per request, RDT by POST', c.cpuUs ?? NaN, 'µs'),
     context('rpsRatioRange', '…spread of paired rounds (min…max)', r.paired.rps.min, `…${r.paired.rps.max}`),
     ratio('p99Ratio', 'p99 latency ratio RDT / GET /token', b.p99Ms / a.p99Ms),
     ratio('cpuRatio', 'server CPU per request RDT / GET /token', (b.cpuUs ?? NaN) / (a.cpuUs ?? NaN)),
     context('cpuUs', 'server CPU per request, GET /token / RDT', a.cpuUs ?? NaN, `/ ${b.cpuUs ?? '?'} µs`),
-    count('warmFailed', 'non-2xx answers and errors under load', a.non2xx + a.errors + b.non2xx + b.errors, 0),
+    count('warmFailed', 'non-2xx answers and errors under load',
+      [a, b, c].reduce((sum, v) => sum + v.non2xx + v.errors, 0), 0),
     count('tokensApiUnderLoad', 'Tokens API calls during the load (the RDT is cached)', r.tokensApiCallsUnderLoad, 0),
     context('rps', 'req/s, GET /token / RDT', a.rps, `/ ${b.rps} req/s`),
     context('p50', 'p50 / p99, GET /token', a.p50Ms, `/ ${a.p99Ms} ms`),
@@ -263,7 +271,8 @@ function method(rdtBodyBytes: number): string {
     + `(${sellersWide * ordersOfOneSeller} sets, each seller within its own burst), ${callersPerSet} callers per set. `
     + 'The sellers\' access tokens are cold too. (2) Warm A/B: one broker child process (compiled, its logs on a pipe '
     + 'the parent drains, as hot-path), one caller, its warm access token (GET /token) and its warm RDT for one order '
-    + `(POST ${rdtPath}, a ${rdtBodyBytes}-byte JSON body), alternated with autocannon from the parent, `
+    + `by the GET form (GET ${rdtPath}?credential=…&method=GET&path=…, judged) and by POST ${rdtPath} (a `
+    + `${rdtBodyBytes}-byte JSON body, context), alternated with autocannon from the parent, `
     + `${connections} connections, ${rounds} rounds × ${seconds} s after a 2 s warm-up of each; figures are medians `
     + 'of rounds, ratios RDT / GET /token. The run is invalid when the GET /token side did not keep its core '
     + '≥ 0.9 busy.'

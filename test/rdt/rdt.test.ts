@@ -62,13 +62,28 @@ async function rig(t: Test, options: Partial<Rig> & { redis?: BuildOptions['redi
   return { h, sp, lwa, clock }
 }
 
+/**
+ * POST /restricted-data-token; run by rdt-get.test.ts with RDT_FORM=get, a request of one resource goes as the GET
+ * form instead, so every test here proves both forms.
+ */
 async function askRdt(h: Harness, who: { claims: { sub: string } }, body: Record<string, unknown>) {
-  const answer = await h.app.inject({
-    method: 'POST', url: '/restricted-data-token',
-    headers: { authorization: `Bearer ${await h.jwt(who)}` },
-    payload: { credential: 'sp-acme-eu', ...body },
-  })
+  const headers = { authorization: `Bearer ${await h.jwt(who)}` }
+  const fields = { credential: 'sp-acme-eu', ...body }
+  const query = process.env.RDT_FORM === 'get' ? queryOf(fields) : undefined
+  const answer = await h.app.inject(query === undefined
+    ? { method: 'POST', url: '/restricted-data-token', headers, payload: fields }
+    : { method: 'GET', url: `/restricted-data-token?${query}`, headers })
   return { status: answer.statusCode, body: answer.json(), headers: answer.headers }
+}
+
+/** The GET form's query for a body of one resource with string fields; undefined when the body has no such form. */
+function queryOf({ restrictedResources, ...rest }: Record<string, unknown>): string | undefined {
+  if (!Array.isArray(restrictedResources) || restrictedResources.length !== 1) return undefined
+  const { dataElements, ...resource } = restrictedResources[0] as Record<string, unknown>
+  const fields = { ...rest, ...resource, ...(Array.isArray(dataElements) ? { dataElements: dataElements.join(',') } : {}) }
+  const values = Object.values(fields)
+  if (!values.every((v) => typeof v === 'string' || typeof v === 'number')) return undefined
+  return new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)] as [string, string])).toString()
 }
 
 const tokensApiCalls = (sp: SpApiEmulator, status?: number) =>
@@ -242,6 +257,8 @@ t.test('only a seller\'s SP-API credential has RDTs; bad bodies are named', asyn
   }
   const noJwt = await h.app.inject({ method: 'POST', url: '/restricted-data-token', payload: { credential: 'sp-acme-eu', restrictedResources: [address('1')] } })
   t.equal(noJwt.statusCode, 401)
+  const noJwtGet = await h.app.inject({ method: 'GET', url: '/restricted-data-token?credential=sp-acme-eu&method=GET&path=/x' })
+  t.equal(noJwtGet.statusCode, 401, 'the GET form too')
 })
 
 t.test('min_ttl: an RDT with less life left is minted anew; another account\'s grant never reuses one', async (t) => {

@@ -1,14 +1,17 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { FastifyInstance, FastifyReply } from 'fastify'
-import { resourceSet, type IssuedRdt } from '../../rdt/index.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { resourceSet, type IssuedRdt, type ResourceSet } from '../../rdt/index.js'
 import type { Services } from '../../services.js'
 import type { RdtResponse } from '../contract/rdt.js'
-import { rdtSchema } from '../contract/rdt.js'
+import { rdtGetSchema, rdtSchema } from '../contract/rdt.js'
 import { secondsLeft, tokenRequest } from './token.js'
 
 export const rdtPath = '/restricted-data-token'
 
-/** POST /restricted-data-token: a Restricted Data Token, through the same exchange as every token. */
+/**
+ * POST /restricted-data-token, and its GET form for one resource (no body to parse): a Restricted Data Token,
+ * through the same exchange as every token.
+ */
 export function registerRdtRoute(app: FastifyInstance, services: Services): void {
   const { exchange, clock, config } = services
   const answer = (reply: FastifyReply, rdt: IssuedRdt): FastifyReply => {
@@ -16,18 +19,27 @@ export function registerRdtRoute(app: FastifyInstance, services: Services): void
     return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8')
       .send(`${head}${secondsLeft(clock, rdt.expiresAtMs)}${tail}`)
   }
-  app.withTypeProvider<TypeBoxTypeProvider>().post(rdtPath, { schema: rdtSchema }, (request, reply) => {
-    const { credential, restrictedResources, targetApplication, min_ttl: minTtl } = request.body
+  const issue = (request: FastifyRequest, reply: FastifyReply, credential: string, set: ResourceSet,
+    minTtl: number | undefined): Promise<FastifyReply> | undefined => {
     const minTtlSeconds = minTtl ?? config.spApi.restrictedDataTokens.defaultMinTtlSeconds
-    const set = resourceSet(restrictedResources, targetApplication)
     const exchangeRequest = tokenRequest(request, credential, minTtlSeconds)
     // A cached RDT is answered in this turn, as GET /token answers a cached token.
     const cached = exchange.issueRestrictedCached(exchangeRequest, set)
     if (cached) {
       answer(reply, cached)
-      return
+      return undefined
     }
     return exchange.issueRestricted(exchangeRequest, set).then((rdt) => answer(reply, rdt))
+  }
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>()
+  typed.post(rdtPath, { schema: rdtSchema }, (request, reply) => {
+    const { credential, restrictedResources, targetApplication, min_ttl: minTtl } = request.body
+    return issue(request, reply, credential, resourceSet(restrictedResources, targetApplication), minTtl)
+  })
+  typed.get(rdtPath, { schema: rdtGetSchema }, (request, reply) => {
+    const { credential, method, path, dataElements, targetApplication, min_ttl: minTtl } = request.query
+    const resource = { method, path, ...(dataElements ? { dataElements: dataElements.split(',') } : {}) }
+    return issue(request, reply, credential, resourceSet([resource], targetApplication), minTtl)
   })
 }
 
