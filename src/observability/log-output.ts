@@ -45,7 +45,7 @@ export class LogOutputs {
     if (this.settings.mode === 'sync') return { write: (line: string) => writer.destination.write(line), flush }
     if (!this.timer) {
       this.timer = setInterval(() => this.writeOutAll(), this.settings.flushMs).unref()
-      process.once('exit', () => this.flushSync())
+      flushedAtExit.add(this)
     }
     return {
       write(line: string) {
@@ -76,7 +76,7 @@ export class LogOutputs {
   }
 
   /** At exit nothing asynchronous runs again: the lines still here go to sonic-boom, which writes all it holds now. */
-  private flushSync(): void {
+  flushSync(): void {
     for (const writer of this.writers.values()) {
       writeOut(writer)
       unlessGone(() => writer.destination.flushSync())
@@ -95,6 +95,12 @@ export class LogOutputs {
     return writer
   }
 }
+
+/** One exit listener for every buffered LogOutputs of the process (tests make many). */
+const flushedAtExit = new Set<LogOutputs>()
+process.once('exit', () => {
+  for (const outputs of flushedAtExit) outputs.flushSync()
+})
 
 function take(writer: Writer): string {
   if (writer.lines.length === 0) return ''

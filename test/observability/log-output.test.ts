@@ -57,3 +57,17 @@ t.test('two logs on one target share a writer: their lines keep their order and 
   await outputs.flush()
   t.equal(read(file), lines.join(''), 'the first 32 KiB went out while the rest was still pending: flush waits for them and keeps the order')
 })
+
+t.test('buffered: lines still pending when the process exits, a crash included, are written', async (t) => {
+  const { spawnSync } = await import('node:child_process')
+  const dir = t.testdir({})
+  for (const [how, end] of [['exit', 'process.exit(3)'], ['crash', 'throw new Error("boom")']] as const) {
+    const file = join(dir, `${how}.log`)
+    const script = `import { LogOutputs } from ${JSON.stringify(new URL('../../src/observability/log-output.ts', import.meta.url).href)}
+      const sink = new LogOutputs({ mode: 'buffered', flushMs: 5000 }).sink(${JSON.stringify(file)})
+      sink.write('{"n":"last"}\\n'); ${end}`
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' })
+    t.not(child.status, 0, `${how}: the process ended badly`)
+    t.equal(read(file), '{"n":"last"}\n', `${how}: the pending line is on disk`)
+  }
+})
