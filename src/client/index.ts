@@ -70,14 +70,28 @@ export class BrokerClient {
       () => this.ask('GET', `/token?${query}`, undefined, 'access_token'))
   }
 
-  /** A Restricted Data Token for these resources; the same set in another order is the same token. */
+  /**
+   * A Restricted Data Token for these resources; the same set in another order is the same token. One resource
+   * goes as the GET form (no body for the broker to parse), several by POST.
+   */
   restrictedDataToken(target: Extract<TokenTarget, { restrictedResources: unknown }>): Promise<BrokerToken> {
     const resources = canonical(target.restrictedResources)
-    const body = {
-      credential: target.credential, restrictedResources: resources, min_ttl: this.minTtl(target),
-      ...(target.targetApplication === undefined ? {} : { targetApplication: target.targetApplication }),
-    }
     const key = `rdt\n${target.credential}\n${target.targetApplication ?? ''}\n${JSON.stringify(resources)}`
+    const [only, ...more] = resources
+    if (only && more.length === 0) {
+      const { dataElements, ...resource } = only
+      const query = new URLSearchParams({ credential: target.credential, ...resource })
+      query.set('min_ttl', String(this.minTtl(target)))
+      if (dataElements) query.set('dataElements', dataElements.join(','))
+      if (target.targetApplication !== undefined) query.set('targetApplication', target.targetApplication)
+      return this.cached(key, this.minTtl(target),
+        () => this.ask('GET', `/restricted-data-token?${query}`, undefined, 'restricted_data_token'))
+    }
+    const { credential, targetApplication } = target
+    const body = {
+      credential, restrictedResources: resources, min_ttl: this.minTtl(target),
+      ...(targetApplication === undefined ? {} : { targetApplication }),
+    }
     return this.cached(key, this.minTtl(target),
       () => this.ask('POST', '/restricted-data-token', JSON.stringify(body), 'restricted_data_token'))
   }

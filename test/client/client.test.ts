@@ -90,8 +90,13 @@ t.test('RDTs and the fetch helper against a broker with the SP-API emulator; a 4
   await h.app.listen({ host: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`
   const delays: number[] = []
+  const asked: string[] = []
   const client = new BrokerClient({
     url, jwt: () => h.jwt(platform), now: () => clock.now(), random: () => 0,
+    fetch: (input, init) => {
+      if (String(input).startsWith(url)) asked.push(`${init?.method} ${new URL(String(input)).pathname}`)
+      return fetch(input, init)
+    },
     sleep: async (ms) => {
       delays.push(ms)
       clock.advance(ms)
@@ -119,4 +124,13 @@ t.test('RDTs and the fetch helper against a broker with the SP-API emulator; a 4
     .catch((e: unknown) => e)
   t.match(bad, { code: 'resource_invalid', status: 400 })
   t.notMatch(String((bad as Error).message), /Atz|Atza/, 'no token in an error')
+  t.same([...new Set(asked)], ['GET /restricted-data-token'], 'one resource: the GET form')
+  const two = await client.restrictedDataToken({ credential: 'sp-acme-eu', restrictedResources: [address('1'), address('2')] })
+  t.match(two.token, /^Atz\.sprdt\|/, 'two resources: one RDT for the set')
+  t.equal(asked.at(-1), 'POST /restricted-data-token', 'by POST')
+  const orders = { method: 'GET', path: '/orders/v0/orders', dataElements: ['shippingAddress', 'buyerInfo'] }
+  const withElements = await client.restrictedDataToken({ credential: 'sp-acme-eu', restrictedResources: [orders] })
+  t.equal(asked.at(-1), 'GET /restricted-data-token')
+  t.same(sp.rdts.at(-1)?.resources, [{ ...orders, dataElements: ['buyerInfo', 'shippingAddress'] }], 'data elements sent')
+  t.equal(withElements.token, sp.rdts.at(-1)?.restrictedDataToken)
 })
