@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Catalogue } from '../catalogue/catalogue.js'
 import type { Clock } from '../clock.js'
-import type { BrokerConfig, Region } from '../config/index.js'
+import type { BrokerConfig, CredentialConfig, Region } from '../config/index.js'
 import { BrokerError } from '../errors.js'
 import { withinDeadline } from '../tokens/deadline.js'
 import type { BrokerToken, IssuedToken, SharedTokenStore, TokenService } from '../tokens/index.js'
@@ -40,6 +40,12 @@ type Found = { rdt: BrokerToken; source: RdtSource }
 /** Whether an RDT may be served to this caller: the credential's grant still, `min_ttl` left. */
 type Usable = (rdt: BrokerToken) => boolean
 
+/** RDTs are minted for a seller: an SP-API credential with a refresh token. */
+const isSeller = (config: CredentialConfig): boolean => config.grant === 'refresh_token' && config.api === 'sp-api'
+
+/** Where this replica caches a set's RDT: the canonical text itself (hashed only for Redis). */
+const localKey = (credential: string, set: ResourceSet): string => `${credential}\n${set.text}`
+
 /** The seller's access token is used at once, for one call: a minute left is plenty. */
 const accessMinTtlSeconds = 60
 
@@ -65,9 +71,9 @@ export class RestrictedDataTokens {
    */
   cachedRdt(credential: string, set: ResourceSet, minTtlSeconds: number): IssuedRdt | undefined {
     const config = this.deps.catalogue.get(credential)
-    if (!config || config.grant !== 'refresh_token' || config.api !== 'sp-api') return undefined
+    if (!config || !isSeller(config)) return undefined
     const access = this.deps.tokens.cachedToken(credential, accessMinTtlSeconds)
-    const local = access && this.cached.get(`${credential}\n${set.text}`)
+    const local = access && this.cached.get(localKey(credential, set))
     if (!access || !local || !this.usable(local, access, minTtlSeconds * 1000)) return undefined
     return this.issuedAs({ rdt: local, source: 'cache' }, access, set)
   }
@@ -75,14 +81,14 @@ export class RestrictedDataTokens {
   async get(credential: string, set: ResourceSet, minTtlSeconds: number): Promise<IssuedRdt> {
     const config = this.deps.catalogue.get(credential)
     if (!config) throw new BrokerError('unknown_credential', `no credential named ${credential}`)
-    if (config.grant !== 'refresh_token' || config.api !== 'sp-api') {
+    if (!isSeller(config)) {
       throw new BrokerError('invalid_request', `credential ${credential} is not a seller's SP-API credential: `
         + 'Restricted Data Tokens are minted for a seller')
     }
     const { tokens } = this.deps
     const access = tokens.cachedToken(credential, accessMinTtlSeconds)
       ?? await tokens.getToken(credential, accessMinTtlSeconds)
-    const key = `${credential}\n${set.text}`
+    const key = localKey(credential, set)
     const minTtlMs = minTtlSeconds * 1000
     const usable: Usable = (rdt) => this.usable(rdt, access, minTtlMs)
     const local = this.cached.get(key)

@@ -5,7 +5,7 @@
 // keeps no token: the caller refreshes when client-oauth2's `expired()` (expires_in, no margin)
 // says so. Its axios instance has no timeout.
 import { AmazonAdvertising, OAuthClient, type Marketplace } from '@scaleleap/amazon-advertising-api-sdk'
-import { adsProfileId, type SdkEnv, type SdkSpec, type Surfaced } from '../support/compat-sdk-fixture.js'
+import { adsProfileId, axiosSurfaced, type SdkEnv, type SdkSpec } from '../support/compat-sdk-fixture.js'
 import { compatSdkTests } from '../support/compat-sdk-scenarios.js'
 
 type Token = ReturnType<OAuthClient['createToken']>
@@ -36,19 +36,6 @@ function advertiser(env: SdkEnv) {
   }
 }
 
-/** axios 0.27's error: the HTTP status, the parsed JSON body and headers, or ECONNABORTED on its timeout. */
-function surfaced(err: unknown): Surfaced {
-  type Response = { status?: number; data?: { error?: string }; headers?: Record<string, string> }
-  const e = err as { code?: string; response?: Response } | undefined
-  const retryAfter = e?.response?.headers?.['retry-after']
-  return {
-    ...(e?.response?.status !== undefined ? { status: e.response.status } : {}),
-    ...(e?.response?.data?.error !== undefined ? { error: e.response.data.error } : {}),
-    ...(retryAfter !== undefined ? { retryAfter } : {}),
-    timedOut: e?.code === 'ECONNABORTED',
-  }
-}
-
 const spec: SdkSpec = {
   name: '@scaleleap/amazon-advertising-api-sdk 3.8.3',
   api: 'ads',
@@ -57,7 +44,7 @@ const spec: SdkSpec = {
   globalAgent: false,
   // The Ads API has no grantless grant.
   clients: { seller: advertiser },
-  surfaced,
+  surfaced: axiosSurfaced,
 }
 
 compatSdkTests(spec)

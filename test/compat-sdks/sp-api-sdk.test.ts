@@ -5,7 +5,7 @@
 import { SellingPartnerApiAuth, AuthorizationScope } from '@sp-api-sdk/auth'
 import { NotificationsApiClient } from '@sp-api-sdk/notifications-api-v1'
 import { compatSdkTests } from '../support/compat-sdk-scenarios.js'
-import type { SdkEnv, SdkSpec, Surfaced } from '../support/compat-sdk-fixture.js'
+import { axiosSurfaced, type SdkEnv, type SdkSpec } from '../support/compat-sdk-fixture.js'
 
 // One client package for both grants: getSubscription is a seller's operation, getDestinations grantless.
 // The clients keep the auth they were made with, so forgetting the token is a new pair.
@@ -23,19 +23,6 @@ function client(env: SdkEnv, grantless: boolean) {
   }
 }
 
-/** An AxiosError (SellingPartnerApiAuthError is one): the HTTP status and JSON body, or its timeout code. */
-function surfaced(err: unknown): Surfaced {
-  type Response = { status?: number; data?: { error?: string }; headers?: Record<string, unknown> }
-  const e = err as { code?: string; response?: Response } | undefined
-  const retryAfter = e?.response?.headers?.['retry-after']
-  return {
-    ...(e?.response?.status !== undefined ? { status: e.response.status } : {}),
-    ...(e?.response?.data?.error !== undefined ? { error: e.response.data.error } : {}),
-    ...(retryAfter !== undefined ? { retryAfter: String(retryAfter) } : {}),
-    timedOut: e?.code === 'ECONNABORTED' || e?.code === 'ETIMEDOUT',
-  }
-}
-
 const spec: SdkSpec = {
   name: '@sp-api-sdk/auth 3.1.4',
   api: 'sp-api',
@@ -43,7 +30,7 @@ const spec: SdkSpec = {
   lwaTimeoutMs: 30_000,
   globalAgent: true,
   clients: { seller: (env) => client(env, false), grantless: (env) => client(env, true) },
-  surfaced,
+  surfaced: axiosSurfaced,
 }
 
 compatSdkTests(spec)

@@ -53,6 +53,19 @@ export interface SdkClient {
 /** What an SDK's error says about the LWA answer behind it. */
 export interface Surfaced { status?: number; error?: string; retryAfter?: string; timedOut: boolean }
 
+/** An axios error (both axios-based SDKs throw one): HTTP status, LWA's JSON error and Retry-After, or its timeout. */
+export function axiosSurfaced(err: unknown): Surfaced {
+  type Response = { status?: number; data?: { error?: string }; headers?: Record<string, unknown> }
+  const e = err as { code?: string; response?: Response } | undefined
+  const retryAfter = e?.response?.headers?.['retry-after']
+  return {
+    ...(e?.response?.status !== undefined ? { status: e.response.status } : {}),
+    ...(e?.response?.data?.error !== undefined ? { error: e.response.data.error } : {}),
+    ...(retryAfter !== undefined ? { retryAfter: String(retryAfter) } : {}),
+    timedOut: e?.code === 'ECONNABORTED' || e?.code === 'ETIMEDOUT',
+  }
+}
+
 export interface SdkSpec {
   name: string
   api: 'sp-api' | 'ads'
