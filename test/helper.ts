@@ -122,6 +122,11 @@ export async function mintJwt(keys: CallerKeys, options: MintOptions = {}): Prom
     .sign(options.key ?? (alg === 'RS256' ? keys.rsa : keys.ec))
 }
 
+/** What an answer says of its caller's rate limit, as @fastify/rate-limit names it: limit, left, seconds to refill. */
+export function limitHeaders(res: { headers: Record<string, unknown> }): [number, number, number] {
+  return [Number(res.headers['x-ratelimit-limit']), Number(res.headers['x-ratelimit-remaining']), Number(res.headers['x-ratelimit-reset'])]
+}
+
 export interface Harness {
   app: FastifyInstance
   /** The ops listener's app: /metrics, /healthz, /readyz. */

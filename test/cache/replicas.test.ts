@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { TokenCipher, TokenSealError } from '../../src/cache/index.js'
-import { baseSecrets, fixtures, issuerUrl, type Harness } from '../helper.js'
+import { baseSecrets, fixtures, issuerUrl, limitHeaders, type Harness } from '../helper.js'
 import { RedisServer } from '../support/redis-server.js'
 import { admin, credentials, deployment, eventually, platform, withAdminRule } from './fixtures/deployment.js'
 
@@ -34,8 +34,16 @@ t.test('the rate limit holds across replicas: the limit, not three times it', as
   const d = await deployment(t, redis, 3, { config: (c) => ({ ...c, rateLimit: { max: 5, unauthenticatedMax: 100, timeWindowSeconds: 60 } }) })
   const jwt = await d.replicas[0]!.jwt(platform)
   const statuses: number[] = []
-  for (let i = 0; i < 15; i++) statuses.push((await d.getToken(i, 'ads-us', jwt)).statusCode)
+  const left: number[] = []
+  for (let i = 0; i < 15; i++) {
+    const res = await d.getToken(i, 'ads-us', jwt)
+    statuses.push(res.statusCode)
+    const [limit, remaining, reset] = limitHeaders(res)
+    left.push(remaining)
+    t.ok(limit === 5 && reset >= 1 && reset <= 60, 'the same limit headers as without Redis')
+  }
   t.same(statuses, [200, 200, 200, 200, 200, ...Array<number>(10).fill(429)])
+  t.same(left, [4, 3, 2, 1, 0, ...Array<number>(10).fill(0)], 'what is left, counted across replicas')
   const other = await d.replicas[2]!.jwt({ claims: { sub: 'system:serviceaccount:ads:reporter' } })
   t.equal((await d.getToken(2, 'ads-us', other)).statusCode, 200, 'another caller has its own budget')
   const counters = (await withClient(t, redis, (c) => c.keys(`${d.keyPrefix}*rate-limit*`))).sort()

@@ -4,7 +4,7 @@ import { aggregateLimitOf, rateLimitOf, type Principal } from '../../auth/index.
 import type { Services } from '../../services.js'
 import { BrokerError, isBrokerError } from '../../errors.js'
 import { withinDeadline } from '../../tokens/deadline.js'
-import { AddressBudget } from './address-budget.js'
+import { FixedWindows } from './fixed-windows.js'
 import { guardedRedisStore } from './rate-limit-store.js'
 
 declare module 'fastify' {
@@ -49,26 +49,9 @@ export async function guardCallers(
 ): Promise<void> {
   app.decorateRequest('principal', undefined)
   app.decorateRequest('authError', undefined)
-  const limits = deps.config.rateLimit
-  const windowMs = limits.timeWindowSeconds * 1000
+  const windowMs = deps.config.rateLimit.timeWindowSeconds * 1000
   authenticateCallers(app, deps, options, windowMs)
-  await app.register(rateLimit, {
-    hook: 'preHandler',
-    // The plugin's default of 5,000 keys would evict busy callers' counts at scale.
-    cache: limits.trackedCallers,
-    // With Redis the limit holds across replicas; if Redis fails, requests pass rather than fail.
-    ...(deps.rateLimitRedis ? { store: guardedRedisStore(deps.rateLimitRedis), skipOnError: true } : {}),
-    timeWindow: windowMs,
-    keyGenerator: callerKey,
-    // Read per request: a config reload may change the limits (the window and the key cache need a restart).
-    max: (request) => (request.principal
-      ? rateLimitOf(deps.policy, request.principal) ?? deps.config.rateLimit.max
-      : deps.config.rateLimit.unauthenticatedMax),
-    errorResponseBuilder: (request, context) => {
-      deps.audit.rateLimited(auditContext(request), callerKey(request))
-      return rateLimited(Math.max(1, Math.ceil(context.ttl / 1000)))
-    },
-  })
+  await limitCallers(app, deps, windowMs)
   limitRules(app, deps, windowMs)
 }
 
@@ -79,13 +62,11 @@ function authenticateCallers(
   windowMs: number,
 ): void {
   const limits = deps.config.rateLimit
-  const verifications = new AddressBudget(
-    limits.verificationsPerAddress, windowMs, limits.trackedCallers, () => deps.clock.now(),
-  )
+  const verifications = new FixedWindows(windowMs, limits.trackedCallers, () => deps.clock.now())
   const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     // A token not verified before costs a signature check: the address pays for it first.
     const beforeVerify = (): void => {
-      const { ok, retryAfterMs } = verifications.take(addressKey(request))
+      const { ok, retryAfterMs } = verifications.take(addressKey(request), limits.verificationsPerAddress)
       if (!ok) throw rateLimited(Math.ceil(retryAfterMs / 1000), 'verifications_per_address')
     }
     try {
@@ -111,6 +92,48 @@ function authenticateCallers(
     }
     authenticate(request, reply).then(() => done(), done)
   })
+}
+
+/** A caller's requests per window. Read per request: a config reload may change the limits (not the window). */
+const callerMax = (deps: CallerGuardDeps, request: FastifyRequest): number => (request.principal
+  ? rateLimitOf(deps.policy, request.principal) ?? deps.config.rateLimit.max
+  : deps.config.rateLimit.unauthenticatedMax)
+
+/**
+ * Counts each caller's requests. With Redis the count holds across replicas: @fastify/rate-limit
+ * over the guarded store, and if Redis fails, requests pass rather than fail. Without it the count
+ * is this replica's own, answered in the request's turn: the plugin's hook awaits the key, the
+ * limit and the store on every request, which a warm GET /token felt (see BENCHMARKS.md). The
+ * plugin is registered either way, for the rules' shared limits (`limitRules`).
+ */
+async function limitCallers(app: FastifyInstance, deps: CallerGuardDeps, windowMs: number): Promise<void> {
+  const shared = deps.rateLimitRedis
+  await app.register(rateLimit, {
+    global: shared !== undefined,
+    hook: 'preHandler',
+    ...(shared ? { store: guardedRedisStore(shared), skipOnError: true } : {}),
+    timeWindow: windowMs,
+    keyGenerator: callerKey,
+    max: (request) => callerMax(deps, request),
+    errorResponseBuilder: (request, context) => refuse(deps, request, context.ttl),
+  })
+  if (shared) return
+  const windows = new FixedWindows(windowMs, deps.config.rateLimit.trackedCallers, () => deps.clock.now())
+  app.addHook('preHandler', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    const max = callerMax(deps, request)
+    const { ok, remaining, retryAfterMs } = windows.take(callerKey(request), max)
+    // The plugin's headers: a caller sees the same answers with Redis or without.
+    reply.header('x-ratelimit-limit', max)
+      .header('x-ratelimit-remaining', remaining)
+      .header('x-ratelimit-reset', Math.ceil(retryAfterMs / 1000))
+    done(ok ? undefined : refuse(deps, request, retryAfterMs))
+  })
+}
+
+/** A caller over its limit: audited, and answered `rate_limited` with when to come back. */
+function refuse(deps: CallerGuardDeps, request: FastifyRequest, retryAfterMs: number): BrokerError {
+  deps.audit.rateLimited(auditContext(request), callerKey(request))
+  return rateLimited(Math.max(1, Math.ceil(retryAfterMs / 1000)))
 }
 
 /**

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build, type Harness, type MintOptions } from '../../helper.js'
+import { build, limitHeaders, type Harness, type MintOptions } from '../../helper.js'
 
 const reporter: MintOptions = { claims: { sub: 'system:serviceaccount:ads:reporter' } }
 const otherAdsCaller: MintOptions = { claims: { sub: 'system:serviceaccount:ads:writer' } }
@@ -25,6 +25,18 @@ t.test('the N+1th request of a caller in the window gets 429 rate_limited with R
   t.equal(res.json().request_id, res.headers['x-request-id'])
   t.same(await statuses(h, 3, otherAdsCaller), [200, 200, 200], 'a different caller has its own budget')
   t.equal(h.lwa.callCount(), 1, 'rate limiting does not touch LWA')
+})
+
+t.test('every answer says the caller\'s limit, what is left of it and when it refills; the window runs on the broker\'s clock', async (t) => {
+  const h = await build(t, { config: limited({ max: 2, unauthenticatedMax: 100 }) })
+  const jwt = await h.jwt(reporter)
+  t.same(limitHeaders(await h.getToken('ads-us', jwt)), [2, 1, 60])
+  h.clock.advance(59_500)
+  t.same(limitHeaders(await h.getToken('ads-us', jwt)), [2, 0, 1], 'half a second left rounds up')
+  const refused = await h.getToken('ads-us', jwt)
+  t.same([refused.statusCode, refused.headers['retry-after'], ...limitHeaders(refused)], [429, '1', 2, 0, 1])
+  h.clock.advance(500)
+  t.same(limitHeaders(await h.getToken('ads-us', jwt)), [2, 1, 60], 'a new window')
 })
 
 t.test('a fresh JWT does not reset the budget: the key is the caller (issuer + subject), not the token', async (t) => {
