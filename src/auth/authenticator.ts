@@ -201,10 +201,13 @@ function principalOf(config: IssuerConfig, payload: JWTPayload, now: number): Pr
 
 function bearerToken(authorization: string | undefined): string {
   if (!authorization) throw unauthenticated('missing_token')
-  const match = /^Bearer +([^ ]+) *$/i.exec(authorization)
-  if (!match?.[1]) throw unauthenticated('not_bearer')
-  if (match[1].length > maxJwtBytes) throw unauthenticated('oversized_token')
-  return match[1]
+  // The form every client sends, without running a regular expression over a 1 KB header.
+  const jwt = authorization.startsWith('Bearer ') && authorization.indexOf(' ', 7) === -1
+    ? authorization.slice(7)
+    : /^Bearer +([^ ]+) *$/i.exec(authorization)?.[1]
+  if (!jwt) throw unauthenticated('not_bearer')
+  if (jwt.length > maxJwtBytes) throw unauthenticated('oversized_token')
+  return jwt
 }
 
 /** jose's error codes name the failed check; claim failures also name the claim. */

@@ -1,7 +1,8 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type CounterConfiguration } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { CredentialHealth, CredentialStatus } from '../tokens/index.js'
 import { CatalogueMetrics, type CatalogueSources } from './catalogue-metrics.js'
 import type { BrokerEvents } from './events.js'
+import { talliedHistogram, tallied } from './tallies.js'
 
 const prefix = 'lwa_broker_'
 const healthStates: readonly CredentialHealth[] = ['healthy', 'degraded', 'rejected', 'misconfigured']
@@ -23,19 +24,19 @@ export class Metrics implements BrokerEvents {
   private catalogueSources: CatalogueSources = { counts: () => [], clashes: () => 0, now: Date.now }
   readonly catalogue = new CatalogueMetrics(this.registry, () => this.catalogueSources)
 
-  // The per-request counters are tallies: plain numbers, published to prom-client when scraped.
+  // The per-request series are tallies (./tallies.ts): plain numbers, published to prom-client when scraped.
   private readonly requestCounts = tallied({
     name: `${prefix}http_requests_total`,
     help: 'HTTP requests by route, method and status.',
     labelNames: ['route', 'method', 'status'],
     registers: [this.registry],
   })
-  private readonly httpDuration = new Histogram({
+  private readonly requestDurations = talliedHistogram({
     name: `${prefix}http_request_duration_seconds`,
     help: 'HTTP request latency by route.',
     labelNames: ['route'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-    registers: [this.registry],
+    registry: this.registry,
   })
   private readonly tokenOutcomes = tallied({
     name: `${prefix}tokens_issued_total`,
@@ -75,9 +76,6 @@ export class Metrics implements BrokerEvents {
     labelNames: ['reason'],
     registers: [this.registry],
   })
-
-  // A bound child per route: prom-client hashes a label object on every call otherwise.
-  private readonly requestDurations = children((route) => this.httpDuration.labels(route))
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix })
@@ -129,50 +127,6 @@ export class Metrics implements BrokerEvents {
   jwtFailure(reason: string): void {
     this.jwtFailures.inc({ reason })
   }
-}
-
-/**
- * A series' bound child per label values, made once. Every label value here comes from a
- * bounded set (configured names, error codes, route patterns, HTTP methods and statuses).
- */
-function children<C>(bind: (...values: string[]) => C): (...values: string[]) => C {
-  // Nested maps, one level per label: no key string is built per call.
-  const root = new Map<string, unknown>()
-  return (...values) => {
-    let level = root
-    for (let i = 0; i < values.length - 1; i++) {
-      const value = values[i] as string
-      let next = level.get(value) as Map<string, unknown> | undefined
-      if (!next) level.set(value, (next = new Map()))
-      level = next
-    }
-    const last = values[values.length - 1] as string
-    let child = level.get(last) as C | undefined
-    if (child === undefined) level.set(last, (child = bind(...values)))
-    return child
-  }
-}
-
-/**
- * A counter whose counts are kept here, a number per label values, and handed to prom-client
- * at scrape time: a bound prom-client child still hashes its labels on every inc (≈0.5 µs
- * each, three per warm GET /token in the hot-path profile), a tally is a property increment.
- */
-function tallied(config: CounterConfiguration<string>): (...values: string[]) => { n: number } {
-  const cells: Array<{ n: number; labels: Record<string, string> }> = []
-  const names = config.labelNames ?? []
-  new Counter({
-    ...config,
-    collect() {
-      this.reset()
-      for (const cell of cells) this.inc(cell.labels, cell.n)
-    },
-  })
-  return children((...values) => {
-    const cell = { n: 0, labels: Object.fromEntries(names.map((name, i) => [name, values[i] as string])) }
-    cells.push(cell)
-    return cell
-  })
 }
 
 function tokenGauges(registry: Registry, sources: () => MetricsSources): void {

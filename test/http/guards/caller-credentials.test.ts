@@ -102,3 +102,17 @@ t.test('admin routes took the JWT from the request body: only the Authorization 
   t.equal(res.statusCode, 200, 'the same JWT in the header')
   t.match(res.json(), { reloaded_secrets: Number })
 })
+
+t.test('the Authorization header\'s forms: the scheme in any case, spaces around the token; a second word is not a bearer token', async (t) => {
+  const h = await build(t)
+  const jwt = await h.jwt(platform)
+  const get = (authorization: string) => h.app.inject({ method: 'GET', url: '/token?credential=ads-us', headers: { authorization } })
+  for (const form of [`Bearer ${jwt}`, `bearer ${jwt}`, `BEARER  ${jwt}`, `Bearer ${jwt}  `]) {
+    t.equal((await get(form)).statusCode, 200, JSON.stringify(form.replace(jwt, '<jwt>')))
+  }
+  for (const form of [`Bearer ${jwt} extra`, `Bearer  ${jwt} x`, `Bearer`, `Token ${jwt}`]) {
+    const res = await get(form)
+    t.equal(res.statusCode, 401, JSON.stringify(form.replace(jwt, '<jwt>')))
+    t.ok(h.logs.find((r) => r.reqId === res.headers['x-request-id'] && r.reason === 'not_bearer').length > 0, 'not_bearer')
+  }
+})
