@@ -66,7 +66,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       method: `autocannon in the parent process, ${connections} connections, ${rounds} rounds × ${seconds} s per side alternated bare/broker after a 2 s warm-up of each; ` +
         'each server in its own child process (pinned to the other core when taskset exists) on 127.0.0.1. (a) bare: Fastify 5, no logger, one route returning a constant JSON object ' +
         `the size of a real token response (${Buffer.byteLength(sample.body)} bytes); (b) the broker as createBroker wires it (production logger at info and audit log ` +
-        'on its stdout, a pipe the parent drains as a container runtime would; real RS256 JWT verification behind the verified-token cache; policy; @fastify/rate-limit with limits that do not trip; metrics hooks); (d) the same broker with OpenTelemetry tracing on as the OTEL_* environment turns it on (@fastify/otel, ' +
+        'on its stdout, a pipe the parent drains as a container runtime would; real RS256 JWT verification behind the verified-token cache; policy; the per-caller rate limit (in-process without Redis) with limits that do not trip; metrics hooks); (d) the same broker with OpenTelemetry tracing on as the OTEL_* environment turns it on (@fastify/otel, ' +
         'the core\'s spans, every request sampled, OTLP/HTTP protobuf to a sink in the parent process). ' +
         'Figures are medians of the rounds; ratios are broker / bare. Latencies are measured per response with sub-millisecond resolution.',
       startedAt,

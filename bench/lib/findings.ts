@@ -9,48 +9,37 @@ import type { Explanations } from './results.js'
  * mostly CPU time per request in the server child (robust to noise, unlike req/s).
  */
 const hotPathReason =
-  'WHERE IT STANDS (2026-12-03, a valid run, load average 1: bare core 0.95–0.97 busy): 64–67 µs of server CPU per warm GET /token ' +
-  'against 24.5–25.6 µs for the bare route on this machine (an Intel Xeon host; the runs below were on an AMD EPYC one), req/s ratio ' +
-  '0.39; in the same run the broker at 1724db7 (before this session\'s two changes) took 74–79 µs (ratio ≈0.33): −12 µs, 1.18× the ' +
-  'efficiency. Of the 65 µs, 14–16 are kernel time (bare: 6–7). 0.5 needs ≤ 50 µs here; 0.8 needs ≤ 31. EARLIER (2026-12-02, load average 2–3 on the shared 2-core machine): 108–120 µs of server CPU per warm GET /token against 33–36 µs ' +
-  'for the bare route, req/s ratio 0.29–0.34 over the last four runs (0.39 in the quietest); against the commit before this work (6baac44, measured in ' +
-  'the same run as (c)) the broker serves 1.38–1.63× the req/s at 1.40–1.63× the CPU efficiency; the last change, a cached token answered without a ' +
-  'promise, measured 1.18× the req/s and 1.16× the efficiency of the commit before it (1881271) in the same run: 106 vs 123 µs, req/s ratio 0.37 ' +
-  '(the latest run). Of ≈106 µs, ≈26 µs are kernel time (the bare ' +
-  'route: 11): mostly the response\'s writev, which on loopback also delivers the bytes and wakes the load generator — at a third of the bare route\'s ' +
-  'rate autocannon sleeps between responses, so nearly every response pays a wake-up that the saturated bare route amortises. The other ~85 µs are ' +
-  'JavaScript spread thinly (CPU profile sampled every 1 ms over the measured rounds, self time): promise and tick machinery of the hook chain ' +
-  '(nextTick, runMicrotasks, processTicksAndRejections ≈ 8%), garbage collection ≈ 7%, SHA-256 of the caller\'s JWT for the verified-token cache key ≈ 2.7%, ' +
-  'prom-client inc/observe ≈ 3%, @fastify/rate-limit (applyRateLimit, its toad-cache LRU and its async hook) ≈ 3%, parsing the 900-byte Authorization ' +
-  'header the bare route never receives, the audit line ≈ 1.5%, and Fastify\'s own routing, validation and reply ≈ 5%. Nothing left is a single hot spot: ' +
-  'the REFERENCE server of the ablation (the same work written as plainly as possible) costs the same as the broker (95.7 vs 98.6 µs in one run).'
+  'WHERE IT STANDS (2026-12-03 19:43, a valid run at b986a50, load average 0.4: bare core 0.96–0.97 busy): 26.2–28.3 µs of server CPU per warm ' +
+  'GET /token against 13.9–14.7 µs for the bare route (this host is faster than the earlier ones), req/s ratio 0.50–0.55 per round, 0.52 median; in the ' +
+  'same run the broker at 675d28f (before this session\'s changes) took 34.1–35.6 µs (ratio 0.43): 1.26× the efficiency. Of the 27 µs, 6–7 are kernel ' +
+  'time (bare: 4.5), mostly the response\'s writev, which on loopback also wakes the load generator. CPU profile of the measured rounds (self time): ' +
+  'writev 22%, nextTick 9% (Node\'s own stream and socket ticks, the same calls the bare route makes, 20× dearer per call in the broker\'s bigger heap: ' +
+  'the tick object is built while the collector marks), garbage collection 8%, SHA-256 of the caller\'s JWT for the verified-token cache key 4%, the ' +
+  'audit line and its write to the pipe ≈ 6%, Node\'s header parsing and checking ≈ 4%, Fastify\'s routing, validation and reply ≈ 4%. Nothing left is ' +
+  'a single hot spot. 0.8 needs ≤ 18 µs here: less than the bare route plus the audit line.'
 
 const hotPathTried =
-  'Each change measured, profile first. BEFORE (6baac44): every log line was written synchronously to the stdout pipe (the issue\'s own profile: 38% of the ' +
-  'broker\'s time in writev of log lines), the audit line went through pino with 20 redaction paths, Fastify made a redacting child logger per request, ' +
-  'prom-client hashed label objects on every inc/observe (≈3%), the verified-token cache key was a streaming createHash (≈3.7%), the token route formatted ' +
-  'expires_at and fast-json-stringify escaped the 700-character token twice per request (≈4.5% inclusive). AFTER, in order of payoff: ' +
-  '(1) src/observability/log-output.ts: one buffered asynchronous writer per target (4 KiB chunks, flushed every logs.flushMs and awaited on SIGTERM; ' +
-  'logs.mode: sync for every line on disk before the answer) — the ablation measures all log output at ≈10 µs per request (no-audit-output: −10.2 µs) and ' +
-  'buffered ≈ sync on this machine, because the pipe\'s reader on the other core drains it at once; ' +
-  '(2) src/observability/audit.ts: the audit line built from known fields, its caller part cached per principal and its token part per token, no redaction pass; ' +
-  '(3) src/http/request-logger.ts: the request logger made only when something is logged; ' +
-  '(4) src/observability/metrics.ts: bound label children found through nested maps, no key string per call; ' +
-  '(5) src/auth/authenticator.ts: a one-shot crypto.hash, and known(): a JWT verified before is recognised without a promise (a callback guard hook); the ' +
-  'rate-limit key made once per caller; src/auth/policy.ts decides the applicable rules once per principal; ' +
-  '(6) src/http/token-answer.ts: the answer\'s JSON made once per token and filled in with expires_in per request; ' +
-  '(7) a cached token the caller may have is issued and answered in the guard\'s turn (Exchange.issueCached, TokenService.cachedToken, a non-async ' +
-  'route handler): no promise through the exchange and the token service (−17 µs, the A/B above). ' +
-  '(8) 2026-12-03: sonic-boom measured its whole pending text with Buffer.byteLength on every line (≈3 µs per 400-byte line against ' +
-  'a pipe, 6.4% of the broker in fs writeString): lines now wait in an array and go to it as one 32 KiB chunk (≈0.3 µs per line); ' +
-  '(9) the three per-request counters (requests, token outcomes, cache lookups) are plain-number tallies published at scrape time: a ' +
-  'bound prom-client child still hashed its labels on every inc. Together −12 µs per request against 1724db7 in one valid run. ' +
-  'What would still move the ratio, not done: a synchronous in-process rate limiter instead of @fastify/rate-limit\'s async hook (the plugin is part of the ' +
-  'product\'s fixed stack), dropping the per-request duration histogram, and a load generator with more than one core — with a bare route at 28–36 µs ' +
-  'on this machine, 0.5 needs ≤ 60–70 µs per request, and 0.8 needs ≤ 45 µs, less than the kernel\'s share plus one async hook chain.'
+  'Each change measured, profile first, A/B in one run (BENCH_BASELINE). BEFORE (6baac44, the issue\'s 0.24): every log line written synchronously to ' +
+  'the stdout pipe (38% of the broker in writev of log lines), the audit line through pino with 20 redaction paths, a redacting child logger per ' +
+  'request, prom-client hashing label objects on every inc/observe, a streaming createHash per request, fast-json-stringify escaping the token twice. ' +
+  'AFTER, in order: (1) src/observability/log-output.ts: one buffered asynchronous writer per target (flushed every logs.flushMs, on SIGTERM and at ' +
+  'exit; logs.mode: sync for every line on disk before the answer); (2) the audit line built from known fields, its caller part cached per principal ' +
+  'and its token part per token; (3) the request logger made only when something is logged; (4) a one-shot crypto.hash, and a JWT verified before ' +
+  'recognised without a promise (a callback guard hook); policy decided once per principal; (5) the answer\'s JSON made once per token; (6) a cached ' +
+  'token issued and answered in the guard\'s turn (−17 µs); (7) lines handed to sonic-boom as 32 KiB chunks (it measured its whole pending text on ' +
+  'every line: 6.4% in writeString) and the per-request counters as plain-number tallies (−12 µs against 1724db7 together, on the slower host); ' +
+  '(8) 2026-12-03 19:2x, this host: without Redis the caller rate limit is a synchronous fixed window (src/http/guards/fixed-windows.ts) instead of ' +
+  '@fastify/rate-limit\'s async hook, which awaited the key, the limit and the store on every request: 39.4–40.1 → 32.1–36.5 µs in one run (the plugin ' +
+  'still counts with Redis, across replicas); (9) the duration histogram a tally too (src/observability/tallies.ts; prom-client\'s observe validated and ' +
+  'hashed its labels: 1.7% + 0.3%) and the Bearer header cut without a regular expression (1.4%): 30.5–32.3 → 27.4–28.5 µs in one run. Not done: a ' +
+  'counter-based request id instead of a random UUID (0.6%), and dropping the x-ratelimit-* headers (≈1%), which callers may read.'
 
 const scaleRateReason =
-  'WHERE IT STANDS: at 49261fe, 151 µs of CPU per request for 10,000 credentials and 10,000 distinct callers against 122 µs for benchmark 1\'s broker in the ' +
+  'WHERE IT STANDS (2026-12-03 20:07, b986a50, a valid run on the faster host): 44.6–47.8 µs of CPU per request for 10,000 credentials and 10,000 ' +
+  'callers against 25.7–26.5 µs for benchmark 1\'s broker (req/s ratio 0.56). This session\'s changes took ≈8 µs from each, so the same ≈20 µs gap ' +
+  'weighs more than before. CPU profile of the large broker (self time): each of the 10,000-entry maps a request touches costs 1–3% in cache misses — ' +
+  'the tallies\' per-credential cells 3%, the token cache 2.7%, the verified-token LRU 2.3%, the audit memos 2.4%, the catalogue 1.3%, the rate ' +
+  'limit\'s windows 1.3% — and garbage collection of a heap ≈3× larger 7.3%. EARLIER: at 49261fe, 151 µs of CPU per request for 10,000 credentials and 10,000 distinct callers against 122 µs for benchmark 1\'s broker in the ' +
   'same run (CPU efficiency 0.81, req/s ratio 0.87, p99 0.9×); at eb651f1, whose cached-token path made the small broker cheaper, 146 vs 115 µs (efficiency ' +
   '0.79, req/s ratio 0.74 in two runs): the large broker\'s extra ≈30 µs now weighs more. All after a warm-up long enough for every caller to be verified ' +
   'once (with the old 3 s warm-up the first measured round still verified JWTs). The difference is memory traffic, not more work: garbage collection of a heap 3.5× larger ' +
@@ -61,10 +50,13 @@ const scaleRateTried =
   'Fixed on the way: the benchmark\'s 10,000 callers all came from 127.0.0.1 and ran into the per-address budget of signature checks added by the hardening ' +
   'issue (rateLimit.verificationsPerAddress: 69,489 answers were 429 in the first run of this session); the fixture now sets it as it sets the other limits. ' +
   'Per-request work that scaled with the number of callers or credentials is gone (policy decided once per principal, the rate-limit key made once per caller, ' +
-  'prom-client children bound once). Not done: an LRU bump only every few hits in VerifiedTokenCache, and fewer per-credential metric series (below).'
+  'per-request series as tallies). Not done: fewer maps per request (one per-credential record holding its token, its tallies and its audit part), an LRU bump only every few hits in VerifiedTokenCache, and fewer per-credential metric series (below).'
 
 const scaleRssReason =
-  'WHERE IT STANDS (49261fe to eb651f1): highest sample 198–218 MB across runs (ready 150 MB, after prewarm 155 MB, under load 197–218 MB; 90.6 MB of live ' +
+  'WHERE IT STANDS (2026-12-03 20:07, b986a50): highest sample 179.6 MB (ready 176 MB, after prewarm 165 MB, under load 180 MB; 58.6 MB live after ' +
+  'the prewarm, 84.6 MB used of a 100 MB heap after the load); benchmark 1\'s broker 112 MB with 27.8 MB used. The peak is now as much start-up as ' +
+  'load: at ready, before any token, the heap that parsed and validated 10,000 credentials and read 10,000 secrets is still committed. ' +
+  'EARLIER (49261fe to eb651f1): highest sample 198–218 MB across runs (ready 150 MB, after prewarm 155 MB, under load 197–218 MB; 90.6 MB of live ' +
   'heap in 119–123 MB); benchmark 1\'s ' +
   'broker in the same run: 101–113 MB with 25.8 MB live. Before: 246 MB (the issue\'s quiet run) and 345 MB in the last report. Node with the broker\'s ' +
   'modules (Fastify, ajv, pino, prom-client, jose, undici, the AWS SDK) is ≈100 MB before any credential exists, which leaves 50 MB for 20,000 objects of state. ' +
@@ -75,11 +67,14 @@ const scaleRssReason =
   'policy and audit memos, the IssuedToken and its answer template, and the hash tables of all these maps (8.7 MB of arrays).'
 
 const scaleRssTried =
-  'Measured in the same snapshot before each fix: the per-token answer kept two more copies of every token (JSON-escaped head and a headers tail: ≈11 MB for ' +
+  'Measured in the same snapshot before each fix: each token\'s answer template was cut from its JSON with split(), whose pieces are slices that kept ' +
+  'the whole 0.4 KB text alive (4.4 MB) — the pieces are copies now; the per-request series are tallies (src/observability/tallies.ts: a number ' +
+  'and a label object per series instead of prom-client\'s bound children and hash strings); without Redis the rate limit\'s windows are a Map of ' +
+  'two numbers per caller instead of the plugin\'s LRU. Earlier: the per-token answer kept two more copies of every token (JSON-escaped head and a headers tail: ≈11 MB for ' +
   '10,000 credentials) — the template now holds none (src/http/token-answer.ts); audit fragments kept as trees of concatenated strings (≈6 MB of ' +
   'ConsString objects) are joined once. The image caps V8\'s young generation (Dockerfile NODE_OPTIONS=--max-semi-space-size=4; the benchmarks run children ' +
   'with the image\'s flags): benchmark 1\'s broker under load 150 → 113–122 MB, with no CPU cost beyond the noise (ablation: v8-defaults −7.8 µs in one run, ' +
-  '+ in others). Not done, each a trade: a switch to drop per-credential metric series for large fleets (≈10 MB here, and a Prometheus-cardinality win), a ' +
+  '+ in others). Not done, each a trade: a switch to drop per-credential metric series for large fleets (a Prometheus-cardinality win), a ' +
   'Principal that keeps only the claims the policy reads instead of the whole JWT payload (≈4 MB), a smaller rateLimit.trackedCallers. Reaching 150 MB ' +
   'with 10,000 of each needs about half the state per credential and caller, or a runtime lighter than Node with this module set.'
 
@@ -147,9 +142,10 @@ export const findings: Explanations = {
   },
   'hot-path.rpsRatio': { reason: hotPathReason, tried: hotPathTried },
   'hot-path.p99Ratio': {
-    reason: 'Same cause as the req/s ratio: ≈3× the bare route\'s CPU per request, so with 50 connections the queue ahead of each request is ≈3× longer ' +
-      '(p99 2.6×, p50 3.1× in the latest run; p99 was 2.9–3.0× before this work). See the req/s ratio above.',
-    tried: 'See the req/s ratio above: p99 follows CPU per request. The reference server measured 2.7–3.2× in the ablation.',
+    reason: 'p99 follows CPU per request: the broker spends ≈1.9× the bare route\'s CPU per request, so with 50 connections the queue ahead of each ' +
+      'request is longer, and the broker\'s garbage collection pauses (8% of its time, a heap ≈4× the bare route\'s) land in the tail: p50 1.78×, ' +
+      'p99 1.9–3.7× per round in the latest run (2.4 median; 2.9–3.0× before this work). ' + hotPathReason,
+    tried: hotPathTried,
   },
   'scale.rpsRatio': { reason: scaleRateReason, tried: scaleRateTried },
   'scale.rss': { reason: scaleRssReason, tried: scaleRssTried },
