@@ -73,24 +73,8 @@ export interface TalliedHistogramConfig {
 export function talliedHistogram(config: TalliedHistogramConfig): (...values: string[]) => HistogramTally {
   const { name, help, buckets } = config
   const cells: HistogramCell[] = []
-  const exported = () => ({
-    name, help, type: 'histogram',
-    values: cells.flatMap((cell) => {
-      let below = 0
-      const series = (metricName: string, value: number, le?: number | string) => (le === undefined
-        ? { value, metricName, labels: { ...cell.labels } }
-        : { value, metricName, exemplar: null, labels: { le, ...cell.labels } })
-      return [
-        ...buckets.map((le, i) => series(`${name}_bucket`, (below += cell.counts[i] as number), le)),
-        series(`${name}_bucket`, below + (cell.counts[buckets.length] as number), '+Inf'),
-        series(`${name}_sum`, cell.sum),
-        series(`${name}_count`, below + (cell.counts[buckets.length] as number)),
-      ]
-    }),
-    aggregator: 'sum',
-  })
   config.registry.registerMetric({
-    name, help, get: async () => exported(),
+    name, help, get: async () => exported(config, cells),
     reset: () => cells.forEach((cell) => {
       cell.counts.fill(0)
       cell.sum = 0
@@ -111,4 +95,24 @@ export function talliedHistogram(config: TalliedHistogramConfig): (...values: st
     cells.push(cell)
     return cell
   })
+}
+
+/** The series prom-client would export for these cells, in its order. */
+function exported({ name, help, buckets }: TalliedHistogramConfig, cells: readonly HistogramCell[]) {
+  return {
+    name, help, type: 'histogram',
+    values: cells.flatMap((cell) => {
+      let below = 0
+      const series = (metricName: string, value: number, le?: number | string) => (le === undefined
+        ? { value, metricName, labels: { ...cell.labels } }
+        : { value, metricName, exemplar: null, labels: { le, ...cell.labels } })
+      return [
+        ...buckets.map((le, i) => series(`${name}_bucket`, (below += cell.counts[i] as number), le)),
+        series(`${name}_bucket`, below + (cell.counts[buckets.length] as number), '+Inf'),
+        series(`${name}_sum`, cell.sum),
+        series(`${name}_count`, below + (cell.counts[buckets.length] as number)),
+      ]
+    }),
+    aggregator: 'sum',
+  }
 }
