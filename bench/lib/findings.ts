@@ -75,7 +75,8 @@ const scaleRssTried =
   'ConsString objects) are joined once. The image caps V8\'s young generation (Dockerfile NODE_OPTIONS=--max-semi-space-size=4; the benchmarks run children ' +
   'with the image\'s flags): benchmark 1\'s broker under load 150 → 113–122 MB, with no CPU cost beyond the noise (ablation: v8-defaults −7.8 µs in one run, ' +
   '+ in others). Not done, each a trade: a switch to drop per-credential metric series for large fleets (a Prometheus-cardinality win), a ' +
-  'Principal that keeps only the claims the policy reads instead of the whole JWT payload (≈4 MB), a smaller rateLimit.trackedCallers. Reaching 150 MB ' +
+  'Principal that keeps only the claims the policy reads instead of the whole JWT payload (≈4 MB), a smaller rateLimit.trackedCallers. V8\'s --optimize-for-size (tried 2026-12-03 in one run): RSS 164.9 MB (ready 125 instead of 176), but 118–127 µs per request for the large ' +
+  'broker instead of 45–48: not a trade a token service can make. Reaching 150 MB ' +
   'with 10,000 of each needs about half the state per credential and caller, or a runtime lighter than Node with this module set.'
 
 const queuedTimeout =
