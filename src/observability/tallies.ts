@@ -9,7 +9,7 @@ import { Counter, type CounterConfiguration, type Registry } from 'prom-client'
  */
 
 /** A value per label values, made once, found through nested maps (no key string per call). */
-export function children<C>(make: (...values: string[]) => C): (...values: string[]) => C {
+function children<C>(make: (...values: string[]) => C): (...values: string[]) => C {
   const root = new Map<string, unknown>()
   return (...values) => {
     let level = root
