@@ -18,10 +18,12 @@ export interface ReplicationDeps {
   current: (name: string) => CredentialConfig | undefined
 }
 
-/** What the cache knows of a credential's token here, for judging another replica's. */
+/** What the cache knows of a credential's token here, and what it needs, for judging another replica's. */
 export interface LocalView {
   token: BrokerToken | undefined
   refreshPointOf(token: BrokerToken): number
+  /** The caller waiting needs a token with this long left (its min_ttl): a peer's with less will not do. */
+  minLeftMs: number
 }
 
 /**
@@ -77,9 +79,13 @@ export class Replication {
     return token
   }
 
-  /** Another replica's token is worth taking if it is newer than ours and not yet due for refresh. */
+  /**
+   * Another replica's token is worth taking if it is newer than ours, not yet due for refresh and long enough
+   * for the caller waiting.
+   */
   private usable(token: BrokerToken, local: LocalView, force: boolean): boolean {
+    const now = this.deps.clock.now()
     return !force && token.obtainedAtMs > (local.token?.obtainedAtMs ?? 0)
-      && this.deps.clock.now() < local.refreshPointOf(token)
+      && now < local.refreshPointOf(token) && token.expiresAtMs - now >= local.minLeftMs
   }
 }

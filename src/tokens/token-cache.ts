@@ -38,7 +38,8 @@ interface Entry<T> {
   inflight: Promise<T> | undefined
   failure: Failure | undefined
   lastUsedMs: number
-  load: () => Promise<T>
+  /** `minLeftMs`: the least time the token it brings must have left (a token taken from elsewhere may have less). */
+  load: (minLeftMs: number) => Promise<T>
 }
 
 export interface CacheState<T> {
@@ -71,18 +72,20 @@ export class TokenCache<T extends Expiring> {
    * The cached token if it can be served now (starting the refresh-ahead if it is due, or once
    * less than `refreshBelowMs` is left), with no waiting and no promise: the hot path.
    */
-  hit(key: string, minTtlMs: number, load: () => Promise<T>, refreshBelowMs = 0): T | undefined {
+  hit(key: string, minTtlMs: number, load: (minLeftMs: number) => Promise<T>, refreshBelowMs = 0): T | undefined {
     const entry = this.entry(key, load)
     const now = this.options.clock.now()
     entry.lastUsedMs = now
     const token = entry.token
     if (!token || token.expiresAtMs - now < minTtlMs) return undefined
-    if (now >= entry.refreshAtMs || token.expiresAtMs - now < refreshBelowMs) this.refreshInBackground(key, entry, now)
+    if (now >= entry.refreshAtMs || token.expiresAtMs - now < refreshBelowMs) {
+      this.refreshInBackground(key, entry, now, refreshBelowMs)
+    }
     this.options.onLookup?.(key, 'hit')
     return token
   }
 
-  async get(key: string, minTtlMs: number, load: () => Promise<T>): Promise<T> {
+  async get(key: string, minTtlMs: number, load: (minLeftMs: number) => Promise<T>): Promise<T> {
     const cached = this.hit(key, minTtlMs, load)
     if (cached) return cached
     const entry = this.entry(key, load)
@@ -94,11 +97,18 @@ export class TokenCache<T extends Expiring> {
       throw new TokenTooShortError(lifetimeOf(entry.token), minTtlMs)
     }
     if (!entry.inflight && !this.mayLoad(entry, now)) throw entry.failure?.error
-    const fresh = await (entry.inflight ?? this.load(entry))
-    if (fresh.expiresAtMs - this.options.clock.now() < minTtlMs) {
-      throw new TokenTooShortError(lifetimeOf(fresh), minTtlMs)
+    let fresh = await (entry.inflight ?? this.load(entry, minTtlMs))
+    // A load begun for callers who needed less (or another replica's older token) can fall short of this
+    // caller's min_ttl when a token of its own would not: one load that needs what this caller needs.
+    if (this.short(fresh, minTtlMs) && minTtlMs <= lifetimeOf(fresh) - loadSlackMs) {
+      fresh = await (entry.inflight ?? this.load(entry, minTtlMs))
     }
+    if (this.short(fresh, minTtlMs)) throw new TokenTooShortError(lifetimeOf(fresh), minTtlMs)
     return fresh
+  }
+
+  private short(token: T, minTtlMs: number): boolean {
+    return token.expiresAtMs - this.options.clock.now() < minTtlMs
   }
 
   /**
@@ -124,7 +134,7 @@ export class TokenCache<T extends Expiring> {
    * Loads a fresh token now, whatever the refresh point or backoff says (an operator asked).
    * The current token stays in use until the new one is there, and stays if the load fails.
    */
-  refreshNow(key: string, load: () => Promise<T>): Promise<T> {
+  refreshNow(key: string, load: (minLeftMs: number) => Promise<T>): Promise<T> {
     const entry = this.entry(key, load)
     return entry.inflight ?? this.load(entry)
   }
@@ -155,7 +165,7 @@ export class TokenCache<T extends Expiring> {
     }
   }
 
-  private entry(key: string, load: () => Promise<T>): Entry<T> {
+  private entry(key: string, load: (minLeftMs: number) => Promise<T>): Entry<T> {
     let entry = this.entries.get(key)
     if (!entry) {
       entry = { token: undefined, refreshAtMs: 0, inflight: undefined, failure: undefined, lastUsedMs: 0, load }
@@ -164,9 +174,9 @@ export class TokenCache<T extends Expiring> {
     return entry
   }
 
-  private refreshInBackground(key: string, entry: Entry<T>, now: number): boolean {
+  private refreshInBackground(key: string, entry: Entry<T>, now: number, minLeftMs = 0): boolean {
     if (!this.mayLoad(entry, now)) return false
-    this.load(entry).catch((err: unknown) => this.options.onBackgroundError(key, err))
+    this.load(entry, minLeftMs).catch((err: unknown) => this.options.onBackgroundError(key, err))
     return true
   }
 
@@ -195,8 +205,8 @@ export class TokenCache<T extends Expiring> {
     return !entry.inflight && (!entry.failure || now >= entry.failure.retryAtMs)
   }
 
-  private load(entry: Entry<T>): Promise<T> {
-    const inflight = entry.load().then(
+  private load(entry: Entry<T>, minLeftMs = 0): Promise<T> {
+    const inflight = entry.load(minLeftMs).then(
       (token) => {
         entry.token = token
         entry.refreshAtMs = this.refreshAtMs(token)

@@ -47,7 +47,7 @@ export class TokenService implements CacheView {
   private readonly replication: Replication
   private readonly issuedTokens = new IssuedTokens()
   /** One loader per credential, made once: the hot path allocates no closure. */
-  private readonly loaders = new Map<string, () => Promise<BrokerToken>>()
+  private readonly loaders = new Map<string, (minLeftMs: number) => Promise<BrokerToken>>()
   private readonly forgetListeners: Array<(name: string, why: ForgetReason) => void> = []
 
   constructor(deps: TokenServiceDeps) {
@@ -88,7 +88,7 @@ export class TokenService implements CacheView {
   }
 
   private async waitForToken(name: string, minTtlSeconds: number, deadlineMs: number,
-    load: () => Promise<BrokerToken>): Promise<BrokerToken> {
+    load: (minLeftMs: number) => Promise<BrokerToken>): Promise<BrokerToken> {
     try {
       return await tokenWithinDeadline(name, deadlineMs, this.cache.get(name, minTtlSeconds * 1000, load))
     } catch (err) {
@@ -163,16 +163,17 @@ export class TokenService implements CacheView {
     this.deps.logger.warn({ credential, error: code, ...logDetail }, msg)
   }
 
-  private loaderOf(name: string, config: CredentialConfig): () => Promise<BrokerToken> {
+  private loaderOf(name: string, config: CredentialConfig): (minLeftMs: number) => Promise<BrokerToken> {
     let load = this.loaders.get(name)
-    if (!load) this.loaders.set(name, (load = () => this.obtain(name, config)))
+    if (!load) this.loaders.set(name, (load = (minLeftMs) => this.obtain(name, config, false, minLeftMs)))
     return load
   }
 
-  private obtain(name: string, config: CredentialConfig, force = false): Promise<BrokerToken> {
+  private obtain(name: string, config: CredentialConfig, force = false, minLeftMs = 0): Promise<BrokerToken> {
     const local = {
       token: this.cache.peek(name).token,
       refreshPointOf: (t: BrokerToken) => this.cache.refreshPointOf(t),
+      minLeftMs,
     }
     return this.replication.obtain(name, config, local, force)
   }

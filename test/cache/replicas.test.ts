@@ -85,6 +85,29 @@ t.test('a forced refresh on one replica reaches the others: they hand out the ne
   t.equal(d.replicas[0]!.lwa.callCount(), 2, 'one LWA call for the first token, one for the forced refresh')
 })
 
+t.test('a peer\'s token with less left than a caller needs is not taken: the SDK floor and min_ttl on another replica', async (t) => {
+  const d = await deployment(t, redis, 3)
+  const [a, b, c] = d.replicas as [Harness, Harness, Harness]
+  const jwt = await a.jwt({ ...platform, lifetimeSeconds: 7200 })
+  const shared = (await a.getToken('sp-acme-eu', jwt)).json().access_token as string
+  a.clock.advance(1_000_000) // 2600 s left: not yet due for refresh (half the lifetime), under the SDK floor
+  const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'sp-acme-eu', client_secret: jwt }).toString()
+  const viaSdk = await b.app.inject({
+    method: 'POST', url: '/auth/o2/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form,
+  })
+  t.equal(viaSdk.statusCode, 200, 'the SDK\'s first request on the other replica is served')
+  t.not(viaSdk.json().access_token, shared, 'with a token of its own: the peer\'s has too little left')
+  t.ok(viaSdk.json().expires_in >= 3300, `expires_in ${viaSdk.json().expires_in} s: above the floor`)
+  t.equal(a.lwa.callCount(), 2, 'one more LWA call')
+  a.clock.advance(1_000_000) // the SDK's token: 2600 s left
+  const plain = await c.getToken('sp-acme-eu', jwt)
+  t.equal(plain.json().access_token, viaSdk.json().access_token, 'a caller that needs less takes the newest shared token')
+  const asked = await c.app.inject({ url: '/token?credential=sp-acme-eu&min_ttl=3000', headers: { authorization: `Bearer ${jwt}` } })
+  t.equal(asked.statusCode, 200, 'GET /token with a min_ttl the shared token cannot meet: served, not 400')
+  t.equal(asked.json().expires_in, 3600, 'a token of its own')
+  t.equal(a.lwa.callCount(), 3)
+})
+
 t.test('tokens at rest in Redis are sealed: no token text, and they open only with the key', async (t) => {
   const d = await deployment(t, redis, 2)
   const jwt = await d.replicas[0]!.jwt(platform)

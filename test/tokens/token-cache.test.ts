@@ -12,18 +12,22 @@ const hourMs = 3600_000
 function controlledLoader(clock: FakeClock, lifetimeMs = hourMs) {
   const pending: Array<{ resolve: (t: Tok) => void; reject: (e: unknown) => void }> = []
   let calls = 0
+  /** What each call was told its token must have left. */
+  const needs: number[] = []
   return {
     get calls() {
       return calls
     },
-    load: (): Promise<Tok> => {
+    needs,
+    load: (minLeftMs: number): Promise<Tok> => {
       calls++
+      needs.push(minLeftMs)
       return new Promise<Tok>((resolve, reject) => pending.push({ resolve, reject }))
     },
-    /** Finishes the oldest pending call with a token obtained now. */
-    succeed(value = `token-${calls}`, lifetime = lifetimeMs): void {
-      const now = clock.now()
-      pending.shift()?.resolve({ value, obtainedAtMs: now, expiresAtMs: now + lifetime })
+    /** Finishes the oldest pending call with a token obtained now (or `ageMs` ago, as another replica's may be). */
+    succeed(value = `token-${calls}`, lifetime = lifetimeMs, ageMs = 0): void {
+      const obtainedAtMs = clock.now() - ageMs
+      pending.shift()?.resolve({ value, obtainedAtMs, expiresAtMs: obtainedAtMs + lifetime })
     },
     fail(error: unknown): void {
       pending.shift()?.reject(error)
@@ -107,6 +111,20 @@ t.test('min_ttl larger than what is left forces a refresh and the caller gets th
   const tok = await waiting
   t.equal(tok.value, 'fresh')
   t.ok(tok.expiresAtMs - clock.now() >= 300_000)
+})
+
+t.test('a caller joining a load that brings too little for its min_ttl gets a load of its own, told what it needs', async (t) => {
+  const { cache, loader } = setup()
+  const modest = cache.get('k', 60_000, loader.load)
+  const demanding = cache.get('k', 3300_000, loader.load)
+  await tick()
+  t.same(loader.needs, [60_000], 'one load for both, begun with the first caller\'s need')
+  loader.succeed('older', hourMs, 1000_000) // 2600 s left: another replica's token
+  t.equal((await modest).value, 'older', 'enough for min_ttl 60 s')
+  await tick()
+  t.same(loader.needs, [60_000, 3300_000], 'a second load, told the second caller\'s need')
+  loader.succeed('fresh')
+  t.equal((await demanding).value, 'fresh')
 })
 
 t.test('a fresh token that cannot satisfy min_ttl is refused, never handed out', async (t) => {

@@ -44,6 +44,19 @@ t.test('the floor: a token answered here always has 3300 s left, refreshed ahead
   t.equal(h.lwa.callCount(), 3)
 })
 
+t.test('under the floor, 50 SDK requests at once wait for one LWA call and get one token', async (t) => {
+  const h = await build(t)
+  const jwt = await h.jwt(platform)
+  const first = (await refreshGrant(h, jwt)).json()
+  h.clock.advance(400_000) // 3200 s left: below the floor, so every one of them waits
+  const answers = await Promise.all(Array.from({ length: 50 }, () => refreshGrant(h, jwt)))
+  t.same(answers.filter((a) => a.statusCode !== 200).map((a) => a.body), [], 'every one served')
+  const tokens = new Set(answers.map((a) => a.json().access_token as string))
+  t.equal(tokens.size, 1, 'one token for all')
+  t.notOk(tokens.has(first.access_token), 'the new one')
+  t.equal(h.lwa.callCount(), 2, 'one LWA call for the fifty')
+})
+
 t.test('only the LWA grants have the floor: GET /token and a token exchange get what they ask for', async (t) => {
   const h = await build(t)
   const jwt = await h.jwt(platform)
