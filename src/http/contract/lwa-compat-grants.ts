@@ -56,8 +56,8 @@ export const unsupportedTokenType: LwaAnswer = {
  * request names a scope, so a scope no allowed credential has is LWA's `invalid_scope`; a
  * token exchange names its credential as the target, so RFC 8693's `invalid_target` — also
  * when LWA refused the credential's stored grant, which only a caller the policy allows ever
- * learns. A bad subject token is the grant (`invalid_grant`); none at all is no client
- * authentication (`invalid_client`, from the base table).
+ * learns. A subject token that is missing or not acceptable is `invalid_request`: RFC 8693
+ * (section 2.2.2) says MUST, for an invalid request and for an invalid or unacceptable token.
  */
 export const grantAnswers = new Map<string, Partial<Record<ErrorCode, LwaAnswer>>>([
   [clientCredentialsGrant, { forbidden: invalidScope, unknown_credential: invalidScope }],
@@ -69,7 +69,11 @@ export const grantAnswers = new Map<string, Partial<Record<ErrorCode, LwaAnswer>
 ])
 
 export const badSubjectToken: LwaAnswer = {
-  status: 400, error: 'invalid_grant', description: 'The subject_token is not acceptable',
+  status: 400, error: 'invalid_request', description: 'The subject_token is not acceptable',
+}
+
+export const missingSubjectToken: LwaAnswer = {
+  status: 400, error: 'invalid_request', description: 'A token exchange needs its subject_token: the caller\'s JWT',
 }
 
 export const unsupportedGrant: LwaAnswer = {

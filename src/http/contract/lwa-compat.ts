@@ -48,6 +48,10 @@ export const CompatRequest = Type.Object({
   requested_token_type: Type.Optional(Type.String({
     description: `Token exchange: only \`${accessTokenType}\` (the default).`,
   })),
+  actor_token: Type.Optional(Type.String({
+    description: 'Token exchange: not served (no delegation): a request with one is `invalid_request`, never '
+      + 'answered as if the actor were ignored.',
+  })),
   min_ttl: Type.Optional(Type.Integer({
     minimum: 0, maximum: maxMinTtlSeconds,
     description: 'Extension, any grant: as `GET /token`\'s `min_ttl`. Default `tokens.defaultMinTtlSeconds`.',
@@ -188,10 +192,10 @@ export const lwaTokenSchema = {
       'invalid_request', 'unsupported_grant_type', 'invalid_grant', 'invalid_scope', 'invalid_target',
       'unsupported_token_type',
     ], '`invalid_request` (a malformed body; a grant\'s required field missing; `refresh_token` not a credential name; '
-      + '`resource` and `audience` that differ), `unsupported_grant_type`, `invalid_grant` (refresh_token: the '
+      + '`resource` and `audience` that differ; token exchange: no `subject_token`, or one that is not an acceptable '
+      + 'JWT, as RFC 8693 requires), `unsupported_grant_type`, `invalid_grant` (refresh_token: the '
       + 'caller may not use the credential, no credential has that name, or LWA refused the credential\'s stored '
-      + 'secret or grant, in sidecar mode also a proxied request; token exchange: the `subject_token` is not an '
-      + 'acceptable JWT), `invalid_scope` (client_credentials: no credential the caller may use has the scope, or '
+      + 'secret or grant, in sidecar mode also a proxied request), `invalid_scope` (client_credentials: no credential the caller may use has the scope, or '
       + 'several do and `client_id` does not single one out), `invalid_target` (token exchange: no such credential, '
       + 'or the caller may not use it, or LWA refused it), `unsupported_token_type` (a `subject_token_type` or '
       + '`requested_token_type` not served).', {
@@ -202,7 +206,7 @@ export const lwaTokenSchema = {
       invalid_target: answer(invalidTarget.error, invalidTarget.description),
       unsupported_token_type: answer(unsupportedTokenType.error, unsupportedTokenType.description),
     }),
-    401: lwaReply(['invalid_client'], '`invalid_client`: no JWT (for token exchange: no `subject_token`), or the JWT '
+    401: lwaReply(['invalid_client'], '`invalid_client` (refresh_token and client_credentials): no JWT, or the JWT '
       + 'is not acceptable. No `WWW-Authenticate`: LWA sends none.', {
       invalid_client: answer('invalid_client', lwaErrors.unauthenticated.description),
     }),

@@ -4,7 +4,7 @@ import type { TokenRequest } from '../../exchange.js'
 import type { Services } from '../../services.js'
 import { lwaErrors, type CompatRequest } from '../contract/lwa-compat.js'
 import {
-  badSubjectToken, grantAnswers, requestCheckAnswers, tokenExchangeGrant, type LwaAnswer,
+  badSubjectToken, grantAnswers, missingSubjectToken, requestCheckAnswers, tokenExchangeGrant, type LwaAnswer,
 } from '../contract/lwa-compat-grants.js'
 import { errorHeaders, logError } from '../error-reply.js'
 import { tokenRequest } from './token.js'
@@ -52,8 +52,8 @@ export function lwaAnswerOf(request: FastifyRequest, err: BrokerError): LwaAnswe
   const checked = typeof reason === 'string' ? requestCheckAnswers.get(reason) : undefined
   if (err.code === 'invalid_request' && checked) return checked
   const grant = typeof body.grant_type === 'string' ? body.grant_type : ''
-  if (grant === tokenExchangeGrant && err.code === 'unauthenticated' && nonEmpty(body.subject_token)) {
-    return badSubjectToken
+  if (grant === tokenExchangeGrant && err.code === 'unauthenticated') {
+    return nonEmpty(body.subject_token) ? badSubjectToken : missingSubjectToken
   }
   return grantAnswers.get(grant)?.[err.code] ?? lwaErrors[err.code]
 }

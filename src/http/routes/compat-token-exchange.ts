@@ -31,6 +31,8 @@ export function tokenExchangeGrant(services: Services): CompatGrant {
 function targetOf(body: CompatRequest): string {
   const { subject_token_type: subjectType, requested_token_type: requested, resource, audience } = body
   if (subjectType === undefined) throw refused('subject_token_type is required')
+  // Delegation would make the answer the actor's too: refused rather than silently dropped.
+  if (body.actor_token !== undefined) throw refused('actor_token is not served: the broker issues for the subject only')
   if (!subjectTokenTypes.includes(subjectType) || (requested !== undefined && requested !== accessTokenType)) {
     throw refused('only a JWT subject token for an access token is served', 'unsupported_token_type')
   }

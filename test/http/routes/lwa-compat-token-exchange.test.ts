@@ -78,24 +78,27 @@ t.test('invalid_request: a required field missing, resource and audience that di
   await expectError(t, h, formOf({ grant_type: grant, subject_token: jwt, resource: 'ads-us' }), 400, 'invalid_request')
   await expectError(t, h, formOf({ grant_type: grant, subject_token: jwt, subject_token_type: jwtType }), 400, 'invalid_request')
   await expectError(t, h, exchange(jwt, { audience: 'sp-acme-eu' }), 400, 'invalid_request')
+  const actor = await expectError(t, h, exchange(jwt, { actor_token: jwt, actor_token_type: jwtType }), 400, 'invalid_request')
+  t.notOk(actor.body.includes(jwt), 'the answer does not echo the actor token')
   t.equal(h.lwa.callCount(), 0)
 })
 
-t.test('invalid_client (401): no subject_token, even with a JWT elsewhere: the subject token is the only credential', async (t) => {
+t.test('invalid_request: no subject_token, even with a JWT elsewhere: the subject token is the only credential', async (t) => {
   const h = await build(t)
   const jwt = await h.jwt(platform)
   const body = formOf({ grant_type: grant, subject_token_type: jwtType, resource: 'ads-us', client_secret: jwt })
-  const res = await expectError(t, h, body, 401, 'invalid_client', { authorization: `Bearer ${jwt}` })
+  const res = await expectError(t, h, body, 400, 'invalid_request', { authorization: `Bearer ${jwt}` })
+  t.match(res.json().error_description, /subject_token/, 'it says what is missing')
   t.equal(res.headers['www-authenticate'], undefined, 'no challenge, as LWA')
   t.match(auditOf(h, res), [{ event: 'token.denied', error: 'unauthenticated', credential: 'ads-us' }])
 })
 
-t.test('invalid_grant: a subject_token that is not an acceptable JWT (expired, unknown signer, not a JWT)', async (t) => {
+t.test('invalid_request (RFC 8693 2.2.2): a subject_token that is not an acceptable JWT (expired, unknown signer, not a JWT)', async (t) => {
   const h = await build(t)
   const expired = await h.jwt({ ...platform, nowMs: h.clock.now() - 3_600_000, lifetimeSeconds: 600 })
   const wrongKid = await h.jwt({ ...platform, kid: 'nobody' })
   for (const subject of [expired, wrongKid, 'not-a-jwt']) {
-    const res = await expectError(t, h, exchange(subject), 400, 'invalid_grant')
+    const res = await expectError(t, h, exchange(subject), 400, 'invalid_request')
     t.equal(res.json().error_description, 'The subject_token is not acceptable', 'which check failed is for the log only')
     t.match(auditOf(h, res), [{ event: 'token.denied', error: 'unauthenticated' }])
   }
