@@ -3,6 +3,7 @@
 // restricted operation it was minted for. No Amazon 429 ever reaches a caller.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
+import { fingerprint } from '../../src/observability/audit.js'
 import { baseSecrets, build, fixtures, seedEmulator, type BuildOptions, type Harness } from '../helper.js'
 import { call } from '../support/api-test-client.js'
 import { FakeClock } from '../support/fake-clock.js'
@@ -20,9 +21,31 @@ const platform = { claims: { sub: 'system:serviceaccount:platform:all' } }
 const address = (order: string) => ({ method: 'GET', path: `/orders/v0/orders/${order}/address` })
 const orders = { method: 'GET', path: '/orders/v0/orders', dataElements: ['shippingAddress', 'buyerInfo'] }
 
-interface Rig { h: Harness; sp: SpApiEmulator; lwa: LwaEmulator; clock: FakeClock }
+interface Rig {
+  h: Harness
+  sp: SpApiEmulator
+  /** The na host's emulator: `sp` itself, unless the rig was asked for a host per region. */
+  spNa: SpApiEmulator
+  lwa: LwaEmulator
+  clock: FakeClock
+}
 
-async function rig(t: Test, options: Partial<Rig> & { redis?: BuildOptions['redis']; deadlineMs?: number } = {}): Promise<Rig> {
+interface RigOptions extends Partial<Omit<Rig, 'spNa'>> {
+  redis?: BuildOptions['redis']
+  deadlineMs?: number
+  /** eu and na at an emulator each: which host an RDT is minted at is then seen, not assumed. */
+  hostPerRegion?: boolean
+}
+
+/** An SP-API emulator on the rig's LWA and clock, knowing the test seller; closed with the test. */
+async function startSp(t: Test, lwa: LwaEmulator, clock: FakeClock): Promise<SpApiEmulator> {
+  const sp = await SpApiEmulator.start({ lwa, clock })
+  t.teardown(() => sp.close())
+  sp.setSellingPartner(fixtures.spRefreshToken, seller)
+  return sp
+}
+
+async function rig(t: Test, options: RigOptions = {}): Promise<Rig> {
   const clock = options.clock ?? new FakeClock()
   let lwa = options.lwa
   if (!lwa) {
@@ -30,13 +53,8 @@ async function rig(t: Test, options: Partial<Rig> & { redis?: BuildOptions['redi
     t.teardown(() => lwa?.close())
     seedEmulator(lwa)
   }
-  let sp = options.sp
-  if (!sp) {
-    sp = await SpApiEmulator.start({ lwa, clock })
-    t.teardown(() => sp?.close())
-    sp.setSellingPartner(fixtures.spRefreshToken, seller)
-  }
-  const spUrl = sp.url
+  const sp = options.sp ?? await startSp(t, lwa, clock)
+  const spNa = options.hostPerRegion ? await startSp(t, lwa, clock) : sp
   const h = await build(t, {
     lwa, clock, ...(options.redis ? { redis: options.redis } : {}),
     secrets: (s) => ({ ...s, 'lwa/sellers/revoked': { refresh_token: 'Atzr|IwEBI-never-issued' } }),
@@ -44,6 +62,8 @@ async function rig(t: Test, options: Partial<Rig> & { redis?: BuildOptions['redi
       ...c,
       credentials: {
         ...(c.credentials as object),
+        // The same seller's grant in the na region: an RDT's host is its credential's region's.
+        'sp-acme-na': { api: 'sp-api', region: 'na', app: 'lwa/apps/sp', secret: 'lwa/sellers/acme' },
         'sp-revoked': { api: 'sp-api', region: 'eu', app: 'lwa/apps/sp', secret: 'lwa/sellers/revoked' },
         'sp-missing': { api: 'sp-api', region: 'eu', app: 'lwa/apps/sp', secret: 'lwa/sellers/missing' },
       },
@@ -52,14 +72,14 @@ async function rig(t: Test, options: Partial<Rig> & { redis?: BuildOptions['redi
         { subject: addressOnly.claims.sub, credentials: ['sp-*'], restrictedData: { paths: ['/orders/v0/orders/*/address'] } },
         ...(c.policy as unknown[]),
       ],
-      spApi: { endpoints: { eu: spUrl, na: spUrl } },
+      spApi: { endpoints: { eu: sp.url, na: spNa.url } },
       ...(options.deadlineMs ? { tokens: { ...(c.tokens as object), requestDeadlineMs: options.deadlineMs } } : {}),
     }),
   })
   t.teardown(() => {
-    for (const minted of sp?.rdts ?? []) h.logs.secrets.add(minted.restrictedDataToken)
+    for (const minted of [...sp.rdts, ...spNa.rdts]) h.logs.secrets.add(minted.restrictedDataToken)
   })
-  return { h, sp, lwa, clock }
+  return { h, sp, spNa, lwa, clock }
 }
 
 /**
@@ -86,6 +106,9 @@ function queryOf({ restrictedResources, ...rest }: Record<string, unknown>): str
   return new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)] as [string, string])).toString()
 }
 
+/** The broker's `rdt.issued` audit lines, oldest first. */
+const rdtAudit = (h: Harness) => h.logs.records().filter((l) => l.event === 'rdt.issued')
+
 const tokensApiCalls = (sp: SpApiEmulator, status?: number) =>
   sp.callCount({ operation: 'createRestrictedDataToken', ...(status === undefined ? {} : { status }) })
 
@@ -105,7 +128,7 @@ t.test('an RDT for an order\'s address opens that address, and only for the reso
   const other = await call(`${sp.url}/orders/v0/orders/999-9999999-9999999/address`, { headers: got.body.headers })
   t.equal(other.status, 403, 'another order\'s address is not opened by this RDT')
 
-  const audit = h.logs.records().filter((l) => l.event === 'rdt.issued')
+  const audit = rdtAudit(h)
   t.equal(audit.length, 1)
   t.match(audit[0], {
     log: 'audit', outcome: 'allowed', credential: 'sp-acme-eu', callerSubject: labels.claims.sub,
@@ -113,7 +136,7 @@ t.test('an RDT for an order\'s address opens that address, and only for the reso
   })
 })
 
-t.test('200 concurrent callers asking one resource set, in any order, cost one Tokens API call', async (t) => {
+t.test('200 concurrent callers asking one resource set, in any order: one Tokens API call, each audited', async (t) => {
   const { h, sp } = await rig(t)
   const asked = Array.from({ length: 200 }, (_, i) => askRdt(h, labels, {
     restrictedResources: i % 2 === 0 ? [orders, address('1')] : [address('1'), { ...orders, dataElements: ['buyerInfo', 'shippingAddress', 'buyerInfo'] }],
@@ -124,6 +147,14 @@ t.test('200 concurrent callers asking one resource set, in any order, cost one T
   t.equal(tokensApiCalls(sp), 1)
   t.equal((await askRdt(h, labels, { restrictedResources: [address('1'), orders] })).status, 200)
   t.equal(tokensApiCalls(sp), 1, 'later callers are answered from the cache')
+  // One minted, 199 joined, one from the cache on the route's fast path: each answer, one audit line of its own.
+  const audit = rdtAudit(h)
+  t.equal(audit.length, 201)
+  t.equal(new Set(audit.map((l) => l.requestId)).size, 201)
+  const token = answers[0]?.body.restricted_data_token as string
+  const paths = ['/orders/v0/orders', '/orders/v0/orders/1/address']
+  t.match(audit, Array.from({ length: 201 }, () => ({ restrictedPaths: paths, tokenFingerprint: fingerprint(token) })))
+  t.notOk(h.logs.lines.some((l) => /Atz\.sprdt\|/.test(l)), 'no log line holds an RDT')
   const metrics = (await h.ops.inject('/metrics')).body
   t.match(metrics, /lwa_broker_rdt_issued_total\{source="minted"\} 1\n/)
   t.match(metrics, /lwa_broker_rdt_issued_total\{source="joined"\} 199\n/)
@@ -286,6 +317,28 @@ t.test('min_ttl: an RDT with less life left is minted anew; another account\'s g
   t.equal(moved.status, 200)
   t.not(moved.body.restricted_data_token, fresher.body.restricted_data_token)
   t.equal(sp.rdts.at(-1)?.sellingPartnerId, 'A2OTHERSELLER')
+})
+
+t.test('targetApplication reaches the Tokens API: an RDT delegated to an app is not the seller\'s own', async (t) => {
+  const { h, sp } = await rig(t)
+  const target = 'amzn1.sellerapps.app.0f1e2d3c-4b5a'
+  const delegated = await askRdt(h, labels, { targetApplication: target, restrictedResources: [address('1')] })
+  const own = await askRdt(h, labels, { restrictedResources: [address('1')] })
+  t.same([delegated.status, own.status], [200, 200])
+  t.not(delegated.body.restricted_data_token, own.body.restricted_data_token)
+  // Minted one after the other: the delegated one first, the seller's own (no targetApplication at all) next.
+  t.same(sp.rdts.map((r) => r.targetApplication), [target, undefined], 'Amazon was asked for each as it was asked')
+})
+
+t.test('an RDT is minted at its credential\'s regional SP-API host', async (t) => {
+  const { h, sp: eu, spNa: na } = await rig(t, { hostPerRegion: true })
+  const atEu = await askRdt(h, labels, { restrictedResources: [address('1')] })
+  const atNa = await askRdt(h, labels, { credential: 'sp-acme-na', restrictedResources: [address('1')] })
+  t.same([atEu.status, atEu.body.region, atNa.status, atNa.body.region], [200, 'eu', 200, 'na'])
+  t.same(eu.rdts.map((r) => r.restrictedDataToken), [atEu.body.restricted_data_token], 'eu\'s at the eu host')
+  t.same(na.rdts.map((r) => r.restrictedDataToken), [atNa.body.restricted_data_token], 'na\'s at the na host')
+  const opened = await call(`${na.url}/orders/v0/orders/1/address`, { headers: atNa.body.headers })
+  t.equal(opened.status, 200, 'and it opens the address there')
 })
 
 t.test('two replicas sharing Redis: one Tokens API call for a set, one pace per seller', async (t) => {
