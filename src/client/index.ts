@@ -7,8 +7,9 @@ export { BrokerClientError } from './errors.js'
 /**
  * The caller's side of lwa-broker, with no dependency beyond Node's own `fetch`: tokens and
  * Restricted Data Tokens cached until `minTtlSeconds` is left, one broker request however many
- * callers ask at once, retries of 429/503 and an unreachable broker (a restart) with jittered
- * backoff that honours `Retry-After`. It logs nothing; an error never carries a token.
+ * callers ask at once (unless one needs a longer `minTtlSeconds` than the request under way asked
+ * for), retries of 429/503 and an unreachable broker (a restart) with jittered backoff that
+ * honours `Retry-After`. It logs nothing; an error never carries a token.
  */
 export interface BrokerClientOptions {
   /** The broker's caller listener, e.g. `http://127.0.0.1:8787`. */
@@ -44,10 +45,12 @@ export type TokenTarget =
     minTtlSeconds?: number }
 
 interface Answer { status: number; body: Record<string, unknown> }
+/** One broker request under way for a cache key, and the min_ttl it asked for. */
+interface Flight { minTtlSeconds: number; token: Promise<BrokerToken> }
 
 export class BrokerClient {
   private readonly cache = new Map<string, BrokerToken>()
-  private readonly flights = new Map<string, Promise<BrokerToken>>()
+  private readonly flights = new Map<string, Flight>()
   private readonly retry: RetrySettings
   private readonly fetchImpl: typeof globalThis.fetch
   private readonly now: () => number
@@ -111,15 +114,21 @@ export class BrokerClient {
   private cached(key: string, minTtlSeconds: number, obtain: () => Promise<BrokerToken>): Promise<BrokerToken> {
     const hit = this.cache.get(key)
     if (hit && hit.expiresAtMs - this.now() >= minTtlSeconds * 1000) return Promise.resolve(hit)
-    let flight = this.flights.get(key)
-    if (!flight) {
-      flight = withRetries(this.retry, obtain).then((token) => {
+    // A flight that asked the broker for a shorter min_ttl may bring a token too short for this caller.
+    const joined = this.flights.get(key)
+    if (joined && joined.minTtlSeconds >= minTtlSeconds) return joined.token
+    const flight: Flight = {
+      minTtlSeconds,
+      token: withRetries(this.retry, obtain).then((token) => {
         this.cache.set(key, token)
         return token
-      }).finally(() => this.flights.delete(key))
-      this.flights.set(key, flight)
+      }).finally(() => {
+        // A caller asking for more may have started the key's flight since: that one stays to be joined.
+        if (this.flights.get(key) === flight) this.flights.delete(key)
+      }),
     }
-    return flight
+    this.flights.set(key, flight)
+    return flight.token
   }
 
   private async ask(method: string, path: string, body: string | undefined, field: string): Promise<BrokerToken> {

@@ -193,9 +193,10 @@ export const lwaTokenSchema = {
       'unsupported_token_type',
     ], '`invalid_request` (a malformed body; a grant\'s required field missing; `refresh_token` not a credential name; '
       + '`resource` and `audience` that differ; token exchange: no `subject_token`, or one that is not an acceptable '
-      + 'JWT, as RFC 8693 requires), `unsupported_grant_type`, `invalid_grant` (refresh_token: the '
-      + 'caller may not use the credential, no credential has that name, or LWA refused the credential\'s stored '
-      + 'secret or grant, in sidecar mode also a proxied request), `invalid_scope` (client_credentials: no credential the caller may use has the scope, or '
+      + 'JWT, as RFC 8693 requires), `unsupported_grant_type`, `invalid_grant` (refresh_token: the caller may not use '
+      + 'the credential, no credential has that name, or LWA refused the credential\'s stored secret or grant, in '
+      + 'sidecar mode also a proxied request), `invalid_scope` (client_credentials: no credential the caller may use '
+      + 'has the scope, or '
       + 'several do and `client_id` does not single one out), `invalid_target` (token exchange: no such credential, '
       + 'or the caller may not use it, or LWA refused it), `unsupported_token_type` (a `subject_token_type` or '
       + '`requested_token_type` not served).', {
