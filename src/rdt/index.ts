@@ -5,7 +5,7 @@ import { LocalPace, RedisPace } from './pace.js'
 import { RdtMetrics } from './rdt-metrics.js'
 import { RestrictedDataTokens, type RdtDeps } from './restricted-data-tokens.js'
 
-export { maxRestrictedResources, restrictedMethods, resourceSet } from './resources.js'
+export { maxRestrictedResources, oneResourceSet, restrictedMethods, resourceSet } from './resources.js'
 export type { RestrictedResource, ResourceSet } from './resources.js'
 export type { IssuedRdt, RdtDeps } from './restricted-data-tokens.js'
 export { RestrictedDataTokens }

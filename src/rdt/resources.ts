@@ -28,12 +28,7 @@ export interface ResourceSet {
  */
 export function resourceSet(resources: readonly RestrictedResource[], targetApplication?: string): ResourceSet {
   const only = resources.length === 1 ? resources[0] : undefined
-  // Most calls open one resource: its set is made without a map, a sort or the arrays around them.
-  if (only) {
-    const [id, resource] = canonical(only)
-    const text = `${targetApplication ?? ''}\n${id}`
-    return { resources: [resource], targetApplication, paths: [resource.path], text }
-  }
+  if (only) return oneResourceSet(only.method, only.path, only.dataElements?.join(','), targetApplication)
   const sorted = [...new Map(resources.map(canonical)).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   return {
     resources: sorted.map(([, r]) => r),
@@ -41,6 +36,30 @@ export function resourceSet(resources: readonly RestrictedResource[], targetAppl
     paths: [...new Set(sorted.map(([, r]) => r.path))],
     text: `${targetApplication ?? ''}\n${sorted.map(([id]) => id).join('\n')}`,
   }
+}
+
+/** One-resource sets by how they were asked: callers ask the same few again and again. */
+const askedSets = new Map<string, ResourceSet>()
+/** Beyond this many (distinct orders, say), the memo starts again rather than grow. */
+const maxAskedSets = 4096
+
+/**
+ * Most calls open one resource (the GET form's `dataElements` comma-separated): its set is made
+ * once per way of asking, not per request, and its text is then the same string each time.
+ */
+export function oneResourceSet(method: RestrictedResource['method'], path: string, dataElements?: string,
+  targetApplication?: string): ResourceSet {
+  const asked = `${targetApplication ?? ''} ${method} ${path} ${dataElements ?? ''}`
+  let set = askedSets.get(asked)
+  if (!set) {
+    const elements = dataElements ? { dataElements: dataElements.split(',') } : {}
+    const [id, resource] = canonical({ method, path, ...elements })
+    const text = `${targetApplication ?? ''}\n${id}`
+    set = { resources: [resource], targetApplication, paths: [resource.path], text }
+    if (askedSets.size >= maxAskedSets) askedSets.clear()
+    askedSets.set(asked, set)
+  }
+  return set
 }
 
 /** A resource with its data elements sorted and once each, and its text: equal resources, equal texts. */

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { createRedisClients } from '../../src/cache/redis-clients.js'
 import { LocalPace, RedisPace, type Pace } from '../../src/rdt/pace.js'
-import { resourceSet } from '../../src/rdt/resources.js'
+import { oneResourceSet, resourceSet } from '../../src/rdt/resources.js'
 import { RedisServer } from '../support/redis-server.js'
 
 const plan = { ratePerSecond: 1, burst: 3 }
@@ -64,4 +64,19 @@ t.test('a resource set is the same whatever order it is written in', async (t) =
   t.not(resourceSet(a.resources, 'amzn1.sellerapps.app.x').text, a.text, 'a delegated RDT is another set')
   t.not(resourceSet([{ method: 'GET', path: '/orders/v0/orders', dataElements: ['buyerInfo'] }]).text,
     resourceSet([{ method: 'GET', path: '/orders/v0/orders' }]).text)
+})
+
+t.test('a one-resource set is made once per way of asking, and stays right past the memo\'s bound', async (t) => {
+  const list = '/orders/v0/orders'
+  const asked = oneResourceSet('GET', list, 'shippingAddress,buyerInfo,buyerInfo')
+  t.equal(oneResourceSet('GET', list, 'shippingAddress,buyerInfo,buyerInfo'), asked, 'the same set object')
+  t.equal(oneResourceSet('GET', list, 'buyerInfo,shippingAddress').text, asked.text, 'one set, any order')
+  t.same(asked.resources, [{ method: 'GET', path: list, dataElements: ['buyerInfo', 'shippingAddress'] }])
+  const posted = resourceSet([{ method: 'GET', path: list, dataElements: ['shippingAddress', 'buyerInfo'] }])
+  t.equal(posted.text, asked.text, 'the POST form\'s one resource is the same set')
+  const address = (i: number) => `/orders/v0/orders/${i}/address`
+  for (let i = 0; i < 5000; i++) oneResourceSet('GET', address(i), undefined, 'amzn1.app')
+  const late = oneResourceSet('GET', address(4999), undefined, 'amzn1.app')
+  t.same([late.paths, late.targetApplication], [[address(4999)], 'amzn1.app'])
+  t.not(oneResourceSet('GET', address(1)).text, oneResourceSet('GET', address(1), undefined, 'amzn1.app').text)
 })

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { resourceSet, type IssuedRdt, type ResourceSet } from '../../rdt/index.js'
+import { oneResourceSet, resourceSet, type IssuedRdt, type ResourceSet } from '../../rdt/index.js'
 import type { Services } from '../../services.js'
 import type { RdtResponse } from '../contract/rdt.js'
 import { rdtGetSchema, rdtSchema } from '../contract/rdt.js'
@@ -38,8 +38,7 @@ export function registerRdtRoute(app: FastifyInstance, services: Services): void
   })
   typed.get(rdtPath, { schema: rdtGetSchema }, (request, reply) => {
     const { credential, method, path, dataElements, targetApplication, min_ttl: minTtl } = request.query
-    const resource = { method, path, ...(dataElements ? { dataElements: dataElements.split(',') } : {}) }
-    return issue(request, reply, credential, resourceSet([resource], targetApplication), minTtl)
+    return issue(request, reply, credential, oneResourceSet(method, path, dataElements, targetApplication), minTtl)
   })
 }
 
