@@ -58,8 +58,6 @@ const accessMinTtlSeconds = 60
 export class RestrictedDataTokens {
   private readonly cached = new Map<string, BrokerToken>()
   private readonly flights = new Map<string, Promise<Found>>()
-  /** Per seller and app, the rate Amazon's x-amzn-RateLimit-Limit last said. */
-  private readonly amazonRates = new Map<string, number>()
   /** One answer object per RDT: its audit fragment and its JSON are then made once, not per request. */
   private readonly issued = new WeakMap<BrokerToken, IssuedRdt>()
 
@@ -170,7 +168,7 @@ export class RestrictedDataTokens {
     const seller = access.config.grant === 'refresh_token' ? access.config.sellingPartnerId : undefined
     const paceKey = `${access.clientId}/${seller ?? access.credential}`
     const plan: Plan = {
-      ratePerSecond: Math.min(spApi.restrictedDataTokens.ratePerSecond, this.amazonRates.get(paceKey) ?? Infinity),
+      ratePerSecond: spApi.restrictedDataTokens.ratePerSecond,
       burst: spApi.restrictedDataTokens.burst,
     }
     const waitMs = await pace.take(paceKey, plan, clock.now())
@@ -185,11 +183,12 @@ export class RestrictedDataTokens {
       metrics.tokensApiCall(err instanceof BrokerError && err.code.startsWith('resource_') ? 'refused' : 'failed')
       throw err
     })
-    if (answer.rateLimit !== undefined) this.amazonRates.set(paceKey, answer.rateLimit)
+    if (answer.rateLimit !== undefined) await pace.learn(paceKey, answer.rateLimit)
     if ('throttled' in answer) {
       metrics.tokensApiCall('throttled')
       await pace.drain(paceKey, plan, clock.now())
-      throw paced(access.credential, answer.retryAfterSeconds ?? Math.ceil(1 / plan.ratePerSecond))
+      const rate = Math.min(plan.ratePerSecond, answer.rateLimit ?? Infinity)
+      throw paced(access.credential, answer.retryAfterSeconds ?? Math.ceil(1 / rate))
     }
     metrics.tokensApiCall('minted')
     const nowMs = clock.now()

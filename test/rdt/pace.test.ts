@@ -20,6 +20,11 @@ async function paced(t: Test, pace: Pace): Promise<void> {
   await pace.drain('app/seller', plan, at + 5000)
   t.equal(await pace.take('app/seller', plan, at + 5000), 1000, 'drained: Amazon said 429')
   t.equal(await pace.take('app/seller', { ratePerSecond: 0.5, burst: 3 }, at + 5500), 1500, 'a slower rate waits longer')
+  await pace.learn('app/slow', 0.5)
+  await pace.learn('app/fast', 5)
+  for (const key of ['app/slow', 'app/fast']) for (let i = 0; i < 3; i++) await pace.take(key, plan, at)
+  t.equal(await pace.take('app/slow', plan, at), 2000, 'Amazon said 0.5 per second: kept to')
+  t.equal(await pace.take('app/fast', plan, at), 1000, 'Amazon said more than the plan: the plan holds')
 }
 
 t.test('one replica alone', (t) => paced(t, new LocalPace()))
@@ -43,6 +48,9 @@ t.test('every replica through Redis, and alone while Redis is away', async (t) =
   const two = new RedisPace(clients.commands)
   t.same([await one.take('s', plan, 0), await two.take('s', plan, 0), await one.take('s', plan, 0)], [0, 0, 0])
   t.equal(await two.take('s', plan, 0), 1000, 'one bucket for both')
+  await one.learn('learnt', 0.25)
+  for (let i = 0; i < 3; i++) await two.take('learnt', plan, 0)
+  t.equal(await two.take('learnt', plan, 0), 4000, 'the rate Amazon told one replica paces the other')
 
   await redis.stop()
   t.equal(await one.take('s', plan, 0), 0, 'Redis gone: this replica keeps its own pace')
