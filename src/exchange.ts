@@ -169,7 +169,7 @@ export class Exchange {
 
   private issued(request: TokenRequest, token: IssuedToken): void {
     this.deps.audit.issued(this.context(request), token)
-    this.deps.metrics.tokenOutcome(request.credential, 'issued')
+    this.deps.metrics.tokenIssued(token)
   }
 
   private refused(request: TokenRequest, err: unknown, allowed: boolean): void {

@@ -15,9 +15,9 @@ interface Template {
   slots: Array<string | undefined>
 }
 
-const templates = new WeakMap<IssuedToken, Template>()
-/** Per token, per Ads profile asked for; a profile id is short, and a credential's profiles are few. */
-const profileTemplates = new WeakMap<IssuedToken, Map<string, Template>>()
+/** In each token's memo: its answer's template, and per Ads profile asked for (a profile id is short, a credential's profiles are few). */
+const template = Symbol('answer template')
+const profileTemplates = Symbol('answer templates by profile')
 /** Templates kept per token beyond the default one: an agency's profiles, not an unbounded set. */
 const maxProfileTemplatesPerToken = 512
 
@@ -37,21 +37,21 @@ export function tokenAnswer(token: IssuedToken, expiresIn: number, profile?: str
 }
 
 function defaultTemplateOf(token: IssuedToken): Template {
-  let template = templates.get(token)
-  if (!template) templates.set(token, (template = templateOf(token, token.headers)))
-  return template
+  let known = token.memo[template] as Template | undefined
+  if (!known) token.memo[template] = known = templateOf(token, token.headers)
+  return known
 }
 
 function profileTemplateOf(token: IssuedToken, profile: string): Template {
-  let byProfile = profileTemplates.get(token)
-  if (!byProfile) profileTemplates.set(token, (byProfile = new Map()))
-  let template = byProfile.get(profile)
-  if (!template) {
+  let byProfile = token.memo[profileTemplates] as Map<string, Template> | undefined
+  if (!byProfile) token.memo[profileTemplates] = byProfile = new Map()
+  let known = byProfile.get(profile)
+  if (!known) {
     // The oldest goes first: a token lives an hour, so this only bounds a burst of distinct profiles.
     if (byProfile.size >= maxProfileTemplatesPerToken) byProfile.delete(byProfile.keys().next().value as string)
-    byProfile.set(profile, (template = templateOf(token, { ...token.headers, [scopeHeader]: profile })))
+    byProfile.set(profile, (known = templateOf(token, { ...token.headers, [scopeHeader]: profile })))
   }
-  return template
+  return known
 }
 
 function templateOf(token: IssuedToken, headers: Readonly<Record<string, string>>): Template {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Principal } from '../auth/index.js'
 import type { LifecycleEvent } from '../lifecycle/events.js'
+import type { Memo } from '../memo.js'
 import { RateLimitAudit } from './rate-limit-audit.js'
 
 /** A short, stable, non-reversible handle on a token: enough to correlate, useless to replay. */
@@ -44,8 +45,6 @@ export interface AuditOptions {
  * caller, the token) around the time and the request id.
  */
 export class AuditLog {
-  /** Per token object (a cached token is issued many times): hashed and formatted once. */
-  private readonly tokenParts = new WeakMap<object, { credential: string | undefined; text: string }>()
   private readonly callerParts = new WeakMap<Principal, string>()
   private readonly head = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"log":"audit"`
   private readonly throttled: RateLimitAudit
@@ -75,7 +74,7 @@ export class AuditLog {
     this.throttled.flush()
   }
 
-  issued(ctx: AuditContext, token: { accessToken: string; expiresAtMs: number }): void {
+  issued(ctx: AuditContext, token: { accessToken: string; expiresAtMs: number; memo: Memo }): void {
     this.sink.write(`${this.start()},"requestId":${JSON.stringify(ctx.requestId)}${this.callerPart(ctx.principal)}`
       + this.issuedPart(token, token.accessToken, ctx.credential, tokenIssued))
   }
@@ -145,12 +144,12 @@ export class AuditLog {
 
   /** The rest of an issuance line: the credential, the event, what identifies the token, the message. */
   private issuedPart(
-    issued: { expiresAtMs: number; paths?: string[] },
+    issued: { expiresAtMs: number; paths?: string[]; memo: Memo },
     token: string,
     credential: string | undefined,
     kind: IssuanceKind,
   ): string {
-    const known = this.tokenParts.get(issued)
+    const known = issued.memo[tokenPart] as { credential: string | undefined; text: string } | undefined
     if (known && known.credential === credential) return known.text
     const text = flat([
       credential === undefined ? '' : `,"credential":${JSON.stringify(credential)}`,
@@ -160,12 +159,15 @@ export class AuditLog {
       `,"expiresAt":"${new Date(issued.expiresAtMs).toISOString()}"`,
       kind.msg,
     ])
-    this.tokenParts.set(issued, { credential, text })
+    issued.memo[tokenPart] = { credential, text }
     return text
   }
 }
 
-type IssuedRestricted = { restrictedDataToken: string; expiresAtMs: number; paths: string[] }
+type IssuedRestricted = { restrictedDataToken: string; expiresAtMs: number; paths: string[]; memo: Memo }
+
+/** In each token's memo (a cached token is issued many times): its part of the line, hashed and formatted once. */
+const tokenPart = Symbol('audit token part')
 
 /** The fixed fields of each kind of issuance line. */
 interface IssuanceKind { event: string; msg: string }

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Memo } from '../memo.js'
 import type { CredentialHealth, CredentialStatus } from '../tokens/index.js'
 import { CatalogueMetrics, type CatalogueSources } from './catalogue-metrics.js'
 import type { BrokerEvents } from './events.js'
@@ -111,6 +112,13 @@ export class Metrics implements BrokerEvents {
     this.tokenOutcomes(credential, outcome).n++
   }
 
+  /** A token handed out: its credential's `issued` tally, found once per token and kept in its memo. */
+  tokenIssued(token: { credential: string; memo: Memo }): void {
+    let tally = token.memo[issuedTally] as { n: number } | undefined
+    if (!tally) token.memo[issuedTally] = tally = this.tokenOutcomes(token.credential, 'issued')
+    tally.n++
+  }
+
   lwaCall(credential: string, grant: string, result: string, seconds: number): void {
     this.lwaCalls.inc({ credential, grant, result })
     this.lwaDuration.observe({ grant }, seconds)
@@ -182,3 +190,6 @@ function secretGauges(registry: Registry, sources: () => MetricsSources): void {
     },
   })
 }
+
+/** In a token's memo: the `issued` tally of its credential. */
+const issuedTally = Symbol('issued tally')

@@ -3,6 +3,7 @@ import type { Catalogue } from '../catalogue/catalogue.js'
 import type { Clock } from '../clock.js'
 import type { BrokerConfig, CredentialConfig, Region } from '../config/index.js'
 import { BrokerError } from '../errors.js'
+import { withMemo, type Memo } from '../memo.js'
 import { withinDeadline } from '../tokens/deadline.js'
 import type { BrokerToken, IssuedToken, SharedTokenStore, TokenService } from '../tokens/index.js'
 import { sharedLockTtlMs } from '../tokens/index.js'
@@ -21,6 +22,7 @@ export interface IssuedRdt {
   headers: { 'x-amz-access-token': string }
   /** The paths it opens (for the audit line). */
   paths: string[]
+  readonly memo: Memo
 }
 
 export interface RdtDeps {
@@ -222,7 +224,7 @@ const sharedKey = (credential: string, set: ResourceSet): string =>
   `rdt/${credential}/${createHash('sha256').update(set.text).digest('base64url')}`
 
 function issuedOf(rdt: BrokerToken, access: IssuedToken, paths: string[]): IssuedRdt {
-  return {
+  return withMemo({
     restrictedDataToken: rdt.accessToken,
     credential: access.credential,
     region: access.config.region,
@@ -230,5 +232,5 @@ function issuedOf(rdt: BrokerToken, access: IssuedToken, paths: string[]): Issue
     expiresAt: new Date(rdt.expiresAtMs).toISOString(),
     headers: { 'x-amz-access-token': rdt.accessToken },
     paths,
-  }
+  })
 }

@@ -1,10 +1,11 @@
 import t from 'tap'
 import type { CredentialConfig } from '../../src/config/index.js'
 import { tokenAnswer } from '../../src/http/token-answer.js'
+import { withMemo } from '../../src/memo.js'
 import type { IssuedToken } from '../../src/tokens/index.js'
 
 function issued(accessToken: string, api: CredentialConfig['api'], headers: Record<string, string>): IssuedToken {
-  return {
+  return withMemo({
     accessToken,
     tokenType: 'bearer',
     obtainedAtMs: 0,
@@ -15,7 +16,7 @@ function issued(accessToken: string, api: CredentialConfig['api'], headers: Reco
     config: { api, region: 'eu' } as CredentialConfig,
     headers,
     expiresAt: new Date(3_600_000).toISOString(),
-  }
+  })
 }
 
 /** What serialising the whole body on every request gives. */

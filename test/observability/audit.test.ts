@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { AuditLog, fingerprint } from '../../src/observability/audit.js'
 import { LogOutputs } from '../../src/observability/log-output.js'
+import { withMemo } from '../../src/memo.js'
 
 /** The destination opens and writes asynchronously (it is on the request path); wait for the lines. */
 async function linesOf(file: string, count: number): Promise<Array<Record<string, unknown>>> {
@@ -21,7 +22,7 @@ t.test('the audit trail can go to its own file, one JSON event per line, never t
   const file = join(t.testdir({}), 'audit', 'audit.log')
   const audit = new AuditLog(new LogOutputs({ mode: 'buffered', flushMs: 10 }).sink(file))
   const token = 'Atza|IwEBIExampleAccessTokenThatMustNotBeWritten'
-  audit.issued({ requestId: 'r1', principal, credential: 'ads-us' }, { accessToken: token, expiresAtMs: Date.UTC(2026, 10, 24, 12) })
+  audit.issued({ requestId: 'r1', principal, credential: 'ads-us' }, withMemo({ accessToken: token, expiresAtMs: Date.UTC(2026, 10, 24, 12) }))
   audit.denied({ requestId: 'r2', principal: undefined, credential: 'sp-eu' }, 'unauthenticated', 'ERR_JWT_EXPIRED')
   const events = await linesOf(file, 2)
   t.equal(events.length, 2)
