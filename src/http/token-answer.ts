@@ -15,7 +15,10 @@ interface Template {
   slots: Array<string | undefined>
 }
 
-/** In each token's memo: its answer's template, and per Ads profile asked for (a profile id is short, a credential's profiles are few). */
+/**
+ * In each token's memo: its answer's template, and one per Ads profile asked for (a profile id
+ * is short, and a credential's profiles are few).
+ */
 const template = Symbol('answer template')
 const profileTemplates = Symbol('answer templates by profile')
 /** Templates kept per token beyond the default one: an agency's profiles, not an unbounded set. */
