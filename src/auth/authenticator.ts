@@ -9,6 +9,7 @@ import type { Principal } from './principal.js'
 import { ReplayCacheFullError, type ReplayGuard } from './replay-guard.js'
 import { sharedSecret } from './shared-secret.js'
 import { VerifiedTokenCache } from './verified-cache.js'
+import { withMemo } from '../memo.js'
 
 /** Real JWTs are well under this; a bigger header is an attack or a mistake, refused before parsing. */
 const maxJwtBytes = 8 * 1024
@@ -190,13 +191,13 @@ function principalOf(config: IssuerConfig, payload: JWTPayload, now: number): Pr
   if (typeof payload.iat === 'number' && payload.iat * 1000 > now + config.clockToleranceSeconds * 1000) {
     throw unauthenticated('iat_in_future', { issuer: config.issuer })
   }
-  return {
+  return withMemo({
     issuer: config.issuer,
     subject: payload.sub,
     claims: payload,
     expiresAtMs: (payload.exp as number) * 1000,
     issuedAtMs: typeof payload.iat === 'number' ? payload.iat * 1000 : undefined,
-  }
+  })
 }
 
 function bearerToken(authorization: string | undefined): string {

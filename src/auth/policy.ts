@@ -145,13 +145,13 @@ export function aggregateLimitOf(
  * from the verified-token cache and is reused by every request with that JWT, and matching
  * subject and claim globs against every rule is what a decision costs at a hundred rules.
  */
-const applicable = new WeakMap<Principal, { policy: readonly CompiledRule[]; rules: readonly CompiledRule[] }>()
+const applicable = Symbol('applicable rules')
 
 function rulesFor(policy: readonly CompiledRule[], principal: Principal): readonly CompiledRule[] {
-  const known = applicable.get(principal)
+  const known = principal.memo[applicable] as { policy: readonly CompiledRule[]; rules: readonly CompiledRule[] } | undefined
   if (known?.policy === policy) return known.rules
   const rules = policy.filter((r) => appliesTo(r, principal))
-  applicable.set(principal, { policy, rules })
+  principal.memo[applicable] = { policy, rules }
   return rules
 }
 

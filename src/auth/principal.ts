@@ -1,4 +1,5 @@
 import type { JWTPayload } from 'jose'
+import type { Memo } from '../memo.js'
 
 /** A caller whose JWT has been verified. Never changed once made: policy decisions are remembered per principal. */
 export interface Principal {
@@ -9,4 +10,6 @@ export interface Principal {
   readonly expiresAtMs: number
   /** Its `iat`, when it has one. */
   readonly issuedAtMs: number | undefined
+  /** What policy, the rate limit and the audit line make of this caller, made once (its rules, its key, its text). */
+  readonly memo: Memo
 }

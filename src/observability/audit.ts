@@ -45,7 +45,6 @@ export interface AuditOptions {
  * caller, the token) around the time and the request id.
  */
 export class AuditLog {
-  private readonly callerParts = new WeakMap<Principal, string>()
   private readonly head = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"log":"audit"`
   private readonly throttled: RateLimitAudit
   private readonly now: () => number
@@ -133,11 +132,11 @@ export class AuditLog {
 
   private callerPart(principal: Principal | undefined): string {
     if (!principal) return ''
-    let text = this.callerParts.get(principal)
+    let text = principal.memo[callerPart] as string | undefined
     if (text === undefined) {
       text = flat([',"callerIssuer":', JSON.stringify(principal.issuer),
         ',"callerSubject":', JSON.stringify(principal.subject.slice(0, maxCallerTextChars))])
-      this.callerParts.set(principal, text)
+      principal.memo[callerPart] = text
     }
     return text
   }
@@ -166,6 +165,8 @@ export class AuditLog {
 
 type IssuedRestricted = { restrictedDataToken: string; expiresAtMs: number; paths: string[]; memo: Memo }
 
+/** In a caller's memo: its part of the line, made once. */
+const callerPart = Symbol('audit caller part')
 /** In each token's memo (a cached token is issued many times): its part of the line, hashed and formatted once. */
 const tokenPart = Symbol('audit token part')
 

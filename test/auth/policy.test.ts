@@ -1,7 +1,8 @@
 import t from 'tap'
 import { compileGlob, compilePolicy, isAdmin, mayGetCredential, type Principal } from '../../src/auth/index.js'
+import { withMemo } from '../../src/memo.js'
 
-const principal = (subject: string, issuer = 'https://a.example'): Principal => ({ issuer, subject, claims: {}, expiresAtMs: 0, issuedAtMs: undefined })
+const principal = (subject: string, issuer = 'https://a.example'): Principal => withMemo({ issuer, subject, claims: {}, expiresAtMs: 0, issuedAtMs: undefined })
 
 t.test('globs: * is any run, ? one character, everything else literal', async (t) => {
   const table: Array<[string, string, boolean]> = [
@@ -64,7 +65,7 @@ t.test('admin comes only from a matching rule that says admin', async (t) => {
   t.same(mayGetCredential(policy, principal('system:serviceaccount:ops:admin'), 'ads-us'), { allowed: true, rule: 1 }, 'admin alone grants no credential')
 })
 
-const k8sPrincipal = (namespace: string, serviceAccount: string, pod: string): Principal => ({
+const k8sPrincipal = (namespace: string, serviceAccount: string, pod: string): Principal => withMemo({
   issuer: 'https://a.example',
   subject: `system:serviceaccount:${namespace}:${serviceAccount}`,
   claims: { 'kubernetes.io': { namespace, serviceaccount: { name: serviceAccount, uid: 'u1' }, pod: { name: pod, uid: 'u2' } }, groups: ['team-ads', 'oncall'], level: 3 },
@@ -103,7 +104,7 @@ t.test('the kubernetes shorthand matches namespace, service account and pod', as
     ['other service account', k8sPrincipal('ads', 'writer', 'p1'), 'ads-us', false],
     ['pod glob', k8sPrincipal('any', 'any', 'sync-5f6d'), 'sp-acme-eu', true],
     ['pod glob, other pod', k8sPrincipal('any', 'any', 'report-5f6d'), 'sp-acme-eu', false],
-    ['a token without kubernetes.io claims', { ...k8sPrincipal('ads', 'reporter', 'p1'), claims: {} }, 'ads-us', false],
+    ['a token without kubernetes.io claims', withMemo({ ...k8sPrincipal('ads', 'reporter', 'p1'), claims: {} }), 'ads-us', false],
   ]
   for (const [name, who, credential, allowed] of table) t.equal(mayGetCredential(policy, who, credential).allowed, allowed, name)
 })

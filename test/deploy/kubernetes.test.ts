@@ -19,6 +19,7 @@ import { compilePolicy, mayGetCredential, type Principal } from '../../src/auth/
 import { ConfigError, parseConfig, type BrokerConfig, type ConfigEnv } from '../../src/config/index.js'
 import { childEnv } from '../support/child-env.js'
 import { build } from '../helper.js'
+import { withMemo } from '../../src/memo.js'
 
 /**
  * The Kubernetes manifests under deploy/kubernetes: every document is validated against the
@@ -163,13 +164,13 @@ function brokerConfigOf(dir: string, pod: IPodSpec, container: IContainer): { co
 
 /** A caller as its projected service-account token presents it. */
 function podCaller(issuer: string, namespace: string, serviceAccount: string): Principal {
-  return {
+  return withMemo({
     issuer,
     subject: `system:serviceaccount:${namespace}:${serviceAccount}`,
     claims: { 'kubernetes.io': { namespace, serviceaccount: { name: serviceAccount }, pod: { name: `${serviceAccount}-7d9f8c6b5-x2k4q` } } },
     expiresAtMs: Date.now() + 600_000,
     issuedAtMs: Date.now(),
-  }
+  })
 }
 
 const loopback = ['127.0.0.1', '::1', 'localhost']

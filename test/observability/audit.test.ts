@@ -16,7 +16,7 @@ async function linesOf(file: string, count: number): Promise<Array<Record<string
   }
 }
 
-const principal = { issuer: 'https://issuer.example', subject: 'system:serviceaccount:ads:reporter', claims: {}, expiresAtMs: 0, issuedAtMs: undefined }
+const principal = withMemo({ issuer: 'https://issuer.example', subject: 'system:serviceaccount:ads:reporter', claims: {}, expiresAtMs: 0, issuedAtMs: undefined })
 
 t.test('the audit trail can go to its own file, one JSON event per line, never the token', async (t) => {
   const file = join(t.testdir({}), 'audit', 'audit.log')

@@ -160,18 +160,15 @@ function limitRules(app: FastifyInstance, deps: CallerGuardDeps, windowMs: numbe
   })
 }
 
-/** Made once per verified caller: the limiter's cache hashes the same string on every request. */
-const callerKeys = new WeakMap<Principal, string>()
+/** In a verified caller's memo, made once: the limiter's cache then hashes the same string on every request. */
+const limitKey = Symbol('rate-limit key')
 
 /** Whom a limit counts: the verified caller, else the address (an IPv6 /64 as one, as the plugin groups them). */
 export function callerKey(request: FastifyRequest): string {
   const principal = request.principal
   if (!principal) return `addr:${normalizeIP(request.ip)}`
-  let key = callerKeys.get(principal)
-  if (key === undefined) {
-    key = `caller:${principal.issuer} ${principal.subject}`
-    callerKeys.set(principal, key)
-  }
+  let key = principal.memo[limitKey] as string | undefined
+  if (key === undefined) principal.memo[limitKey] = key = `caller:${principal.issuer} ${principal.subject}`
   return key
 }
 
