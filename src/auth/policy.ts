@@ -146,9 +146,10 @@ export function aggregateLimitOf(
  * subject and claim globs against every rule is what a decision costs at a hundred rules.
  */
 const applicable = Symbol('applicable rules')
+type Applicable = { policy: readonly CompiledRule[]; rules: readonly CompiledRule[] }
 
 function rulesFor(policy: readonly CompiledRule[], principal: Principal): readonly CompiledRule[] {
-  const known = principal.memo[applicable] as { policy: readonly CompiledRule[]; rules: readonly CompiledRule[] } | undefined
+  const known = principal.memo[applicable] as Applicable | undefined
   if (known?.policy === policy) return known.rules
   const rules = policy.filter((r) => appliesTo(r, principal))
   principal.memo[applicable] = { policy, rules }
