@@ -9,14 +9,16 @@ import type { Explanations } from './results.js'
  * mostly CPU time per request in the server child (robust to noise, unlike req/s).
  */
 const hotPathReason =
-  'WHERE IT STANDS (2026-12-03 19:43, a valid run at b986a50, load average 0.4: bare core 0.96–0.97 busy): 26.2–28.3 µs of server CPU per warm ' +
-  'GET /token against 13.9–14.7 µs for the bare route (this host is faster than the earlier ones), req/s ratio 0.50–0.55 per round, 0.52 median; in the ' +
-  'same run the broker at 675d28f (before this session\'s changes) took 34.1–35.6 µs (ratio 0.43): 1.26× the efficiency. Of the 27 µs, 6–7 are kernel ' +
+  'WHERE IT STANDS (2026-12-04 19:3x, a valid run at 18ba238, bare core 0.96–0.98 busy, on this stop\'s host): 22.3–22.9 µs of server CPU per warm ' +
+  'GET /token against 13.4–14.3 µs for the bare route, req/s ratio 0.603 median; 096ae5a (the last stop\'s head) in the same run 21.7–23.4 µs: this ' +
+  'stop\'s changes were for the large broker and the RDT path, and leave the small one where it was. p99 2.44×: with 1.6× the bare route\'s CPU per ' +
+  'request the queue ahead of each of the 50 connections is longer, and the broker\'s garbage collection pauses land in the tail; p99 cannot reach 1.5× ' +
+  'while p50 is 1.6×. EARLIER (2026-12-03 19:43, b986a50, another host): 26.2–28.3 against 13.9–14.7 µs (ratio 0.52); 675d28f in that run 34.1–35.6 µs. Of the 27 µs, 6–7 are kernel ' +
   'time (bare: 4.5), mostly the response\'s writev, which on loopback also wakes the load generator. CPU profile of the measured rounds (self time): ' +
   'writev 22%, nextTick 9% (Node\'s own stream and socket ticks, the same calls the bare route makes, 20× dearer per call in the broker\'s bigger heap: ' +
   'the tick object is built while the collector marks), garbage collection 8%, SHA-256 of the caller\'s JWT for the verified-token cache key 4%, the ' +
   'audit line and its write to the pipe ≈ 6%, Node\'s header parsing and checking ≈ 4%, Fastify\'s routing, validation and reply ≈ 4%. Nothing left is ' +
-  'a single hot spot. 0.8 needs ≤ 18 µs here: less than the bare route plus the audit line.'
+  'a single hot spot. 0.8 needs ≤ 17 µs here: little more than the bare route plus the audit line.'
 
 const hotPathTried =
   'Each change measured, profile first, A/B in one run (BENCH_BASELINE). BEFORE (6baac44, the issue\'s 0.24): every log line written synchronously to ' +
@@ -35,27 +37,30 @@ const hotPathTried =
   'counter-based request id instead of a random UUID (0.6%), and dropping the x-ratelimit-* headers (≈1%), which callers may read.'
 
 const scaleRateReason =
-  'WHERE IT STANDS (2026-12-03 20:07, b986a50, a valid run on the faster host): 44.6–47.8 µs of CPU per request for 10,000 credentials and 10,000 ' +
-  'callers against 25.7–26.5 µs for benchmark 1\'s broker (req/s ratio 0.56). This session\'s changes took ≈8 µs from each, so the same ≈20 µs gap ' +
-  'weighs more than before. CPU profile of the large broker (self time): each of the 10,000-entry maps a request touches costs 1–3% in cache misses — ' +
-  'the tallies\' per-credential cells 3%, the token cache 2.7%, the verified-token LRU 2.3%, the audit memos 2.4%, the catalogue 1.3%, the rate ' +
-  'limit\'s windows 1.3% — and garbage collection of a heap ≈3× larger 7.3%. EARLIER: at 49261fe, 151 µs of CPU per request for 10,000 credentials and 10,000 distinct callers against 122 µs for benchmark 1\'s broker in the ' +
-  'same run (CPU efficiency 0.81, req/s ratio 0.87, p99 0.9×); at eb651f1, whose cached-token path made the small broker cheaper, 146 vs 115 µs (efficiency ' +
-  '0.79, req/s ratio 0.74 in two runs): the large broker\'s extra ≈30 µs now weighs more. All after a warm-up long enough for every caller to be verified ' +
-  'once (with the old 3 s warm-up the first measured round still verified JWTs). The difference is memory traffic, not more work: garbage collection of a heap 3.5× larger ' +
-  '(90.6 vs 25.8 MB live) and cache misses in the 10,000-entry maps each request touches — the verified-token LRU (a delete and a set per hit), the ' +
-  'rate limiter\'s toad-cache LRU, prom-client\'s per-credential series, the policy and audit memos keyed by principal.'
+  'WHERE IT STANDS (2026-12-04, 209d2bb, a valid run): 33.3–33.6 µs of CPU per request for 10,000 credentials and 10,000 callers against 21.5–21.8 µs ' +
+  'for benchmark 1\'s broker (req/s ratio 0.627; this stop began at 0.56–0.57). Per request, large minus small, from the two CPU profiles of one run ' +
+  '(before the memo changes below): writev +3.3 µs (the same bytes: memory traffic slows the kernel\'s copy and the wakeup too), the token cache and ' +
+  'its IssuedToken lookup +1.0, the tallies\' per-credential cells +0.9, the audit line\'s memos +1.2, the answer template +0.5, the rate limit\'s ' +
+  'windows +0.5, the catalogue +0.5, the verified-token LRU +0.4, the caller\'s rate-limit rule +0.4, garbage collection +0.6: each a probe of a ' +
+  '10,000-entry table that misses the CPU cache, none large. EARLIER: at b986a50 (another host) 44.6–47.8 against 25.7–26.5 µs (0.56); at 49261fe, 151 ' +
+  'against 122 µs (0.87) and at eb651f1 146 against 115 µs (0.74): the small broker got cheaper faster than the large one, so the same gap weighs more. ' +
+  'All after a warm-up long enough for every caller to be verified once. The difference is memory traffic, not more work.'
 
 const scaleRateTried =
   'Fixed on the way: the benchmark\'s 10,000 callers all came from 127.0.0.1 and ran into the per-address budget of signature checks added by the hardening ' +
   'issue (rateLimit.verificationsPerAddress: 69,489 answers were 429 in the first run of this session); the fixture now sets it as it sets the other limits. ' +
   'Per-request work that scaled with the number of callers or credentials is gone (policy decided once per principal, the rate-limit key made once per caller, ' +
-  'per-request series as tallies). Not done: fewer maps per request (one per-credential record holding its token, its tallies and its audit part), an LRU bump only every few hits in VerifiedTokenCache, and fewer per-credential metric series (below).'
+  'per-request series as tallies). This stop (2026-12-04, back-to-back runs): a token\'s answer template, audit part and issued tally, and a caller\'s ' +
+  'applicable rules, rate-limit key and audit text, live in a memo on the object the request already holds (src/memo.ts) instead of five WeakMaps ' +
+  'and nested maps of every token and caller: 34.8–39.4 → 33.0–37.9 → 32.2–36.2 µs for the large broker (req/s ratio 0.571 → 0.608 → 0.648), the ' +
+  'small one unchanged. Not done: the token cache entry holding its IssuedToken (one map instead of a map and a WeakMap), the cache-hit tally through ' +
+  'the token, the catalogue looked up once per request instead of two or three times, an LRU bump only every few hits in VerifiedTokenCache.'
 
 const scaleRssReason =
-  'WHERE IT STANDS (2026-12-03 20:07, b986a50): highest sample 179.6 MB (ready 176 MB, after prewarm 165 MB, under load 180 MB; 58.6 MB live after ' +
-  'the prewarm, 84.6 MB used of a 100 MB heap after the load); benchmark 1\'s broker 112 MB with 27.8 MB used. The peak is now as much start-up as ' +
-  'load: at ready, before any token, the heap that parsed and validated 10,000 credentials and read 10,000 secrets is still committed. ' +
+  'WHERE IT STANDS (2026-12-04, 209d2bb): highest sample 184.8 MB (ready 184 MB, after prewarm 173 MB, under load 185 MB; 85 MB live after the load); ' +
+  'benchmark 1\'s broker 114 MB with 28 MB live. /proc/<pid>/smaps of the large child (2026-12-04): the node binary\'s code pages are 42 MB of it, the V8 ' +
+  'heap 81 MB committed with 38 MB used at ready (the heap that parsed and validated 10,000 credentials and read 10,000 secrets is still committed), ' +
+  'malloc arenas 10–23 MB. Under load the old generation grows to ≈1.3× the live heap before V8 collects it. (2026-12-03 20:07, b986a50: 179.6 MB.) ' +
   'EARLIER (49261fe to eb651f1): highest sample 198–218 MB across runs (ready 150 MB, after prewarm 155 MB, under load 197–218 MB; 90.6 MB of live ' +
   'heap in 119–123 MB); benchmark 1\'s ' +
   'broker in the same run: 101–113 MB with 25.8 MB live. Before: 246 MB (the issue\'s quiet run) and 345 MB in the last report. Node with the broker\'s ' +
@@ -76,7 +81,8 @@ const scaleRssTried =
   'with the image\'s flags): benchmark 1\'s broker under load 150 → 113–122 MB, with no CPU cost beyond the noise (ablation: v8-defaults −7.8 µs in one run, ' +
   '+ in others). Not done, each a trade: a switch to drop per-credential metric series for large fleets (a Prometheus-cardinality win), a ' +
   'Principal that keeps only the claims the policy reads instead of the whole JWT payload (≈4 MB), a smaller rateLimit.trackedCallers. V8\'s --optimize-for-size (tried 2026-12-03 in one run): RSS 164.9 MB (ready 125 instead of 176), but 118–127 µs per request for the large ' +
-  'broker instead of 45–48: not a trade a token service can make. Reaching 150 MB ' +
+  'broker instead of 45–48: not a trade a token service can make. --heap-growing-percent=20 (tried 2026-12-04, one round): 180 MB and no CPU ' +
+  'to spare (48 µs per request). Reaching 150 MB ' +
   'with 10,000 of each needs about half the state per credential and caller, or a runtime lighter than Node with this module set.'
 
 const queuedTimeout =
