@@ -175,7 +175,8 @@ export const lwaTokenSchema = {
     + '`X-Request-Id`.\n\nThe checks run in this order: in sidecar mode, a request that is not a direct loopback one '
     + '(400 `invalid_grant`); body (400); rate limit (429); `grant_type` (400 `unsupported_grant_type`) and the '
     + 'grant\'s own fields (400 `invalid_request`, `unsupported_token_type`, `invalid_target` for a `resource` that '
-    + 'cannot be a credential name); JWT (401, or 400 `invalid_grant` for a bad `subject_token`); policy and '
+    + 'cannot be a credential name); JWT (401; token exchange: 400 `invalid_request` for a missing or bad '
+    + '`subject_token`); policy and '
     + 'existence (400 `invalid_grant`, `invalid_scope` or `invalid_target` by grant: the same answer for both, so a '
     + 'caller learns nothing about names it may not use); the token (400, 500, 503).',
   security: [...bearerAuth, {}],
