@@ -9,16 +9,17 @@ import type { Explanations } from './results.js'
  * mostly CPU time per request in the server child (robust to noise, unlike req/s).
  */
 const hotPathReason =
-  'WHERE IT STANDS (2026-12-04 19:3x, a valid run at 18ba238, bare core 0.96–0.98 busy, on this stop\'s host): 22.3–22.9 µs of server CPU per warm ' +
-  'GET /token against 13.4–14.3 µs for the bare route, req/s ratio 0.603 median; 096ae5a (the last stop\'s head) in the same run 21.7–23.4 µs: this ' +
-  'stop\'s changes were for the large broker and the RDT path, and leave the small one where it was. p99 2.44×: with 1.6× the bare route\'s CPU per ' +
-  'request the queue ahead of each of the 50 connections is longer, and the broker\'s garbage collection pauses land in the tail; p99 cannot reach 1.5× ' +
-  'while p50 is 1.6×. EARLIER (2026-12-03 19:43, b986a50, another host): 26.2–28.3 against 13.9–14.7 µs (ratio 0.52); 675d28f in that run 34.1–35.6 µs. Of the 27 µs, 6–7 are kernel ' +
+  'WHERE IT STANDS (2026-12-04 20:0x, a valid run at bb433d2, bare core 0.97 busy): 21.0–23.1 µs of server CPU per warm GET /token against ' +
+  '14.4–15.3 µs for the bare route, req/s ratio 0.645; d316470 in the same run 22.5–24.1 µs (the verified-token cache no longer deletes and ' +
+  're-inserts its entry on every hit). p99 1.63× in that run and 1.43× in the one before (the bare route\'s own p99 was 1.6–2.0 ms in both, ' +
+  '1.4–1.5 ms earlier today, when the ratio was 2.44×): the tail follows CPU per request, since with 50 connections the queue ahead of each ' +
+  'request is longer, and the broker\'s garbage collection pauses land in it; p99 stays above 1.5× on most runs ' +
+  'while p50 is 1.5×. EARLIER today (18ba238): 22.3–22.9 against 13.4–14.3 µs (0.603). EARLIER (2026-12-03 19:43, b986a50, another host): 26.2–28.3 against 13.9–14.7 µs (ratio 0.52); 675d28f in that run 34.1–35.6 µs. Of the 27 µs, 6–7 are kernel ' +
   'time (bare: 4.5), mostly the response\'s writev, which on loopback also wakes the load generator. CPU profile of the measured rounds (self time): ' +
   'writev 22%, nextTick 9% (Node\'s own stream and socket ticks, the same calls the bare route makes, 20× dearer per call in the broker\'s bigger heap: ' +
   'the tick object is built while the collector marks), garbage collection 8%, SHA-256 of the caller\'s JWT for the verified-token cache key 4%, the ' +
   'audit line and its write to the pipe ≈ 6%, Node\'s header parsing and checking ≈ 4%, Fastify\'s routing, validation and reply ≈ 4%. Nothing left is ' +
-  'a single hot spot. 0.8 needs ≤ 17 µs here: little more than the bare route plus the audit line.'
+  'a single hot spot. 0.8 needs ≤ 18 µs in that run: little more than the bare route plus the audit line.'
 
 const hotPathTried =
   'Each change measured, profile first, A/B in one run (BENCH_BASELINE). BEFORE (6baac44, the issue\'s 0.24): every log line written synchronously to ' +
@@ -34,11 +35,14 @@ const hotPathTried =
   '@fastify/rate-limit\'s async hook, which awaited the key, the limit and the store on every request: 39.4–40.1 → 32.1–36.5 µs in one run (the plugin ' +
   'still counts with Redis, across replicas); (9) the duration histogram a tally too (src/observability/tallies.ts; prom-client\'s observe validated and ' +
   'hashed its labels: 1.7% + 0.3%) and the Bearer header cut without a regular expression (1.4%): 30.5–32.3 → 27.4–28.5 µs in one run. Not done: a ' +
-  'counter-based request id instead of a random UUID (0.6%), and dropping the x-ratelimit-* headers (≈1%), which callers may read.'
+  'counter-based request id instead of a random UUID (0.6%), and dropping the x-ratelimit-* headers (≈1%), which callers may read. ' +
+  '(10) 2026-12-04: the verified-token cache moves an entry to the young end only once it is in the older half (an entry used within the last ' +
+  'maxEntries/2 insertions is never evicted), not with a delete and an insert per hit: 22.5–24.1 → 21.0–23.1 µs in one run, 24.8–26.8 → 22.7–25.1 ' +
+  'in another.'
 
 const scaleRateReason =
-  'WHERE IT STANDS (2026-12-04, 209d2bb, a valid run): 33.3–33.6 µs of CPU per request for 10,000 credentials and 10,000 callers against 21.5–21.8 µs ' +
-  'for benchmark 1\'s broker (req/s ratio 0.627; this stop began at 0.56–0.57). Per request, large minus small, from the two CPU profiles of one run ' +
+  'WHERE IT STANDS (2026-12-04, d0db232, a valid run): 32.1–34.3 µs of CPU per request for 10,000 credentials and 10,000 callers against 21.1–22.8 µs ' +
+  'for benchmark 1\'s broker (req/s ratio 0.645; this stop began at 0.56–0.57; 0.627 at 209d2bb). Per request, large minus small, from the two CPU profiles of one run ' +
   '(before the memo changes below): writev +3.3 µs (the same bytes: memory traffic slows the kernel\'s copy and the wakeup too), the token cache and ' +
   'its IssuedToken lookup +1.0, the tallies\' per-credential cells +0.9, the audit line\'s memos +1.2, the answer template +0.5, the rate limit\'s ' +
   'windows +0.5, the catalogue +0.5, the verified-token LRU +0.4, the caller\'s rate-limit rule +0.4, garbage collection +0.6: each a probe of a ' +
@@ -57,7 +61,7 @@ const scaleRateTried =
   'the token, the catalogue looked up once per request instead of two or three times, an LRU bump only every few hits in VerifiedTokenCache.'
 
 const scaleRssReason =
-  'WHERE IT STANDS (2026-12-04, 209d2bb): highest sample 184.8 MB (ready 184 MB, after prewarm 173 MB, under load 185 MB; 85 MB live after the load); ' +
+  'WHERE IT STANDS (2026-12-04, d0db232): highest sample 181.2 MB (ready 178 MB, after prewarm 170 MB, under load 181 MB; 85 MB live after the load); ' +
   'benchmark 1\'s broker 114 MB with 28 MB live. /proc/<pid>/smaps of the large child (2026-12-04): the node binary\'s code pages are 42 MB of it, the V8 ' +
   'heap 81 MB committed with 38 MB used at ready (the heap that parsed and validated 10,000 credentials and read 10,000 secrets is still committed), ' +
   'malloc arenas 10–23 MB. Under load the old generation grows to ≈1.3× the live heap before V8 collects it. (2026-12-03 20:07, b986a50: 179.6 MB.) ' +
