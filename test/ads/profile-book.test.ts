@@ -1,44 +1,17 @@
 import t from 'tap'
-import { build, fixtures, seedEmulator, type BuildOptions, type Harness, type MintOptions } from '../helper.js'
-import { AdsEmulator, type AdsProfile } from '../support/ads-emulator.js'
-import { FakeClock } from '../support/fake-clock.js'
-import { LwaEmulator } from '../support/lwa-emulator.js'
-
-type Test = Parameters<Parameters<typeof t.test>[0]>[0]
+import { fixtures, type Harness, type MintOptions } from '../helper.js'
+import { adsBroker, adsProfile } from '../support/ads-broker.js'
+import type { AdsEmulator } from '../support/ads-emulator.js'
 
 const platform: MintOptions = { claims: { sub: 'system:serviceaccount:platform:all' } }
 const admin: MintOptions = { claims: { sub: 'system:serviceaccount:ops:admin' } }
 const scope = 'Amazon-Advertising-API-Scope'
 
-const profile = (profileId: string, accountId = 'A2ADVERTISER01', type: AdsProfile['accountInfo']['type'] = 'seller'): AdsProfile => ({
-  profileId, countryCode: 'US', currencyCode: 'USD', timezone: 'America/Los_Angeles',
-  accountInfo: { marketplaceStringId: 'ATVPDKIKX0DER', id: accountId, type, name: `Account ${accountId}`, validPaymentMethod: true },
-})
+const profile = adsProfile
 /** Above 2^53: a JS number would end in …400 instead. */
 const bigId = '3316636565473405123'
 const usId = '1111000000000001'
 const deId = '1111000000000002'
-
-/** The broker against the LWA and Ads emulators, all on one fake clock; ads-us's refresh token reaches `profiles`. */
-async function adsBroker(t: Test, profiles: AdsProfile[], options: BuildOptions = {}): Promise<Harness & { ads: AdsEmulator }> {
-  const clock = new FakeClock()
-  const lwa = await LwaEmulator.start({ clock })
-  t.teardown(() => lwa.close())
-  seedEmulator(lwa)
-  const ads = await AdsEmulator.start({ lwa, clock })
-  t.teardown(() => ads.close())
-  ads.setProfiles(fixtures.adsRefreshToken, profiles)
-  const change = options.config ?? ((c) => c)
-  const h = await build(t, {
-    ...options, lwa, clock,
-    config: (c) => change({
-      ...c,
-      ads: { endpoints: { na: ads.url, eu: ads.url, fe: ads.url } },
-      policy: [...(c.policy as unknown[]), { subject: 'system:serviceaccount:ops:admin', admin: true }],
-    }),
-  })
-  return Object.assign(h, { ads })
-}
 
 const withProfile = (h: Harness, id: string, caller: MintOptions = platform, credential = 'ads-us') =>
   h.jwt(caller).then((jwt) => h.getToken(credential, jwt, `&profile=${id}`))

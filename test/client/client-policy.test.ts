@@ -3,10 +3,8 @@
 import t from 'tap'
 import type { AddressInfo } from 'node:net'
 import { BrokerClient, BrokerClientError, type BrokerClientOptions, type BrokerToken } from '../../src/client/index.js'
-import { build, fixtures, seedEmulator } from '../helper.js'
-import { AdsEmulator, type AdsProfile } from '../support/ads-emulator.js'
-import { FakeClock } from '../support/fake-clock.js'
-import { LwaEmulator } from '../support/lwa-emulator.js'
+import { adsBroker, adsProfile } from '../support/ads-broker.js'
+import type { FakeClock } from '../support/fake-clock.js'
 import { freePort } from '../support/redis-server.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
@@ -15,14 +13,6 @@ const platform = { claims: { sub: 'system:serviceaccount:platform:all' } }
 const scope = 'Amazon-Advertising-API-Scope'
 const usId = '1111000000000001'
 const deId = '1111000000000002'
-const adsProfile = (profileId: string): AdsProfile => ({
-  profileId, countryCode: 'US', currencyCode: 'USD', timezone: 'America/Los_Angeles',
-  accountInfo: {
-    marketplaceStringId: 'ATVPDKIKX0DER', id: 'A2ADVERTISER01', type: 'seller', name: 'Account',
-    validPaymentMethod: true,
-  },
-})
-
 interface Exchange { asked: URL[]; answers: Array<{ status: number; retryAfter: string | null }> }
 
 /**
@@ -47,15 +37,8 @@ function recordingFetch(url: string, { asked, answers }: Exchange, hold?: (asked
  * (`delays`). Jitter is 0 unless a test injects its own `random`.
  */
 async function brokerAndClients(t: Test) {
-  const clock = new FakeClock()
-  const lwa = await LwaEmulator.start({ clock })
-  t.teardown(() => lwa.close())
-  seedEmulator(lwa)
-  const ads = await AdsEmulator.start({ lwa, clock })
-  t.teardown(() => ads.close())
-  ads.setProfiles(fixtures.adsRefreshToken, [adsProfile(usId), adsProfile(deId)])
-  const endpoints = { na: ads.url, eu: ads.url, fe: ads.url }
-  const h = await build(t, { lwa, clock, config: (c) => ({ ...c, ads: { endpoints } }) })
+  const h = await adsBroker(t, [adsProfile(usId), adsProfile(deId)])
+  const { lwa, ads, clock } = h
   await h.app.listen({ host: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`
   const exchange: Exchange = { asked: [], answers: [] }
