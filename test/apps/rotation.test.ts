@@ -140,7 +140,11 @@ t.test('two replicas sharing Redis race to rotate: one call to Amazon', async (t
   const a = await rig(t, undefined, undefined, shared)
   const b = await build(t, {
     secretsBackend: 'aws', lwa: a.lwa, sm: a.h.sm, clock: a.h.clock, redis: shared,
-    config: (c) => ({ ...c, policy: [...(c.policy as unknown[]), { subject: admin.claims.sub, admin: true }], apps: a.h.config.apps }),
+    // The same Amazon as replica a: whichever replica wins the claim calls the emulator, never the real host.
+    config: (c) => ({
+      ...c, policy: [...(c.policy as unknown[]), { subject: admin.claims.sub, admin: true }],
+      apps: a.h.config.apps, spApi: a.h.config.spApi,
+    }),
   })
   await Promise.all([a.h.services.secrets.get(app), b.services.secrets.get(app)])
   const answers = await Promise.all([a.h, b, a.h, b].map((h) => adminCall(h, 'POST', `/admin/apps/${encodeURIComponent(app)}/rotate`)))
