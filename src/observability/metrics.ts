@@ -114,9 +114,7 @@ export class Metrics implements BrokerEvents {
 
   /** A token handed out: its credential's `issued` tally, found once per token and kept in its memo. */
   tokenIssued(token: { credential: string; memo: Memo }): void {
-    let tally = token.memo[issuedTally] as { n: number } | undefined
-    if (!tally) token.memo[issuedTally] = tally = this.tokenOutcomes(token.credential, 'issued')
-    tally.n++
+    countIn(token.memo, issuedTally, this.tokenOutcomes, token.credential, 'issued')
   }
 
   lwaCall(credential: string, grant: string, result: string, seconds: number): void {
@@ -124,8 +122,10 @@ export class Metrics implements BrokerEvents {
     this.lwaDuration.observe({ grant }, seconds)
   }
 
-  cacheLookup(credential: string, result: 'hit' | 'miss'): void {
-    this.cacheLookups(credential, result).n++
+  /** A hit's tally is kept in the memo of the token it served, as `tokenIssued`'s. */
+  cacheLookup(credential: string, result: 'hit' | 'miss', served?: { readonly memo: Memo }): void {
+    if (served && result === 'hit') countIn(served.memo, hitTally, this.cacheLookups, credential, result)
+    else this.cacheLookups(credential, result).n++
   }
 
   secretsCall(operation: string, result: string): void {
@@ -191,5 +191,13 @@ function secretGauges(registry: Registry, sources: () => MetricsSources): void {
   })
 }
 
-/** In a token's memo: the `issued` tally of its credential. */
+/** In a token's memo: its credential's `issued` tally, and its cache `hit` tally. */
 const issuedTally = Symbol('issued tally')
+const hitTally = Symbol('cache hit tally')
+
+/** One more in a series found once per token and kept in its memo: no lookup by label values per request. */
+function countIn(memo: Memo, key: symbol, series: (a: string, b: string) => { n: number }, a: string, b: string): void {
+  let tally = memo[key] as { n: number } | undefined
+  if (!tally) memo[key] = tally = series(a, b)
+  tally.n++
+}

@@ -5,7 +5,7 @@ import { LwaError } from '../lwa/index.js'
 import { backoffDelayMs } from './backoff.js'
 import { healthOf } from './credential-status.js'
 import { TokenCache, type Failure } from './token-cache.js'
-import type { BrokerToken } from './token-source.js'
+import type { IssuedToken } from './issued-token.js'
 import type { TokenServiceDeps } from './token-service.js'
 
 /**
@@ -40,10 +40,10 @@ export function callerErrorFor(name: string, err: unknown, failure: Failure | un
 export function tokenCacheFor(
   deps: Pick<TokenServiceDeps, 'config' | 'clock' | 'random' | 'events'>,
   onBackgroundError: (credential: string, err: unknown) => void,
-): TokenCache<BrokerToken> {
+): TokenCache<IssuedToken> {
   const random = deps.random ?? Math.random
   const { tokens } = deps.config
-  return new TokenCache<BrokerToken>({
+  return new TokenCache<IssuedToken>({
     clock: deps.clock,
     refreshAheadRatio: tokens.refreshAheadRatio,
     refreshJitterRatio: tokens.refreshJitterRatio,
@@ -51,7 +51,7 @@ export function tokenCacheFor(
     retryDelayMs: (err, failures) => retryDelayMs(tokens.retry, err, failures, random),
     onBackgroundError,
     ...(deps.events
-      ? { onLookup: (credential: string, result: 'hit' | 'miss') => deps.events?.cacheLookup(credential, result) }
+      ? { onLookup: (credential: string, result: 'hit' | 'miss', served?: IssuedToken) => deps.events?.cacheLookup(credential, result, served) }
       : {}),
   })
 }

@@ -9,7 +9,7 @@ export interface Expiring {
   expiresAtMs: number
 }
 
-export interface TokenCacheOptions {
+export interface TokenCacheOptions<T> {
   clock: Clock
   /** Refresh in the background once less than this fraction of the lifetime is left. */
   refreshAheadRatio: number
@@ -19,8 +19,8 @@ export interface TokenCacheOptions {
   /** After the n-th consecutive failed load, neither callers nor the background retry for this long. */
   retryDelayMs: (error: unknown, consecutiveFailures: number) => number
   onBackgroundError: (key: string, error: unknown) => void
-  /** Each lookup: served from the cache (`hit`) or waited for a load (`miss`). */
-  onLookup?: (key: string, result: 'hit' | 'miss') => void
+  /** Each lookup: served from the cache (`hit`, with the token served) or waited for a load (`miss`). */
+  onLookup?: (key: string, result: 'hit' | 'miss', served?: T) => void
 }
 
 export interface Failure {
@@ -62,33 +62,26 @@ export interface CacheState<T> {
  */
 export class TokenCache<T extends Expiring> {
   private readonly entries = new Map<string, Entry<T>>()
-  private readonly options: TokenCacheOptions
+  private readonly options: TokenCacheOptions<T>
 
-  constructor(options: TokenCacheOptions) {
+  constructor(options: TokenCacheOptions<T>) {
     this.options = options
   }
 
   /**
    * The cached token if it can be served now (starting the refresh-ahead if it is due, or once
-   * less than `refreshBelowMs` is left), with no waiting and no promise: the hot path.
+   * less than `refreshBelowMs` is left), with no waiting and no promise: the hot path. A key never
+   * loaded has nothing to serve; `get` makes its entry.
    */
-  hit(key: string, minTtlMs: number, load: (minLeftMs: number) => Promise<T>, refreshBelowMs = 0): T | undefined {
-    const entry = this.entry(key, load)
-    const now = this.options.clock.now()
-    entry.lastUsedMs = now
-    const token = entry.token
-    if (!token || token.expiresAtMs - now < minTtlMs) return undefined
-    if (now >= entry.refreshAtMs || token.expiresAtMs - now < refreshBelowMs) {
-      this.refreshInBackground(key, entry, now, refreshBelowMs)
-    }
-    this.options.onLookup?.(key, 'hit')
-    return token
+  hit(key: string, minTtlMs: number, refreshBelowMs = 0): T | undefined {
+    const entry = this.entries.get(key)
+    return entry && this.serve(key, entry, minTtlMs, refreshBelowMs)
   }
 
   async get(key: string, minTtlMs: number, load: (minLeftMs: number) => Promise<T>): Promise<T> {
-    const cached = this.hit(key, minTtlMs, load)
-    if (cached) return cached
     const entry = this.entry(key, load)
+    const cached = this.serve(key, entry, minTtlMs, 0)
+    if (cached) return cached
     const now = this.options.clock.now()
     this.options.onLookup?.(key, 'miss')
     // Tokens this key gets live too short for this min_ttl: a load would not help, and a load
@@ -105,6 +98,18 @@ export class TokenCache<T extends Expiring> {
     }
     if (this.short(fresh, minTtlMs)) throw new TokenTooShortError(lifetimeOf(fresh), minTtlMs)
     return fresh
+  }
+
+  private serve(key: string, entry: Entry<T>, minTtlMs: number, refreshBelowMs: number): T | undefined {
+    const now = this.options.clock.now()
+    entry.lastUsedMs = now
+    const token = entry.token
+    if (!token || token.expiresAtMs - now < minTtlMs) return undefined
+    if (now >= entry.refreshAtMs || token.expiresAtMs - now < refreshBelowMs) {
+      this.refreshInBackground(key, entry, now, refreshBelowMs)
+    }
+    this.options.onLookup?.(key, 'hit', token)
+    return token
   }
 
   private short(token: T, minTtlMs: number): boolean {
@@ -190,7 +195,7 @@ export class TokenCache<T extends Expiring> {
   }
 
   /** When a token (this replica's or another's) is due for refresh, without jitter. */
-  refreshPointOf(token: T): number {
+  refreshPointOf(token: Expiring): number {
     return token.expiresAtMs - (token.expiresAtMs - token.obtainedAtMs) * this.options.refreshAheadRatio
   }
 

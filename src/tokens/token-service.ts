@@ -8,7 +8,7 @@ import type { BrokerEvents } from '../observability/events.js'
 import type { Spans } from '../observability/spans.js'
 import type { SecretStore } from '../secrets/index.js'
 import { tokenWithinDeadline, type TokenWait } from './deadline.js'
-import { IssuedTokens, type IssuedToken } from './issued-token.js'
+import { issuedToken, type IssuedToken } from './issued-token.js'
 import { callerErrorFor, tokenCacheFor } from './refresh-failures.js'
 import { Replication } from './replication.js'
 import type { PeerEvent, SharedTokenStore } from './shared-store.js'
@@ -43,11 +43,11 @@ export interface CacheView {
  */
 export class TokenService implements CacheView {
   private readonly deps: TokenServiceDeps
-  private readonly cache: TokenCache<BrokerToken>
+  /** Tokens as callers are given them: a hit is served without a second lookup. */
+  private readonly cache: TokenCache<IssuedToken>
   private readonly replication: Replication
-  private readonly issuedTokens = new IssuedTokens()
-  /** One loader per credential, made once: the hot path allocates no closure. */
-  private readonly loaders = new Map<string, (minLeftMs: number) => Promise<BrokerToken>>()
+  /** One loader per credential, made once: a miss allocates no closure. */
+  private readonly loaders = new Map<string, (minLeftMs: number) => Promise<IssuedToken>>()
   private readonly forgetListeners: Array<(name: string, why: ForgetReason) => void> = []
 
   constructor(deps: TokenServiceDeps) {
@@ -73,7 +73,7 @@ export class TokenService implements CacheView {
   /** A token with at least `minTtlSeconds` left, within the caller's (else the request) deadline, or a BrokerError. */
   async getToken(name: string, minTtlSeconds: number, wait: TokenWait = {}): Promise<IssuedToken> {
     const config = this.deps.catalogue.require(name)
-    const cached = this.hit(name, config, minTtlSeconds, wait.refreshBelowSeconds)
+    const cached = this.cache.hit(name, minTtlSeconds * 1000, (wait.refreshBelowSeconds ?? 0) * 1000)
     const spans = this.deps.spans
     if (cached) {
       spans?.done('lwa_broker.cache', { 'lwa_broker.credential': name, 'lwa_broker.cache.result': 'hit' })
@@ -81,14 +81,13 @@ export class TokenService implements CacheView {
     }
     const load = this.loaderOf(name, config)
     const deadlineMs = wait.deadlineMs ?? this.deps.config.tokens.requestDeadlineMs
-    const waitFor = (): Promise<BrokerToken> => this.waitForToken(name, minTtlSeconds, deadlineMs, load)
+    const waitFor = (): Promise<IssuedToken> => this.waitForToken(name, minTtlSeconds, deadlineMs, load)
     const miss = { 'lwa_broker.credential': name, 'lwa_broker.cache.result': 'miss' }
-    const token = spans ? await spans.inSpan('lwa_broker.cache', miss, waitFor) : await waitFor()
-    return this.issuedTokens.of(name, config, token)
+    return spans ? spans.inSpan('lwa_broker.cache', miss, waitFor) : waitFor()
   }
 
   private async waitForToken(name: string, minTtlSeconds: number, deadlineMs: number,
-    load: (minLeftMs: number) => Promise<BrokerToken>): Promise<BrokerToken> {
+    load: (minLeftMs: number) => Promise<IssuedToken>): Promise<IssuedToken> {
     try {
       return await tokenWithinDeadline(name, deadlineMs, this.cache.get(name, minTtlSeconds * 1000, load))
     } catch (err) {
@@ -96,16 +95,13 @@ export class TokenService implements CacheView {
     }
   }
 
-  /** A cached token with `minTtlSeconds` left, at once; undefined: getToken (which also traces the lookup). */
+  /**
+   * A cached token with `minTtlSeconds` left, at once; undefined: getToken (which also traces the lookup). The cache
+   * holds catalogued names only (a name changed or removed is forgotten in the catalogue's own turn), so a hit needs
+   * no catalogue lookup.
+   */
   cachedToken(name: string, minTtlSeconds: number): IssuedToken | undefined {
-    const config = this.deps.catalogue.get(name)
-    return config && !this.deps.spans ? this.hit(name, config, minTtlSeconds) : undefined
-  }
-
-  private hit(name: string, config: CredentialConfig, minTtlSeconds: number, refreshBelowSeconds = 0):
-    IssuedToken | undefined {
-    const cached = this.cache.hit(name, minTtlSeconds * 1000, this.loaderOf(name, config), refreshBelowSeconds * 1000)
-    return cached && this.issuedTokens.of(name, config, cached)
+    return this.deps.spans ? undefined : this.cache.hit(name, minTtlSeconds * 1000)
   }
 
   peek(name: string): CacheState<BrokerToken> {
@@ -163,19 +159,19 @@ export class TokenService implements CacheView {
     this.deps.logger.warn({ credential, error: code, ...logDetail }, msg)
   }
 
-  private loaderOf(name: string, config: CredentialConfig): (minLeftMs: number) => Promise<BrokerToken> {
+  private loaderOf(name: string, config: CredentialConfig): (minLeftMs: number) => Promise<IssuedToken> {
     let load = this.loaders.get(name)
     if (!load) this.loaders.set(name, (load = (minLeftMs) => this.obtain(name, config, false, minLeftMs)))
     return load
   }
 
-  private obtain(name: string, config: CredentialConfig, force = false, minLeftMs = 0): Promise<BrokerToken> {
+  private async obtain(name: string, config: CredentialConfig, force = false, minLeftMs = 0): Promise<IssuedToken> {
     const local = {
       token: this.cache.peek(name).token,
       refreshPointOf: (t: BrokerToken) => this.cache.refreshPointOf(t),
       minLeftMs,
     }
-    return this.replication.obtain(name, config, local, force)
+    return issuedToken(name, config, await this.replication.obtain(name, config, local, force))
   }
 
   private reloadSecretsHere(): string[] {
@@ -218,7 +214,8 @@ export class TokenService implements CacheView {
       return
     }
     const token = await this.deps.share.get(event.credential).catch(() => undefined)
-    if (token) this.cache.offer(event.credential, token)
+    const config = this.deps.catalogue.get(event.credential)
+    if (token && config) this.cache.offer(event.credential, issuedToken(event.credential, config, token))
   }
 
   /** Peers missing a message only lose a shortcut: they still refresh on their own schedule. */
