@@ -32,9 +32,10 @@ export const noEvents: BrokerEvents = {
  */
 export function composeEvents(first: BrokerEvents, second: Partial<BrokerEvents>): BrokerEvents {
   const both = <K extends keyof BrokerEvents>(name: K): BrokerEvents[K] => {
-    const one = first[name].bind(first) as (...a: Parameters<BrokerEvents[K]>) => void
-    const other = second[name]?.bind(second) as ((...a: Parameters<BrokerEvents[K]>) => void) | undefined
-    return (other ? (...args: Parameters<BrokerEvents[K]>): void => { one(...args); other(...args) } : one) as BrokerEvents[K]
+    type Args = Parameters<BrokerEvents[K]>
+    const one = first[name].bind(first) as (...a: Args) => void
+    const other = second[name]?.bind(second) as ((...a: Args) => void) | undefined
+    return (other ? (...args: Args): void => { one(...args); other(...args) } : one) as BrokerEvents[K]
   }
   return {
     lwaCall: both('lwaCall'), cacheLookup: both('cacheLookup'), secretsCall: both('secretsCall'),

@@ -50,8 +50,6 @@ export function tokenCacheFor(
     random,
     retryDelayMs: (err, failures) => retryDelayMs(tokens.retry, err, failures, random),
     onBackgroundError,
-    ...(deps.events
-      ? { onLookup: (credential: string, result: 'hit' | 'miss', served?: IssuedToken) => deps.events?.cacheLookup(credential, result, served) }
-      : {}),
+    ...(deps.events ? { onLookup: deps.events.cacheLookup.bind(deps.events) } : {}),
   })
 }
