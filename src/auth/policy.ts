@@ -126,7 +126,7 @@ export function isAdmin(policy: readonly CompiledRule[], principal: Principal): 
 
 /** The rate limit of the first rule that applies to the caller and sets one. */
 export function rateLimitOf(policy: readonly CompiledRule[], principal: Principal): number | undefined {
-  return rulesFor(policy, principal).find((r) => r.rateLimitMax !== undefined)?.rateLimitMax
+  return applicableTo(policy, principal).rateLimitMax
 }
 
 /** The budget all callers of one rule share, from the first rule that applies to the caller and sets one. */
@@ -143,18 +143,37 @@ export function aggregateLimitOf(
 /**
  * The rules that apply to a caller, in order, worked out once per principal: a principal comes
  * from the verified-token cache and is reused by every request with that JWT, and matching
- * subject and claim globs against every rule is what a decision costs at a hundred rules.
+ * subject and claim globs against every rule is what a decision costs at a hundred rules. Callers
+ * the same rules apply to share one record (a team's callers, say): at 10,000 callers it is in the
+ * CPU's cache when a request reads it, where a record per caller was a cache miss or two.
  */
 const applicable = Symbol('applicable rules')
-type Applicable = { policy: readonly CompiledRule[]; rules: readonly CompiledRule[] }
-
-function rulesFor(policy: readonly CompiledRule[], principal: Principal): readonly CompiledRule[] {
-  const known = principal.memo[applicable] as Applicable | undefined
-  if (known?.policy === policy) return known.rules
-  const rules = policy.filter((r) => appliesTo(r, principal))
-  principal.memo[applicable] = { policy, rules }
-  return rules
+type Applicable = {
+  policy: readonly CompiledRule[]
+  rules: readonly CompiledRule[]
+  /** The first of `rules` that sets a caller's rate limit, read on every request. */
+  rateLimitMax: number | undefined
 }
+const sharedApplicable = new WeakMap<readonly CompiledRule[], Map<string, Applicable>>()
+
+function applicableTo(policy: readonly CompiledRule[], principal: Principal): Applicable {
+  const known = principal.memo[applicable] as Applicable | undefined
+  if (known?.policy === policy) return known
+  const rules = policy.filter((r) => appliesTo(r, principal))
+  let shared = sharedApplicable.get(policy)
+  if (!shared) sharedApplicable.set(policy, (shared = new Map()))
+  const key = rules.map((r) => r.index).join(',')
+  let record = shared.get(key)
+  if (!record) {
+    record = { policy, rules, rateLimitMax: rules.find((r) => r.rateLimitMax !== undefined)?.rateLimitMax }
+    shared.set(key, record)
+  }
+  principal.memo[applicable] = record
+  return record
+}
+
+const rulesFor = (policy: readonly CompiledRule[], principal: Principal): readonly CompiledRule[] =>
+  applicableTo(policy, principal).rules
 
 function appliesTo(rule: CompiledRule, principal: Principal): boolean {
   return (rule.issuer === undefined || rule.issuer === principal.issuer)

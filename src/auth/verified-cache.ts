@@ -1,18 +1,23 @@
 import type { Principal } from './principal.js'
 
-interface Entry { principal: Principal; untilMs: number; /** When it was last put at the young end. */ seq: number }
+interface Entry {
+  principal: Principal
+  untilMs: number
+  /** Used since eviction last passed over it: it gets a second chance. */
+  used: boolean
+}
 
 /**
  * Remembers verified JWTs (keyed by a hash of the token, never the token) so a caller that
- * reuses its JWT skips the signature check. Bounded: least recently used entries go first,
- * near enough: an entry used within the last `maxEntries / 2` insertions is never the one.
+ * reuses its JWT skips the signature check. Bounded: least recently used entries go first, near
+ * enough (a second chance, or "clock"): an entry used since eviction last passed over it is moved
+ * to the young end instead. A hit only marks its entry, where moving it in a 10,000-entry map on
+ * every request was a delete, an insert and, every few thousand, a copy of the whole table.
  * An entry never outlives the token's expiry, its maximum age, or `maxAgeMs` (which bounds
  * how long a key removed from the issuer's JWKS keeps working for tokens already seen).
  */
 export class VerifiedTokenCache {
   private readonly entries = new Map<string, Entry>()
-  /** Counts moves to the young end: how far an entry has drifted towards eviction. */
-  private seq = 0
 
   constructor(private readonly maxEntries: number) {}
 
@@ -23,22 +28,25 @@ export class VerifiedTokenCache {
       this.entries.delete(key)
       return undefined
     }
-    // Moved to the young end only once it is in the older half: eviction stays least recently
-    // used, without a delete and an insert into a 10,000-entry map on every hit.
-    if (this.seq - entry.seq >= this.maxEntries / 2) this.toYoungEnd(key, entry)
+    if (!entry.used) entry.used = true
     return entry.principal
   }
 
   set(key: string, principal: Principal, untilMs: number): void {
     if (this.maxEntries === 0) return
-    this.toYoungEnd(key, { principal, untilMs, seq: 0 })
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string)
+    this.entries.delete(key)
+    this.entries.set(key, { principal, untilMs, used: false })
+    if (this.entries.size > this.maxEntries) this.evictOne()
   }
 
-  private toYoungEnd(key: string, entry: Entry): void {
-    this.entries.delete(key)
-    entry.seq = ++this.seq
-    this.entries.set(key, entry)
+  /** The oldest entry not used since it was last here goes; the used ones on the way move to the young end. */
+  private evictOne(): void {
+    for (const [key, entry] of this.entries) {
+      this.entries.delete(key)
+      if (!entry.used) return
+      entry.used = false
+      this.entries.set(key, entry)
+    }
   }
 
   get size(): number {

@@ -121,7 +121,7 @@ async function limitCallers(app: FastifyInstance, deps: CallerGuardDeps, windowM
   const windows = new FixedWindows(windowMs, deps.config.rateLimit.trackedCallers, () => deps.clock.now())
   app.addHook('preHandler', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     const max = callerMax(deps, request)
-    const { ok, remaining, retryAfterMs } = windows.take(callerKey(request), max)
+    const { ok, remaining, retryAfterMs } = windows.take(callerKey(request), max, request.principal?.memo)
     // The plugin's headers: a caller sees the same answers with Redis or without.
     reply.header('x-ratelimit-limit', max)
       .header('x-ratelimit-remaining', remaining)
