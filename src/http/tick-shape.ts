@@ -1,0 +1,20 @@
+import { executionAsyncResource } from 'node:async_hooks'
+
+let kept: object | undefined
+
+/**
+ * Keeps one of Node's `process.nextTick` objects alive for the life of the process, so V8 keeps
+ * their hidden classes. A request goes through about ten ticks (streams end, write, resume), each
+ * a literal with two symbol keys. When a full GC finds no tick object alive it drops their classes;
+ * the next tick makes new ones, and after a few such GCs the literal's inline caches are
+ * megamorphic for good: every tick object is then built by V8's runtime, key by key. A bare
+ * Fastify route never got there (it hardly has full GCs); the broker did within seconds of load,
+ * and it cost 3–4 µs per warm GET /token (BENCHMARKS.md, the p99 finding). Inside a tick's
+ * callback the current async resource is the tick object itself.
+ */
+export function keepTickShape(): void {
+  if (!kept) process.nextTick(() => { kept ??= executionAsyncResource() })
+}
+
+/** The tick object kept, once the tick has run: for the test that it is one. */
+export const keptTick = (): object | undefined => kept
