@@ -7,7 +7,6 @@ import { healthRoutes } from './routes/health.js'
 import { countRequests } from './routes/metrics.js'
 import { onboardingPages } from './routes/onboarding-pages.js'
 import { installServerHooks, serverOptions } from './server-options.js'
-import { keepTickShape } from './tick-shape.js'
 
 export interface AppOptions {
   /**
@@ -33,7 +32,6 @@ export function unencapsulated(plugin: FastifyPluginAsync): FastifyPluginAsync {
  */
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = services
-  keepTickShape()
   const app = Fastify(serverOptions(config, services.logger))
   if (options.requestTracing) await app.register(options.requestTracing)
   installServerHooks(app, config.http)

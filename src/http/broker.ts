@@ -3,6 +3,7 @@ import type { BrokerConfig } from '../config/index.js'
 import { buildApp, type AppOptions } from './app.js'
 import { buildOpsApp } from './ops-app.js'
 import { createServices, type ServiceDeps, type Services } from '../services.js'
+import { keepTickShape } from './tick-shape.js'
 
 export interface Broker {
   services: Services
@@ -24,6 +25,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** The whole broker, core and both HTTP shells, as main.ts, the demo, the benchmarks and the tests run it. */
 export async function createBroker(config: BrokerConfig, deps: ServiceDeps, options: AppOptions = {}): Promise<Broker> {
+  keepTickShape()
   const services = await createServices(config, deps)
   const app = await buildApp(services, options)
   const ops = await buildOpsApp(services, options)

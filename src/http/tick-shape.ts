@@ -10,7 +10,8 @@ let kept: object | undefined
  * megamorphic for good: every tick object is then built by V8's runtime, key by key. A bare
  * Fastify route never got there (it hardly has full GCs); the broker did within seconds of load,
  * and it cost 3–4 µs per warm GET /token (BENCHMARKS.md, the p99 finding). Inside a tick's
- * callback the current async resource is the tick object itself.
+ * callback the current async resource is the tick object itself. Called before the start-up's
+ * own full GCs (config, secrets): once megamorphic, the caches stay so.
  */
 export function keepTickShape(): void {
   if (!kept) process.nextTick(() => { kept ??= executionAsyncResource() })
