@@ -1,15 +1,14 @@
+// First: the tick object is kept before any other module's start-up can take a full GC.
+import './http/tick-shape.js'
 import { createBroker, type Broker } from './http/broker.js'
 import { ConfigError, loadConfig } from './config/index.js'
 import { watchConfigFile } from './config/watch.js'
 import { requestTracing } from './http/request-tracing.js'
-import { keepTickShape } from './http/tick-shape.js'
 import { processLogs } from './observability/logger.js'
 import { startTracing } from './observability/tracing.js'
 
 /** Process entry: config -> broker -> listen; SIGTERM/SIGINT close it gracefully. */
 async function main(): Promise<void> {
-  // First: the config's parse can take full GCs enough to spoil the ticks' classes for good.
-  keepTickShape()
   const configPath = process.env.LWA_BROKER_CONFIG ?? './broker.yaml'
   let config
   try {

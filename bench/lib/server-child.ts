@@ -3,6 +3,8 @@
  * bare Fastify 5 route or the real broker as `createBroker` wires it. Driven over IPC by
  * bench/lib/server.ts; listens on 127.0.0.1 on a free port.
  */
+// First, as src/main.ts has it: the broker's modules load after the IPC has ticked and GCs have run.
+import '../../src/http/tick-shape.js'
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { writeHeapSnapshot } from 'node:v8'

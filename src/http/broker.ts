@@ -1,9 +1,10 @@
+// First: the tick object is kept before any other module's start-up can take a full GC.
+import './tick-shape.js'
 import type { FastifyInstance } from 'fastify'
 import type { BrokerConfig } from '../config/index.js'
 import { buildApp, type AppOptions } from './app.js'
 import { buildOpsApp } from './ops-app.js'
 import { createServices, type ServiceDeps, type Services } from '../services.js'
-import { keepTickShape } from './tick-shape.js'
 
 export interface Broker {
   services: Services
@@ -25,7 +26,6 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** The whole broker, core and both HTTP shells, as main.ts, the demo, the benchmarks and the tests run it. */
 export async function createBroker(config: BrokerConfig, deps: ServiceDeps, options: AppOptions = {}): Promise<Broker> {
-  keepTickShape()
   const services = await createServices(config, deps)
   const app = await buildApp(services, options)
   const ops = await buildOpsApp(services, options)

@@ -10,8 +10,9 @@ let kept: object | undefined
  * megamorphic for good: every tick object is then built by V8's runtime, key by key. A bare
  * Fastify route never got there (it hardly has full GCs); the broker did within seconds of load,
  * and it cost 3–4 µs per warm GET /token (BENCHMARKS.md, the p99 finding). Inside a tick's
- * callback the current async resource is the tick object itself. Called before the start-up's
- * own full GCs (config, secrets): once megamorphic, the caches stay so.
+ * callback the current async resource is the tick object itself. Done as this module loads, which
+ * src/main.ts and src/http/broker.ts import first: once megamorphic, the caches stay so, and
+ * loading the other modules and parsing a large config take full GCs of their own.
  */
 export function keepTickShape(): void {
   if (!kept) process.nextTick(() => { kept ??= executionAsyncResource() })
@@ -19,3 +20,5 @@ export function keepTickShape(): void {
 
 /** The tick object kept, once the tick has run: for the test that it is one. */
 export const keptTick = (): object | undefined => kept
+
+keepTickShape()
