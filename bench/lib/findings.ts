@@ -9,17 +9,14 @@ import type { Explanations } from './results.js'
  * mostly CPU time per request in the server child (robust to noise, unlike req/s).
  */
 const hotPathReason =
-  'WHERE IT STANDS (2026-12-04 20:0x, a valid run at bb433d2, bare core 0.97 busy): 21.0–23.1 µs of server CPU per warm GET /token against ' +
-  '14.4–15.3 µs for the bare route, req/s ratio 0.645; d316470 in the same run 22.5–24.1 µs (the verified-token cache no longer deletes and ' +
-  're-inserts its entry on every hit). p99 1.63× in that run and 1.43× in the one before (the bare route\'s own p99 was 1.6–2.0 ms in both, ' +
-  '1.4–1.5 ms earlier today, when the ratio was 2.44×): the tail follows CPU per request, since with 50 connections the queue ahead of each ' +
-  'request is longer, and the broker\'s garbage collection pauses land in it; p99 stays above 1.5× on most runs ' +
-  'while p50 is 1.5×. EARLIER today (18ba238): 22.3–22.9 against 13.4–14.3 µs (0.603). EARLIER (2026-12-03 19:43, b986a50, another host): 26.2–28.3 against 13.9–14.7 µs (ratio 0.52); 675d28f in that run 34.1–35.6 µs. Of the 27 µs, 6–7 are kernel ' +
-  'time (bare: 4.5), mostly the response\'s writev, which on loopback also wakes the load generator. CPU profile of the measured rounds (self time): ' +
-  'writev 22%, nextTick 9% (Node\'s own stream and socket ticks, the same calls the bare route makes, 20× dearer per call in the broker\'s bigger heap: ' +
-  'the tick object is built while the collector marks), garbage collection 8%, SHA-256 of the caller\'s JWT for the verified-token cache key 4%, the ' +
-  'audit line and its write to the pipe ≈ 6%, Node\'s header parsing and checking ≈ 4%, Fastify\'s routing, validation and reply ≈ 4%. Nothing left is ' +
-  'a single hot spot. 0.8 needs ≤ 18 µs in that run: little more than the bare route plus the audit line.'
+  'WHERE IT STANDS (2026-12-04 23:0x, a valid run at f2c52cd, bare core 0.96–0.98 busy): 33.5–40.8 µs of server CPU per warm GET /token against ' +
+  '22.1–24.8 µs for the bare route on this (slower, noisier) host, req/s ratio 0.648, p99 1.49×. In the A/B run just before it, against 8374886 (this ' +
+  'stop before the tick fix below): 31.8–34.6 against 37.6–43.2 µs, bare 20.6–22.0 (ratio 0.642, p99 1.72×). Where the remaining ≈11 µs go, from ' +
+  'perf (`perf record -e cpu-clock -g` on the server child, run with --perf-basic-prof so JIT frames have names), broker minus bare per request: ' +
+  'nothing above 1.2 µs. The kernel\'s wakeup of the load generator (sock_def_readable → _raw_spin_unlock_irqrestore) +1.2, context switches +0.7, ' +
+  'megamorphic property loads and stores in Fastify\'s and Node\'s request objects +1.3, SHA-256 of the caller\'s JWT for the verified-token cache ' +
+  'key +0.6, parsing the longer request (its 1 KB Authorization header) +0.6, the audit line\'s concatenation and copy +0.7, garbage collection ' +
+  '+0.7, the request id\'s random UUID +0.2. 0.8 needs ≤ 27 µs in this run: the bare route plus 5 µs.'
 
 const hotPathTried =
   'Each change measured, profile first, A/B in one run (BENCH_BASELINE). BEFORE (6baac44, the issue\'s 0.24): every log line written synchronously to ' +
@@ -36,32 +33,54 @@ const hotPathTried =
   'still counts with Redis, across replicas); (9) the duration histogram a tally too (src/observability/tallies.ts; prom-client\'s observe validated and ' +
   'hashed its labels: 1.7% + 0.3%) and the Bearer header cut without a regular expression (1.4%): 30.5–32.3 → 27.4–28.5 µs in one run. Not done: a ' +
   'counter-based request id instead of a random UUID (0.6%), and dropping the x-ratelimit-* headers (≈1%), which callers may read. ' +
-  '(10) 2026-12-04: the verified-token cache moves an entry to the young end only once it is in the older half (an entry used within the last ' +
-  'maxEntries/2 insertions is never evicted), not with a delete and an insert per hit: 22.5–24.1 → 21.0–23.1 µs in one run, 24.8–26.8 → 22.7–25.1 ' +
-  'in another.'
+  '(10) 2026-12-04: the verified-token cache moves an entry to the young end only once it is in the older half, not with a delete and an insert per ' +
+  'hit: 22.5–24.1 → 21.0–23.1 µs in one run; since 8374886 it only marks a hit (second-chance eviction). (11) 2026-12-04, the biggest since (6): ' +
+  'Node\'s process.nextTick builds each tick object with a literal of two symbol keys, and in the broker that literal\'s inline caches were ' +
+  'megamorphic: V8\'s %DebugPrint(process.nextTick) (--allow-natives-syntax) after load showed three of its four DefineKeyedOwnPropertyInLiteral ' +
+  'slots MEGAMORPHIC in the broker and MONOMORPHIC in the bare route, and perf put ≈7% of the broker\'s samples in V8\'s runtime building them ' +
+  '(Runtime_DefineKeyedOwnPropertyInLiteral, map transitions, MigrateToMap: ≈3 µs per request over a request\'s ten or so ticks), none of the bare ' +
+  'route\'s. A 15-line script reproduces it: ticks with full GCs between them while no tick object is alive (V8 then drops their hidden classes, ' +
+  'and the next ticks make new ones). src/http/tick-shape.ts keeps one tick object alive from the first module src/main.ts loads (the benchmark\'s ' +
+  'server child loads it first too): 37.6–43.2 → 31.8–34.6 µs per request in one A/B run. Kept from createBroker it was too late (no change in an ' +
+  'A/B run: the child\'s IPC and module loading had already left the caches megamorphic, and they never go back).'
+
+const hotPathTail =
+  'p99 follows CPU per request. The benchmark keeps 50 connections busy, so at saturation each request waits behind the others: latency ≈ ' +
+  '50 / req/s, and the p50 ratio is about 1 / the req/s ratio (1.5 at 0.65). p99 ≤ 1.5× thus needs the req/s ratio above ≈0.67 before the ' +
+  'broker\'s own tail (its garbage collection pauses) is counted: 1.49× in the recorded run, 1.72× in the A/B run before it, at req/s ratios of ' +
+  '0.648 and 0.642; 1.43–1.63× at the previous stop, 2.4× before it, 2.9–3.0× when the issue was filed. '
 
 const scaleRateReason =
-  'WHERE IT STANDS (2026-12-04, d0db232, a valid run): 32.1–34.3 µs of CPU per request for 10,000 credentials and 10,000 callers against 21.1–22.8 µs ' +
-  'for benchmark 1\'s broker (req/s ratio 0.645; this stop began at 0.56–0.57; 0.627 at 209d2bb). Per request, large minus small, from the two CPU profiles of one run ' +
-  '(before the memo changes below): writev +3.3 µs (the same bytes: memory traffic slows the kernel\'s copy and the wakeup too), the token cache and ' +
-  'its IssuedToken lookup +1.0, the tallies\' per-credential cells +0.9, the audit line\'s memos +1.2, the answer template +0.5, the rate limit\'s ' +
-  'windows +0.5, the catalogue +0.5, the verified-token LRU +0.4, the caller\'s rate-limit rule +0.4, garbage collection +0.6: each a probe of a ' +
-  '10,000-entry table that misses the CPU cache, none large. EARLIER: at b986a50 (another host) 44.6–47.8 against 25.7–26.5 µs (0.56); at 49261fe, 151 ' +
-  'against 122 µs (0.87) and at eb651f1 146 against 115 µs (0.74): the small broker got cheaper faster than the large one, so the same gap weighs more. ' +
-  'All after a warm-up long enough for every caller to be verified once. The difference is memory traffic, not more work.'
+  'WHERE IT STANDS (2026-12-04 23:0x, f2c52cd, a valid run): 54.2–59.3 µs of CPU per request for 10,000 credentials and 10,000 callers against ' +
+  '34.5–39.3 µs for benchmark 1\'s broker, req/s ratio 0.668 (0.636 and 0.756 in the two runs before it at the same commit; this stop began at ' +
+  '0.59–0.64: 57–62 against 35–38 µs). The tick fix (see hot-path) made both brokers cheaper by about as much, so the same gap weighs a little more. ' +
+  'Per request, large minus small (perf, one run at f2c52cd, +24 µs in that run): the kernel\'s wakeup of the load generator +4.4 (the same bytes ' +
+  'as for the small broker: a slower server leaves the load generator asleep more often, and waking it costs an interrupt, so this part grows with ' +
+  'the rest), probes of 10,000-entry maps that miss the CPU\'s cache +1.6 (the token cache, the verified-token cache), the policy\'s check of the ' +
+  'credential\'s name against the team rule\'s glob +1.0, the caller\'s rate-limit rule +0.8, the token cache entry +0.6, zeroing fresh pages ' +
+  '+1.0 and scavenges +1.2 (a bigger heap to keep). Of what was measured before this stop, the large broker with a single caller cost 40–45 µs ' +
+  'against 36–39 for the small one: two thirds of the gap is touching 10,000 callers\' and credentials\' state, one third holding it.'
 
 const scaleRateTried =
   'Fixed on the way: the benchmark\'s 10,000 callers all came from 127.0.0.1 and ran into the per-address budget of signature checks added by the hardening ' +
   'issue (rateLimit.verificationsPerAddress: 69,489 answers were 429 in the first run of this session); the fixture now sets it as it sets the other limits. ' +
   'Per-request work that scaled with the number of callers or credentials is gone (policy decided once per principal, the rate-limit key made once per caller, ' +
-  'per-request series as tallies). This stop (2026-12-04, back-to-back runs): a token\'s answer template, audit part and issued tally, and a caller\'s ' +
-  'applicable rules, rate-limit key and audit text, live in a memo on the object the request already holds (src/memo.ts) instead of five WeakMaps ' +
-  'and nested maps of every token and caller: 34.8–39.4 → 33.0–37.9 → 32.2–36.2 µs for the large broker (req/s ratio 0.571 → 0.608 → 0.648), the ' +
-  'small one unchanged. Not done: the token cache entry holding its IssuedToken (one map instead of a map and a WeakMap), the cache-hit tally through ' +
-  'the token, the catalogue looked up once per request instead of two or three times, an LRU bump only every few hits in VerifiedTokenCache.'
+  'per-request series as tallies). 2026-12-04, earlier: a token\'s answer template, audit part and issued tally, and a caller\'s applicable rules, ' +
+  'rate-limit key and audit text, live in a memo on the object the request already holds (src/memo.ts): 34.8–39.4 → 32.2–36.2 µs (0.571 → 0.648). ' +
+  'This stop: (1) every cached token had a hidden class of its own: IssuedToken was a spread copy of the token with more fields, which V8 gives a new ' +
+  'class per object (a heap snapshot: 9,996 classes for 10,000 tokens), so every read of a token\'s field on the hot path was megamorphic and missed ' +
+  'V8\'s own lookup cache (LookupIterator in the profile). Built field by field now, and the cache holds the IssuedToken itself, found with one lookup ' +
+  '(no loader map, no WeakMap), its hit tally kept in its memo: 57–62 → 52–55 µs (0.59–0.64 → 0.684; test/tokens/hidden-classes.test.ts checks ' +
+  'tokens and callers share one class). (2) The caller\'s rate-limit window kept in its memo, callers the same rules apply to sharing one record of ' +
+  'them, the verified-token cache marking a hit instead of moving it: about −1 µs, inside the noise of one run. Not done: the policy\'s decision for ' +
+  'the last credential a caller asked for kept with the caller (the glob check, ≈1 µs); one record per credential holding its token, catalogue entry ' +
+  'and tallies.'
 
 const scaleRssReason =
-  'WHERE IT STANDS (2026-12-04, d0db232): highest sample 181.2 MB (ready 178 MB, after prewarm 170 MB, under load 181 MB; 85 MB live after the load); ' +
+  'WHERE IT STANDS (2026-12-04 23:0x, f2c52cd): highest sample 171.5 MB (ready 171.5 MB, after prewarm 154.8 MB, under load 168.7 MB; 78 MB live ' +
+  'after the load, 85 MB at d0db232: the tokens\' 9,996 hidden classes and their descriptors were ≈5 MB of it). The two runs before it at the same ' +
+  'commit sampled 232.2 and 234.4 MB under load with the same live heap (78.9 MB, of 104.9 MB committed against 98.2): the rest is outside V8\'s ' +
+  'heap (malloc), not explained yet. At d0db232: 181.2 MB (ready 178 MB, after prewarm 170 MB, under load 181 MB); ' +
   'benchmark 1\'s broker 114 MB with 28 MB live. /proc/<pid>/smaps of the large child (2026-12-04): the node binary\'s code pages are 42 MB of it, the V8 ' +
   'heap 81 MB committed with 38 MB used at ready (the heap that parsed and validated 10,000 credentials and read 10,000 secrets is still committed), ' +
   'malloc arenas 10–23 MB. Under load the old generation grows to ≈1.3× the live heap before V8 collects it. (2026-12-03 20:07, b986a50: 179.6 MB.) ' +
@@ -153,9 +172,7 @@ export const findings: Explanations = {
   },
   'hot-path.rpsRatio': { reason: hotPathReason, tried: hotPathTried },
   'hot-path.p99Ratio': {
-    reason: 'p99 follows CPU per request: the broker spends ≈1.9× the bare route\'s CPU per request, so with 50 connections the queue ahead of each ' +
-      'request is longer, and the broker\'s garbage collection pauses (8% of its time, a heap ≈4× the bare route\'s) land in the tail: p50 1.78×, ' +
-      'p99 1.9–3.7× per round in the latest run (2.4 median; 2.9–3.0× before this work). ' + hotPathReason,
+    reason: hotPathTail + hotPathReason,
     tried: hotPathTried,
   },
   'scale.rpsRatio': { reason: scaleRateReason, tried: scaleRateTried },
@@ -175,6 +192,7 @@ export const findings: Explanations = {
 
 /** Findings worth knowing that are not a missed target (BENCHMARKS.md, "Other findings"). */
 export const observations: string[] = [
+  'Benchmark 1, the hot path: both targets pass, the 0.8× stretch goal does not. ' + hotPathTail + hotPathReason + ' HOW IT GOT HERE: ' + hotPathTried,
   'What the load benchmarks measure now: each server child\'s stdout and stderr are pipes the parent drains, as a container runtime reads a container\'s ' +
   '(never /dev/null), and the broker logs at info with its audit log on stdout, as shipped; a run whose bare route\'s core was less than 0.9 busy is marked ' +
   'invalid instead of passing (the 0.62× of an earlier report came from such a run). Each round also reports the kernel\'s share of the CPU per request.',
