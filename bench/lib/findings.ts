@@ -42,7 +42,11 @@ const hotPathTried =
   'route\'s. A 15-line script reproduces it: ticks with full GCs between them while no tick object is alive (V8 then drops their hidden classes, ' +
   'and the next ticks make new ones). src/http/tick-shape.ts keeps one tick object alive from the first module src/main.ts loads (the benchmark\'s ' +
   'server child loads it first too): 37.6–43.2 → 31.8–34.6 µs per request in one A/B run. Kept from createBroker it was too late (no change in an ' +
-  'A/B run: the child\'s IPC and module loading had already left the caches megamorphic, and they never go back).'
+  'A/B run: the child\'s IPC and module loading had already left the caches megamorphic, and they never go back). How much of this production paid: ' +
+  'the benchmark\'s child got there in its start-up, while `node dist/main.js` (as npm start and the image run it) with the small config stayed ' +
+  'MONOMORPHIC through 15 s and 40 s of load even without the fix. So part of this gain is the benchmark measuring the broker as production runs ' +
+  'it; a long-lived broker can still get there (any full GC that finds no tick alive, in an idle spell, counts, and it never recovers), which the ' +
+  'kept tick rules out.'
 
 const hotPathTail =
   'p99 follows CPU per request. The benchmark keeps 50 connections busy, so at saturation each request waits behind the others: latency ≈ ' +
