@@ -83,8 +83,11 @@ const scaleRateTried =
 const scaleRssReason =
   'WHERE IT STANDS (2026-12-04 23:0x, f2c52cd): highest sample 171.5 MB (ready 171.5 MB, after prewarm 154.8 MB, under load 168.7 MB; 78 MB live ' +
   'after the load, 85 MB at d0db232: the tokens\' 9,996 hidden classes and their descriptors were ≈5 MB of it). The two runs before it at the same ' +
-  'commit sampled 232.2 and 234.4 MB under load with the same live heap (78.9 MB, of 104.9 MB committed against 98.2): the rest is outside V8\'s ' +
-  'heap (malloc), not explained yet. At d0db232: 181.2 MB (ready 178 MB, after prewarm 170 MB, under load 181 MB); ' +
+  'commit sampled 232.2 and 234.4 MB under load with the same live heap after GC (78.9 MB). Two more runs with the child\'s memoryUsage() logged at ' +
+  'the end of the load: 179 MB with 88 MB of heap used in 107 MB, and 240 MB with 170 MB used in 182 MB: in the high runs the old generation had ' +
+  'grown to twice the live heap with garbage promoted during the load, and V8 keeps the pages after collecting it. Suspected, not confirmed: log ' +
+  'lines held while the pipe is full (the benchmark\'s parent drains the child\'s stdout on the same core as its load generator, so it reads late ' +
+  'when the load is heaviest; a container runtime reads on its own). At d0db232: 181.2 MB (ready 178 MB, after prewarm 170 MB, under load 181 MB); ' +
   'benchmark 1\'s broker 114 MB with 28 MB live. /proc/<pid>/smaps of the large child (2026-12-04): the node binary\'s code pages are 42 MB of it, the V8 ' +
   'heap 81 MB committed with 38 MB used at ready (the heap that parsed and validated 10,000 credentials and read 10,000 secrets is still committed), ' +
   'malloc arenas 10–23 MB. Under load the old generation grows to ≈1.3× the live heap before V8 collects it. (2026-12-03 20:07, b986a50: 179.6 MB.) ' +
