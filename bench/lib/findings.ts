@@ -87,7 +87,9 @@ const scaleRssReason =
   'the end of the load: 179 MB with 88 MB of heap used in 107 MB, and 240 MB with 170 MB used in 182 MB: in the high runs the old generation had ' +
   'grown to twice the live heap with garbage promoted during the load, and V8 keeps the pages after collecting it. Suspected, not confirmed: log ' +
   'lines held while the pipe is full (the benchmark\'s parent drains the child\'s stdout on the same core as its load generator, so it reads late ' +
-  'when the load is heaviest; a container runtime reads on its own). At d0db232: 181.2 MB (ready 178 MB, after prewarm 170 MB, under load 181 MB); ' +
+  'when the load is heaviest; a container runtime reads on its own). Sampled every 50 ms in two later runs, sonic-boom\'s pending text never ' +
+  'passed 100 KB, but neither run had a high sample (168.5 and 169.9 MB), so the suspect is neither confirmed nor cleared. At d0db232: 181.2 MB ' +
+  '(ready 178 MB, after prewarm 170 MB, under load 181 MB); ' +
   'benchmark 1\'s broker 114 MB with 28 MB live. /proc/<pid>/smaps of the large child (2026-12-04): the node binary\'s code pages are 42 MB of it, the V8 ' +
   'heap 81 MB committed with 38 MB used at ready (the heap that parsed and validated 10,000 credentials and read 10,000 secrets is still committed), ' +
   'malloc arenas 10–23 MB. Under load the old generation grows to ≈1.3× the live heap before V8 collects it. (2026-12-03 20:07, b986a50: 179.6 MB.) ' +
