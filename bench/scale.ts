@@ -44,6 +44,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     const smallJwt = await small.jwt()
     const check = await fetchToken(largeServer.url, jwts[0] as string, names[0] as string)
     if (check.status !== 200) throw new Error(`large broker refused caller 0: ${check.status} ${check.body}`)
+    // Scraped as Prometheus scrapes a production broker: what a scrape makes and keeps is in the RSS samples.
+    const scrapeBytes = await largeServer.scrape()
     const warmLarge = await largeServer.usage()
     const warmLargeGc = await largeServer.gcUsage()
     const warmSmallGc = await smallServer.gcUsage()
@@ -61,6 +63,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     const limit = Number(probe.headers['x-ratelimit-limit'])
     const countedForCaller0 = limit - remaining
     const madeByCaller0 = Math.round((result.variants.large?.rounds ?? []).reduce((acc, r) => acc + r.requests, 0) / size)
+    await largeServer.scrape()
     const loadedLarge = await largeServer.usage()
     const loadedSmall = await smallServer.usage()
     await sleep(settleMs)
@@ -76,6 +79,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     const rssPeakSmall = Math.max(smallServer.startup.rss, warmSmallGc.rss, loadedSmall.rss, settledSmall.rss)
     ctx.log(`  RSS large: ready ${mb(largeServer.startup.rss)} MB, after prewarm ${mb(warmLarge.rss)} MB (heap used ${mb(warmLarge.heapUsed)} MB; after GC ${mb(warmLargeGc.heapUsed)} MB), ` +
       `after load ${mb(loadedLarge.rss)} MB, settled ${mb(settledLarge.rss)} MB (heap used ${mb(settledLarge.heapUsed)} MB of ${mb(settledLarge.heapTotal)} MB)`)
+    ctx.log(`  /metrics of the large broker: ${mb(scrapeBytes)} MB of text`)
     ctx.log(`  RSS small: ready ${mb(smallServer.startup.rss)} MB, after load ${mb(loadedSmall.rss)} MB, settled ${mb(settledSmall.rss)} MB (heap used ${mb(settledSmall.heapUsed)} MB)`)
     return finish({
       name: 'scale',
@@ -84,8 +88,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         `${teams} policy rules (a team per rule, each granting its sellers), config generated in memory and validated by parseConfig; every token prewarmed from the LWA emulator. ` +
         `Load: ${size.toLocaleString('en')} distinct callers (distinct subjects and RS256 JWTs), caller i asking for credential i, cycled by autocannon (${connections} connections). ` +
         `Baseline in the same run: benchmark 1's broker (b) (4 credentials, 2 rules, one caller). ${rounds} rounds × ${seconds} s alternated after a ${warmupSeconds} s warm-up each (long enough for every ` +
-        'caller to be verified once, so the verified-token cache is full). The children run the compiled JavaScript (tsc), as production does. RSS is sampled in the child when ready, after tokens.prewarm(), ' +
-        `right after the load and settled (full GC, ${settleMs / 1000} s idle); the judged figure is the highest sample. Start-up is from process start to a passing readiness check ` +
+        'caller to be verified once, so the verified-token cache is full). The children run the compiled JavaScript (tsc), as production does. /metrics is scraped (ops listener, its real route) after the prewarm and ' +
+        `after the load. RSS is sampled in the child when ready, after tokens.prewarm() and a scrape, right after the load and a scrape and settled (full GC, ${settleMs / 1000} s idle); the judged figure is the highest sample. Start-up is from process start to a passing readiness check ` +
         '(every secret read, issuer keys loaded); the large broker first obtains one token, so the file secret store has read its file once (see the findings).',
       startedAt,
       machine,

@@ -110,6 +110,12 @@ async function handle(request: ChildRequest): Promise<unknown> {
     case 'gc-usage':
       (globalThis as { gc?: () => void }).gc?.()
       return usage()
+    case 'scrape': {
+      if (!broker) throw new Error('scrape: not a broker')
+      const answer = await broker.ops.inject({ method: 'GET', url: '/metrics' })
+      if (answer.statusCode !== 200) throw new Error(`scrape: ${answer.statusCode}`)
+      return answer.body.length
+    }
     case 'warm': {
       if (referenceWarm) {
         const t0 = performance.now()

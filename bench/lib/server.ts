@@ -32,6 +32,8 @@ export interface ServerHandle {
   usage(): Promise<Usage>
   /** Usage after a full GC (the child runs with --expose-gc). */
   gcUsage(): Promise<Usage>
+  /** GET /metrics of the broker's ops listener, as Prometheus scrapes it; the length of its text. */
+  scrape(): Promise<number>
   warm(): Promise<WarmResult>
   /** With BENCH_CPU_PROF set: CPU-profile the child from now until profileStop (the measured rounds only). */
   profileStart(): Promise<void>
@@ -93,6 +95,7 @@ export async function startServer(spec: ServerSpec, root?: string): Promise<Serv
     startup: timings,
     usage: () => ipc.call({ type: 'usage' }) as Promise<Usage>,
     gcUsage: () => ipc.call({ type: 'gc-usage' }) as Promise<Usage>,
+    scrape: () => ipc.call({ type: 'scrape' }) as Promise<number>,
     warm: () => ipc.call({ type: 'warm' }) as Promise<WarmResult>,
     logBytes: () => logBytes,
     profileStart: async () => {

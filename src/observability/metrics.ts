@@ -3,6 +3,7 @@ import type { Memo } from '../memo.js'
 import type { CredentialHealth, CredentialStatus } from '../tokens/index.js'
 import { CatalogueMetrics, type CatalogueSources } from './catalogue-metrics.js'
 import type { BrokerEvents } from './events.js'
+import { BrokerRegistry, registerComputed } from './exposition.js'
 import { talliedHistogram, tallied } from './tallies.js'
 
 const prefix = 'lwa_broker_'
@@ -20,7 +21,7 @@ export interface MetricsSources {
  * live state, so they cannot drift from it.
  */
 export class Metrics implements BrokerEvents {
-  readonly registry = new Registry()
+  readonly registry = new BrokerRegistry()
   private sources: MetricsSources = { now: () => Date.now(), credentials: () => [], secrets: () => [] }
   private catalogueSources: CatalogueSources = { counts: () => [], clashes: () => 0, now: Date.now }
   readonly catalogue = new CatalogueMetrics(this.registry, () => this.catalogueSources)
@@ -30,7 +31,7 @@ export class Metrics implements BrokerEvents {
     name: `${prefix}http_requests_total`,
     help: 'HTTP requests by route, method and status.',
     labelNames: ['route', 'method', 'status'],
-    registers: [this.registry],
+    registry: this.registry,
   })
   private readonly requestDurations = talliedHistogram({
     name: `${prefix}http_request_duration_seconds`,
@@ -44,19 +45,19 @@ export class Metrics implements BrokerEvents {
     help: 'Token requests that passed validation and the rate limit, by credential and outcome (issued, or the error '
       + 'code).',
     labelNames: ['credential', 'outcome'],
-    registers: [this.registry],
+    registry: this.registry,
   })
   private readonly cacheLookups = tallied({
     name: `${prefix}token_cache_lookups_total`,
     help: 'Token cache lookups by credential and result (hit, miss).',
     labelNames: ['credential', 'result'],
-    registers: [this.registry],
+    registry: this.registry,
   })
-  private readonly lwaCalls = new Counter({
+  private readonly lwaCalls = tallied({
     name: `${prefix}lwa_requests_total`,
     help: 'Calls to the LWA token endpoint by credential, grant and result (ok, or the LWA error code).',
     labelNames: ['credential', 'grant', 'result'],
-    registers: [this.registry],
+    registry: this.registry,
   })
   private readonly lwaDuration = new Histogram({
     name: `${prefix}lwa_request_duration_seconds`,
@@ -118,7 +119,7 @@ export class Metrics implements BrokerEvents {
   }
 
   lwaCall(credential: string, grant: string, result: string, seconds: number): void {
-    this.lwaCalls.inc({ credential, grant, result })
+    this.lwaCalls(credential, grant, result).n++
     this.lwaDuration.observe({ grant }, seconds)
   }
 
@@ -137,56 +138,47 @@ export class Metrics implements BrokerEvents {
   }
 }
 
+/**
+ * Per-credential gauges, computed from the live state when scraped and kept nowhere: a
+ * prom-client Gauge keeps every series it exported until the next scrape (at 10,000
+ * credentials, ≈50,000 label objects and hash strings held for good).
+ */
 function tokenGauges(registry: Registry, sources: () => MetricsSources): void {
-  new Gauge({
-    name: `${prefix}token_expiry_seconds`,
+  registerComputed({
+    name: `${prefix}token_expiry_seconds`, type: 'gauge', labelNames: ['credential'], registry,
     help: 'Seconds until the cached token of each credential expires (negative: expired).',
-    labelNames: ['credential'],
-    registers: [registry],
-    collect() {
-      this.reset()
+    series: (emit) => {
+      const now = sources().now()
       for (const c of sources().credentials()) {
-        if (c.tokenExpiresAtMs !== undefined) {
-          this.set({ credential: c.credential }, (c.tokenExpiresAtMs - sources().now()) / 1000)
-        }
+        if (c.tokenExpiresAtMs !== undefined) emit((c.tokenExpiresAtMs - now) / 1000, [c.credential])
       }
     },
   })
-  new Gauge({
-    name: `${prefix}credential_health`,
+  registerComputed({
+    name: `${prefix}credential_health`, type: 'gauge', labelNames: ['credential', 'state'], registry,
     help: 'Credential health: 1 for the current state (healthy, degraded, rejected, misconfigured), 0 for the others.',
-    labelNames: ['credential', 'state'],
-    registers: [registry],
-    collect() {
-      this.reset()
+    series: (emit) => {
       for (const c of sources().credentials()) {
-        for (const state of healthStates) this.set({ credential: c.credential, state }, c.health === state ? 1 : 0)
+        for (const state of healthStates) emit(c.health === state ? 1 : 0, [c.credential, state])
       }
     },
   })
 }
 
 function secretGauges(registry: Registry, sources: () => MetricsSources): void {
-  new Gauge({
-    name: `${prefix}credential_secret_stage`,
+  registerComputed({
+    name: `${prefix}credential_secret_stage`, type: 'gauge', labelNames: ['credential', 'secret', 'stage'], registry,
     help: '1 for each credential served from a secret version other than AWSCURRENT (stage AWSPENDING or '
       + 'AWSPREVIOUS; secret app or grant).',
-    labelNames: ['credential', 'secret', 'stage'], registers: [registry],
-    collect() {
-      this.reset()
-      for (const c of sources().credentials()) {
-        if (c.stage) this.set({ credential: c.credential, secret: c.stage.secret, stage: c.stage.stage }, 1)
-      }
+    series: (emit) => {
+      for (const c of sources().credentials()) if (c.stage) emit(1, [c.credential, c.stage.secret, c.stage.stage])
     },
   })
-  new Gauge({
-    name: `${prefix}secret_stale`,
+  registerComputed({
+    name: `${prefix}secret_stale`, type: 'gauge', labelNames: ['secret'], registry,
     help: '1 when the last check of a cached secret failed and the last good value is being served.',
-    labelNames: ['secret'],
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (const s of sources().secrets()) this.set({ secret: s.secretId }, s.stale ? 1 : 0)
+    series: (emit) => {
+      for (const s of sources().secrets()) emit(s.stale ? 1 : 0, [s.secretId])
     },
   })
 }

@@ -1,4 +1,5 @@
-import { Counter, type CounterConfiguration, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
+import { labelsOf, registerComputed, registerObject } from './exposition.js'
 
 /**
  * Per-request series kept as plain numbers here and handed to prom-client at scrape time: a
@@ -6,113 +7,150 @@ import { Counter, type CounterConfiguration, type Registry } from 'prom-client'
  * (≈0.5 µs each, four per warm GET /token in the hot-path profile); a tally is a property
  * increment. Every label value here comes from a bounded set (configured names, error
  * codes, route patterns, HTTP methods and statuses).
+ *
+ * The series are a tree of label values: a map for the first label (a credential name, of
+ * which there can be 10,000), then for each further label a short list of the values seen
+ * under its parent (outcomes, results, statuses). A series costs its leaf and no labels
+ * object, hash string or map of its own: the labels are put together when scraped, and
+ * nothing a scrape makes is kept (prom-client's own metrics keep every series they export).
  */
 
-/** A value per label values, made once, found through nested maps (no key string per call). */
-function children<C>(make: (...values: string[]) => C): (...values: string[]) => C {
-  const root = new Map<string, unknown>()
-  return (...values) => {
-    let level = root
-    for (let i = 0; i < values.length - 1; i++) {
-      const value = values[i] as string
-      let next = level.get(value) as Map<string, unknown> | undefined
-      if (!next) level.set(value, (next = new Map()))
-      level = next
-    }
-    const last = values[values.length - 1] as string
-    let child = level.get(last) as C | undefined
-    if (child === undefined) level.set(last, (child = make(...values)))
-    return child
+/** One label's value in the tree, and the next value of the same label under the same parent. */
+interface Node {
+  readonly value: string
+  next: Node | undefined
+}
+
+interface Branch extends Node {
+  first: Node | undefined
+}
+
+/** The cell for each label values, made once, and every cell with its label values for a scrape. */
+interface Tree<C> {
+  cell: (...values: string[]) => C
+  forEach: (visit: (cell: C, values: readonly string[]) => void) => void
+}
+
+function tree<C extends Node>(depth: number, leaf: (value: string) => C): Tree<C> {
+  const root = new Map<string, Node>()
+  const branch = (value: string): Branch => ({ value, next: undefined, first: undefined })
+  const level = (i: number): ((value: string) => Node) => (i === depth - 1 ? leaf : branch)
+  return {
+    cell(...values) {
+      const first = values[0] as string
+      let node = root.get(first)
+      if (!node) root.set(first, (node = level(0)(first)))
+      for (let i = 1; i < depth; i++) node = childOf(node as Branch, values[i] as string, level(i))
+      return node as C
+    },
+    forEach(visit) {
+      const path: string[] = []
+      const walk = (node: Node, i: number): void => {
+        path[i] = node.value
+        if (i === depth - 1) visit(node as C, path)
+        else for (let child = (node as Branch).first; child; child = child.next) walk(child, i + 1)
+      }
+      for (const node of root.values()) walk(node, 0)
+    },
   }
 }
 
-const labelsOf = (names: readonly string[], values: readonly string[]): Record<string, string> =>
-  Object.fromEntries(names.map((name, i) => [name, values[i] as string]))
+/** `value`'s node under `parent`, appended (so scrapes list values as they first came) when new. */
+function childOf(parent: Branch, value: string, make: (value: string) => Node): Node {
+  let last: Node | undefined
+  for (let node = parent.first; node; node = node.next) {
+    if (node.value === value) return node
+    last = node
+  }
+  const node = make(value)
+  if (last) last.next = node
+  else parent.first = node
+  return node
+}
+
+export interface TalliedConfig {
+  name: string
+  help: string
+  /** At least one: a series without labels is a plain number, not a tally. */
+  labelNames: readonly string[]
+  registry: Registry
+}
+
+interface CounterCell extends Node {
+  n: number
+}
 
 /** A counter: `tally(...labelValues).n++`. */
-export function tallied(config: CounterConfiguration<string>): (...values: string[]) => { n: number } {
-  const cells: Array<{ n: number; labels: Record<string, string> }> = []
-  new Counter({
-    ...config,
-    collect() {
-      this.reset()
-      for (const cell of cells) this.inc(cell.labels, cell.n)
-    },
+export function tallied(config: TalliedConfig): (...values: string[]) => { n: number } {
+  const counts = tree<CounterCell>(config.labelNames.length, (value) => ({ value, next: undefined, n: 0 }))
+  registerComputed({
+    ...config, type: 'counter',
+    series: (emit) => counts.forEach((cell, path) => emit(cell.n, path)),
+    reset: () => counts.forEach((cell) => { cell.n = 0 }),
   })
-  return children((...values) => {
-    const cell = { n: 0, labels: labelsOf(config.labelNames ?? [], values) }
-    cells.push(cell)
-    return cell
-  })
+  return counts.cell
 }
 
 export interface HistogramTally {
   observe(value: number): void
 }
 
-interface HistogramCell extends HistogramTally {
-  labels: Record<string, string>
+interface HistogramCell extends HistogramTally, Node {
   /** Per bucket, not cumulative; the last one is +Inf. */
   counts: number[]
   sum: number
 }
 
-export interface TalliedHistogramConfig {
-  name: string
-  help: string
-  labelNames: readonly string[]
+export interface TalliedHistogramConfig extends TalliedConfig {
   buckets: readonly number[]
-  registry: Registry
 }
 
 /**
  * A histogram: `tally(...labelValues).observe(seconds)`. Exported as prom-client exports its
- * own (cumulative `_bucket` series with `le` then the labels, `_sum`, `_count`), by a metric
- * object the registry reads like any other.
+ * own (cumulative `_bucket` series with `le` then the labels, `_sum`, `_count`).
  */
 export function talliedHistogram(config: TalliedHistogramConfig): (...values: string[]) => HistogramTally {
-  const { name, help, buckets } = config
-  const cells: HistogramCell[] = []
-  config.registry.registerMetric({
-    name, help, get: async () => exported(config, cells),
+  const { buckets } = config
+  const cells = tree<HistogramCell>(config.labelNames.length, (value) => ({
+    value,
+    next: undefined,
+    counts: new Array<number>(buckets.length + 1).fill(0),
+    sum: 0,
+    observe(seconds) {
+      let i = 0
+      while (i < buckets.length && seconds > (buckets[i] as number)) i++
+      this.counts[i] = (this.counts[i] as number) + 1
+      this.sum += seconds
+    },
+  }))
+  const { name, help } = config
+  registerObject(config.registry, {
+    name, help,
+    get: async () => ({ name, help, type: 'histogram', values: exported(config, cells), aggregator: 'sum' }),
     reset: () => cells.forEach((cell) => {
       cell.counts.fill(0)
       cell.sum = 0
     }),
-  } as unknown as Parameters<Registry['registerMetric']>[0])
-  return children((...values) => {
-    const cell: HistogramCell = {
-      labels: labelsOf(config.labelNames, values),
-      counts: new Array<number>(buckets.length + 1).fill(0),
-      sum: 0,
-      observe(value) {
-        let i = 0
-        while (i < buckets.length && value > (buckets[i] as number)) i++
-        this.counts[i] = (this.counts[i] as number) + 1
-        this.sum += value
-      },
-    }
-    cells.push(cell)
-    return cell
   })
+  return cells.cell
 }
 
 /** The series prom-client would export for these cells, in its order. */
-function exported({ name, help, buckets }: TalliedHistogramConfig, cells: readonly HistogramCell[]) {
-  return {
-    name, help, type: 'histogram',
-    values: cells.flatMap((cell) => {
-      let below = 0
-      const series = (metricName: string, value: number, le?: number | string) => (le === undefined
-        ? { value, metricName, labels: { ...cell.labels } }
-        : { value, metricName, exemplar: null, labels: { le, ...cell.labels } })
-      return [
-        ...buckets.map((le, i) => series(`${name}_bucket`, (below += cell.counts[i] as number), le)),
-        series(`${name}_bucket`, below + (cell.counts[buckets.length] as number), '+Inf'),
-        series(`${name}_sum`, cell.sum),
-        series(`${name}_count`, below + (cell.counts[buckets.length] as number)),
-      ]
-    }),
-    aggregator: 'sum',
-  }
+function exported({ name, buckets, labelNames }: TalliedHistogramConfig, cells: Tree<HistogramCell>) {
+  const out: Array<{ value: number; metricName: string; labels: object; exemplar?: null }> = []
+  cells.forEach((cell, path) => {
+    const labels = labelsOf(labelNames, path)
+    const series = (metricName: string, value: number, le?: number | string): void => {
+      out.push(le === undefined
+        ? { value, metricName, labels }
+        : { value, metricName, exemplar: null, labels: { le, ...labels } })
+    }
+    let below = 0
+    buckets.forEach((le, i) => series(`${name}_bucket`, (below += cell.counts[i] as number), le))
+    const count = below + (cell.counts[buckets.length] as number)
+    series(`${name}_bucket`, count, '+Inf')
+    series(`${name}_sum`, cell.sum)
+    series(`${name}_count`, count)
+  })
+  return out
 }

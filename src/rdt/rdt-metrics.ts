@@ -25,7 +25,7 @@ export class RdtMetrics {
       name: 'lwa_broker_rdt_issued_total',
       help: 'Restricted Data Tokens handed to callers, by source: cache, shared (another replica\'s), minted, joined '
         + '(a caller here was already getting it).',
-      labelNames: ['source'], registers,
+      labelNames: ['source'], registry,
     })
     this.calls = new Counter({
       name: 'lwa_broker_rdt_tokens_api_calls_total',

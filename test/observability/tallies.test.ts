@@ -30,7 +30,7 @@ t.test('a tallied histogram is exported exactly as prom-client exports the same 
 
 t.test('a tallied counter publishes its counts per label values at scrape time', async (t) => {
   const registry = new Registry()
-  const count = tallied({ name: 'c_total', help: 'count', labelNames: ['route', 'status'], registers: [registry] })
+  const count = tallied({ name: 'c_total', help: 'count', labelNames: ['route', 'status'], registry })
   const theirs = new Registry()
   const counter = new Counter({ name: 'c_total', help: 'count', labelNames: ['route', 'status'], registers: [theirs] })
   for (const [route, status] of [['/token', '200'], ['/token', '200'], ['/token', '429']]) {
@@ -39,4 +39,24 @@ t.test('a tallied counter publishes its counts per label values at scrape time',
   }
   t.equal(count('/token', '200'), count('/token', '200'), 'one cell per label values')
   t.equal(await registry.metrics(), await theirs.metrics())
+})
+
+t.test('a three-label counter, its series made in any order, exports the series prom-client exports', async (t) => {
+  const ours = new Registry()
+  const count = tallied({ name: 'lwa_total', help: 'calls', labelNames: ['credential', 'grant', 'result'], registry: ours })
+  const theirs = new Registry()
+  const counter = new Counter({ name: 'lwa_total', help: 'calls', labelNames: ['credential', 'grant', 'result'], registers: [theirs] })
+  const calls = [['a', 'refresh_token', 'ok'], ['b', 'refresh_token', 'ok'], ['a', 'refresh_token', 'invalid_grant'],
+    ['a', 'client_credentials', 'ok'], ['b', 'refresh_token', 'ok'], ['a', 'refresh_token', 'ok']] as const
+  for (const [credential, grant, result] of calls) {
+    count(credential, grant, result).n++
+    counter.inc({ credential, grant, result })
+  }
+  const lines = async (registry: Registry) => (await registry.metrics()).split('\n').sort()
+  t.same(await lines(ours), await lines(theirs))
+  t.match(await ours.metrics(), 'lwa_total{credential="a",grant="refresh_token",result="ok"} 2')
+  t.match(await ours.metrics(), /result="ok"} 2\nlwa_total\{credential="a",grant="refresh_token",result="invalid_grant"} 1/,
+    'a credential\'s series together, in the order they first came')
+  ours.resetMetrics()
+  t.match(await ours.metrics(), 'lwa_total{credential="b",grant="refresh_token",result="ok"} 0', 'a reset series is zero')
 })
