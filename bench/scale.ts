@@ -78,7 +78,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     const rssPeak = Math.max(largeServer.startup.rss, warmLarge.rss, warmLargeGc.rss, loadedLarge.rss, settledLarge.rss)
     const rssPeakSmall = Math.max(smallServer.startup.rss, warmSmallGc.rss, loadedSmall.rss, settledSmall.rss)
     ctx.log(`  RSS large: ready ${mb(largeServer.startup.rss)} MB, after prewarm ${mb(warmLarge.rss)} MB (heap used ${mb(warmLarge.heapUsed)} MB; after GC ${mb(warmLargeGc.heapUsed)} MB), ` +
-      `after load ${mb(loadedLarge.rss)} MB, settled ${mb(settledLarge.rss)} MB (heap used ${mb(settledLarge.heapUsed)} MB of ${mb(settledLarge.heapTotal)} MB)`)
+      `after load ${mb(loadedLarge.rss)} MB (heap used ${mb(loadedLarge.heapUsed)} MB of ${mb(loadedLarge.heapTotal)} MB, external ${mb(loadedLarge.external)} MB), ` +
+      `settled ${mb(settledLarge.rss)} MB (heap used ${mb(settledLarge.heapUsed)} MB of ${mb(settledLarge.heapTotal)} MB, external ${mb(settledLarge.external)} MB)`)
     ctx.log(`  /metrics of the large broker: ${mb(scrapeBytes)} MB of text`)
     ctx.log(`  RSS small: ready ${mb(smallServer.startup.rss)} MB, after load ${mb(loadedSmall.rss)} MB, settled ${mb(settledSmall.rss)} MB (heap used ${mb(settledSmall.heapUsed)} MB)`)
     return finish({

@@ -27,7 +27,7 @@ export type ChildRequest =
   | { type: 'usage' }
   | { type: 'gc-usage' }
   | { type: 'warm' }
-  | { type: 'scrape' }
+  | { type: 'ops-url' }
   | { type: 'profile-start' }
   | { type: 'profile-stop'; file: string }
   | { type: 'heap-snapshot'; file: string }

@@ -32,7 +32,7 @@ export interface ServerHandle {
   usage(): Promise<Usage>
   /** Usage after a full GC (the child runs with --expose-gc). */
   gcUsage(): Promise<Usage>
-  /** GET /metrics of the broker's ops listener, as Prometheus scrapes it; the length of its text. */
+  /** GET /metrics of the broker's ops listener over HTTP from this process, as Prometheus scrapes it; the length of its text. */
   scrape(): Promise<number>
   warm(): Promise<WarmResult>
   /** With BENCH_CPU_PROF set: CPU-profile the child from now until profileStop (the measured rounds only). */
@@ -57,10 +57,17 @@ function outputDir(setting: string | undefined): string | undefined {
   return dir
 }
 
+const dockerfile = (): string => readFileSync(join(repoDir, 'Dockerfile'), 'utf8')
+
 /** The V8 flags the container image runs the broker with (the Dockerfile's NODE_OPTIONS): children run as production does. */
 export function imageNodeOptions(): string[] {
-  const setting = /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(join(repoDir, 'Dockerfile'), 'utf8'))?.[1] ?? ''
+  const setting = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile())?.[1] ?? ''
   return setting.split(/\s+/).filter(Boolean)
+}
+
+/** glibc malloc's tuning the image sets (the Dockerfile's MALLOC_* variables): children's native memory is managed as production's. */
+export function imageMallocEnv(): Record<string, string> {
+  return Object.fromEntries([...dockerfile().matchAll(/\b(MALLOC_[A-Z_]+)=(\d+)/g)].map((m) => [m[1] as string, m[2] as string]))
 }
 
 /** `root`: the checkout whose broker to run (default this one; a baseline worktree to compare with). */
@@ -72,9 +79,10 @@ export async function startServer(spec: ServerSpec, root?: string): Promise<Serv
   // The child's stdout and stderr are pipes this process drains, as a container runtime reads a
   // container's: the broker pays for its logs as it would in production, never /dev/null.
   const stdio: ['ignore', 'pipe', 'pipe', 'ipc'] = ['ignore', 'pipe', 'pipe', 'ipc']
+  const options = { cwd: repoDir, stdio, env: { ...process.env, ...imageMallocEnv() } }
   const child = pin
-    ? spawn('taskset', ['-c', String(serverCore), process.execPath, ...nodeArgs], { cwd: repoDir, stdio })
-    : spawn(process.execPath, nodeArgs, { cwd: repoDir, stdio })
+    ? spawn('taskset', ['-c', String(serverCore), process.execPath, ...nodeArgs], options)
+    : spawn(process.execPath, nodeArgs, options)
   let logBytes = 0
   const errors: string[] = []
   child.stdout?.on('data', (chunk: Buffer) => { logBytes += chunk.length })
@@ -95,7 +103,11 @@ export async function startServer(spec: ServerSpec, root?: string): Promise<Serv
     startup: timings,
     usage: () => ipc.call({ type: 'usage' }) as Promise<Usage>,
     gcUsage: () => ipc.call({ type: 'gc-usage' }) as Promise<Usage>,
-    scrape: () => ipc.call({ type: 'scrape' }) as Promise<number>,
+    scrape: async () => {
+      const answer = await fetch(`${await ipc.call({ type: 'ops-url' }) as string}/metrics`)
+      if (answer.status !== 200) throw new Error(`scrape: ${answer.status}`)
+      return (await answer.arrayBuffer()).byteLength
+    },
     warm: () => ipc.call({ type: 'warm' }) as Promise<WarmResult>,
     logBytes: () => logBytes,
     profileStart: async () => {

@@ -31,6 +31,15 @@ t.test('/metrics is an unauthenticated CPU sink on the caller port: scrapes with
   t.match(fresh, /lwa_broker_tokens_issued_total\{credential="ads-us",outcome="issued"\} 1/)
 })
 
+t.test('/metrics keeps its rendered text for its window only, not until the next scrape', async (t) => {
+  const h = await build(t, { config: (c) => ({ ...c, ops: { port: 0, metricsCacheSeconds: 1 } }) })
+  const first = (await h.ops.inject('/metrics')).body
+  await h.getToken('ads-us', await h.jwt(platform))
+  // The broker's clock stands still: only the release of the kept text can make the next scrape render again.
+  await new Promise((resolve) => setTimeout(resolve, 1_200))
+  t.not((await h.ops.inject('/metrics')).body, first)
+})
+
 t.test('/metrics is an unauthenticated CPU sink on the caller port: a name a caller chose or was denied is never a label', async (t) => {
   const h = await build(t)
   const jwt = await h.jwt(reporter)

@@ -1,6 +1,6 @@
 import { Gauge, Registry } from 'prom-client'
 import t from 'tap'
-import { BrokerRegistry, registerComputed, registerObject, type Series } from '../../src/observability/exposition.js'
+import { BrokerRegistry, registerComputed, registerObject, TextWriter, type Series } from '../../src/observability/exposition.js'
 import { tallied } from '../../src/observability/tallies.js'
 
 const rows: Array<[number, string[]]> = [
@@ -40,8 +40,17 @@ t.test('the broker registry takes the text a metric renders itself', async (t) =
   const registry = new BrokerRegistry()
   const get = async () => ({ name: 'own', help: 'h', type: 'gauge', values: [] })
   const metric = { name: 'own', help: 'h', type: 'gauge', reset: () => {}, get }
-  registerObject(registry, { ...metric, render: () => Buffer.from('# rendered by the metric') })
+  registerObject(registry, { ...metric, render: (out) => out.write('# rendered by the metric') })
   t.equal(await registry.metrics(), '# rendered by the metric\n')
   registerObject(registry, { ...metric, name: 'other' })
   t.match(await registry.metrics(), '# HELP own h\n# TYPE own gauge', 'one without render is formatted by prom-client')
+})
+
+t.test('the text writer joins pieces across its chunks, multi-byte ones and one longer than a chunk included', async (t) => {
+  const pieces = Array.from({ length: 40_000 }, (_, i) => `é${i}"\n`).concat('x'.repeat(300_000), 'ü€')
+  const out = new TextWriter()
+  pieces.forEach((piece) => out.write(piece))
+  const bytes = out.bytes()
+  t.equal(bytes.toString(), pieces.join(''))
+  t.equal(bytes.length, Buffer.byteLength(pieces.join('')))
 })

@@ -50,6 +50,13 @@ t.test('reads a YAML secrets file', async (t) => {
   t.same((await store.get('lwa/sellers/acme')).fields, { refresh_token: fixtures.spRefreshToken })
 })
 
+t.test('a JSON file is read as JSON: a duplicated secret id counts once, its last value (YAML would refuse the file)', async (t) => {
+  const first = JSON.stringify({ refresh_token: 'Atzr|first' })
+  const last = JSON.stringify(adsSecret).slice(1, -1)
+  const store = new FileSecretStore(secretsFile(t, `{"lwa/ads-us": ${first}, "lwa/ads-us": {${last}}}`))
+  t.same((await store.get('lwa/ads-us')).fields, adsSecret)
+})
+
 t.test('a secret given as a JSON string (like a SecretString) is parsed', async (t) => {
   const store = new FileSecretStore(secretsFile(t, { 'lwa/ads-us': JSON.stringify(adsSecret) }))
   t.same((await store.get('lwa/ads-us')).fields, adsSecret)

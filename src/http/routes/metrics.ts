@@ -37,11 +37,14 @@ function cachedScrape(metrics: Metrics, clock: Clock, cacheMs: number): () => Pr
     const now = clock.now()
     if (!last || now - last.atMs >= cacheMs) {
       const text = metrics.registry.exposition()
-      last = { atMs: now, text }
-      // A failed render is not kept: the next scrape tries again.
-      text.catch(() => {
-        if (last?.text === text) last = undefined
-      })
+      const entry = { atMs: now, text }
+      last = entry
+      const forget = (): void => {
+        if (last === entry) last = undefined
+      }
+      // Kept for its window only (5 MB at 10,000 credentials is not held until the next
+      // scrape); a failed render is not kept at all: the next scrape tries again.
+      text.then(() => setTimeout(forget, cacheMs).unref(), forget)
     }
     return last.text
   }
