@@ -9,7 +9,9 @@ import type { Explanations } from './results.js'
  * mostly CPU time per request in the server child (robust to noise, unlike req/s).
  */
 const hotPathReason =
-  'WHERE IT STANDS (2026-12-04 23:0x, a valid run at f2c52cd, bare core 0.96–0.98 busy): 33.5–40.8 µs of server CPU per warm GET /token against ' +
+  'LATEST (2026-12-06, 209fe42, bare core 0.98 busy): 31.1–35.5 µs of server CPU per warm GET /token against 21.6–23.0 µs for the bare ' +
+  'route, req/s ratio 0.687, p99 1.38×; this stop changed nothing on the request path (its work was memory, see scale.rss). ' +
+  'BEFORE (2026-12-04 23:0x, a valid run at f2c52cd, bare core 0.96–0.98 busy): 33.5–40.8 µs of server CPU per warm GET /token against ' +
   '22.1–24.8 µs for the bare route on this (slower, noisier) host, req/s ratio 0.648, p99 1.49×. In the A/B run just before it, against 8374886 (this ' +
   'stop before the tick fix below): 31.8–34.6 against 37.6–43.2 µs, bare 20.6–22.0 (ratio 0.642, p99 1.72×). Where the remaining ≈11 µs go, from ' +
   'perf (`perf record -e cpu-clock -g` on the server child, run with --perf-basic-prof so JIT frames have names), broker minus bare per request: ' +
@@ -51,11 +53,13 @@ const hotPathTried =
 const hotPathTail =
   'p99 follows CPU per request. The benchmark keeps 50 connections busy, so at saturation each request waits behind the others: latency ≈ ' +
   '50 / req/s, and the p50 ratio is about 1 / the req/s ratio (1.5 at 0.65). p99 ≤ 1.5× thus needs the req/s ratio above ≈0.67 before the ' +
-  'broker\'s own tail (its garbage collection pauses) is counted: 1.49× in the recorded run, 1.72× in the A/B run before it, at req/s ratios of ' +
+  'broker\'s own tail (its garbage collection pauses) is counted: 1.38× at 0.687 in the recorded run (2026-12-06); before it 1.49×, 1.72× in the A/B run before it, at req/s ratios of ' +
   '0.648 and 0.642; 1.43–1.63× at the previous stop, 2.4× before it, 2.9–3.0× when the issue was filed. '
 
 const scaleRateReason =
-  'WHERE IT STANDS (2026-12-04 23:0x, f2c52cd, a valid run): 54.2–59.3 µs of CPU per request for 10,000 credentials and 10,000 callers against ' +
+  'LATEST (2026-12-06, 209fe42): 44.1–48.7 µs per request for the large broker against 30.2–32.4 µs for the small one, ratio 0.69 ' +
+  '(0.614 in the run before it at the same commit, whose old generation grew to 189 MB during the load, see scale.rss). ' +
+  'BEFORE (2026-12-04 23:0x, f2c52cd, a valid run): 54.2–59.3 µs of CPU per request for 10,000 credentials and 10,000 callers against ' +
   '34.5–39.3 µs for benchmark 1\'s broker, req/s ratio 0.668 (0.636 and 0.756 in the two runs before it at the same commit; this stop began at ' +
   '0.59–0.64: 57–62 against 35–38 µs). The tick fix (see hot-path) made both brokers cheaper by about as much, so the same gap weighs a little more. ' +
   'Per request, large minus small (perf, one run at f2c52cd, +24 µs in that run): the kernel\'s wakeup of the load generator +4.4 (the same bytes ' +
@@ -81,7 +85,15 @@ const scaleRateTried =
   'and tallies.'
 
 const scaleRssReason =
-  'WHERE IT STANDS (2026-12-04 23:0x, f2c52cd): highest sample 171.5 MB (ready 171.5 MB, after prewarm 154.8 MB, under load 168.7 MB; 78 MB live ' +
+  'WHERE IT STANDS (2026-12-06, 209fe42; /metrics now scraped over HTTP after the prewarm and after the load, as Prometheus would): highest ' +
+  'sample 167.4 MB (ready 137.1, after prewarm and a scrape 157.9, under load 167.4 with 83.8 MB of heap used in 94.8, settled 158.7 with 72.7 MB ' +
+  'live); the run before it at the same commit sampled 268.1 MB under load with 176.5 MB of heap used in 188.8 and the same live heap after GC ' +
+  '(73.6 MB), and 261 MB settled with the heap back to 99.8 MB committed: the old generation again grew to 2.4× the live heap before V8 ' +
+  'collected it, and the process did not hand the pages back. That bimodality (≈165 or ≈240–270 MB, same code, same live heap) is the largest ' +
+  'single figure left; V8 decides it (the old generation\'s growing factor), and the flags that bound it cost CPU (see tried). ' +
+  'The rest: Node with the broker\'s modules is ≈100 MB (the node binary\'s pages 42 MB, the config schema and ajv\'s code compiled from it ' +
+  '≈15 MB of RSS at import), 10,000 credentials\' state ≈27 MB live and 10,000 callers\' ≈21 MB more, and ≈15 MB of external ' +
+  'memory outside ArrayBuffers that the small broker does not have (not yet explained). EARLIER (2026-12-04 23:0x, f2c52cd): highest sample 171.5 MB (ready 171.5 MB, after prewarm 154.8 MB, under load 168.7 MB; 78 MB live ' +
   'after the load, 85 MB at d0db232: the tokens\' 9,996 hidden classes and their descriptors were ≈5 MB of it). The two runs before it at the same ' +
   'commit sampled 232.2 and 234.4 MB under load with the same live heap after GC (78.9 MB). Two more runs with the child\'s memoryUsage() logged at ' +
   'the end of the load: 179 MB with 88 MB of heap used in 107 MB, and 240 MB with 170 MB used in 182 MB: in the high runs the old generation had ' +
@@ -104,7 +116,15 @@ const scaleRssReason =
   'policy and audit memos, the IssuedToken and its answer template, and the hash tables of all these maps (8.7 MB of arrays).'
 
 const scaleRssTried =
-  'Measured in the same snapshot before each fix: each token\'s answer template was cut from its JSON with split(), whose pieces are slices that kept ' +
+  'This stop (2026-12-06), each measured in one-round runs with the scrapes in: a /metrics scrape (which the benchmark never made) raised the ' +
+  'large broker\'s RSS from ≈155 to 222–238 MB (prom-client formats each of ≈100,000 series through a labels object and arrays: 92 MB allocated ' +
+  'per scrape); the per-credential series are now a tree of plain numbers and the per-credential gauges are computed at scrape time, written as ' +
+  'bytes into one chunked buffer (src/observability/exposition.ts, the same text as prom-client\'s, tested), kept for metricsCacheSeconds only. ' +
+  'The file secrets backend read JSON with the yaml library, which builds each double-quoted scalar a character at a time (12 KB of rope per ' +
+  'refresh token, 190 MB of heap for 10,000 secrets): JSON is now read by JSON.parse, ready 171 → 137 MB, start-up 2.5 → 1.5 s. The scrape ' +
+  'over inject() made copies production does not (a Buffer and a string of 5.5 MB); it is an HTTP GET now. MALLOC_ARENA_MAX=2 in the image ' +
+  '(≈6 MB). Together 206–250 → 167–175 MB in the runs without the old-generation growth. ' +
+  'Earlier, measured in the same snapshot before each fix: each token\'s answer template was cut from its JSON with split(), whose pieces are slices that kept ' +
   'the whole 0.4 KB text alive (4.4 MB) — the pieces are copies now; the per-request series are tallies (src/observability/tallies.ts: a number ' +
   'and a label object per series instead of prom-client\'s bound children and hash strings); without Redis the rate limit\'s windows are a Map of ' +
   'two numbers per caller instead of the plugin\'s LRU. Earlier: the per-token answer kept two more copies of every token (JSON-escaped head and a headers tail: ≈11 MB for ' +
