@@ -59,10 +59,15 @@ function outputDir(setting: string | undefined): string | undefined {
 
 const dockerfile = (): string => readFileSync(join(repoDir, 'Dockerfile'), 'utf8')
 
-/** The V8 flags the container image runs the broker with (the Dockerfile's NODE_OPTIONS): children run as production does. */
+/**
+ * The V8 flags the container image runs the broker with (the Dockerfile's NODE_OPTIONS, and the
+ * flags its CMD gives node: those NODE_OPTIONS does not allow): children run as production does.
+ */
 export function imageNodeOptions(): string[] {
-  const setting = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile())?.[1] ?? ''
-  return setting.split(/\s+/).filter(Boolean)
+  const file = dockerfile()
+  const options = (/NODE_OPTIONS="([^"]*)"/.exec(file)?.[1] ?? '').split(/\s+/)
+  const command = JSON.parse(/^CMD (\[.*\])$/m.exec(file)?.[1] ?? '[]') as string[]
+  return [...options, ...command.filter((arg) => arg.startsWith('--'))].filter(Boolean)
 }
 
 /** glibc malloc's tuning the image sets (the Dockerfile's MALLOC_* variables): children's native memory is managed as production's. */

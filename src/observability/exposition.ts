@@ -30,15 +30,21 @@ interface Rendered {
 
 type Formatter = { getMetricsAsString(metric: unknown): Promise<string> }
 
+/** Exposition text as the chunks it was written in, sent one after another: never joined into one copy. */
+export interface Chunked {
+  chunks: readonly Buffer[]
+  byteLength: number
+}
+
 /**
- * The broker's registry: its text is put together as bytes, in one chunked buffer that every
- * metric writes into, so a scrape of 10,000 credentials makes no 5 MB string (nor the three
- * copies of it a string answer costs: joined, encoded, measured) on the V8 heap, and keeps a
- * buffer of exactly the text's size.
+ * The broker's registry: its text is put together as bytes, in chunks that every metric
+ * writes into, so a scrape of 10,000 credentials makes no 5 MB string (nor the three copies
+ * of it a string answer costs: joined, encoded, measured) on the V8 heap, and no second 5 MB
+ * buffer joining the chunks (it and the chunks it was copied from were 11 MB of RSS under load).
  */
 export class BrokerRegistry extends Registry {
   /** The exposition text, as `metrics()` gives it, in bytes. */
-  async exposition(): Promise<Buffer> {
+  async exposition(): Promise<Chunked> {
     // prom-client's own formatter, for its metrics: not in its types, but what its metrics() calls.
     const formatter = Registry.prototype as unknown as Formatter
     const out = new TextWriter()
@@ -49,11 +55,12 @@ export class BrokerRegistry extends Registry {
       else out.write(await formatter.getMetricsAsString.call(this, metric))
     }
     out.write('\n')
-    return out.bytes()
+    return out.sealed()
   }
 
   override async metrics(): Promise<string> {
-    return (await this.exposition()).toString()
+    const { chunks, byteLength } = await this.exposition()
+    return Buffer.concat(chunks, byteLength).toString()
   }
 }
 
@@ -123,9 +130,10 @@ export class TextWriter {
     this.used += this.chunk.write(text, this.used)
   }
 
-  bytes(): Buffer {
+  /** What was written; the writer is not written to after. */
+  sealed(): Chunked {
     this.seal()
-    return Buffer.concat(this.chunks, this.total)
+    return { chunks: this.chunks, byteLength: this.total }
   }
 
   private seal(): void {

@@ -1,5 +1,7 @@
+import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { Clock } from '../../clock.js'
+import type { Chunked } from '../../observability/exposition.js'
 import type { Metrics } from '../../observability/metrics.js'
 import { metricsSchema } from '../contract/metrics.js'
 
@@ -20,7 +22,9 @@ export function metricsRoute(metrics: Metrics, clock: Clock, cacheMs: number): F
   const scrape = cachedScrape(metrics, clock, cacheMs)
   return async (app) => {
     app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
-      return reply.header('content-type', metrics.registry.contentType).send(await scrape())
+      const { chunks, byteLength } = await scrape()
+      return reply.header('content-type', metrics.registry.contentType).header('content-length', byteLength)
+        .send(Readable.from(chunks))
     })
   }
 }
@@ -28,11 +32,11 @@ export function metricsRoute(metrics: Metrics, clock: Clock, cacheMs: number): F
 /**
  * The exposition text, rendered at most once per `cacheMs` however many scrapers ask: at
  * thousands of credentials one render costs tens of milliseconds of the event loop that
- * serves GET /token. Concurrent scrapes share one render. It is kept and sent as bytes: at
- * 10,000 credentials it is 5 MB, which as a string would sit on the V8 heap between scrapes.
+ * serves GET /token. Concurrent scrapes share one render. It is kept and sent as the chunks it
+ * was written in: at 10,000 credentials it is 5 MB, which as a string would sit on the V8 heap.
  */
-function cachedScrape(metrics: Metrics, clock: Clock, cacheMs: number): () => Promise<Buffer> {
-  let last: { atMs: number; text: Promise<Buffer> } | undefined
+function cachedScrape(metrics: Metrics, clock: Clock, cacheMs: number): () => Promise<Chunked> {
+  let last: { atMs: number; text: Promise<Chunked> } | undefined
   return () => {
     const now = clock.now()
     if (!last || now - last.atMs >= cacheMs) {

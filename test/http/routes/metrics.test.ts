@@ -19,6 +19,8 @@ async function scrape(t: Parameters<typeof parse>[0], h: Harness): Promise<Map<s
   const res = await h.ops.inject('/metrics')
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/)
+  // Sent as the chunks it was written in: the length announced is the bytes that came.
+  t.equal(Number(res.headers['content-length']), res.rawPayload.length)
   return parse(t, res.body)
 }
 
