@@ -9,8 +9,10 @@ import type { Explanations } from './results.js'
  * mostly CPU time per request in the server child (robust to noise, unlike req/s).
  */
 const hotPathReason =
-  'LATEST (2026-12-06, 209fe42, bare core 0.98 busy): 31.1–35.5 µs of server CPU per warm GET /token against 21.6–23.0 µs for the bare ' +
-  'route, req/s ratio 0.687, p99 1.38×; this stop changed nothing on the request path (its work was memory, see scale.rss). ' +
+  'LATEST (2026-12-06 14:3x, e9f2cbe, bare core 0.95–0.97 busy on a noisy host: the bare route took 22.7–31.6 µs across its rounds): 31.8–43.1 µs ' +
+  'of server CPU per warm GET /token, req/s ratio 0.769, p99 1.40×. Nothing on the request path changed; the image\'s new ' +
+  '--heap-growing-percent=20 (see scale.rss) ran in both children, and two-round runs with and without it gave 32–36 against 33–38 µs (noise). ' +
+  'BEFORE (2026-12-06, 209fe42, bare core 0.98 busy): 31.1–35.5 µs against 21.6–23.0 µs for the bare route, req/s ratio 0.687, p99 1.38×. ' +
   'BEFORE (2026-12-04 23:0x, a valid run at f2c52cd, bare core 0.96–0.98 busy): 33.5–40.8 µs of server CPU per warm GET /token against ' +
   '22.1–24.8 µs for the bare route on this (slower, noisier) host, req/s ratio 0.648, p99 1.49×. In the A/B run just before it, against 8374886 (this ' +
   'stop before the tick fix below): 31.8–34.6 against 37.6–43.2 µs, bare 20.6–22.0 (ratio 0.642, p99 1.72×). Where the remaining ≈11 µs go, from ' +
@@ -53,11 +55,13 @@ const hotPathTried =
 const hotPathTail =
   'p99 follows CPU per request. The benchmark keeps 50 connections busy, so at saturation each request waits behind the others: latency ≈ ' +
   '50 / req/s, and the p50 ratio is about 1 / the req/s ratio (1.5 at 0.65). p99 ≤ 1.5× thus needs the req/s ratio above ≈0.67 before the ' +
-  'broker\'s own tail (its garbage collection pauses) is counted: 1.38× at 0.687 in the recorded run (2026-12-06); before it 1.49×, 1.72× in the A/B run before it, at req/s ratios of ' +
+  'broker\'s own tail (its garbage collection pauses) is counted: 1.40× at 0.769 in the recorded run (2026-12-06 14:3x), 1.38× at 0.687 earlier that day; 1.58× and 1.94× in two-round runs the same hour; before it 1.49×, 1.72× in the A/B run before it, at req/s ratios of ' +
   '0.648 and 0.642; 1.43–1.63× at the previous stop, 2.4× before it, 2.9–3.0× when the issue was filed. '
 
 const scaleRateReason =
-  'LATEST (2026-12-06, 209fe42): 44.1–48.7 µs per request for the large broker against 30.2–32.4 µs for the small one, ratio 0.69 ' +
+  'LATEST (2026-12-06 14:3x, e9f2cbe, a noisy host: the small broker took 37.7–52 µs across its rounds): 54.8–71.6 µs per request for the ' +
+  'large broker, ratio 0.657; 0.62 and 0.72 in one-round runs the same hour. Nothing on the request path changed. ' +
+  'BEFORE (2026-12-06, 209fe42): 44.1–48.7 µs per request for the large broker against 30.2–32.4 µs for the small one, ratio 0.69 ' +
   '(0.614 in the run before it at the same commit, whose old generation grew to 189 MB during the load, see scale.rss). ' +
   'BEFORE (2026-12-04 23:0x, f2c52cd, a valid run): 54.2–59.3 µs of CPU per request for 10,000 credentials and 10,000 callers against ' +
   '34.5–39.3 µs for benchmark 1\'s broker, req/s ratio 0.668 (0.636 and 0.756 in the two runs before it at the same commit; this stop began at ' +
@@ -85,7 +89,16 @@ const scaleRateTried =
   'and tallies.'
 
 const scaleRssReason =
-  'WHERE IT STANDS (2026-12-06, 209fe42; /metrics now scraped over HTTP after the prewarm and after the load, as Prometheus would): highest ' +
+  'WHERE IT STANDS (2026-12-06 14:3x, e9f2cbe): highest sample 162.5 MB (ready 119.6, after prewarm and a scrape 136.0, under load 162.5 with ' +
+  '76.5 MB of heap used in 95.1 and 11.1 MB external, settled 162.5 with 72.6 MB live in 86.8); one-round runs at the same commit 157.9 and 158.0 MB. ' +
+  'The old generation can no longer reach 2.4× its live heap (the image runs node --heap-growing-percent=20), so the runs no longer split into ' +
+  '≈165 and ≈240–270 MB: across six runs with it the under-load heap was 91–95 MB committed for the same 72.6 MB live. What is left above ' +
+  '150 MB: Node with the broker\'s modules ≈100 MB (the small broker settles at 103–107 MB with 28 MB live), the 44 MB of live heap that 10,000 ' +
+  'credentials and 10,000 callers add, and the 20% of headroom and the 12 MB young generation on top of it. A heap snapshot after the load says ' +
+  'where the 44 MB are (per credential and caller): strings 26 MB in all (cached access tokens ≈5.7 MB, the audit line\'s per-token and per-caller ' +
+  'fragments ≈4.7 MB, the answer templates\' pieces ≈2.4 MB, secret ids, subjects and issuers), 80,000 metric tree nodes ≈3.7 MB, the JWT claims ' +
+  'the policy may read ≈2 MB, the token cache\'s entries and their load closures ≈1.2 MB, the maps\' hash tables ≈5 MB. ' +
+  'BEFORE (2026-12-06, 209fe42; /metrics now scraped over HTTP after the prewarm and after the load, as Prometheus would): highest ' +
   'sample 167.4 MB (ready 137.1, after prewarm and a scrape 157.9, under load 167.4 with 83.8 MB of heap used in 94.8, settled 158.7 with 72.7 MB ' +
   'live); the run before it at the same commit sampled 268.1 MB under load with 176.5 MB of heap used in 188.8 and the same live heap after GC ' +
   '(73.6 MB), and 261 MB settled with the heap back to 99.8 MB committed: the old generation again grew to 2.4× the live heap before V8 ' +
@@ -116,7 +129,13 @@ const scaleRssReason =
   'policy and audit memos, the IssuedToken and its answer template, and the hash tables of all these maps (8.7 MB of arrays).'
 
 const scaleRssTried =
-  'This stop (2026-12-06), each measured in one-round runs with the scrapes in: a /metrics scrape (which the benchmark never made) raised the ' +
+  'Later the same day (e9f2cbe), one-round runs: the under-load sample held 14.6 MB of ArrayBuffers where the small broker held 0.4 MB: the ' +
+  'scrape\'s 5.5 MB text joined from its chunks into one more buffer, with the chunks not yet collected. /metrics is now sent as the chunks it ' +
+  'was written in (external under load 18.2 → 11.1 MB). V8\'s --heap-growing-percent, which NODE_OPTIONS refuses, is on the image\'s CMD (the ' +
+  'benchmarks read the CMD\'s flags too): with 20, 169.7/166.2/162.8 MB before the chunked scrape, 157.9/158.0/162.5 after it, against 183.7–194.3 ' +
+  'without it the same hour; 10 gave 165.6 MB, no better. --max-semi-space-size=2 on top: 154.9 MB, but the hot path\'s broker took 38.8–40.1 ' +
+  'µs per request against 32–36 at 4, a CPU cost the memory does not pay for; not kept. ' +
+  'Earlier that day, each measured in one-round runs with the scrapes in: a /metrics scrape (which the benchmark never made) raised the ' +
   'large broker\'s RSS from ≈155 to 222–238 MB (prom-client formats each of ≈100,000 series through a labels object and arrays: 92 MB allocated ' +
   'per scrape); the per-credential series are now a tree of plain numbers and the per-credential gauges are computed at scrape time, written as ' +
   'bytes into one chunked buffer (src/observability/exposition.ts, the same text as prom-client\'s, tested), kept for metricsCacheSeconds only. ' +
@@ -133,8 +152,8 @@ const scaleRssTried =
   'with the image\'s flags): benchmark 1\'s broker under load 150 → 113–122 MB, with no CPU cost beyond the noise (ablation: v8-defaults −7.8 µs in one run, ' +
   '+ in others). Not done, each a trade: a switch to drop per-credential metric series for large fleets (a Prometheus-cardinality win), a ' +
   'Principal that keeps only the claims the policy reads instead of the whole JWT payload (≈4 MB), a smaller rateLimit.trackedCallers. V8\'s --optimize-for-size (tried 2026-12-03 in one run): RSS 164.9 MB (ready 125 instead of 176), but 118–127 µs per request for the large ' +
-  'broker instead of 45–48: not a trade a token service can make. --heap-growing-percent=20 (tried 2026-12-04, one round): 180 MB and no CPU ' +
-  'to spare (48 µs per request). Reaching 150 MB ' +
+  'broker instead of 45–48: not a trade a token service can make. --heap-growing-percent=20 (first tried 2026-12-04, one round): 180 MB then, ' +
+  'when the scrape and the yaml reader still dominated; kept since 2026-12-06 (above). Reaching 150 MB ' +
   'with 10,000 of each needs about half the state per credential and caller, or a runtime lighter than Node with this module set.'
 
 const queuedTimeout =
