@@ -30,7 +30,11 @@ interface Rendered {
 
 type Formatter = { getMetricsAsString(metric: unknown): Promise<string> }
 
-/** Exposition text as the chunks it was written in, sent one after another: never joined into one copy. */
+/**
+ * Exposition text as the chunks it was written in, sent one after another: never joined into
+ * one copy. Each chunk is a view of its 256 KB allocation, so what is kept is the text and at
+ * most the unused tail of the last chunk.
+ */
 export interface Chunked {
   chunks: readonly Buffer[]
   byteLength: number
@@ -43,7 +47,7 @@ export interface Chunked {
  * buffer joining the chunks (it and the chunks it was copied from were 11 MB of RSS under load).
  */
 export class BrokerRegistry extends Registry {
-  /** The exposition text, as `metrics()` gives it, in bytes. */
+  /** The exposition text, as `metrics()` gives it, as UTF-8 chunks. */
   async exposition(): Promise<Chunked> {
     // prom-client's own formatter, for its metrics: not in its types, but what its metrics() calls.
     const formatter = Registry.prototype as unknown as Formatter
