@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util'
-import { Authenticator, compilePolicy, type CompiledRule } from './auth/index.js'
+import { Authenticator, claimsReadBy, compilePolicy, type CompiledRule } from './auth/index.js'
 import { ReplayGuard } from './auth/replay-guard.js'
 import type { SharedCache } from './cache/index.js'
 import type { Clock } from './clock.js'
@@ -30,6 +30,7 @@ const reloadable = [
 ] as const
 
 export function createGeneration(config: BrokerConfig, clock: Clock, shared: SharedCache | undefined): Generation {
+  const policy = compilePolicy(config.policy)
   const authenticator = new Authenticator(config.issuers, {
     clock,
     allowInsecureEndpoints: config.allowInsecureEndpoints,
@@ -38,14 +39,16 @@ export function createGeneration(config: BrokerConfig, clock: Clock, shared: Sha
       maxEntries: config.auth.verifiedTokenCache.maxEntries,
       maxAgeMs: config.auth.verifiedTokenCache.maxAgeSeconds * 1000,
     },
+    claims: claimsReadBy(policy),
   })
-  return { config, policy: compilePolicy(config.policy), authenticator }
+  return { config, policy, authenticator }
 }
 
 /**
  * The next generation from a new config, or the fields that cannot change without a
  * restart. Unchanged issuers keep their authenticator: its verified tokens and fetched keys
- * stay good, and a reload of the policy alone costs no JWKS fetch.
+ * stay good (unless the new policy reads a claim its callers were not kept with), and a
+ * reload of the policy alone costs no JWKS fetch.
  */
 export function nextGeneration(
   current: Generation,
@@ -56,7 +59,9 @@ export function nextGeneration(
   const restartOnly = differences(withoutReloadable(current.config), withoutReloadable(config), '')
   if (restartOnly.length > 0) return { restartOnly }
   if (isDeepStrictEqual(current.config.issuers, config.issuers)) {
-    return { config, policy: compilePolicy(config.policy), authenticator: current.authenticator }
+    const policy = compilePolicy(config.policy)
+    current.authenticator.readClaims(claimsReadBy(policy))
+    return { config, policy, authenticator: current.authenticator }
   }
   return createGeneration(config, clock, shared)
 }

@@ -50,6 +50,25 @@ t.test('unchanged issuers keep their authenticator (verified tokens, fetched key
   t.not(h.services.authenticator, before)
 })
 
+t.test('a verified caller keeps only the claims the policy reads; a reload that reads one more verifies its callers again', async (t) => {
+  const { h, next } = await harness(t)
+  // The default sub is system:serviceaccount:ads:reporter; its token has the kubernetes.io claims.
+  const jwt = await h.jwt({ claims: { team: 'sellers' } })
+  t.equal((await h.getToken('ads-us', jwt)).statusCode, 200)
+  t.same(Object.keys(h.services.authenticator.known(`Bearer ${jwt}`)?.claims ?? { missing: true }), [],
+    'no rule reads a claim: none is kept (the subject and issuer are kept apart)')
+  const byClaims = [
+    { subject: '*', kubernetes: { namespace: 'ads' }, credentials: ['sp-acme-eu'] },
+    { subject: '*', claims: { team: 'sell*' }, labelsFromClaims: { team: 'team' }, credentials: ['sp-*'] },
+  ]
+  t.match(h.services.reload(next((c) => ({ ...c, policy: [...(c.policy as unknown[]), ...byClaims] }))), { result: 'applied' })
+  t.equal((await h.getToken('sp-acme-eu', jwt)).statusCode, 200, 'the caller verified before is decided on its claims')
+  t.same(Object.keys(h.services.authenticator.known(`Bearer ${jwt}`)?.claims ?? {}).sort(), ['kubernetes.io', 'team'])
+  t.match(h.services.reload(next((c) => ({ ...c, policy: [byClaims[0], ...(c.policy as unknown[])] }))), { result: 'applied' })
+  t.same(Object.keys(h.services.authenticator.known(`Bearer ${jwt}`)?.claims ?? {}).sort(), ['kubernetes.io', 'team'],
+    'a policy that reads fewer claims keeps the cache: the set only grows')
+})
+
 t.test('an invalid config and a restart-only change are refused, the old config serving, and counted', async (t) => {
   const { h, next } = await harness(t)
   const jwt = await h.jwt(platform)

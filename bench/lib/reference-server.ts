@@ -15,7 +15,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { Counter, Histogram, Registry } from 'prom-client'
 import { Agent } from 'undici'
-import { Authenticator, compilePolicy, mayGetCredential, rateLimitOf, type Principal } from '../../src/auth/index.js'
+import { Authenticator, claimsReadBy, compilePolicy, mayGetCredential, rateLimitOf, type Principal } from '../../src/auth/index.js'
 import { systemClock } from '../../src/clock.js'
 import type { BrokerConfig } from '../../src/config/index.js'
 import { LwaClient } from '../../src/lwa/index.js'
@@ -41,8 +41,8 @@ export async function referenceServer(config: BrokerConfig): Promise<{ app: Fast
   const source = new TokenSource({ config, secrets, lwa, clock, logger })
   const catalogue = new Catalogue(config.credentials)
   const tokens = new TokenService({ config, catalogue, secrets, source, share: new LocalTokenShare(), clock, logger })
-  const authenticator = new Authenticator(config.issuers, { clock, cache: { maxEntries: config.auth.verifiedTokenCache.maxEntries, maxAgeMs: config.auth.verifiedTokenCache.maxAgeSeconds * 1000 } })
   const policy = compilePolicy(config.policy)
+  const authenticator = new Authenticator(config.issuers, { clock, cache: { maxEntries: config.auth.verifiedTokenCache.maxEntries, maxAgeMs: config.auth.verifiedTokenCache.maxAgeSeconds * 1000 }, claims: claimsReadBy(policy) })
   const registry = new Registry()
   const issuedCounter = new Counter({ name: 'tokens_issued_total', help: 'x', labelNames: ['credential', 'outcome'], registers: [registry] })
   const requests = new Counter({ name: 'http_requests_total', help: 'x', labelNames: ['route', 'method', 'status'], registers: [registry] })

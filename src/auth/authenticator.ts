@@ -1,18 +1,17 @@
 import { hash, type KeyObject } from 'node:crypto'
-import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import { decodeJwt, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import type { Clock } from '../clock.js'
 import type { IssuerConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
 import { KeysUnavailableError } from './key-fetch.js'
 import { issuerKeys, keyFetchFailureCodes, type IssuerKeys } from './key-sources.js'
+import { bearerToken, joseReason, unauthenticated } from './refusals.js'
 import type { Principal } from './principal.js'
 import { ReplayCacheFullError, type ReplayGuard } from './replay-guard.js'
 import { sharedSecret } from './shared-secret.js'
 import { VerifiedTokenCache } from './verified-cache.js'
 import { withMemo } from '../memo.js'
 
-/** Real JWTs are well under this; a bigger header is an attack or a mistake, refused before parsing. */
-const maxJwtBytes = 8 * 1024
 /** How long callers are told to wait when an issuer's keys cannot be fetched. */
 const keysUnavailableRetrySeconds = 5
 
@@ -28,6 +27,8 @@ export interface AuthenticatorOptions {
   allowInsecureEndpoints?: boolean
   /** Remembers `jti`s of issuers with requireJti; needed when any issuer sets it. */
   replay?: ReplayGuard
+  /** The top-level claims the policy reads (policy.ts claimsReadBy): a verified caller keeps only these. */
+  claims: ReadonlySet<string>
 }
 
 /**
@@ -38,13 +39,19 @@ export interface AuthenticatorOptions {
 export class Authenticator {
   private readonly issuers: Map<string, IssuerVerifier>
   private readonly options: AuthenticatorOptions
-  private readonly verified: VerifiedTokenCache
+  private verified: VerifiedTokenCache
+  /**
+   * The claims a principal keeps: 10,000 cached callers' claims no rule reads (the audience,
+   * the pod's and service account's uids) were ≈3 MB. Only grows (readClaims).
+   */
+  private kept: ReadonlySet<string>
   /** Issuers whose remote keys have been loaded once. */
   private readonly warmed = new Set<string>()
 
   constructor(issuers: readonly IssuerConfig[], options: AuthenticatorOptions) {
     this.options = options
     this.verified = new VerifiedTokenCache(options.cache.maxEntries)
+    this.kept = options.claims
     this.issuers = new Map(issuers.map((config) => [config.issuer, {
       config,
       key: config.sharedSecretFile
@@ -118,6 +125,17 @@ export class Authenticator {
     throw unauthenticated('jti_replayed', { issuer: principal.issuer })
   }
 
+  /**
+   * A reloaded policy's claims. One that reads a claim not kept so far empties the
+   * verified-token cache: its callers were kept without that claim, and are verified again.
+   * A verification finishing after this keeps the new set (it reads it when it finishes).
+   */
+  readClaims(names: ReadonlySet<string>): void {
+    if ([...names].every((name) => this.kept.has(name))) return
+    this.kept = new Set([...this.kept, ...names])
+    this.verified = new VerifiedTokenCache(this.options.cache.maxEntries)
+  }
+
   /** Loads every issuer's keys now; rejects naming the first issuer whose keys cannot be had. */
   async warm(): Promise<void> {
     const { failed } = await this.warmEach()
@@ -157,7 +175,8 @@ export class Authenticator {
       const { payload } = 'getKey' in key
         ? await jwtVerify(jwt, key.getKey as JWTVerifyGetKey, verifyOptions)
         : await jwtVerify(jwt, key, verifyOptions)
-      return principalOf(config, payload, now)
+      // A single-use token is never cached, and its check reads `jti`: it keeps every claim.
+      return principalOf(config, payload, config.requireJti ? payload : kept(payload, this.kept), now)
     } catch (err) {
       if (err instanceof BrokerError) throw err
       if (err instanceof KeysUnavailableError || keyFetchFailureCodes.has((err as { code?: string }).code ?? '')) {
@@ -183,7 +202,8 @@ export class Authenticator {
   }
 }
 
-function principalOf(config: IssuerConfig, payload: JWTPayload, now: number): Principal {
+/** `claims`: what of the payload the principal keeps (the expiry, issue time and subject are its own fields). */
+function principalOf(config: IssuerConfig, payload: JWTPayload, claims: JWTPayload, now: number): Principal {
   if (typeof payload.sub !== 'string' || payload.sub.length === 0) {
     throw unauthenticated('invalid_sub', { issuer: config.issuer })
   }
@@ -194,33 +214,12 @@ function principalOf(config: IssuerConfig, payload: JWTPayload, now: number): Pr
   return withMemo({
     issuer: config.issuer,
     subject: payload.sub,
-    claims: payload,
+    claims,
     expiresAtMs: (payload.exp as number) * 1000,
     issuedAtMs: typeof payload.iat === 'number' ? payload.iat * 1000 : undefined,
   })
 }
 
-function bearerToken(authorization: string | undefined): string {
-  if (!authorization) throw unauthenticated('missing_token')
-  // The form every client sends, without running a regular expression over a 1 KB header.
-  const jwt = authorization.startsWith('Bearer ') && authorization.indexOf(' ', 7) === -1
-    ? authorization.slice(7)
-    : /^Bearer +([^ ]+) *$/i.exec(authorization)?.[1]
-  if (!jwt) throw unauthenticated('not_bearer')
-  if (jwt.length > maxJwtBytes) throw unauthenticated('oversized_token')
-  return jwt
-}
-
-/** jose's error codes name the failed check; claim failures also name the claim. */
-function joseReason(err: unknown): string {
-  // JWTExpired carries the claim too: `exp`, or `iat` when the token is older than maxTokenAge.
-  if (err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTExpired) {
-    return `${err.code}:${err.claim}:${err.reason}`
-  }
-  if (err instanceof joseErrors.JOSEError) return err.code
-  return 'verification_failed'
-}
-
-export function unauthenticated(reason: string, detail: Record<string, unknown> = {}): BrokerError {
-  return new BrokerError('unauthenticated', 'missing or invalid bearer token', { logDetail: { reason, ...detail } })
-}
+/** The claims named, as own properties (`__proto__` too, as JSON.parse made it). */
+const kept = (payload: JWTPayload, names: ReadonlySet<string>): JWTPayload =>
+  Object.fromEntries([...names].filter((name) => Object.hasOwn(payload, name)).map((name) => [name, payload[name]]))

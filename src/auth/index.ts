@@ -1,5 +1,7 @@
-export { Authenticator, unauthenticated, type AuthenticatorOptions } from './authenticator.js'
+export { Authenticator, type AuthenticatorOptions } from './authenticator.js'
+export { unauthenticated } from './refusals.js'
 export {
+  claimsReadBy,
   compilePolicy,
   mayGetCredential,
   isAdmin,

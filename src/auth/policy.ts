@@ -72,6 +72,14 @@ export function compilePolicy(rules: readonly PolicyRuleInput[]): CompiledRule[]
   })
 }
 
+/** The top-level claims some rule reads (claims, the kubernetes shorthand, labelsFromClaims): what a caller keeps. */
+export function claimsReadBy(policy: readonly CompiledRule[]): ReadonlySet<string> {
+  return new Set(policy.flatMap((rule) => [
+    ...rule.claims.map((c) => c.path[0] as string),
+    ...rule.labels.flatMap((l) => ('claim' in l ? [l.claim[0] as string] : [])),
+  ]))
+}
+
 export type PolicyDecision = { allowed: true; rule: number } | { allowed: false }
 
 /**

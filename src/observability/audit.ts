@@ -47,6 +47,7 @@ export interface AuditOptions {
 export class AuditLog {
   private readonly head = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"log":"audit"`
   private readonly throttled: RateLimitAudit
+  private readonly issuerParts = new Map<string, string>()
   private readonly now: () => number
   private readonly traceIds: AuditOptions['traceIds']
 
@@ -73,9 +74,12 @@ export class AuditLog {
     this.throttled.flush()
   }
 
-  issued(ctx: AuditContext, token: { accessToken: string; expiresAtMs: number; memo: Memo }): void {
+  issued(ctx: AuditContext, token: { accessToken: string; credential: string; expiresAtMs: number; memo: Memo }): void {
+    // The token's own name where it is the one asked for: the request's is a slice of its URL,
+    // which the memo would keep alive (≈0.8 MB at 10,000 credentials).
+    const credential = ctx.credential === token.credential ? token.credential : ctx.credential
     this.sink.write(`${this.start()},"requestId":${JSON.stringify(ctx.requestId)}${this.callerPart(ctx.principal)}`
-      + this.issuedPart(token, token.accessToken, ctx.credential, tokenIssued))
+      + this.issuedPart(token, token.accessToken, credential, tokenIssued))
   }
 
   /** A Restricted Data Token handed out: the paths it opens, its fingerprint (never the token); made once per RDT. */
@@ -130,38 +134,51 @@ export class AuditLog {
     return `{"level":30,"time":${this.now()}${this.head}${trace}`
   }
 
+  /** The issuer's part is one string per issuer (configured: a few), the subject's one per caller. */
   private callerPart(principal: Principal | undefined): string {
     if (!principal) return ''
-    let text = principal.memo[callerPart] as string | undefined
-    if (text === undefined) {
-      text = flat([',"callerIssuer":', JSON.stringify(principal.issuer),
-        ',"callerSubject":', JSON.stringify(principal.subject.slice(0, maxCallerTextChars))])
-      principal.memo[callerPart] = text
+    let subject = principal.memo[callerPart] as string | undefined
+    if (subject === undefined) {
+      subject = flat([',"callerSubject":', JSON.stringify(principal.subject.slice(0, maxCallerTextChars))])
+      principal.memo[callerPart] = subject
     }
-    return text
+    let issuer = this.issuerParts.get(principal.issuer)
+    if (issuer === undefined) {
+      issuer = `,"callerIssuer":${JSON.stringify(principal.issuer)}`
+      this.issuerParts.set(principal.issuer, issuer)
+    }
+    return issuer + subject
   }
 
-  /** The rest of an issuance line: the credential, the event, what identifies the token, the message. */
+  /**
+   * The rest of an issuance line: the credential, the event, what identifies the token, the
+   * message. What differs per token is made once; the fixed fields of its kind are shared.
+   */
   private issuedPart(
     issued: { expiresAtMs: number; paths?: string[]; memo: Memo },
     token: string,
     credential: string | undefined,
     kind: IssuanceKind,
   ): string {
-    const known = issued.memo[tokenPart] as { credential: string | undefined; text: string } | undefined
-    if (known && known.credential === credential) return known.text
-    const text = flat([
-      credential === undefined ? '' : `,"credential":${JSON.stringify(credential)}`,
-      kind.event,
-      issued.paths ? `,"restrictedPaths":${JSON.stringify(issued.paths)}` : '',
-      `,"tokenFingerprint":"${fingerprint(token)}"`,
-      `,"expiresAt":"${new Date(issued.expiresAtMs).toISOString()}"`,
-      kind.msg,
-    ])
-    issued.memo[tokenPart] = { credential, text }
-    return text
+    let known = issued.memo[tokenPart] as TokenPart | undefined
+    if (!known || known.credential !== credential) {
+      known = {
+        credential,
+        credentialText: credential === undefined ? '' : flat([',"credential":', JSON.stringify(credential)]),
+        tokenText: flat([
+          issued.paths ? `,"restrictedPaths":${JSON.stringify(issued.paths)}` : '',
+          `,"tokenFingerprint":"${fingerprint(token)}"`,
+          `,"expiresAt":"${new Date(issued.expiresAtMs).toISOString()}"`,
+        ]),
+      }
+      issued.memo[tokenPart] = known
+    }
+    return known.credentialText + kind.event + known.tokenText + kind.msg
   }
 }
+
+/** A token's own part of its issuance lines, and the credential it was made for. */
+interface TokenPart { credential: string | undefined; credentialText: string; tokenText: string }
 
 type IssuedRestricted = { restrictedDataToken: string; expiresAtMs: number; paths: string[]; memo: Memo }
 

@@ -330,7 +330,7 @@ t.test('unusable issuer keys stop start-up with a message naming the issuer and 
   const { FakeClock } = await import('../support/fake-clock.js')
   const base = { issuer: issuerUrl, audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5, requiredClaims: [], requireJti: false }
   const remote = { timeoutMs: 1000, cooldownMs: 1000, cacheMaxAgeMs: 60000 }
-  const options = { clock: new FakeClock(), cache: { maxEntries: 10, maxAgeMs: 60000 } }
+  const options = { clock: new FakeClock(), cache: { maxEntries: 10, maxAgeMs: 60000 }, claims: new Set<string>() }
   t.throws(() => new Authenticator([{ ...base, jwks: { ...remote, file: '/nonexistent/jwks.json' } }], options),
     { name: 'TypeError', message: /issuer https:\/\/oidc\.test\.example\/id\/CLUSTER: cannot use JWKS file \/nonexistent\/jwks\.json/ })
   t.throws(() => new Authenticator([{ ...base, jwks: { ...remote, keys: 'not-a-list' as unknown as [] } }], options),

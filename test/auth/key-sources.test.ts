@@ -130,7 +130,7 @@ t.test('a JWKS file or inline JWKS holding a private key is refused at start-up 
   for (const [name, jwks] of sources) {
     const refusal = await (async () => {
       try {
-        await new Authenticator([{ ...issuer, jwks }], { clock: new FakeClock(), cache: { maxEntries: 10, maxAgeMs: 60_000 } }).warm()
+        await new Authenticator([{ ...issuer, jwks }], { clock: new FakeClock(), cache: { maxEntries: 10, maxAgeMs: 60_000 }, claims: new Set<string>() }).warm()
         return undefined
       } catch (err) {
         return err
@@ -342,7 +342,7 @@ t.test('Authenticator.warm() names the issuer whose keys cannot be had', async (
   const issuer = { issuer: server.url, audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5, requiredClaims: [], requireJti: false }
   // No cooldown: the second warm() may fetch again at once.
   const authenticator = new Authenticator([{ ...issuer, jwks: { uri: server.jwksUri, timeoutMs: 1000, cooldownMs: 0, cacheMaxAgeMs: 60_000 } }], {
-    clock: new FakeClock(), cache: { maxEntries: 10, maxAgeMs: 60_000 },
+    clock: new FakeClock(), cache: { maxEntries: 10, maxAgeMs: 60_000 }, claims: new Set<string>(),
   })
   await t.rejects(authenticator.warm(), { name: 'KeysUnavailableError', message: `keys of issuer ${server.url} are unavailable: ${server.jwksUri} answered HTTP 503` })
   server.heal()
@@ -383,7 +383,7 @@ t.test('a malformed JWKS file stopped start-up with a bare SyntaxError: the Type
   writeFileSync(file, '{"keys": [ {"kty": "RSA", ')
   const issuer = { issuer: 'https://broken.test.example', audiences: [audience], algorithms: ['RS256' as const], clockToleranceSeconds: 5, requiredClaims: [], requireJti: false }
   const jwks = { file, timeoutMs: 1000, cooldownMs: 1000, cacheMaxAgeMs: 60_000 }
-  t.throws(() => new Authenticator([{ ...issuer, jwks }], { clock: new FakeClock(), cache: { maxEntries: 10, maxAgeMs: 60_000 } }), {
+  t.throws(() => new Authenticator([{ ...issuer, jwks }], { clock: new FakeClock(), cache: { maxEntries: 10, maxAgeMs: 60_000 }, claims: new Set<string>() }), {
     name: 'TypeError',
     message: `issuer https://broken.test.example: cannot use JWKS file ${file}: it is not valid JSON`,
   })

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { stringify } from 'yaml'
-import { ConfigError, loadConfig, type ConfigEnv } from '../../src/config/index.js'
+import { ConfigError, loadConfig, parseConfig, type ConfigEnv } from '../../src/config/index.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 type Doc = Record<string, unknown>
@@ -250,4 +250,22 @@ t.test('an empty file names each required section', async (t) => {
   const file = writeConfig(t, '')
   const err = configError(() => loadConfig(file))
   for (const field of ['secrets', 'issuers', 'credentials']) assertNames(t, err, file, field)
+})
+
+t.test('a config given as an object is copied, not changed, and a value that is not plain data is refused by name', async (t) => {
+  const raw = minimalConfig()
+  const before = structuredClone(raw)
+  const config = parseConfig(raw, '/etc/lwa-broker/broker.yaml')
+  t.same(raw, before, 'defaults are written into the copy')
+  t.equal(config.credentials['ads-us']?.region, 'na')
+  const odd = { ...raw, credentials: { 'ads-us': { api: 'ads', region: new Date(0), secret: 'lwa/ads-us' } } }
+  const err = (() => {
+    try {
+      parseConfig(odd, '/etc/lwa-broker/broker.yaml')
+    } catch (caught) {
+      return caught
+    }
+  })()
+  t.ok(err instanceof ConfigError)
+  t.match((err as ConfigError).problems, [{ field: 'credentials.ads-us.region' }])
 })

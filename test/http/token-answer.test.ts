@@ -72,3 +72,11 @@ t.test('a token\'s profile templates are bounded: the oldest go first', async (t
   for (let i = 0; i < 2000; i++) tokenAnswer(token, 1, String(i))
   t.equal(JSON.parse(tokenAnswer(token, 1, '0')).headers['Amazon-Advertising-API-Scope'], '0', 'an evicted one is made again')
 })
+
+t.test('answers stay exact past the pieces shared between tokens (each token\'s own expiry and name)', async (t) => {
+  for (let i = 0; i < 100; i++) {
+    const token = { ...issued(`Atza|IwEBI${i}`, 'sp-api', { 'x-amz-access-token': `Atza|IwEBI${i}` }), credential: `seller-${i}` }
+    const own = withMemo({ ...token, expiresAt: new Date(3_600_000 + i * 1000).toISOString() })
+    t.equal(tokenAnswer(own, 60 + i), JSON.stringify(plain(own, 60 + i)))
+  }
+})
