@@ -220,6 +220,11 @@ function principalOf(config: IssuerConfig, payload: JWTPayload, claims: JWTPaylo
   })
 }
 
+/** Shared by every caller that keeps no claim (the usual case: rules that match subjects only). */
+const noClaims: JWTPayload = Object.freeze({})
+
 /** The claims named, as own properties (`__proto__` too, as JSON.parse made it). */
-const kept = (payload: JWTPayload, names: ReadonlySet<string>): JWTPayload =>
-  Object.fromEntries([...names].filter((name) => Object.hasOwn(payload, name)).map((name) => [name, payload[name]]))
+function kept(payload: JWTPayload, names: ReadonlySet<string>): JWTPayload {
+  const entries = [...names].filter((name) => Object.hasOwn(payload, name)).map((name) => [name, payload[name]])
+  return entries.length === 0 ? noClaims : Object.fromEntries(entries) as JWTPayload
+}

@@ -31,6 +31,11 @@ interface Tree<C> {
   forEach: (visit: (cell: C, values: readonly string[]) => void) => void
 }
 
+/**
+ * The first label's values are the map's keys, each mapped to the first node of the next
+ * label's list (to its cell, for one label): no node of their own, which at 10,000 credentials
+ * was 1.8 MB of nodes repeating the map's key.
+ */
 function tree<C extends Node>(depth: number, leaf: (value: string) => C): Tree<C> {
   const root = new Map<string, Node>()
   const branch = (value: string): Branch => ({ value, next: undefined, first: undefined })
@@ -38,9 +43,11 @@ function tree<C extends Node>(depth: number, leaf: (value: string) => C): Tree<C
   return {
     cell(...values) {
       const first = values[0] as string
+      const start = depth === 1 ? first : values[1] as string
       let node = root.get(first)
-      if (!node) root.set(first, (node = level(0)(first)))
-      for (let i = 1; i < depth; i++) node = childOf(node as Branch, values[i] as string, level(i))
+      if (!node) root.set(first, (node = level(depth === 1 ? 0 : 1)(start)))
+      else if (depth > 1) node = inList(node, start, level(1))
+      for (let i = 2; i < depth; i++) node = childOf(node as Branch, values[i] as string, level(i))
       return node as C
     },
     forEach(visit) {
@@ -50,22 +57,29 @@ function tree<C extends Node>(depth: number, leaf: (value: string) => C): Tree<C
         if (i === depth - 1) visit(node as C, path)
         else for (let child = (node as Branch).first; child; child = child.next) walk(child, i + 1)
       }
-      for (const node of root.values()) walk(node, 0)
+      for (const [first, head] of root) {
+        path[0] = first
+        if (depth === 1) visit(head as C, path)
+        else for (let node: Node | undefined = head; node; node = node.next) walk(node, 1)
+      }
     },
   }
 }
 
 /** `value`'s node under `parent`, appended (so scrapes list values as they first came) when new. */
 function childOf(parent: Branch, value: string, make: (value: string) => Node): Node {
-  let last: Node | undefined
-  for (let node = parent.first; node; node = node.next) {
+  if (!parent.first) return (parent.first = make(value))
+  return inList(parent.first, value, make)
+}
+
+/** `value`'s node in the list that begins at `head`, appended at its end when new. */
+function inList(head: Node, value: string, make: (value: string) => Node): Node {
+  let last = head
+  for (let node: Node | undefined = head; node; node = node.next) {
     if (node.value === value) return node
     last = node
   }
-  const node = make(value)
-  if (last) last.next = node
-  else parent.first = node
-  return node
+  return (last.next = make(value))
 }
 
 export interface TalliedConfig {
