@@ -55,7 +55,10 @@ const hotPathTried =
 const hotPathTail =
   'p99 follows CPU per request. The benchmark keeps 50 connections busy, so at saturation each request waits behind the others: latency ≈ ' +
   '50 / req/s, and the p50 ratio is about 1 / the req/s ratio (1.5 at 0.65). p99 ≤ 1.5× thus needs the req/s ratio above ≈0.67 before the ' +
-  'broker\'s own tail (its garbage collection pauses) is counted: 1.40× at 0.769 in the recorded run (2026-12-06 14:3x), 1.38× at 0.687 earlier that day; 1.58× and 1.94× in two-round runs the same hour; before it 1.49×, 1.72× in the A/B run before it, at req/s ratios of ' +
+  'broker\'s own tail (its garbage collection pauses) is counted: 1.54× at 0.65 in the recorded run (2026-12-06 18:0x; the bare route took ' +
+  '20.9–21.2 µs per request, against 22.7–31.6 µs in the run before, and the broker 31.0–34.4 µs, within the 31.8–43.1 µs of before: this ' +
+  'stop changed no per-request work but three string joins and a map lookup in the audit line), 1.78× at 0.667 in a rerun whose first round was not ' +
+  'saturated (not recorded); 1.40× at 0.769 at 14:3x, 1.38× at 0.687 earlier that day; 1.58× and 1.94× in two-round runs the same hour; before it 1.49×, 1.72× in the A/B run before it, at req/s ratios of ' +
   '0.648 and 0.642; 1.43–1.63× at the previous stop, 2.4× before it, 2.9–3.0× when the issue was filed. '
 
 const scaleRateReason =
@@ -89,7 +92,15 @@ const scaleRateTried =
   'and tallies.'
 
 const scaleRssReason =
-  'WHERE IT STANDS (2026-12-06 14:3x, e9f2cbe): highest sample 162.5 MB (ready 119.6, after prewarm and a scrape 136.0, under load 162.5 with ' +
+  'WHERE IT STANDS (2026-12-06 18:0x, this stop\'s full run): highest sample 159.6 MB (ready 118.8, after prewarm and a scrape 139.0, under load ' +
+  '159.5 with 67.3 MB of heap used in 87.1 and 11.1 MB external, settled 159.6 with 64.7 MB live in 78.3); one-round runs of the same code ' +
+  '151.0 and 155.7 MB. The live heap after the load fell 72.6 → 64.7 MB: a verified caller keeps only the claims the policy reads (none for ' +
+  'rules on subjects; ≈3 MB of JWT payloads at 10,000 callers), the tallies\' first label is the map\'s key instead of a node (40,000 nodes, ' +
+  '1.8 MB), the audit line\'s per-token part keeps only what differs per token and the credential\'s own name instead of a slice of the ' +
+  'request URL (which kept every URL alive), the issuer\'s part of the caller fragment is one string per issuer, the answers share their ' +
+  'constant pieces, and the config keeps each repeated string once (regions, apps\' secret ids). The RSS above it is the same as before: ' +
+  'Node with the modules ≈100 MB, V8\'s headroom and young generation; the spread between runs (151–160 MB for one live heap) is the old ' +
+  'generation\'s committed size when the sample is taken. BEFORE (2026-12-06 14:3x, e9f2cbe): highest sample 162.5 MB (ready 119.6, after prewarm and a scrape 136.0, under load 162.5 with ' +
   '76.5 MB of heap used in 95.1 and 11.1 MB external, settled 162.5 with 72.6 MB live in 86.8); one-round runs at the same commit 157.9 and 158.0 MB. ' +
   'The old generation can no longer reach 2.4× its live heap (the image runs node --heap-growing-percent=20), so the runs no longer split into ' +
   '≈165 and ≈240–270 MB: across six runs with it the under-load heap was 91–95 MB committed for the same 72.6 MB live. What is left above ' +
@@ -129,7 +140,10 @@ const scaleRssReason =
   'policy and audit memos, the IssuedToken and its answer template, and the hash tables of all these maps (8.7 MB of arrays).'
 
 const scaleRssTried =
-  'Later the same day (e9f2cbe), one-round runs: the under-load sample held 14.6 MB of ArrayBuffers where the small broker held 0.4 MB: the ' +
+  'This stop (2026-12-06 evening), from a heap snapshot after the load: the live heap\'s per-caller and per-credential objects, cut where ' +
+  'nothing needs them (see where it stands; 72.6 → 64.7 MB live). Left, each ≈0.5 MB and each a change to a long file: one loader for the ' +
+  'token cache instead of a closure per entry, ms timestamps stored as heap numbers (80,000 of 16 bytes), the secret records\' copies of ' +
+  'their ids. Later the same day (e9f2cbe), one-round runs: the under-load sample held 14.6 MB of ArrayBuffers where the small broker held 0.4 MB: the ' +
   'scrape\'s 5.5 MB text joined from its chunks into one more buffer, with the chunks not yet collected. /metrics is now sent as the chunks it ' +
   'was written in (external under load 18.2 → 11.1 MB). V8\'s --heap-growing-percent, which NODE_OPTIONS refuses, is on the image\'s CMD (the ' +
   'benchmarks read the CMD\'s flags too): with 20, 169.7/166.2/162.8 MB before the chunked scrape, 157.9/158.0/162.5 after it, against 183.7–194.3 ' +
@@ -151,7 +165,7 @@ const scaleRssTried =
   'ConsString objects) are joined once. The image caps V8\'s young generation (Dockerfile NODE_OPTIONS=--max-semi-space-size=4; the benchmarks run children ' +
   'with the image\'s flags): benchmark 1\'s broker under load 150 → 113–122 MB, with no CPU cost beyond the noise (ablation: v8-defaults −7.8 µs in one run, ' +
   '+ in others). Not done, each a trade: a switch to drop per-credential metric series for large fleets (a Prometheus-cardinality win), a ' +
-  'Principal that keeps only the claims the policy reads instead of the whole JWT payload (≈4 MB), a smaller rateLimit.trackedCallers. V8\'s --optimize-for-size (tried 2026-12-03 in one run): RSS 164.9 MB (ready 125 instead of 176), but 118–127 µs per request for the large ' +
+  'smaller rateLimit.trackedCallers (a Principal that keeps only the claims the policy reads was done this stop). V8\'s --optimize-for-size (tried 2026-12-03 in one run): RSS 164.9 MB (ready 125 instead of 176), but 118–127 µs per request for the large ' +
   'broker instead of 45–48: not a trade a token service can make. --heap-growing-percent=20 (first tried 2026-12-04, one round): 180 MB then, ' +
   'when the scrape and the yaml reader still dominated; kept since 2026-12-06 (above). Reaching 150 MB ' +
   'with 10,000 of each needs about half the state per credential and caller, or a runtime lighter than Node with this module set.'
