@@ -3,6 +3,7 @@ import { decodeJwt, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jos
 import type { Clock } from '../clock.js'
 import type { IssuerConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
+import { keptClaims } from './claims.js'
 import { KeysUnavailableError } from './key-fetch.js'
 import { issuerKeys, keyFetchFailureCodes, type IssuerKeys } from './key-sources.js'
 import { bearerToken, joseReason, unauthenticated } from './refusals.js'
@@ -176,7 +177,7 @@ export class Authenticator {
         ? await jwtVerify(jwt, key.getKey as JWTVerifyGetKey, verifyOptions)
         : await jwtVerify(jwt, key, verifyOptions)
       // A single-use token is never cached, and its check reads `jti`: it keeps every claim.
-      return principalOf(config, payload, config.requireJti ? payload : kept(payload, this.kept), now)
+      return principalOf(config, payload, config.requireJti ? payload : keptClaims(payload, this.kept), now)
     } catch (err) {
       if (err instanceof BrokerError) throw err
       if (err instanceof KeysUnavailableError || keyFetchFailureCodes.has((err as { code?: string }).code ?? '')) {
@@ -218,13 +219,4 @@ function principalOf(config: IssuerConfig, payload: JWTPayload, claims: JWTPaylo
     expiresAtMs: (payload.exp as number) * 1000,
     issuedAtMs: typeof payload.iat === 'number' ? payload.iat * 1000 : undefined,
   })
-}
-
-/** Shared by every caller that keeps no claim (the usual case: rules that match subjects only). */
-const noClaims: JWTPayload = Object.freeze({})
-
-/** The claims named, as own properties (`__proto__` too, as JSON.parse made it). */
-function kept(payload: JWTPayload, names: ReadonlySet<string>): JWTPayload {
-  const entries = [...names].filter((name) => Object.hasOwn(payload, name)).map((name) => [name, payload[name]])
-  return entries.length === 0 ? noClaims : Object.fromEntries(entries) as JWTPayload
 }

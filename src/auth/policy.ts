@@ -1,11 +1,7 @@
 import type { PolicyRuleConfig } from '../config/index.js'
+import { claimAt, claimMatches, type ClaimMatcher } from './claims.js'
 import { globMatcher, type GlobMatcher } from './glob.js'
 import type { Principal } from './principal.js'
-
-interface ClaimMatcher {
-  path: string[]
-  matches: GlobMatcher
-}
 
 /** The credential's label `label` must match a glob, or equal the caller's claim at `claim`. */
 type LabelCondition = { label: string; matches: GlobMatcher } | { label: string; claim: string[] }
@@ -187,21 +183,4 @@ function appliesTo(rule: CompiledRule, principal: Principal): boolean {
   return (rule.issuer === undefined || rule.issuer === principal.issuer)
     && rule.subject(principal.subject)
     && rule.claims.every((c) => claimMatches(principal.claims, c))
-}
-
-/** A string, number or boolean claim must match the glob; for an array claim, any element. */
-function claimMatches(claims: Readonly<Record<string, unknown>>, matcher: ClaimMatcher): boolean {
-  const value = claimAt(claims, matcher.path)
-  const candidates = Array.isArray(value) ? value : [value]
-  return candidates.some((v) => ['string', 'number', 'boolean'].includes(typeof v) && matcher.matches(String(v)))
-}
-
-function claimAt(claims: Readonly<Record<string, unknown>>, path: readonly string[]): unknown {
-  let value: unknown = claims
-  for (const key of path) {
-    value = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key)
-      ? (value as Record<string, unknown>)[key]
-      : undefined
-  }
-  return value
 }

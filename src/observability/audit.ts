@@ -1,14 +1,11 @@
-import { createHash } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Principal } from '../auth/index.js'
 import type { LifecycleEvent } from '../lifecycle/events.js'
 import type { Memo } from '../memo.js'
+import { flat, issuanceText, rdtIssued, tokenIssued } from './issuance-text.js'
 import { RateLimitAudit } from './rate-limit-audit.js'
 
-/** A short, stable, non-reversible handle on a token: enough to correlate, useless to replay. */
-export function fingerprint(token: string): string {
-  return 'sha256:' + createHash('sha256').update(token).digest('hex').slice(0, 16)
-}
+export { fingerprint } from './issuance-text.js'
 
 export interface OnboardingDetail {
   reason?: string | undefined
@@ -41,8 +38,8 @@ export interface AuditOptions {
  * One structured event per issuance and per denial, on its own sink (its lines carry
  * `log: "audit"`, in pino's shape), so it can be routed and kept apart from operational logs.
  * Never the token. Lines are built from known fields, without a logger's generic walk: the
- * issuance line, written on every request, is three cached fragments (the constant head, the
- * caller, the token) around the time and the request id.
+ * issuance line, written on every request, is cached fragments (the constant head, the
+ * issuer's, the caller's, the token's, its kind's) around the time and the request id.
  */
 export class AuditLog {
   private readonly head = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"log":"audit"`
@@ -79,13 +76,13 @@ export class AuditLog {
     // which the memo would keep alive (≈0.8 MB at 10,000 credentials).
     const credential = ctx.credential === token.credential ? token.credential : ctx.credential
     this.sink.write(`${this.start()},"requestId":${JSON.stringify(ctx.requestId)}${this.callerPart(ctx.principal)}`
-      + this.issuedPart(token, token.accessToken, credential, tokenIssued))
+      + issuanceText(token, token.accessToken, credential, tokenIssued))
   }
 
   /** A Restricted Data Token handed out: the paths it opens, its fingerprint (never the token); made once per RDT. */
   restrictedIssued(ctx: AuditContext, rdt: IssuedRestricted): void {
     this.sink.write(`${this.start()},"requestId":${JSON.stringify(ctx.requestId)}${this.callerPart(ctx.principal)}`
-      + this.issuedPart(rdt, rdt.restrictedDataToken, ctx.credential, rdtIssued))
+      + issuanceText(rdt, rdt.restrictedDataToken, ctx.credential, rdtIssued))
   }
 
   /** An admin action (list, refresh, reload), allowed or denied. */
@@ -149,58 +146,12 @@ export class AuditLog {
     }
     return issuer + subject
   }
-
-  /**
-   * The rest of an issuance line: the credential, the event, what identifies the token, the
-   * message. What differs per token is made once; the fixed fields of its kind are shared.
-   */
-  private issuedPart(
-    issued: { expiresAtMs: number; paths?: string[]; memo: Memo },
-    token: string,
-    credential: string | undefined,
-    kind: IssuanceKind,
-  ): string {
-    let known = issued.memo[tokenPart] as TokenPart | undefined
-    if (!known || known.credential !== credential) {
-      known = {
-        credential,
-        credentialText: credential === undefined ? '' : flat([',"credential":', JSON.stringify(credential)]),
-        tokenText: flat([
-          issued.paths ? `,"restrictedPaths":${JSON.stringify(issued.paths)}` : '',
-          `,"tokenFingerprint":"${fingerprint(token)}"`,
-          `,"expiresAt":"${new Date(issued.expiresAtMs).toISOString()}"`,
-        ]),
-      }
-      issued.memo[tokenPart] = known
-    }
-    return known.credentialText + kind.event + known.tokenText + kind.msg
-  }
 }
-
-/** A token's own part of its issuance lines, and the credential it was made for. */
-interface TokenPart { credential: string | undefined; credentialText: string; tokenText: string }
 
 type IssuedRestricted = { restrictedDataToken: string; expiresAtMs: number; paths: string[]; memo: Memo }
 
 /** In a caller's memo: its part of the line, made once. */
 const callerPart = Symbol('audit caller part')
-/** In each token's memo (a cached token is issued many times): its part of the line, hashed and formatted once. */
-const tokenPart = Symbol('audit token part')
-
-/** The fixed fields of each kind of issuance line. */
-interface IssuanceKind { event: string; msg: string }
-const tokenIssued: IssuanceKind = {
-  event: ',"event":"token.issued","outcome":"allowed"', msg: ',"msg":"token issued"}\n',
-}
-const rdtIssued: IssuanceKind = {
-  event: ',"event":"rdt.issued","outcome":"allowed"', msg: ',"msg":"restricted data token issued"}\n',
-}
-
-/**
- * One flat string: text kept per caller and per token is joined once, not left as a tree of
- * concatenated pieces (each an object on the heap; 10,000 callers held ~6 MB of them).
- */
-const flat = (pieces: string[]): string => pieces.join('')
 
 /** Subjects come from tokens callers present (signed, but of any length), user agents from anyone. */
 const maxCallerTextChars = 256
