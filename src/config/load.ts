@@ -6,6 +6,7 @@ import { toCredential } from './credentials.js'
 import { ConfigSchema, type BrokerConfig, type RawConfig } from './schema.js'
 import { ConfigError, type ConfigProblem } from './config-error.js'
 import { checkConfig } from './check.js'
+import { flatCopy } from '../strings.js'
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
 const validate = ajv.compile<RawConfig>(ConfigSchema)
@@ -124,14 +125,17 @@ function resolvePaths(config: RawConfig, base: string): void {
 /**
  * A deep copy of the raw config (defaults and the environment are written into it) that keeps
  * each distinct string once: 10,000 credentials repeat a region, an api and their app's
- * secret id, ≈0.6 MB of copies. What is not a plain object or array is kept as it is.
+ * secret id, ≈0.6 MB of copies. Each is kept as a flat copy: a YAML parser's string can be a
+ * rope of its characters, which the config would hold for as long as it lives. What is not a
+ * plain object or array is kept as it is.
  */
 function copyOf(value: unknown, strings: Map<string, string>): unknown {
   if (typeof value === 'string') {
     const known = strings.get(value)
     if (known !== undefined) return known
-    strings.set(value, value)
-    return value
+    const own = flatCopy(value)
+    strings.set(own, own)
+    return own
   }
   if (Array.isArray(value)) return value.map((item) => copyOf(item, strings))
   if (value === null || typeof value !== 'object') return value

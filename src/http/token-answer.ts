@@ -1,17 +1,22 @@
+import { jsonText } from '../strings.js'
 import type { IssuedToken } from '../tokens/index.js'
 import type { TokenResponse } from './contract/token.js'
 
 /**
- * Where the token and `expires_in` go in an answer's JSON: a private-use character that JSON
- * leaves as it is and that no credential name, header or LWA token holds.
+ * Where a string value and `expires_in` go in an answer's JSON while its template is cut: a
+ * private-use character that JSON leaves as it is and that no credential name, header or LWA
+ * token holds, around the value's index (or `ttl`).
  */
-const tokenMark = '\uE000token\uE000'
-const ttlMark = '\uE000ttl\uE000'
-const marks = /(\uE000token\uE000|\uE000ttl\uE000)/
+const slotMark = (index: number | 'ttl'): string => `\uE000${index}\uE000`
+const marks = /\uE000(\d+|ttl)\uE000/
 
-/** An answer's JSON text around its slots; a slot is the token's JSON text or, undefined, `expires_in`. */
+/**
+ * An answer's JSON text around its slots. A slot is one of the token's string values as JSON
+ * text or, undefined, `expires_in`; the parts between them are the keys and punctuation, the
+ * same for every token of one API, so tokens share them.
+ */
 interface Template {
-  parts: string[]
+  parts: readonly string[]
   slots: Array<string | undefined>
 }
 
@@ -58,41 +63,40 @@ function profileTemplateOf(token: IssuedToken, profile: string): Template {
 }
 
 /**
- * Pieces by their text, for the first templates made: every token's answer begins with the same
- * `{"access_token":"` and `","token_type":"bearer","expires_in":`, kept once instead of once per
- * token (≈0.9 MB at 10,000 credentials). Those come first, so a few entries hold them; the cap
- * keeps the pieces only one token has (its expiry, its name) from filling it for ever.
+ * Parts by their text: every token of an API (and set of header names) has the same, kept once
+ * instead of once per token. The cap only matters if header names were ever made per token.
  */
-const sharedPieces = new Map<string, string>()
-const maxSharedPieces = 64
+const sharedParts = new Map<string, readonly string[]>()
+const maxSharedParts = 64
 
-/** A piece of its own: one cut by split() is a slice that keeps the whole JSON text alive (≈0.4 KB per token). */
-function pieceOf(piece: string): string {
-  const known = sharedPieces.get(piece)
-  if (known !== undefined) return known
-  const copy = JSON.parse(JSON.stringify(piece)) as string
-  if (sharedPieces.size < maxSharedPieces) sharedPieces.set(copy, copy)
-  return copy
+/** Parts of their own: pieces cut by split() are slices that keep the whole JSON text alive. */
+function partsOf(pieces: string[]): readonly string[] {
+  const key = pieces.join(slotMark('ttl'))
+  const known = sharedParts.get(key)
+  if (known) return known
+  const copies = pieces.map((piece) => JSON.parse(JSON.stringify(piece)) as string)
+  if (sharedParts.size < maxSharedParts) sharedParts.set(key, copies)
+  return copies
 }
 
 function templateOf(token: IssuedToken, headers: Readonly<Record<string, string>>): Template {
-  const withMark = (value: string): string => value.split(token.accessToken).join(tokenMark)
-  const body: Omit<TokenResponse, 'expires_in'> & { expires_in: string } = {
-    access_token: tokenMark,
-    token_type: token.tokenType,
-    expires_in: ttlMark,
-    expires_at: token.expiresAt,
-    credential: token.credential,
-    api: token.config.api,
-    region: token.config.region,
-    headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, withMark(value)])),
+  const values: string[] = []
+  const slot = (value: string): string => slotMark(values.push(value) - 1)
+  // Every field of the answer, each value its slot's mark.
+  const body: { [K in keyof TokenResponse]: TokenResponse[K] extends object ? Record<string, string> : string } = {
+    access_token: slot(token.accessToken),
+    token_type: slot(token.tokenType),
+    expires_in: slotMark('ttl'),
+    expires_at: slot(token.expiresAt),
+    credential: slot(token.credential),
+    api: slot(token.config.api),
+    region: slot(token.config.region),
+    headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, slot(value)])),
   }
-  const pieces = JSON.stringify(body).replace(`"${ttlMark}"`, ttlMark).split(marks)
-  const escaped = JSON.stringify(token.accessToken).slice(1, -1)
-  // A token that needs no escaping (LWA's never do) is used as it is: no second copy of it.
-  const tokenText = escaped === token.accessToken ? token.accessToken : escaped
+  const pieces = JSON.stringify(body).replace(`"${slotMark('ttl')}"`, slotMark('ttl')).split(marks)
   return {
-    parts: pieces.filter((_, i) => i % 2 === 0).map(pieceOf),
-    slots: pieces.filter((_, i) => i % 2 === 1).map((mark) => (mark === tokenMark ? tokenText : undefined)),
+    parts: partsOf(pieces.filter((_, i) => i % 2 === 0)),
+    slots: pieces.filter((_, i) => i % 2 === 1)
+      .map((mark) => (mark === 'ttl' ? undefined : jsonText(values[Number(mark)] as string))),
   }
 }

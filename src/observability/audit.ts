@@ -2,7 +2,8 @@ import { hostname } from 'node:os'
 import type { Principal } from '../auth/index.js'
 import type { LifecycleEvent } from '../lifecycle/events.js'
 import type { Memo } from '../memo.js'
-import { flat, issuanceText, rdtIssued, tokenIssued } from './issuance-text.js'
+import { flat } from '../strings.js'
+import { issuanceText, rdtIssued, tokenIssued } from './issuance-text.js'
 import { RateLimitAudit } from './rate-limit-audit.js'
 
 export { fingerprint } from './issuance-text.js'
@@ -71,7 +72,7 @@ export class AuditLog {
     this.throttled.flush()
   }
 
-  issued(ctx: AuditContext, token: { accessToken: string; credential: string; expiresAtMs: number; memo: Memo }): void {
+  issued(ctx: AuditContext, token: IssuedForAudit): void {
     // The token's own name where it is the one asked for: the request's is a slice of its URL,
     // which the memo would keep alive (≈0.8 MB at 10,000 credentials).
     const credential = ctx.credential === token.credential ? token.credential : ctx.credential
@@ -148,6 +149,8 @@ export class AuditLog {
   }
 }
 
+/** What the issuance line reads of a token: never the token itself, only its fingerprint. */
+type IssuedForAudit = { accessToken: string; credential: string; expiresAtMs: number; expiresAt: string; memo: Memo }
 type IssuedRestricted = { restrictedDataToken: string; expiresAtMs: number; paths: string[]; memo: Memo }
 
 /** In a caller's memo: its part of the line, made once. */

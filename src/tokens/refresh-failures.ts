@@ -4,7 +4,7 @@ import { isTerminal, toBrokerError } from '../failures.js'
 import { LwaError } from '../lwa/index.js'
 import { backoffDelayMs } from './backoff.js'
 import { healthOf } from './credential-status.js'
-import { TokenCache, type Failure } from './token-cache.js'
+import { TokenCache, type Failure, type TokenCacheOptions } from './token-cache.js'
 import type { IssuedToken } from './issued-token.js'
 import type { TokenServiceDeps } from './token-service.js'
 
@@ -39,6 +39,7 @@ export function callerErrorFor(name: string, err: unknown, failure: Failure | un
 /** The token cache as the token service runs it: the config's refresh points, jitter and backoff. */
 export function tokenCacheFor(
   deps: Pick<TokenServiceDeps, 'config' | 'clock' | 'random' | 'events'>,
+  load: TokenCacheOptions<IssuedToken>['load'],
   onBackgroundError: (credential: string, err: unknown) => void,
 ): TokenCache<IssuedToken> {
   const random = deps.random ?? Math.random
@@ -50,6 +51,7 @@ export function tokenCacheFor(
     random,
     retryDelayMs: (err, failures) => retryDelayMs(tokens.retry, err, failures, random),
     onBackgroundError,
+    load,
     ...(deps.events ? { onLookup: deps.events.cacheLookup.bind(deps.events) } : {}),
   })
 }

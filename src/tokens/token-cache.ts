@@ -19,6 +19,11 @@ export interface TokenCacheOptions<T> {
   /** After the n-th consecutive failed load, neither callers nor the background retry for this long. */
   retryDelayMs: (error: unknown, consecutiveFailures: number) => number
   onBackgroundError: (key: string, error: unknown) => void
+  /**
+   * A fresh token for `key` with at least `minLeftMs` left (`force`: an operator asked). One for
+   * every key: a closure per key was an object, a context and a map entry per credential.
+   */
+  load: (key: string, minLeftMs: number, force: boolean) => Promise<T>
   /** Each lookup: served from the cache (`hit`, with the token served) or waited for a load (`miss`). */
   onLookup?: (key: string, result: 'hit' | 'miss', served?: T) => void
 }
@@ -38,8 +43,6 @@ interface Entry<T> {
   inflight: Promise<T> | undefined
   failure: Failure | undefined
   lastUsedMs: number
-  /** `minLeftMs`: the least time the token it brings must have left (a token taken from elsewhere may have less). */
-  load: (minLeftMs: number) => Promise<T>
 }
 
 export interface CacheState<T> {
@@ -50,7 +53,7 @@ export interface CacheState<T> {
 
 /**
  * Per-key token cache with single-flight loads and refresh-ahead. It knows nothing of LWA
- * or HTTP: `load` is whatever produces a fresh token for the key.
+ * or HTTP: its `load` option is whatever produces a fresh token for a key.
  *
  * - Concurrent misses share one `load` call.
  * - Past a token's (jittered) refresh point, callers get it at once while one background
@@ -78,8 +81,8 @@ export class TokenCache<T extends Expiring> {
     return entry && this.serve(key, entry, minTtlMs, refreshBelowMs)
   }
 
-  async get(key: string, minTtlMs: number, load: (minLeftMs: number) => Promise<T>): Promise<T> {
-    const entry = this.entry(key, load)
+  async get(key: string, minTtlMs: number): Promise<T> {
+    const entry = this.entry(key)
     const cached = this.serve(key, entry, minTtlMs, 0)
     if (cached) return cached
     const now = this.options.clock.now()
@@ -90,11 +93,11 @@ export class TokenCache<T extends Expiring> {
       throw new TokenTooShortError(lifetimeOf(entry.token), minTtlMs)
     }
     if (!entry.inflight && !this.mayLoad(entry, now)) throw entry.failure?.error
-    let fresh = await (entry.inflight ?? this.load(entry, minTtlMs))
+    let fresh = await (entry.inflight ?? this.load(key, entry, minTtlMs))
     // A load begun for callers who needed less (or another replica's older token) can fall short of this
     // caller's min_ttl when a token of its own would not: one load that needs what this caller needs.
     if (this.short(fresh, minTtlMs) && minTtlMs <= lifetimeOf(fresh) - loadSlackMs) {
-      fresh = await (entry.inflight ?? this.load(entry, minTtlMs))
+      fresh = await (entry.inflight ?? this.load(key, entry, minTtlMs))
     }
     if (this.short(fresh, minTtlMs)) throw new TokenTooShortError(lifetimeOf(fresh), minTtlMs)
     return fresh
@@ -139,15 +142,12 @@ export class TokenCache<T extends Expiring> {
    * Loads a fresh token now, whatever the refresh point or backoff says (an operator asked).
    * The current token stays in use until the new one is there, and stays if the load fails.
    */
-  refreshNow(key: string, load: (minLeftMs: number) => Promise<T>): Promise<T> {
-    const entry = this.entry(key, load)
-    return entry.inflight ?? this.load(entry)
+  refreshNow(key: string): Promise<T> {
+    const entry = this.entry(key)
+    return entry.inflight ?? this.load(key, entry, 0, true)
   }
 
-  /**
-   * Lets the next request try again at once (a secret reload). The failure itself stays on
-   * record, so health and backoff do not pretend anything was fixed until a load succeeds.
-   */
+  /** The next request may try at once (a secret reload); the failure stays on record until a load succeeds. */
   retryNow(key: string): void {
     const failure = this.entries.get(key)?.failure
     if (failure) failure.retryAtMs = this.options.clock.now()
@@ -170,10 +170,10 @@ export class TokenCache<T extends Expiring> {
     }
   }
 
-  private entry(key: string, load: (minLeftMs: number) => Promise<T>): Entry<T> {
+  private entry(key: string): Entry<T> {
     let entry = this.entries.get(key)
     if (!entry) {
-      entry = { token: undefined, refreshAtMs: 0, inflight: undefined, failure: undefined, lastUsedMs: 0, load }
+      entry = { token: undefined, refreshAtMs: 0, inflight: undefined, failure: undefined, lastUsedMs: 0 }
       this.entries.set(key, entry)
     }
     return entry
@@ -181,7 +181,7 @@ export class TokenCache<T extends Expiring> {
 
   private refreshInBackground(key: string, entry: Entry<T>, now: number, minLeftMs = 0): boolean {
     if (!this.mayLoad(entry, now)) return false
-    this.load(entry, minLeftMs).catch((err: unknown) => this.options.onBackgroundError(key, err))
+    this.load(key, entry, minLeftMs).catch((err: unknown) => this.options.onBackgroundError(key, err))
     return true
   }
 
@@ -210,8 +210,8 @@ export class TokenCache<T extends Expiring> {
     return !entry.inflight && (!entry.failure || now >= entry.failure.retryAtMs)
   }
 
-  private load(entry: Entry<T>, minLeftMs = 0): Promise<T> {
-    const inflight = entry.load(minLeftMs).then(
+  private load(key: string, entry: Entry<T>, minLeftMs = 0, force = false): Promise<T> {
+    const inflight = this.options.load(key, minLeftMs, force).then(
       (token) => {
         entry.token = token
         entry.refreshAtMs = this.refreshAtMs(token)

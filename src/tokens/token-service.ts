@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { Catalogue, CatalogueChange } from '../catalogue/catalogue.js'
-import { secretIdsOfCredential, type BrokerConfig, type CredentialConfig } from '../config/index.js'
+import { secretIdsOfCredential, type BrokerConfig } from '../config/index.js'
 import { BrokerError } from '../errors.js'
 import { toBrokerError } from '../failures.js'
 import type { BrokerEvents } from '../observability/events.js'
@@ -46,8 +46,6 @@ export class TokenService implements CacheView {
   /** Tokens as callers are given them: a hit is served without a second lookup. */
   private readonly cache: TokenCache<IssuedToken>
   private readonly replication: Replication
-  /** One loader per credential, made once: a miss allocates no closure. */
-  private readonly loaders = new Map<string, (minLeftMs: number) => Promise<IssuedToken>>()
   private readonly forgetListeners: Array<(name: string, why: ForgetReason) => void> = []
 
   constructor(deps: TokenServiceDeps) {
@@ -62,7 +60,8 @@ export class TokenService implements CacheView {
     })
     deps.share.subscribe((event) => void this.onPeerEvent(event))
     deps.catalogue.onChange((changes) => this.catalogueChanged(changes))
-    this.cache = tokenCacheFor(deps, (credential, err) =>
+    const load = (name: string, minLeftMs: number, force: boolean) => this.obtain(name, force, minLeftMs)
+    this.cache = tokenCacheFor(deps, load, (credential, err) =>
       this.logFailure(credential, err, 'background refresh failed; serving the cached token while it lasts'))
   }
 
@@ -72,24 +71,22 @@ export class TokenService implements CacheView {
 
   /** A token with at least `minTtlSeconds` left, within the caller's (else the request) deadline, or a BrokerError. */
   async getToken(name: string, minTtlSeconds: number, wait: TokenWait = {}): Promise<IssuedToken> {
-    const config = this.deps.catalogue.require(name)
+    this.deps.catalogue.require(name)
     const cached = this.cache.hit(name, minTtlSeconds * 1000, (wait.refreshBelowSeconds ?? 0) * 1000)
     const spans = this.deps.spans
     if (cached) {
       spans?.done('lwa_broker.cache', { 'lwa_broker.credential': name, 'lwa_broker.cache.result': 'hit' })
       return cached
     }
-    const load = this.loaderOf(name, config)
     const deadlineMs = wait.deadlineMs ?? this.deps.config.tokens.requestDeadlineMs
-    const waitFor = (): Promise<IssuedToken> => this.waitForToken(name, minTtlSeconds, deadlineMs, load)
+    const waitFor = (): Promise<IssuedToken> => this.waitForToken(name, minTtlSeconds, deadlineMs)
     const miss = { 'lwa_broker.credential': name, 'lwa_broker.cache.result': 'miss' }
     return spans ? spans.inSpan('lwa_broker.cache', miss, waitFor) : waitFor()
   }
 
-  private async waitForToken(name: string, minTtlSeconds: number, deadlineMs: number,
-    load: (minLeftMs: number) => Promise<IssuedToken>): Promise<IssuedToken> {
+  private async waitForToken(name: string, minTtlSeconds: number, deadlineMs: number): Promise<IssuedToken> {
     try {
-      return await tokenWithinDeadline(name, deadlineMs, this.cache.get(name, minTtlSeconds * 1000, load))
+      return await tokenWithinDeadline(name, deadlineMs, this.cache.get(name, minTtlSeconds * 1000))
     } catch (err) {
       throw this.callerError(name, err)
     }
@@ -110,9 +107,9 @@ export class TokenService implements CacheView {
 
   /** Obtains a new token now (admin); the cached one keeps serving unless the new one arrives, here and on peers. */
   async forceRefresh(name: string): Promise<void> {
-    const config = this.deps.catalogue.require(name)
+    this.deps.catalogue.require(name)
     try {
-      const refresh = this.cache.refreshNow(name, () => this.obtain(name, config, true))
+      const refresh = this.cache.refreshNow(name)
       await tokenWithinDeadline(name, this.deps.config.tokens.requestDeadlineMs, refresh)
     } catch (err) {
       throw this.callerError(name, err)
@@ -159,13 +156,9 @@ export class TokenService implements CacheView {
     this.deps.logger.warn({ credential, error: code, ...logDetail }, msg)
   }
 
-  private loaderOf(name: string, config: CredentialConfig): (minLeftMs: number) => Promise<IssuedToken> {
-    let load = this.loaders.get(name)
-    if (!load) this.loaders.set(name, (load = (minLeftMs) => this.obtain(name, config, false, minLeftMs)))
-    return load
-  }
-
-  private async obtain(name: string, config: CredentialConfig, force = false, minLeftMs = 0): Promise<IssuedToken> {
+  /** A fresh token for the credential as the catalogue has it now (a changed one was forgotten first). */
+  private async obtain(name: string, force: boolean, minLeftMs: number): Promise<IssuedToken> {
+    const config = this.deps.catalogue.require(name)
     const local = {
       token: this.cache.peek(name).token,
       refreshPointOf: (t: BrokerToken) => this.cache.refreshPointOf(t),
@@ -182,7 +175,7 @@ export class TokenService implements CacheView {
     return ids
   }
 
-  /** Its cached token, here and shared, and its loader (which holds the settings it was made with). */
+  /** Its cached token, here and shared. */
   private async forgetEverywhere(name: string, why: ForgetReason): Promise<void> {
     this.forgetHere(name, why)
     await this.deps.share.drop(name).catch((err: unknown) => this.warn(name, err, 'could not drop the shared token'))
@@ -191,7 +184,6 @@ export class TokenService implements CacheView {
   private forgetHere(name: string, why: ForgetReason): void {
     const config = this.deps.catalogue.get(name)
     this.cache.forget(name)
-    this.loaders.delete(name)
     for (const id of config ? secretIdsOfCredential(config) : []) this.deps.secrets.invalidate?.(id)
     for (const listener of this.forgetListeners) listener(name, why)
   }

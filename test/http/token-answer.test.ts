@@ -73,10 +73,15 @@ t.test('a token\'s profile templates are bounded: the oldest go first', async (t
   t.equal(JSON.parse(tokenAnswer(token, 1, '0')).headers['Amazon-Advertising-API-Scope'], '0', 'an evicted one is made again')
 })
 
-t.test('answers stay exact past the pieces shared between tokens (each token\'s own expiry and name)', async (t) => {
+t.test('answers stay exact for tokens sharing their parts, and past the cap on shared parts', async (t) => {
   for (let i = 0; i < 100; i++) {
     const token = { ...issued(`Atza|IwEBI${i}`, 'sp-api', { 'x-amz-access-token': `Atza|IwEBI${i}` }), credential: `seller-${i}` }
     const own = withMemo({ ...token, expiresAt: new Date(3_600_000 + i * 1000).toISOString() })
-    t.equal(tokenAnswer(own, 60 + i), JSON.stringify(plain(own, 60 + i)))
+    t.equal(tokenAnswer(own, 60 + i), JSON.stringify(plain(own, 60 + i)), `token ${i}: its own expiry and name`)
+  }
+  // 100 sets of header names, more than the 64 kept: the ones past the cap get parts of their own.
+  for (let i = 0; i < 100; i++) {
+    const token = issued(`Atza|IwEBIh${i}`, 'appstore', { [`x-test-${i}`]: `Atza|IwEBIh${i}` })
+    t.equal(tokenAnswer(token, i), JSON.stringify(plain(token, i)), `header set ${i}`)
   }
 })

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { aggregateLimitOf, rateLimitOf, type Principal } from '../../auth/index.js'
 import type { Services } from '../../services.js'
 import { BrokerError, isBrokerError } from '../../errors.js'
+import { flat } from '../../strings.js'
 import { withinDeadline } from '../../tokens/deadline.js'
 import { FixedWindows } from './fixed-windows.js'
 import { guardedRedisStore } from './rate-limit-store.js'
@@ -168,7 +169,7 @@ export function callerKey(request: FastifyRequest): string {
   const principal = request.principal
   if (!principal) return `addr:${normalizeIP(request.ip)}`
   let key = principal.memo[limitKey] as string | undefined
-  if (key === undefined) principal.memo[limitKey] = key = `caller:${principal.issuer} ${principal.subject}`
+  if (key === undefined) principal.memo[limitKey] = key = flat(['caller:', principal.issuer, ' ', principal.subject])
   return key
 }
 
