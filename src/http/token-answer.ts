@@ -10,93 +10,93 @@ import type { TokenResponse } from './contract/token.js'
 const slotMark = (index: number | 'ttl'): string => `\uE000${index}\uE000`
 const marks = /\uE000(\d+|ttl)\uE000/
 
+/** A slot's JSON text, read from the token (and the profile asked for) per answer. */
+type Read = (token: IssuedToken, profile: string | undefined) => string
+
 /**
- * An answer's JSON text around its slots. A slot is one of the token's string values as JSON
- * text or, undefined, `expires_in`; the parts between them are the keys and punctuation, the
- * same for every token of one API, so tokens share them.
+ * An answer's JSON text around its slots: the parts are the keys and punctuation, a slot reads
+ * one of the token's strings or, undefined, is `expires_in`. Tokens of one API (and set of
+ * header names) share one template, so a cached token keeps only a pointer to it.
  */
 interface Template {
   parts: readonly string[]
-  slots: Array<string | undefined>
+  reads: ReadonlyArray<Read | undefined>
 }
 
-/**
- * In each token's memo: its answer's template, and one per Ads profile asked for (a profile id
- * is short, and a credential's profiles are few).
- */
+/** In each token's memo: the template of its answer, and of its answers for an Ads profile asked for. */
 const template = Symbol('answer template')
-const profileTemplates = Symbol('answer templates by profile')
-/** Templates kept per token beyond the default one: an agency's profiles, not an unbounded set. */
-const maxProfileTemplatesPerToken = 512
+const profileTemplate = Symbol('answer template with a profile')
 
 const scopeHeader = 'Amazon-Advertising-API-Scope'
 
 /**
- * GET /token's JSON body. A token's answers differ only in `expires_in`, so its JSON is made
- * once per token (and Ads profile) and filled in per request; the template holds no copy of
- * the token, so 10,000 cached credentials do not hold 10,000 more. `profile`: a profile the
+ * GET /token's JSON body, filled in per request from a template made once per token: no
+ * serialiser runs, and the template holds no copy of the token. `profile`: a profile the
  * exchange checked, sent as `Amazon-Advertising-API-Scope` instead of the fixed one.
  */
 export function tokenAnswer(token: IssuedToken, expiresIn: number, profile?: string): string {
-  const { parts, slots } = profile === undefined ? defaultTemplateOf(token) : profileTemplateOf(token, profile)
+  const slot = profile === undefined ? template : profileTemplate
+  let known = token.memo[slot] as Template | undefined
+  if (!known) token.memo[slot] = known = templateOf(token, profile !== undefined)
+  const { parts, reads } = known
   let text = parts[0] as string
-  for (let i = 0; i < slots.length; i++) text += (slots[i] ?? expiresIn) + (parts[i + 1] as string)
+  for (let i = 0; i < reads.length; i++) {
+    const read = reads[i]
+    text += (read === undefined ? expiresIn : read(token, profile)) + (parts[i + 1] as string)
+  }
   return text
 }
 
-function defaultTemplateOf(token: IssuedToken): Template {
-  let known = token.memo[template] as Template | undefined
-  if (!known) token.memo[template] = known = templateOf(token, token.headers)
-  return known
-}
-
-function profileTemplateOf(token: IssuedToken, profile: string): Template {
-  let byProfile = token.memo[profileTemplates] as Map<string, Template> | undefined
-  if (!byProfile) token.memo[profileTemplates] = byProfile = new Map()
-  let known = byProfile.get(profile)
-  if (!known) {
-    // The oldest goes first: a token lives an hour, so this only bounds a burst of distinct profiles.
-    if (byProfile.size >= maxProfileTemplatesPerToken) byProfile.delete(byProfile.keys().next().value as string)
-    byProfile.set(profile, (known = templateOf(token, { ...token.headers, [scopeHeader]: profile })))
-  }
-  return known
-}
-
 /**
- * Parts by their text: every token of an API (and set of header names) has the same, kept once
- * instead of once per token. The cap only matters if header names were ever made per token.
+ * Templates by their parts' text. Every token of an API shares one; the cap only matters if
+ * header names were ever made per token.
  */
-const sharedParts = new Map<string, readonly string[]>()
-const maxSharedParts = 64
+const sharedTemplates = new Map<string, Template>()
+const maxSharedTemplates = 64
 
-/** Parts of their own: pieces cut by split() are slices that keep the whole JSON text alive. */
-function partsOf(pieces: string[]): readonly string[] {
-  const key = pieces.join(slotMark('ttl'))
-  const known = sharedParts.get(key)
-  if (known) return known
-  const copies = pieces.map((piece) => JSON.parse(JSON.stringify(piece)) as string)
-  if (sharedParts.size < maxSharedParts) sharedParts.set(key, copies)
-  return copies
-}
-
-function templateOf(token: IssuedToken, headers: Readonly<Record<string, string>>): Template {
-  const values: string[] = []
-  const slot = (value: string): string => slotMark(values.push(value) - 1)
+/** The token's template: the shared one of its shape when none of its strings needs escaping. */
+function templateOf(token: IssuedToken, withProfile: boolean): Template {
+  const reads: Array<Read | undefined> = []
+  const slot = (read: Read): string => slotMark(reads.push(read) - 1)
+  const headers = withProfile ? { ...token.headers, [scopeHeader]: '' } : token.headers
   // Every field of the answer, each value its slot's mark.
   const body: { [K in keyof TokenResponse]: TokenResponse[K] extends object ? Record<string, string> : string } = {
-    access_token: slot(token.accessToken),
-    token_type: slot(token.tokenType),
+    access_token: slot((t) => t.accessToken),
+    token_type: slot((t) => t.tokenType),
     expires_in: slotMark('ttl'),
-    expires_at: slot(token.expiresAt),
-    credential: slot(token.credential),
-    api: slot(token.config.api),
-    region: slot(token.config.region),
-    headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, slot(value)])),
+    expires_at: slot((t) => t.expiresAt),
+    credential: slot((t) => t.credential),
+    api: slot((t) => t.config.api),
+    region: slot((t) => t.config.region),
+    headers: Object.fromEntries(Object.keys(headers).map((name) => [name, slot(headerRead(name, withProfile))])),
   }
   const pieces = JSON.stringify(body).replace(`"${slotMark('ttl')}"`, slotMark('ttl')).split(marks)
-  return {
-    parts: partsOf(pieces.filter((_, i) => i % 2 === 0)),
-    slots: pieces.filter((_, i) => i % 2 === 1)
-      .map((mark) => (mark === 'ttl' ? undefined : jsonText(values[Number(mark)] as string))),
+  const parts = pieces.filter((_, i) => i % 2 === 0)
+  const slotReads = pieces.filter((_, i) => i % 2 === 1)
+    .map((mark) => (mark === 'ttl' ? undefined : reads[Number(mark)]))
+  const values = slotReads.map((read) => (read && read !== profileRead ? read(token, undefined) : undefined))
+  if (values.some((value) => value !== undefined && jsonText(value) !== value)) {
+    // A string JSON must escape (LWA's never do): a template of this token's own, holding it escaped.
+    const own = slotReads.map((read, i) => (values[i] === undefined ? read : constant(jsonText(values[i] as string))))
+    return { parts: parts.map(copy), reads: own }
   }
+  const key = parts.join(slotMark('ttl')) + (withProfile ? slotMark(0) : '')
+  let shared = sharedTemplates.get(key)
+  if (!shared) {
+    shared = { parts: parts.map(copy), reads: slotReads }
+    if (sharedTemplates.size < maxSharedTemplates) sharedTemplates.set(key, shared)
+  }
+  return shared
 }
+
+/** The profile asked for: the one slot read per request that is not the token's own. */
+const profileRead: Read = (_token, profile) => jsonText(profile as string)
+
+function headerRead(name: string, withProfile: boolean): Read {
+  return withProfile && name === scopeHeader ? profileRead : (t) => t.headers[name] as string
+}
+
+const constant = (text: string): Read => () => text
+
+/** A part of its own: one cut by split() is a slice that keeps the whole JSON text alive. */
+const copy = (piece: string): string => JSON.parse(JSON.stringify(piece)) as string

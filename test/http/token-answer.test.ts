@@ -67,10 +67,25 @@ t.test('a profile\'s answer carries its Scope in place of the fixed one, and lea
   t.same(JSON.parse(tokenAnswer(unscoped, 5, '7')).headers, { Authorization: 'Bearer Atza|IwEBIads2', 'Amazon-Advertising-API-Scope': '7' })
 })
 
-t.test('a token\'s profile templates are bounded: the oldest go first', async (t) => {
+t.test('a token keeps two templates whatever the profiles asked for, and a profile JSON must escape is escaped', async (t) => {
   const token = issued('Atza|IwEBImany', 'ads', { Authorization: 'Bearer Atza|IwEBImany' })
-  for (let i = 0; i < 2000; i++) tokenAnswer(token, 1, String(i))
-  t.equal(JSON.parse(tokenAnswer(token, 1, '0')).headers['Amazon-Advertising-API-Scope'], '0', 'an evicted one is made again')
+  for (let i = 0; i < 2000; i++) {
+    const expected = { ...plain(token, 1), headers: { ...token.headers, 'Amazon-Advertising-API-Scope': String(i) } }
+    if (tokenAnswer(token, 1, String(i)) !== JSON.stringify(expected)) t.fail(`profile ${i}`)
+  }
+  tokenAnswer(token, 1)
+  t.equal(Object.getOwnPropertySymbols(token.memo).length, 2, 'the default template and the one with a profile')
+  t.same(JSON.parse(tokenAnswer(token, 1, 'a"b\\')).headers['Amazon-Advertising-API-Scope'], 'a"b\\')
+})
+
+t.test('tokens of one API share their template; a token JSON must escape has its own, and leaves the shared one as it was', async (t) => {
+  const a = issued('Atza|IwEBIshareA', 'sp-api', { 'x-amz-access-token': 'Atza|IwEBIshareA' })
+  const b = issued('Atza|IwEBIshareB', 'sp-api', { 'x-amz-access-token': 'Atza|IwEBIshareB' })
+  const odd = issued('Atza|"odd', 'sp-api', { 'x-amz-access-token': 'Atza|"odd' })
+  for (const token of [a, odd, b]) t.equal(tokenAnswer(token, 7), JSON.stringify(plain(token, 7)), token.accessToken)
+  const [templateA, templateB, templateOdd] = [a, b, odd].map((token) => token.memo[Object.getOwnPropertySymbols(token.memo)[0] as symbol])
+  t.equal(templateA, templateB, 'one template for both')
+  t.not(templateOdd, templateA, 'the odd token has its own')
 })
 
 t.test('answers stay exact for tokens sharing their parts, and past the cap on shared parts', async (t) => {
