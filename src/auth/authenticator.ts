@@ -218,5 +218,6 @@ function principalOf(config: IssuerConfig, payload: JWTPayload, claims: JWTPaylo
     claims,
     expiresAtMs: (payload.exp as number) * 1000,
     issuedAtMs: typeof payload.iat === 'number' ? payload.iat * 1000 : undefined,
+    memo: undefined,
   })
 }

@@ -232,5 +232,6 @@ function issuedOf(rdt: BrokerToken, access: IssuedToken, paths: string[]): Issue
     expiresAt: new Date(rdt.expiresAtMs).toISOString(),
     headers: { 'x-amz-access-token': rdt.accessToken },
     paths,
+    memo: undefined,
   })
 }

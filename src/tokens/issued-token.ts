@@ -31,5 +31,6 @@ export function issuedToken(name: string, config: CredentialConfig, token: Broke
     config,
     headers: apiHeaders(config, token.accessToken, token.clientId),
     expiresAt: new Date(token.expiresAtMs).toISOString(),
+    memo: undefined,
   })
 }

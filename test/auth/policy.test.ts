@@ -2,7 +2,7 @@ import t from 'tap'
 import { compileGlob, compilePolicy, isAdmin, mayGetCredential, type Principal } from '../../src/auth/index.js'
 import { withMemo } from '../../src/memo.js'
 
-const principal = (subject: string, issuer = 'https://a.example'): Principal => withMemo({ issuer, subject, claims: {}, expiresAtMs: 0, issuedAtMs: undefined })
+const principal = (subject: string, issuer = 'https://a.example'): Principal => withMemo({ issuer, subject, claims: {}, expiresAtMs: 0, issuedAtMs: undefined, memo: undefined })
 
 t.test('globs: * is any run, ? one character, everything else literal', async (t) => {
   const table: Array<[string, string, boolean]> = [
@@ -71,6 +71,7 @@ const k8sPrincipal = (namespace: string, serviceAccount: string, pod: string): P
   claims: { 'kubernetes.io': { namespace, serviceaccount: { name: serviceAccount, uid: 'u1' }, pod: { name: pod, uid: 'u2' } }, groups: ['team-ads', 'oncall'], level: 3 },
   expiresAtMs: 0,
   issuedAtMs: undefined,
+  memo: undefined,
 })
 
 t.test('claims: exact or glob, nested paths, arrays match any element, absent claims never match', async (t) => {
@@ -104,7 +105,7 @@ t.test('the kubernetes shorthand matches namespace, service account and pod', as
     ['other service account', k8sPrincipal('ads', 'writer', 'p1'), 'ads-us', false],
     ['pod glob', k8sPrincipal('any', 'any', 'sync-5f6d'), 'sp-acme-eu', true],
     ['pod glob, other pod', k8sPrincipal('any', 'any', 'report-5f6d'), 'sp-acme-eu', false],
-    ['a token without kubernetes.io claims', withMemo({ ...k8sPrincipal('ads', 'reporter', 'p1'), claims: {} }), 'ads-us', false],
+    ['a token without kubernetes.io claims', withMemo({ ...k8sPrincipal('ads', 'reporter', 'p1'), claims: {}, memo: undefined }), 'ads-us', false],
   ]
   for (const [name, who, credential, allowed] of table) t.equal(mayGetCredential(policy, who, credential).allowed, allowed, name)
 })

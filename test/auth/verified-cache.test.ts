@@ -5,7 +5,7 @@ import { withMemo } from '../../src/memo.js'
 import type { Principal } from '../../src/auth/index.js'
 
 const caller = (subject: string): Principal =>
-  withMemo({ issuer: 'https://a.example', subject, claims: {}, expiresAtMs: 0, issuedAtMs: undefined })
+  withMemo({ issuer: 'https://a.example', subject, claims: {}, expiresAtMs: 0, issuedAtMs: undefined, memo: undefined })
 
 t.test('the least recently used entry goes first; one used lately stays however many come after', async (t) => {
   const cache = new VerifiedTokenCache(4)

@@ -170,6 +170,7 @@ function podCaller(issuer: string, namespace: string, serviceAccount: string): P
     claims: { 'kubernetes.io': { namespace, serviceaccount: { name: serviceAccount }, pod: { name: `${serviceAccount}-7d9f8c6b5-x2k4q` } } },
     expiresAtMs: Date.now() + 600_000,
     issuedAtMs: Date.now(),
+    memo: undefined,
   })
 }
 

@@ -16,14 +16,14 @@ async function linesOf(file: string, count: number): Promise<Array<Record<string
   }
 }
 
-const principal = withMemo({ issuer: 'https://issuer.example', subject: 'system:serviceaccount:ads:reporter', claims: {}, expiresAtMs: 0, issuedAtMs: undefined })
+const principal = withMemo({ issuer: 'https://issuer.example', subject: 'system:serviceaccount:ads:reporter', claims: {}, expiresAtMs: 0, issuedAtMs: undefined, memo: undefined })
 
 t.test('the audit trail can go to its own file, one JSON event per line, never the token', async (t) => {
   const file = join(t.testdir({}), 'audit', 'audit.log')
   const audit = new AuditLog(new LogOutputs({ mode: 'buffered', flushMs: 10 }).sink(file))
   const token = 'Atza|IwEBIExampleAccessTokenThatMustNotBeWritten'
   const expiresAtMs = Date.UTC(2026, 10, 24, 12)
-  const issued = withMemo({ accessToken: token, credential: 'ads-us', expiresAtMs, expiresAt: new Date(expiresAtMs).toISOString() })
+  const issued = withMemo({ accessToken: token, credential: 'ads-us', expiresAtMs, expiresAt: new Date(expiresAtMs).toISOString(), memo: undefined })
   audit.issued({ requestId: 'r1', principal, credential: 'ads-us' }, issued)
   audit.denied({ requestId: 'r2', principal: undefined, credential: 'sp-eu' }, 'unauthenticated', 'ERR_JWT_EXPIRED')
   // The same token under another name (its memo holds the first name's part of the line).

@@ -33,4 +33,10 @@ t.test('the tokens and callers of many credentials share one hidden class each',
   const principals = jwts.map((jwt) => h.services.authenticator.known(`Bearer ${jwt}`))
   t.equal(tokens.filter((token) => token && sameMap(token, tokens[0] as object)).length, sellers, 'every IssuedToken')
   t.equal(principals.filter((p) => p && sameMap(p, principals[0] as object)).length, sellers, 'every Principal')
+  // The memo is a slot of each object (declared in its literal) yet never leaves with a copy or a JSON text.
+  for (const held of [tokens[0], principals[0]] as Array<{ memo: object }>) {
+    t.ok(held.memo, 'a memo')
+    t.notOk(Object.keys(held).includes('memo'), 'not enumerable')
+    t.equal(({ ...held } as { memo?: object }).memo, undefined, 'not in a spread copy')
+  }
 })
