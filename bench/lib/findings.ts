@@ -55,7 +55,10 @@ const hotPathTried =
 const hotPathTail =
   'p99 follows CPU per request. The benchmark keeps 50 connections busy, so at saturation each request waits behind the others: latency ≈ ' +
   '50 / req/s, and the p50 ratio is about 1 / the req/s ratio (1.5 at 0.65). p99 ≤ 1.5× thus needs the req/s ratio above ≈0.67 before the ' +
-  'broker\'s own tail (its garbage collection pauses) is counted: 1.54× at 0.65 in the recorded run (2026-12-06 18:0x; the bare route took ' +
+  'broker\'s own tail (its garbage collection pauses) is counted. 2026-12-06 21:1x (a6acb6e, after the stop\'s memory work): 1.687× at 0.618 in ' +
+  'the recorded run (bare 20.5–23.8 µs per request, broker 32.6–36.1), 1.778× at 0.607 in a full run 4 minutes before it on a busier machine ' +
+  '(bare 23.2–32.2, broker 48.0–57.9) and 1.272× at 0.698 in a two-round run between them (bare 24.8–25.4, broker 34.0–39.9): the same code, ' +
+  'so the spread is the machine\'s. Before it: 1.54× at 0.65 (2026-12-06 18:0x; the bare route took ' +
   '20.9–21.2 µs per request, against 22.7–31.6 µs in the run before, and the broker 31.0–34.4 µs, within the 31.8–43.1 µs of before: this ' +
   'stop changed no per-request work but three string joins and a map lookup in the audit line), 1.78× at 0.667 in a rerun whose first round was not ' +
   'saturated (not recorded); 1.40× at 0.769 at 14:3x, 1.38× at 0.687 earlier that day; 1.58× and 1.94× in two-round runs the same hour; before it 1.49×, 1.72× in the A/B run before it, at req/s ratios of ' +
@@ -92,7 +95,14 @@ const scaleRateTried =
   'and tallies.'
 
 const scaleRssReason =
-  'WHERE IT STANDS (2026-12-06 18:0x, this stop\'s full run): highest sample 159.6 MB (ready 118.8, after prewarm and a scrape 139.0, under load ' +
+  'WHERE IT STANDS (2026-12-06 21:1x, a6acb6e): highest sample 144.2 MB, the target met (ready 117.0, after prewarm and a scrape 128.0, under ' +
+  'load 144.2 with 69.6 MB of heap used in 79.6, settled 138.0 with 58.4 MB live in 71.6); one-round runs during the work 147.1, 144.9, 140.9 MB. ' +
+  'Live heap after the load 64.7 → 58.4 MB, each step from a heap snapshot: one loader for the token cache (no closure, context and map entry ' +
+  'per credential), answer templates shared by every token of an API whose slots read the token\'s own strings per answer (each token had ' +
+  'kept a 150-byte piece with its expiry and name, and a slots array), audit lines joined per line from the token\'s own name and expiry and ' +
+  'a fingerprint (the memo had kept two joined texts), flat strings where a rope or a slice had been kept (fingerprints kept a slice of ' +
+  'their 64-character hex, rate-limit keys and config strings were ropes), and each memo a slot of its object rather than a property array. ' +
+  'BEFORE (2026-12-06 18:0x): highest sample 159.6 MB (ready 118.8, after prewarm and a scrape 139.0, under load ' +
   '159.5 with 67.3 MB of heap used in 87.1 and 11.1 MB external, settled 159.6 with 64.7 MB live in 78.3); one-round runs of the same code ' +
   '151.0 and 155.7 MB. The live heap after the load fell 72.6 → 64.7 MB: a verified caller keeps only the claims the policy reads (none for ' +
   'rules on subjects; ≈3 MB of JWT payloads at 10,000 callers), the tallies\' first label is the map\'s key instead of a node (40,000 nodes, ' +
@@ -140,10 +150,11 @@ const scaleRssReason =
   'policy and audit memos, the IssuedToken and its answer template, and the hash tables of all these maps (8.7 MB of arrays).'
 
 const scaleRssTried =
-  'This stop (2026-12-06 evening), from a heap snapshot after the load: the live heap\'s per-caller and per-credential objects, cut where ' +
-  'nothing needs them (see where it stands; 72.6 → 64.7 MB live). Left, each ≈0.5 MB and each a change to a long file: one loader for the ' +
-  'token cache instead of a closure per entry, ms timestamps stored as heap numbers (80,000 of 16 bytes), the secret records\' copies of ' +
-  'their ids. Later the same day (e9f2cbe), one-round runs: the under-load sample held 14.6 MB of ArrayBuffers where the small broker held 0.4 MB: the ' +
+  'Late on 2026-12-06 (see where it stands): 64.7 → 58.4 MB live, RSS 144–147 MB. Left: ms timestamps stored as heap numbers (80,000 of ' +
+  '16 bytes), the secret records\' copies of their ids, the tallies\' list nodes (50,000, 2.3 MB). Measured and not worth it: ' +
+  'TypeBox (9 MB of RSS to load, of which @sinclair/typebox 0.34 would save 2.7), ICU (1 MB of node\'s binary touched). ' +
+  'Earlier that evening, from a heap snapshot after the load: the live heap\'s per-caller and per-credential objects, cut where ' +
+  'nothing needs them (72.6 → 64.7 MB live). Later the same day (e9f2cbe), one-round runs: the under-load sample held 14.6 MB of ArrayBuffers where the small broker held 0.4 MB: the ' +
   'scrape\'s 5.5 MB text joined from its chunks into one more buffer, with the chunks not yet collected. /metrics is now sent as the chunks it ' +
   'was written in (external under load 18.2 → 11.1 MB). V8\'s --heap-growing-percent, which NODE_OPTIONS refuses, is on the image\'s CMD (the ' +
   'benchmarks read the CMD\'s flags too): with 20, 169.7/166.2/162.8 MB before the chunked scrape, 157.9/158.0/162.5 after it, against 183.7–194.3 ' +
@@ -254,7 +265,8 @@ export const findings: Explanations = {
 
 /** Findings worth knowing that are not a missed target (BENCHMARKS.md, "Other findings"). */
 export const observations: string[] = [
-  'Benchmark 1, the hot path: both targets pass, the 0.8× stretch goal does not. ' + hotPathTail + hotPathReason + ' HOW IT GOT HERE: ' + hotPathTried,
+  'Benchmark 5, memory at scale: the 150 MB target is met (144.2 MB recorded). ' + scaleRssReason + ' HOW IT GOT HERE: ' + scaleRssTried,
+  'Benchmark 1, the hot path: the req/s target passes; p99 ≤ 1.5× passes or misses with the machine; the 0.8× stretch goal does not. ' + hotPathTail + hotPathReason + ' HOW IT GOT HERE: ' + hotPathTried,
   'What the load benchmarks measure now: each server child\'s stdout and stderr are pipes the parent drains, as a container runtime reads a container\'s ' +
   '(never /dev/null), and the broker logs at info with its audit log on stdout, as shipped; a run whose bare route\'s core was less than 0.9 busy is marked ' +
   'invalid instead of passing (the 0.62× of an earlier report came from such a run). Each round also reports the kernel\'s share of the CPU per request.',
