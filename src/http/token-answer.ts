@@ -1,4 +1,4 @@
-import { jsonText } from '../strings.js'
+import { flatCopy, jsonText } from '../strings.js'
 import type { IssuedToken } from '../tokens/index.js'
 import type { TokenResponse } from './contract/token.js'
 
@@ -78,12 +78,13 @@ function templateOf(token: IssuedToken, withProfile: boolean): Template {
   if (values.some((value) => value !== undefined && jsonText(value) !== value)) {
     // A string JSON must escape (LWA's never do): a template of this token's own, holding it escaped.
     const own = slotReads.map((read, i) => (values[i] === undefined ? read : constant(jsonText(values[i] as string))))
-    return { parts: parts.map(copy), reads: own }
+    return { parts: parts.map(flatCopy), reads: own }
   }
   const key = parts.join(slotMark('ttl')) + (withProfile ? slotMark(0) : '')
   let shared = sharedTemplates.get(key)
   if (!shared) {
-    shared = { parts: parts.map(copy), reads: slotReads }
+    // Copies: a part cut by split() is a slice that keeps the whole JSON text alive.
+    shared = { parts: parts.map(flatCopy), reads: slotReads }
     if (sharedTemplates.size < maxSharedTemplates) sharedTemplates.set(key, shared)
   }
   return shared
@@ -97,6 +98,3 @@ function headerRead(name: string, withProfile: boolean): Read {
 }
 
 const constant = (text: string): Read => () => text
-
-/** A part of its own: one cut by split() is a slice that keeps the whole JSON text alive. */
-const copy = (piece: string): string => JSON.parse(JSON.stringify(piece)) as string

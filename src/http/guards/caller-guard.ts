@@ -101,11 +101,10 @@ const callerMax = (deps: CallerGuardDeps, request: FastifyRequest): number => (r
   : deps.config.rateLimit.unauthenticatedMax)
 
 /**
- * Counts each caller's requests. With Redis the count holds across replicas: @fastify/rate-limit
- * over the guarded store, and if Redis fails, requests pass rather than fail. Without it the count
- * is this replica's own, answered in the request's turn: the plugin's hook awaits the key, the
- * limit and the store on every request, which a warm GET /token felt (see BENCHMARKS.md). The
- * plugin is registered either way, for the rules' shared limits (`limitRules`).
+ * Counts each caller's requests. With Redis the count holds across replicas: @fastify/rate-limit over the guarded
+ * store, and if Redis fails, requests pass rather than fail. Without it the count is this replica's own, answered in
+ * the request's turn: the plugin's hook awaits the key, the limit and the store on every request, which a warm
+ * GET /token felt (see BENCHMARKS.md). The plugin is registered either way, for the rules' shared limits.
  */
 async function limitCallers(app: FastifyInstance, deps: CallerGuardDeps, windowMs: number): Promise<void> {
   const shared = deps.rateLimitRedis
